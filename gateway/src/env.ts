@@ -1,0 +1,22 @@
+import { baseEnv, bool, parseEnv, z } from '@lectern/kernel/env';
+
+export const gatewayEnv = baseEnv.extend({
+  PORT: z.coerce.number().int().min(0).default(4000),
+  /** Private Ed25519 JWK (JSON) that signs the actor context; a development key is used when unset outside production. */
+  ACTOR_SIGNING_KEY: z.string().optional(),
+  SUPERGRAPH_PATH: z.string().default(new URL('../../schema/supergraph.graphql', import.meta.url).pathname),
+  IDENTITY_URL: z.string().url().default('http://127.0.0.1:4001/graphql'),
+  CATALOG_URL: z.string().url().default('http://127.0.0.1:4002/graphql'),
+  /** Defaults: on in development and test, off in production. */
+  INTROSPECTION: bool.optional(),
+  PLAYGROUND: bool.optional(),
+  BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(1024 * 1024),
+  /** Honour X-Forwarded-For (behind a load balancer you trust). */
+  TRUST_PROXY: bool.default(false),
+  API_KEY_CACHE_SECONDS: z.coerce.number().int().min(0).default(30),
+});
+export type GatewayEnv = z.infer<typeof gatewayEnv>;
+
+export function loadEnv(overrides: Record<string, string | undefined> = {}): GatewayEnv {
+  return parseEnv(gatewayEnv, { ...process.env, ...overrides });
+}

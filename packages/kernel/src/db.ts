@@ -1,0 +1,211 @@
+// Database bootstrap (roles, database, schemas), the forward-only migration runner
+// and the RLS helpers. Bootstrap runs as a superuser once; migrations run as the
+// owner role; subgraphs run as their own runtime role, which can touch nothing but
+// the tables of its own schema and is subject to row-level security.
+import pg from 'pg';
+import type { Logger } from './logger.ts';
+
+export const OWNER_ROLE = 'lectern_owner';
+export const runtimeRole = (subgraph: string) => `lectern_${subgraph}`;
+
+const ident = (name: string) => {
+  if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`unsafe SQL identifier: ${name}`);
+  return `"${name}"`;
+};
+const literal = (value: string) => `'${value.replace(/'/g, "''")}'`;
+
+/** Connection string for `database` on the server of `baseUrl`, as `user`. */
+export function connectionString(baseUrl: string, opts: { user?: string; password?: string; database?: string }) {
+  const url = new URL(baseUrl);
+  if (opts.user !== undefined) url.username = encodeURIComponent(opts.user);
+  if (opts.password !== undefined) url.password = encodeURIComponent(opts.password);
+  if (opts.database !== undefined) url.pathname = `/${opts.database}`;
+  return url.toString();
+}
+
+export const databaseName = (url: string) => decodeURIComponent(new URL(url).pathname.slice(1));
+
+async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
+  client.on('error', () => {});
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+export interface BootstrapOptions {
+  adminUrl: string;
+  database: string;
+  ownerUser?: string;
+  ownerPassword?: string | undefined;
+  subgraphs: { name: string; password?: string | undefined }[];
+}
+
+async function ensureRole(c: pg.Client, role: string, password: string | undefined) {
+  const exists = await c.query('select 1 from pg_roles where rolname = $1', [role]);
+  const pw = password ? ` PASSWORD ${literal(password)}` : '';
+  const attrs = `LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE${pw}`;
+  await c.query(exists.rowCount ? `ALTER ROLE ${ident(role)} ${attrs}` : `CREATE ROLE ${ident(role)} ${attrs}`);
+}
+
+/** Creates (or repairs) the owner role, one runtime role per subgraph, the database and the schemas. Idempotent. */
+export async function bootstrapDatabase(opts: BootstrapOptions): Promise<void> {
+  const owner = opts.ownerUser ?? OWNER_ROLE;
+  await withClient(opts.adminUrl, async (c) => {
+    // Serialise concurrent bootstraps (several test workers, several replicas).
+    await c.query('select pg_advisory_lock(7465401)');
+    try {
+      await ensureRole(c, owner, opts.ownerPassword);
+      for (const s of opts.subgraphs) await ensureRole(c, runtimeRole(s.name), s.password);
+      const db = await c.query('select 1 from pg_database where datname = $1', [opts.database]);
+      if (!db.rowCount) await c.query(`CREATE DATABASE ${ident(opts.database)} OWNER ${ident(owner)}`);
+    } finally {
+      await c.query('select pg_advisory_unlock(7465401)');
+    }
+  });
+  await withClient(connectionString(opts.adminUrl, { database: opts.database }), async (c) => {
+    await c.query(`REVOKE ALL ON DATABASE ${ident(opts.database)} FROM PUBLIC`);
+    await c.query(`GRANT CONNECT, TEMPORARY ON DATABASE ${ident(opts.database)} TO ${ident(owner)}`);
+    await c.query(`REVOKE CREATE ON SCHEMA public FROM PUBLIC`);
+    for (const s of opts.subgraphs) {
+      const role = runtimeRole(s.name);
+      await c.query(`GRANT CONNECT ON DATABASE ${ident(opts.database)} TO ${ident(role)}`);
+      await c.query(`CREATE SCHEMA IF NOT EXISTS ${ident(s.name)} AUTHORIZATION ${ident(owner)}`);
+      await c.query(`REVOKE ALL ON SCHEMA ${ident(s.name)} FROM PUBLIC`);
+      await c.query(`GRANT USAGE ON SCHEMA ${ident(s.name)} TO ${ident(role)}`);
+      // Raw SQL of a subgraph names its own tables unqualified.
+      await c.query(`ALTER ROLE ${ident(role)} SET search_path TO ${ident(s.name)}`);
+    }
+  });
+}
+
+export interface MigrationHelpers {
+  schema: string;
+  /** ENABLE + FORCE row-level security and the tenant policy (USING and WITH CHECK) on `table`. */
+  tenantTable(table: string): string[];
+}
+
+export interface Migration {
+  id: string;
+  up(h: MigrationHelpers): string[];
+}
+
+export const TENANT_PREDICATE = `tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid`;
+
+function helpersFor(schema: string): MigrationHelpers {
+  return {
+    schema,
+    tenantTable(table) {
+      const t = `${ident(schema)}.${ident(table)}`;
+      return [
+        `ALTER TABLE ${t} ENABLE ROW LEVEL SECURITY`,
+        `ALTER TABLE ${t} FORCE ROW LEVEL SECURITY`,
+        `CREATE POLICY tenant_isolation ON ${t} USING (${TENANT_PREDICATE}) WITH CHECK (${TENANT_PREDICATE})`,
+      ];
+    },
+  };
+}
+
+/** Tables every subgraph schema has, owned by the kernel. */
+export const kernelMigrations: Migration[] = [
+  {
+    id: '0000-kernel-idempotency',
+    up: (h) => [
+      `CREATE TABLE ${h.schema}.idempotency_keys (
+         tenant_id uuid,
+         scope text NOT NULL,
+         key text NOT NULL,
+         fingerprint text NOT NULL,
+         response jsonb NOT NULL,
+         created_at timestamptz NOT NULL DEFAULT now(),
+         expires_at timestamptz NOT NULL
+       )`,
+      `CREATE UNIQUE INDEX idempotency_keys_uq ON ${h.schema}.idempotency_keys
+         (coalesce(tenant_id, '00000000-0000-0000-0000-000000000000'::uuid), scope, key)`,
+      `CREATE INDEX idempotency_keys_expiry ON ${h.schema}.idempotency_keys (expires_at)`,
+      `ALTER TABLE ${h.schema}.idempotency_keys ENABLE ROW LEVEL SECURITY`,
+      `ALTER TABLE ${h.schema}.idempotency_keys FORCE ROW LEVEL SECURITY`,
+      // Keys of anonymous callers (login) have no tenant; they are visible only without one.
+      `CREATE POLICY tenant_isolation ON ${h.schema}.idempotency_keys
+         USING (tenant_id IS NOT DISTINCT FROM NULLIF(current_setting('app.tenant_id', true), '')::uuid)
+         WITH CHECK (tenant_id IS NOT DISTINCT FROM NULLIF(current_setting('app.tenant_id', true), '')::uuid)`,
+    ],
+  },
+];
+
+export interface MigrateOptions {
+  /** Owner connection string to the Lectern database. */
+  ownerUrl: string;
+  schema: string;
+  migrations: Migration[];
+  log?: Pick<Logger, 'info'>;
+}
+
+/** Applies pending migrations in order, each in its own transaction, then (re)grants the runtime role. */
+export async function migrate(opts: MigrateOptions): Promise<string[]> {
+  const all = [...kernelMigrations, ...opts.migrations];
+  const s = ident(opts.schema);
+  const role = ident(runtimeRole(opts.schema));
+  const applied: string[] = [];
+  await withClient(opts.ownerUrl, async (c) => {
+    await c.query('select pg_advisory_lock(hashtext($1))', [`lectern:migrate:${opts.schema}`]);
+    try {
+      await c.query(`CREATE TABLE IF NOT EXISTS ${s}.schema_migrations (id text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`);
+      const done = new Set((await c.query(`select id from ${s}.schema_migrations`)).rows.map((r) => r.id as string));
+      const helpers = helpersFor(opts.schema);
+      for (const m of all) {
+        if (done.has(m.id)) continue;
+        await c.query('BEGIN');
+        try {
+          // Unqualified names in a migration mean its own schema.
+          await c.query(`SET LOCAL search_path TO ${s}`);
+          for (const sql of m.up(helpers)) await c.query(sql);
+          await c.query(`insert into ${s}.schema_migrations (id) values ($1)`, [m.id]);
+          await c.query('COMMIT');
+        } catch (err) {
+          await c.query('ROLLBACK');
+          throw new Error(`migration ${opts.schema}/${m.id} failed: ${(err as Error).message}`, { cause: err });
+        }
+        applied.push(m.id);
+        opts.log?.info({ schema: opts.schema, migration: m.id }, 'migration applied');
+      }
+      await c.query(`GRANT USAGE ON SCHEMA ${s} TO ${role}`);
+      await c.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA ${s} TO ${role}`);
+      await c.query(`GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA ${s} TO ${role}`);
+      await c.query(`REVOKE INSERT, UPDATE, DELETE ON ${s}.schema_migrations FROM ${role}`);
+    } finally {
+      await c.query('select pg_advisory_unlock(hashtext($1))', [`lectern:migrate:${opts.schema}`]);
+    }
+  });
+  return applied;
+}
+
+/** Ids of migrations in code that the database has not applied (readiness check). */
+export async function pendingMigrations(query: (sql: string) => Promise<{ id: string }[]>, schema: string, migrations: Migration[]) {
+  const rows = await query(`select id from ${ident(schema)}.schema_migrations`);
+  const done = new Set(rows.map((r) => r.id));
+  return [...kernelMigrations, ...migrations].map((m) => m.id).filter((id) => !done.has(id));
+}
+
+/**
+ * Tables in `schema` that have a tenant_id column but lack ENABLE + FORCE RLS or a policy
+ * with both USING and WITH CHECK. A test asserts this is empty for every subgraph.
+ */
+export async function tenantTablesWithoutRls(c: pg.Client | pg.Pool, schema: string): Promise<string[]> {
+  const { rows } = await c.query(
+    `select c.relname,
+            c.relrowsecurity and c.relforcerowsecurity as forced,
+            exists (select 1 from pg_policy p where p.polrelid = c.oid and p.polqual is not null and p.polwithcheck is not null) as policy
+       from pg_class c
+       join pg_namespace n on n.oid = c.relnamespace
+      where n.nspname = $1 and c.relkind = 'r'
+        and exists (select 1 from pg_attribute a where a.attrelid = c.oid and a.attname = 'tenant_id' and not a.attisdropped)`,
+    [schema],
+  );
+  return rows.filter((r) => !r.forced || !r.policy).map((r) => r.relname as string);
+}
+
+export { withClient };

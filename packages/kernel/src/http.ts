@@ -1,0 +1,274 @@
+// A small node:http host for Apollo Server shared by the gateway and every subgraph:
+// body limit, JSON errors in GraphQL shape, request ids and W3C trace ids, /healthz,
+// /readyz, /metrics, and graceful shutdown. Apollo's own integration API does the rest.
+import http from 'node:http';
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { HeaderMap, type ApolloServer, type BaseContext, type HTTPGraphQLResponse } from '@apollo/server';
+import type { Logger } from './logger.ts';
+import type { Metrics } from './metrics.ts';
+
+export const DEFAULT_BODY_LIMIT = 1024 * 1024;
+
+export interface RequestInfo {
+  requestId: string;
+  traceId: string;
+  traceparent: string;
+  ip: string | null;
+  log: Logger;
+}
+
+export class HttpError extends Error {
+  readonly status: number;
+  readonly code: string;
+  constructor(status: number, code: string, message: string) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+export type Route = (req: http.IncomingMessage, res: http.ServerResponse, url: URL, info: RequestInfo) => Promise<boolean> | boolean;
+
+export interface GraphQLEndpoint<Ctx extends BaseContext> {
+  path: string;
+  apollo: ApolloServer<Ctx>;
+  /** Builds the operation's context; throw HttpError to refuse the request before Apollo sees it. */
+  context(req: http.IncomingMessage, info: RequestInfo): Promise<Ctx>;
+  /** Runs after execution, before the response is written (commits the unit of work). */
+  finish?(ctx: Ctx, response: HTTPGraphQLResponse): Promise<void>;
+  /** Runs when execution or finish throws (rolls the unit of work back). */
+  abort?(ctx: Ctx): Promise<void>;
+}
+
+export interface HttpHostOptions<Ctx extends BaseContext> {
+  log: Logger;
+  metrics: Metrics;
+  graphql?: GraphQLEndpoint<Ctx>;
+  routes?: Route[];
+  /** Named readiness checks; each resolves when healthy or throws with a short reason. */
+  readiness?: Record<string, () => Promise<void>>;
+  bodyLimit?: number;
+  trustProxy?: boolean;
+}
+
+export function sendJson(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...headers });
+  res.end(text);
+}
+
+export function graphqlErrorBody(message: string, code: string) {
+  return { errors: [{ message, extensions: { code } }] };
+}
+
+/** Reads the body, refusing more than `limit` bytes with 413 (without buffering the excess). */
+export async function readBody(req: http.IncomingMessage, limit: number): Promise<string> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > limit) throw new HttpError(413, 'PAYLOAD_TOO_LARGE', `Request body exceeds the limit of ${limit} bytes`);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) throw new HttpError(413, 'PAYLOAD_TOO_LARGE', `Request body exceeds the limit of ${limit} bytes`);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+const SAFE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$/;
+
+function requestInfo(req: http.IncomingMessage, log: Logger, trustProxy: boolean): RequestInfo {
+  const given = req.headers['x-request-id'];
+  const requestId = typeof given === 'string' && SAFE_ID.test(given) ? given : randomUUID();
+  const tp = typeof req.headers.traceparent === 'string' ? TRACEPARENT.exec(req.headers.traceparent) : null;
+  const traceId = tp?.[1] ?? randomBytes(16).toString('hex');
+  const spanId = randomBytes(8).toString('hex');
+  const forwarded = trustProxy && typeof req.headers['x-forwarded-for'] === 'string' ? req.headers['x-forwarded-for'].split(',')[0]?.trim() : undefined;
+  return {
+    requestId,
+    traceId,
+    traceparent: `00-${traceId}-${spanId}-01`,
+    ip: forwarded || req.socket.remoteAddress || null,
+    log: log.child({ requestId, traceId }),
+  };
+}
+
+export interface HttpHost {
+  server: http.Server;
+  listen(port: number, host?: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+export function createHttpHost<Ctx extends BaseContext>(opts: HttpHostOptions<Ctx>): HttpHost {
+  const bodyLimit = opts.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  const server = http.createServer((req, res) => {
+    const started = process.hrtime.bigint();
+    const info = requestInfo(req, opts.log, opts.trustProxy ?? false);
+    res.setHeader('x-request-id', info.requestId);
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    let route = 'other';
+    res.on('finish', () => {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      opts.metrics.httpDuration.observe({ route, status: String(res.statusCode) }, seconds);
+    });
+    void (async () => {
+      try {
+        if (url.pathname === '/healthz') {
+          route = 'healthz';
+          return sendJson(res, 200, { status: 'ok' });
+        }
+        if (url.pathname === '/readyz') {
+          route = 'readyz';
+          return await ready(res, opts.readiness ?? {});
+        }
+        if (url.pathname === '/metrics') {
+          route = 'metrics';
+          const text = await opts.metrics.registry.metrics();
+          res.writeHead(200, { 'content-type': opts.metrics.registry.contentType });
+          return void res.end(text);
+        }
+        if (opts.graphql && url.pathname === opts.graphql.path) {
+          route = 'graphql';
+          return await handleGraphQL(opts.graphql, req, res, url, info, bodyLimit);
+        }
+        for (const r of opts.routes ?? []) {
+          if (await r(req, res, url, info)) {
+            route = url.pathname.split('/').slice(0, 3).join('/');
+            return;
+          }
+        }
+        sendJson(res, 404, { error: 'not found' });
+      } catch (err) {
+        if (err instanceof HttpError) {
+          if (!res.headersSent) sendJson(res, err.status, graphqlErrorBody(err.message, err.code));
+          return;
+        }
+        info.log.error({ err }, 'request failed');
+        if (!res.headersSent) sendJson(res, 500, graphqlErrorBody('Internal server error', 'INTERNAL_SERVER_ERROR'));
+        else res.destroy();
+      }
+    })();
+  });
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  server.requestTimeout = 30_000;
+
+  return {
+    server,
+    listen(port, host = '127.0.0.1') {
+      return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          const addr = server.address() as AddressInfo;
+          resolve(`http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${addr.port}`);
+        });
+      });
+    },
+    close() {
+      return new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+    },
+  };
+}
+
+async function ready(res: http.ServerResponse, checks: Record<string, () => Promise<void>>) {
+  const results: Record<string, string> = {};
+  let ok = true;
+  await Promise.all(
+    Object.entries(checks).map(async ([name, check]) => {
+      try {
+        await Promise.race([check(), new Promise((_, reject) => setTimeout(() => reject(new Error('timed out')), 2000).unref())]);
+        results[name] = 'ok';
+      } catch (err) {
+        ok = false;
+        results[name] = (err as Error).message.split('\n')[0] ?? 'failed';
+      }
+    }),
+  );
+  sendJson(res, ok ? 200 : 503, { status: ok ? 'ready' : 'not ready', checks: results });
+}
+
+async function handleGraphQL<Ctx extends BaseContext>(
+  endpoint: GraphQLEndpoint<Ctx>,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  url: URL,
+  info: RequestInfo,
+  bodyLimit: number,
+) {
+  const method = (req.method ?? 'GET').toUpperCase();
+  if (method !== 'GET' && method !== 'POST') {
+    return sendJson(res, 405, graphqlErrorBody('GraphQL accepts GET and POST only', 'METHOD_NOT_ALLOWED'), { allow: 'GET, POST' });
+  }
+  const headers = new HeaderMap();
+  for (const [k, v] of Object.entries(req.headers)) {
+    if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(', ') : v);
+  }
+  let body: unknown = undefined;
+  if (method === 'POST') {
+    const text = await readBody(req, bodyLimit);
+    const type = headers.get('content-type') ?? '';
+    if (/^application\/(graphql-response\+)?json\b/i.test(type) || type === '') {
+      try {
+        body = text === '' ? undefined : JSON.parse(text);
+      } catch {
+        throw new HttpError(400, 'BAD_REQUEST', 'Request body is not valid JSON');
+      }
+    } else {
+      body = text;
+    }
+  }
+  const ctx = await endpoint.context(req, info);
+  let response: HTTPGraphQLResponse;
+  try {
+    response = await endpoint.apollo.executeHTTPGraphQLRequest({
+      httpGraphQLRequest: { method, headers, search: url.search, body },
+      context: async () => ctx,
+    });
+    await endpoint.finish?.(ctx, response);
+  } catch (err) {
+    await endpoint.abort?.(ctx);
+    throw err;
+  }
+  const out: Record<string, string> = {};
+  for (const [k, v] of response.headers) out[k] = v;
+  res.writeHead(response.status ?? 200, out);
+  if (response.body.kind === 'complete') {
+    res.end(response.body.string);
+  } else {
+    for await (const chunk of response.body.asyncIterator) res.write(chunk);
+    res.end();
+  }
+}
+
+/** Closes `steps` in order on SIGTERM/SIGINT, then exits; a second signal exits at once. */
+export function installShutdown(log: Logger, steps: (() => Promise<unknown>)[], graceMs: number) {
+  let closing = false;
+  const onSignal = (signal: string) => {
+    if (closing) process.exit(1);
+    closing = true;
+    log.info({ signal }, 'shutting down');
+    const timer = setTimeout(() => {
+      log.error('shutdown grace period exceeded; exiting');
+      process.exit(1);
+    }, graceMs);
+    timer.unref();
+    void (async () => {
+      for (const step of steps) {
+        try {
+          await step();
+        } catch (err) {
+          log.error({ err }, 'error during shutdown');
+        }
+      }
+      log.info('stopped');
+      process.exit(0);
+    })();
+  };
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  process.on('SIGINT', () => onSignal('SIGINT'));
+}

@@ -1,0 +1,40 @@
+// DataLoader helpers: one loader per request per lookup, results ordered to the keys.
+import DataLoader from 'dataloader';
+
+/** A loader of one row per key; missing keys resolve to null (never another tenant's row: the UoW scopes the query). */
+export function oneLoader<K extends string, V>(fetch: (keys: readonly K[]) => Promise<V[]>, keyOf: (row: V) => K) {
+  return new DataLoader<K, V | null>(async (keys) => {
+    const rows = await fetch(keys);
+    const byKey = new Map(rows.map((r) => [keyOf(r), r]));
+    return keys.map((k) => byKey.get(k) ?? null);
+  });
+}
+
+/** A loader of many rows per key (a relation), each key's rows in fetch order. */
+export function manyLoader<K extends string, V>(fetch: (keys: readonly K[]) => Promise<V[]>, keyOf: (row: V) => K) {
+  return new DataLoader<K, V[]>(async (keys) => {
+    const rows = await fetch(keys);
+    const byKey = new Map<K, V[]>();
+    for (const r of rows) {
+      const k = keyOf(r);
+      const list = byKey.get(k);
+      if (list) list.push(r);
+      else byKey.set(k, [r]);
+    }
+    return keys.map((k) => byKey.get(k) ?? []);
+  });
+}
+
+/** Lazily creates each named loader once per request. */
+export function loaderRegistry<T extends Record<string, () => unknown>>(factories: T): { [K in keyof T]: ReturnType<T[K]> } {
+  const cache = new Map<keyof T, unknown>();
+  return new Proxy({} as { [K in keyof T]: ReturnType<T[K]> }, {
+    get(_t, prop: string) {
+      if (!(prop in factories)) return undefined;
+      if (!cache.has(prop)) cache.set(prop, factories[prop]!());
+      return cache.get(prop);
+    },
+  });
+}
+
+export { DataLoader };

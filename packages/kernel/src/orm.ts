@@ -1,0 +1,34 @@
+import { MikroORM, type EntitySchema } from '@mikro-orm/postgresql';
+import { connectionString, runtimeRole } from './db.ts';
+
+export type { MikroORM };
+export type { EntityManager } from '@mikro-orm/postgresql';
+
+export interface OrmOptions {
+  databaseUrl: string;
+  /** The subgraph; also its PostgreSQL schema and (by default) its runtime role's suffix. */
+  schema: string;
+  entities: EntitySchema<any, any>[];
+  user?: string;
+  password?: string | undefined;
+  poolMax?: number;
+  /** Called once per SQL statement sent (metrics, and the N+1 tests that count statements). */
+  onStatement?: (sql: string) => void;
+}
+
+/** MikroORM for one subgraph, connected as its runtime role, its schema the default. */
+export async function createOrm(opts: OrmOptions): Promise<MikroORM> {
+  return MikroORM.init({
+    clientUrl: connectionString(opts.databaseUrl, { user: opts.user ?? runtimeRole(opts.schema), password: opts.password }),
+    schema: opts.schema,
+    entities: opts.entities,
+    pool: { min: 0, max: opts.poolMax ?? 10 },
+    allowGlobalContext: false,
+    ensureDatabase: false,
+    debug: false,
+    onQuery: (sql) => {
+      opts.onStatement?.(sql);
+      return sql;
+    },
+  });
+}

@@ -1,0 +1,198 @@
+// Builds and hosts one subgraph: schema, ORM as the subgraph's runtime role, Redis,
+// actor verification on every GraphQL request, a unit of work per request, readiness.
+import type { DocumentNode } from 'graphql';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { buildSubgraphSchema } from '@apollo/subgraph';
+import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
+import type { EntitySchema } from '@mikro-orm/postgresql';
+import { ACTOR_HEADER, ActorVerifier, type Actor } from './actor.ts';
+import { connectionString, migrate, pendingMigrations, type Migration } from './db.ts';
+import { requireKey, DEV_ACTOR_PUBLIC_KEY } from './dev-keys.ts';
+import type { BaseEnv, DatabaseEnv } from './env.ts';
+import { makeFormatError } from './errors.ts';
+import { createHttpHost, HttpError, installShutdown, type HttpHost, type Route } from './http.ts';
+import { createLogger, type Logger } from './logger.ts';
+import { createMetrics, type Metrics } from './metrics.ts';
+import { createOrm, type MikroORM } from './orm.ts';
+import { createRedis, waitForRedis, type Redis } from './redis.ts';
+import { UnitOfWork } from './uow.ts';
+
+export interface SubgraphContext {
+  actor: Actor;
+  uow: UnitOfWork;
+  log: Logger;
+  requestId: string;
+}
+
+export interface SubgraphDeps<Env> {
+  name: string;
+  env: Env;
+  orm: MikroORM;
+  redis: Redis;
+  log: Logger;
+  metrics: Metrics;
+  /** SQL statements sent by this process (the N+1 tests compare it across requests). */
+  stats: { statements: number };
+}
+
+export interface SubgraphDefinition<Env extends SubgraphEnv, Ctx extends SubgraphContext> {
+  name: string;
+  typeDefs: DocumentNode;
+  resolvers: GraphQLResolverMap<Ctx>;
+  entities: EntitySchema<any, any>[];
+  migrations: Migration[];
+  /** Adds per-request services and DataLoaders to the base context. */
+  context(base: SubgraphContext, deps: SubgraphDeps<Env>): Ctx;
+  routes?(deps: SubgraphDeps<Env>): Route[];
+  /** Runs once the ORM and Redis are up (e.g. key material), before listening. */
+  init?(deps: SubgraphDeps<Env>): Promise<void>;
+  close?(deps: SubgraphDeps<Env>): Promise<void>;
+}
+
+export type SubgraphEnv = BaseEnv & DatabaseEnv & { PORT: number };
+
+export interface RunningSubgraph<Env> {
+  url: string;
+  deps: SubgraphDeps<Env>;
+  http: HttpHost;
+  close(): Promise<void>;
+}
+
+export async function startSubgraph<Env extends SubgraphEnv, Ctx extends SubgraphContext>(
+  def: SubgraphDefinition<Env, Ctx>,
+  env: Env,
+  opts: { port?: number; log?: Logger } = {},
+): Promise<RunningSubgraph<Env>> {
+  const log = opts.log ?? createLogger(def.name, env.LOG_LEVEL);
+  const metrics = createMetrics(def.name);
+  const stats = { statements: 0 };
+  if (env.MIGRATE_ON_START) {
+    await migrate({
+      ownerUrl: connectionString(env.DATABASE_URL, { user: env.DATABASE_OWNER_USER, password: env.DATABASE_OWNER_PASSWORD }),
+      schema: def.name,
+      migrations: def.migrations,
+      log,
+    });
+  }
+  const orm = await createOrm({
+    databaseUrl: env.DATABASE_URL,
+    schema: def.name,
+    entities: def.entities,
+    password: env.DATABASE_PASSWORD,
+    poolMax: env.DATABASE_POOL_MAX,
+    onStatement: () => {
+      stats.statements++;
+      metrics.sqlStatements.inc();
+    },
+  });
+  const redis = createRedis(env.REDIS_URL, { keyPrefix: env.REDIS_PREFIX });
+  const deps: SubgraphDeps<Env> = { name: def.name, env, orm, redis, log, metrics, stats };
+  try {
+    await waitForRedis(redis, env.REDIS_URL);
+    await def.init?.(deps);
+  } catch (err) {
+    redis.disconnect();
+    await orm.close();
+    throw err;
+  }
+  const verifier = await ActorVerifier.fromJwk(requireKey(env.ACTOR_VERIFY_KEY, DEV_ACTOR_PUBLIC_KEY, 'ACTOR_VERIFY_KEY', env.NODE_ENV));
+
+  const operationMetrics: ApolloServerPlugin<Ctx> = {
+    async requestDidStart() {
+      return {
+        async willSendResponse({ response, operation }) {
+          const failed = response.body.kind === 'single' && (response.body.singleResult.errors?.length ?? 0) > 0;
+          metrics.graphqlOperations.inc({ type: operation?.operation ?? 'unknown', outcome: failed ? 'error' : 'ok' });
+        },
+      };
+    },
+  };
+  const apollo = new ApolloServer<Ctx>({
+    schema: buildSubgraphSchema({ typeDefs: def.typeDefs, resolvers: def.resolvers as GraphQLResolverMap<unknown> }),
+    formatError: makeFormatError(log),
+    includeStacktraceInErrorResponses: false,
+    status400ForVariableCoercionErrors: true,
+    // Subgraphs sit behind the gateway and answer only it; CSRF applies to browsers at the gateway.
+    csrfPrevention: false,
+    introspection: true,
+    plugins: [operationMetrics],
+    logger: { debug: () => {}, info: () => {}, warn: (m) => log.warn(m), error: (m) => log.error(m) },
+  });
+  await apollo.start();
+
+  const host = createHttpHost<Ctx>({
+    log,
+    metrics,
+    routes: def.routes?.(deps) ?? [],
+    graphql: {
+      path: '/graphql',
+      apollo,
+      async context(req, info) {
+        const header = req.headers[ACTOR_HEADER];
+        const actor = await verifier.verify(typeof header === 'string' ? header : null);
+        if (!actor) {
+          throw new HttpError(401, 'UNAUTHENTICATED', 'Missing or invalid actor context: this subgraph answers only the Lectern gateway');
+        }
+        const base: SubgraphContext = {
+          actor,
+          uow: new UnitOfWork(orm, actor.tenantId),
+          log: info.log.child({ actor: actor.userId ?? actor.kind, tenantId: actor.tenantId }),
+          requestId: actor.requestId ?? info.requestId,
+        };
+        return def.context(base, deps);
+      },
+      finish: (ctx) => ctx.uow.commit(),
+      abort: (ctx) => ctx.uow.rollback(),
+    },
+    readiness: {
+      database: async () => {
+        const em = orm.em.fork();
+        const pending = await pendingMigrations((sql) => em.execute(sql), def.name, def.migrations);
+        if (pending.length) throw new Error(`migrations pending: ${pending.join(', ')}`);
+      },
+      redis: async () => {
+        await redis.ping();
+      },
+    },
+  });
+  const url = await host.listen(opts.port ?? env.PORT, env.HOST);
+  log.info({ url: `${url}/graphql` }, `${def.name} subgraph listening`);
+  let closed = false;
+  return {
+    url: `${url}/graphql`,
+    deps,
+    http: host,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await host.close();
+      await apollo.stop();
+      await def.close?.(deps);
+      redis.disconnect();
+      await orm.close();
+    },
+  };
+}
+
+/** Entry point helper for `main.ts`: start, log a one-line reason on failure, stop on SIGTERM. */
+export async function runSubgraph<Env extends SubgraphEnv, Ctx extends SubgraphContext>(def: SubgraphDefinition<Env, Ctx>, env: Env) {
+  const log = createLogger(def.name, env.LOG_LEVEL);
+  try {
+    const running = await startSubgraph(def, env, { log });
+    installShutdown(log, [() => running.close()], env.SHUTDOWN_GRACE_MS);
+  } catch (err) {
+    log.fatal({ err }, `${def.name} failed to start: ${describeStartupError(err, env)}`);
+    process.exit(1);
+  }
+}
+
+export function describeStartupError(err: unknown, env: { DATABASE_URL?: string; REDIS_URL?: string }): string {
+  const e = err as { code?: string; message?: string };
+  if (e?.code === 'ECONNREFUSED' && env.DATABASE_URL) {
+    return `PostgreSQL is not answering at ${new URL(env.DATABASE_URL).host}: start it (pg_ctlcluster <version> main start) or set DATABASE_URL`;
+  }
+  if (e?.code === '28000' || e?.code === '3D000' || /role .* does not exist|database .* does not exist/.test(e?.message ?? '')) {
+    return `the database is not bootstrapped: run pnpm db:bootstrap && pnpm db:migrate (or pnpm dev)`;
+  }
+  return e?.message ?? String(err);
+}

@@ -1,0 +1,86 @@
+// The tenant-scoped unit of work: a forked EntityManager with the `tenant` filter's
+// params set (layer 1) inside one transaction whose first statement is
+// set_config('app.tenant_id', …, true) (layer 2, RLS). The setting is transaction-local,
+// so a pooled connection carries nothing of it into the next request.
+import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+
+export const TENANT_FILTER = 'tenant';
+
+/** The `filters` entry every tenant entity declares (defineEntity({ filters: tenantFilter })). */
+export const tenantFilter = {
+  [TENANT_FILTER]: {
+    name: TENANT_FILTER,
+    cond: (args: Record<string, unknown>) => ({ tenantId: args.tenantId }),
+    default: true,
+  },
+};
+
+export class UnitOfWork {
+  readonly tenantId: string | null;
+  #orm: MikroORM;
+  #em: Promise<EntityManager> | undefined;
+  #done = false;
+
+  constructor(orm: MikroORM, tenantId: string | null) {
+    this.#orm = orm;
+    this.tenantId = tenantId;
+  }
+
+  /** The request's EntityManager; the transaction starts on first use, so DB-free requests cost nothing. */
+  em(): Promise<EntityManager> {
+    if (this.#done) throw new Error('unit of work already finished');
+    this.#em ??= this.#begin();
+    return this.#em;
+  }
+
+  get started() {
+    return this.#em !== undefined;
+  }
+
+  async #begin(): Promise<EntityManager> {
+    const em = this.#orm.em.fork({ clear: true, useContext: false });
+    // Without a tenant the filter gets an id no row has: fail closed, never open.
+    em.setFilterParams(TENANT_FILTER, { tenantId: this.tenantId ?? '00000000-0000-0000-0000-000000000000' });
+    await em.begin();
+    await em.execute(`select set_config('app.tenant_id', ?, true)`, [this.tenantId ?? '']);
+    return em;
+  }
+
+  /**
+   * Runs a state change in a savepoint of the request transaction and flushes it. A failure
+   * undoes only this change; the other fields of the operation keep theirs.
+   */
+  async write<T>(fn: (em: EntityManager) => Promise<T>): Promise<T> {
+    const em = await this.em();
+    return em.transactional(async (tx) => fn(tx as EntityManager));
+  }
+
+  async commit(): Promise<void> {
+    if (this.#done) return;
+    this.#done = true;
+    if (!this.#em) return;
+    const em = await this.#em;
+    await em.commit();
+  }
+
+  async rollback(): Promise<void> {
+    if (this.#done) return;
+    this.#done = true;
+    if (!this.#em) return;
+    const em = await this.#em.catch(() => undefined);
+    await em?.rollback().catch(() => {});
+  }
+}
+
+/** Runs `fn` in its own unit of work for `tenantId` and commits (jobs, scripts, seeds). */
+export async function inTenant<T>(orm: MikroORM, tenantId: string | null, fn: (uow: UnitOfWork) => Promise<T>): Promise<T> {
+  const uow = new UnitOfWork(orm, tenantId);
+  try {
+    const result = await fn(uow);
+    await uow.commit();
+    return result;
+  } catch (err) {
+    await uow.rollback();
+    throw err;
+  }
+}

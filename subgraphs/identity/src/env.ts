@@ -1,0 +1,18 @@
+import { baseEnv, databaseEnv, parseEnv, z } from '@lectern/kernel/env';
+
+export const identityEnv = baseEnv.extend(databaseEnv.shape).extend({
+  PORT: z.coerce.number().int().min(0).default(4001),
+  /** Ed25519 private JWK (JSON) that signs access tokens; a development key is used when unset outside production. */
+  IDENTITY_JWT_PRIVATE_KEY: z.string().optional(),
+  ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().positive().default(900),
+  REFRESH_TOKEN_TTL_DAYS: z.coerce.number().int().positive().default(30),
+  /** Failed logins per account before it is locked for the window. */
+  LOGIN_MAX_FAILURES_PER_ACCOUNT: z.coerce.number().int().positive().default(5),
+  LOGIN_MAX_ATTEMPTS_PER_IP: z.coerce.number().int().positive().default(30),
+  LOGIN_THROTTLE_WINDOW_SECONDS: z.coerce.number().int().positive().default(900),
+});
+export type IdentityEnv = z.infer<typeof identityEnv>;
+
+export function loadEnv(overrides: Record<string, string | undefined> = {}): IdentityEnv {
+  return parseEnv(identityEnv, { ...process.env, ...overrides });
+}

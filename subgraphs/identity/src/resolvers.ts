@@ -1,0 +1,138 @@
+// Thin resolvers: parse, call a service, map. Visibility rules live in the services and
+// in the tenant-scoped loaders (a user outside the caller's organization resolves to null).
+import { GraphQLScalarType, Kind } from 'graphql';
+import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
+import { hasRole, notFound, type Role } from '@lectern/kernel';
+import type { Context } from './context.ts';
+import type { User } from './modules/user/user.entity.ts';
+import type { Membership } from './modules/membership/membership.entity.ts';
+import type { Organization } from './modules/organization/organization.entity.ts';
+import { ApiKey } from './modules/api-key/api-key.entity.ts';
+import type { AuthResult } from './modules/auth/auth.service.ts';
+import { scopeNames } from './modules/api-key/api-key.service.ts';
+
+export const DateTime = new GraphQLScalarType({
+  name: 'DateTime',
+  serialize: (v) => (v instanceof Date ? v.toISOString() : new Date(String(v)).toISOString()),
+  parseValue: (v) => {
+    const d = new Date(String(v));
+    if (Number.isNaN(d.getTime())) throw new TypeError('DateTime must be an ISO-8601 date-time');
+    return d;
+  },
+  parseLiteral: (ast) => {
+    if (ast.kind !== Kind.STRING) throw new TypeError('DateTime must be a string');
+    const d = new Date(ast.value);
+    if (Number.isNaN(d.getTime())) throw new TypeError('DateTime must be an ISO-8601 date-time');
+    return d;
+  },
+});
+
+/** The user, if they are a member of the caller's organization (or the caller themself). */
+async function visibleUser(ctx: Context, id: string): Promise<User | null> {
+  if (id === ctx.actor.userId) return ctx.loaders.user.load(id);
+  const membership = await ctx.loaders.membershipByUser.load(id);
+  return membership ? ctx.loaders.user.load(id) : null;
+}
+
+const canSeeEmails = (ctx: Context) =>
+  hasRole(ctx.actor, 'ORG_ADMIN', 'SUPPORT_READONLY') || (ctx.actor.kind === 'api_key' && ctx.actor.scopes.includes('members:read'));
+
+async function authPayload(ctx: Context, r: AuthResult) {
+  ctx.signedIn.add(r.userId);
+  return {
+    ...r,
+    user: await ctx.loaders.user.load(r.userId),
+    organization: await ctx.loaders.organization.load(r.organizationId),
+  };
+}
+
+async function loadMembership(ctx: Context, id: string | undefined) {
+  return id ? ctx.loaders.membership.load(id) : null;
+}
+
+const isUuid = (s: string) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(s);
+
+export const resolvers: GraphQLResolverMap<Context> = {
+  DateTime,
+  Query: {
+    me: async (_p, _a, ctx: Context) => {
+      const a = ctx.actor;
+      if (a.kind === 'anonymous') return null;
+      return {
+        user: a.userId ? await ctx.loaders.user.load(a.userId) : null,
+        organization: a.tenantId ? await ctx.loaders.organization.load(a.tenantId) : null,
+        roles: a.roles,
+        superAdmin: a.superAdmin,
+        kind: a.kind === 'api_key' ? 'API_KEY' : 'USER',
+      };
+    },
+    organization: (_p, _a, ctx: Context) => (ctx.actor.tenantId ? ctx.loaders.organization.load(ctx.actor.tenantId) : null),
+    members: (_p, args, ctx: Context) => ctx.services.members.list(ctx.uow, ctx.actor, args),
+    member: async (_p, { id }: { id: string }, ctx: Context) => {
+      if (!ctx.actor.tenantId || !isUuid(id)) return null;
+      if (!(hasRole(ctx.actor, 'ORG_ADMIN', 'INSTRUCTOR', 'SUPPORT_READONLY') || ctx.actor.scopes.includes('members:read'))) {
+        const own = ctx.actor.userId ? await ctx.loaders.membershipByUser.load(ctx.actor.userId) : null;
+        return own?.id === id ? own : null;
+      }
+      return ctx.loaders.membership.load(id);
+    },
+    user: (_p, { id }: { id: string }, ctx: Context) => (ctx.actor.tenantId && isUuid(id) ? visibleUser(ctx, id) : null),
+    apiKeys: (_p, args, ctx: Context) => ctx.services.apiKeys.list(ctx.uow, ctx.actor, args),
+  },
+  Mutation: {
+    login: async (_p, { input }, ctx: Context) => authPayload(ctx, await ctx.services.auth.login(ctx.uow, ctx.actor, input)),
+    refreshSession: async (_p, { input }, ctx: Context) => authPayload(ctx, await ctx.services.auth.refresh(ctx.uow, input)),
+    logout: (_p, { input }, ctx: Context) => ctx.services.auth.logout(ctx.uow, input),
+    createOrganization: async (_p, { input }, ctx: Context) => {
+      const r = await ctx.services.organizations.create(ctx.uow, ctx.actor, input);
+      return { organization: 'organizationId' in r && r.organizationId ? await ctx.loaders.organization.load(r.organizationId) : null, errors: r.errors };
+    },
+    inviteMember: async (_p, { input }, ctx: Context) => {
+      const r = await ctx.services.members.invite(ctx.uow, ctx.actor, input);
+      return { membership: await loadMembership(ctx, 'membershipId' in r ? r.membershipId : undefined), invitation: 'invitation' in r ? r.invitation : null, errors: r.errors };
+    },
+    acceptInvitation: async (_p, { input }, ctx: Context) => authPayload(ctx, await ctx.services.members.accept(ctx.uow, input)),
+    addMember: async (_p, { input }, ctx: Context) => {
+      const r = await ctx.services.members.add(ctx.uow, ctx.actor, input);
+      return { membership: await loadMembership(ctx, 'membershipId' in r ? r.membershipId : undefined), errors: r.errors };
+    },
+    changeMemberRoles: async (_p, { input }, ctx: Context) => {
+      const r = await ctx.services.members.changeRoles(ctx.uow, ctx.actor, input);
+      ctx.loaders.membership.clear(r.membershipId);
+      return { membership: await loadMembership(ctx, r.membershipId), errors: r.errors };
+    },
+    createApiKey: async (_p, { input }, ctx: Context) => {
+      const r = await ctx.services.apiKeys.create(ctx.uow, ctx.actor, input);
+      const em = await ctx.uow.em();
+      return { apiKey: await em.findOneOrFail(ApiKey, { id: r.apiKeyId }), secret: r.secret };
+    },
+    revokeApiKey: async (_p, { input }, ctx: Context) => {
+      const r = await ctx.services.apiKeys.revoke(ctx.uow, ctx.actor, input);
+      const em = await ctx.uow.em();
+      return { apiKey: await em.findOneOrFail(ApiKey, { id: r.apiKeyId }) };
+    },
+  },
+  Organization: {
+    // Only the caller's own organization is resolvable: another tenant's looks missing.
+    __resolveReference: (ref: { id: string }, ctx: Context) =>
+      ref.id === ctx.actor.tenantId || ctx.actor.superAdmin ? ctx.loaders.organization.load(ref.id) : null,
+    createdAt: (o: Organization) => o.createdAt,
+  },
+  User: {
+    __resolveReference: (ref: { id: string }, ctx: Context) => (ctx.actor.tenantId && isUuid(ref.id) ? visibleUser(ctx, ref.id) : null),
+    email: (u: User, _a, ctx: Context) => (u.id === ctx.actor.userId || ctx.signedIn.has(u.id) || canSeeEmails(ctx) ? u.email : null),
+    membership: (u: User, _a, ctx: Context) => ctx.loaders.membershipByUser.load(u.id),
+  },
+  Membership: {
+    user: async (m: Membership, _a, ctx: Context) => {
+      const u = await ctx.loaders.user.load(m.userId);
+      if (!u) throw notFound('User');
+      return u;
+    },
+    organization: (m: Membership, _a, ctx: Context) => ctx.loaders.organization.load(m.tenantId),
+    roles: (m: Membership) => m.roles as Role[],
+  },
+  ApiKey: {
+    scopes: (k: ApiKey) => scopeNames(k.scopes),
+  },
+};

@@ -1,0 +1,186 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeJwt } from 'jose';
+import pg from 'pg';
+import { actor, createTestDatabase, gql, idem, type TestDatabase } from '@lectern/testkit';
+import { tenantTablesWithoutRls } from '@lectern/kernel/db';
+import { loadEnv, migrations, startIdentity } from '../src/server.ts';
+import { seedOrganizationWithPeople, TEST_PASSWORD } from '../src/testing/index.ts';
+
+let db: TestDatabase;
+let running: Awaited<ReturnType<typeof startIdentity>>;
+let A: Awaited<ReturnType<typeof seedOrganizationWithPeople>>;
+let B: Awaited<ReturnType<typeof seedOrganizationWithPeople>>;
+let url: string;
+
+beforeAll(async () => {
+  db = await createTestDatabase({ identity: migrations }, 'identity');
+  running = await startIdentity(loadEnv({ ...db.env, LOGIN_MAX_FAILURES_PER_ACCOUNT: '3' }));
+  url = running.url;
+  A = await seedOrganizationWithPeople(running.deps.orm, 'org-a');
+  B = await seedOrganizationWithPeople(running.deps.orm, 'org-b');
+});
+afterAll(async () => {
+  await running?.close();
+  await db?.drop();
+});
+
+const LOGIN = `mutation($input: LoginInput!) { login(input: $input) { accessToken refreshToken roles user { id email } organization { slug } } }`;
+const anon = () => actor({ kind: 'anonymous', userId: null, ip: `10.0.0.${Math.floor(Math.random() * 250)}` });
+const member = (org: typeof A, who: keyof Omit<typeof A, 'org'>) => actor({ userId: A && org[who].id, tenantId: org.org.id, roles: org[who].roles });
+
+describe('identity subgraph', () => {
+  it('refuses requests without a valid gateway actor context, _service and _entities included', async () => {
+    for (const query of ['{ me { roles } }', '{ _service { sdl } }', '{ _entities(representations: [{__typename: "User", id: "x"}]) { __typename } }']) {
+      const missing = await gql(url, query);
+      expect(missing.status).toBe(401);
+      expect(missing.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+      const forged = await gql(url, query, {}, { headers: { 'x-lectern-actor': 'eyJhbGciOiJub25lIn0.eyJhY3QiOnt9fQ.', 'x-tenant-id': A.org.id } });
+      expect(forged.status).toBe(401);
+    }
+  });
+
+  it('signs in with argon2id-hashed passwords and issues an EdDSA access token for the organization', async () => {
+    const r = await gql(url, LOGIN, { input: { email: A.admin.email.toUpperCase(), password: TEST_PASSWORD, organizationSlug: 'org-a', idempotencyKey: idem() } }, { actor: anon() });
+    expect(r.errors).toBeUndefined();
+    const claims = decodeJwt(r.data!.login.accessToken);
+    expect(claims).toMatchObject({ sub: A.admin.id, tid: A.org.id, roles: ['ORG_ADMIN'], iss: 'lectern-identity' });
+    expect(r.data!.login.organization.slug).toBe('org-a');
+    const jwks = await (await fetch(new URL('/.well-known/jwks.json', url))).json();
+    expect(jwks.keys[0]).toMatchObject({ kty: 'OKP', crv: 'Ed25519', alg: 'EdDSA' });
+    expect(jwks.keys[0].d).toBeUndefined();
+  });
+
+  it('gives the same answer for a wrong password, an unknown user and a foreign organization', async () => {
+    const attempts = [
+      { email: A.learner.email, password: 'wrong-password-123', organizationSlug: 'org-a' },
+      { email: 'nobody@nowhere.example', password: TEST_PASSWORD, organizationSlug: 'org-a' },
+      { email: A.learner.email, password: TEST_PASSWORD, organizationSlug: 'org-b' },
+    ];
+    for (const a of attempts) {
+      const r = await gql(url, LOGIN, { input: { ...a, idempotencyKey: idem() } }, { actor: anon() });
+      expect(r.errors?.[0]).toMatchObject({ message: 'Invalid email, password or organization', extensions: { code: 'UNAUTHENTICATED' } });
+    }
+  });
+
+  it('throttles repeated failures per account', async () => {
+    const input = { email: B.learner2.email, password: 'wrong-password-123', organizationSlug: 'org-b' };
+    const codes: unknown[] = [];
+    for (let i = 0; i < 5; i++) codes.push((await gql(url, LOGIN, { input: { ...input, idempotencyKey: idem() } }, { actor: anon() })).errors?.[0]?.extensions?.code);
+    expect(codes.slice(0, 3)).toEqual(['UNAUTHENTICATED', 'UNAUTHENTICATED', 'UNAUTHENTICATED']);
+    expect(codes.slice(3)).toEqual(['RATE_LIMITED', 'RATE_LIMITED']);
+    // even the right password is refused while locked
+    const ok = await gql(url, LOGIN, { input: { ...input, password: TEST_PASSWORD, idempotencyKey: idem() } }, { actor: anon() });
+    expect(ok.errors?.[0]?.extensions?.code).toBe('RATE_LIMITED');
+  });
+
+  it('rotates refresh tokens and revokes the session when a used one is replayed', async () => {
+    const login = await gql(url, LOGIN, { input: { email: A.instructor.email, password: TEST_PASSWORD, organizationSlug: 'org-a', idempotencyKey: idem() } }, { actor: anon() });
+    const first = login.data!.login.refreshToken as string;
+    const REFRESH = `mutation($input: RefreshSessionInput!) { refreshSession(input: $input) { refreshToken accessToken } }`;
+    const key = idem();
+    const r1 = await gql(url, REFRESH, { input: { refreshToken: first, idempotencyKey: key } }, { actor: anon() });
+    expect(r1.errors).toBeUndefined();
+    // a retry of the same request (same key) gets the same answer, not a reuse alarm
+    const retry = await gql(url, REFRESH, { input: { refreshToken: first, idempotencyKey: key } }, { actor: anon() });
+    expect(retry.data!.refreshSession.refreshToken).toBe(r1.data!.refreshSession.refreshToken);
+    const second = r1.data!.refreshSession.refreshToken as string;
+    // replaying the used token with a new key is theft: the whole family is revoked
+    const reuse = await gql(url, REFRESH, { input: { refreshToken: first, idempotencyKey: idem() } }, { actor: anon() });
+    expect(reuse.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    const afterReuse = await gql(url, REFRESH, { input: { refreshToken: second, idempotencyKey: idem() } }, { actor: anon() });
+    expect(afterReuse.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+  });
+
+  it('keeps organization B from seeing A’s members by list, by id or via _entities', async () => {
+    const bAdmin = member(B, 'admin');
+    const list = await gql(url, `{ members(first: 100) { nodes { id user { id email } } } }`, {}, { actor: bAdmin });
+    const ids = list.data!.members.nodes.map((n: { user: { id: string } }) => n.user.id);
+    expect(ids).toHaveLength(4);
+    expect(ids).not.toContain(A.learner.id);
+    const byId = await gql(url, `query($id: ID!) { user(id: $id) { id } }`, { id: A.learner.id }, { actor: bAdmin });
+    const missing = await gql(url, `query($id: ID!) { user(id: $id) { id } }`, { id: '00000000-0000-4000-8000-000000000000' }, { actor: bAdmin });
+    expect(byId.body).toBe(missing.body);
+    const entities = await gql(url, `query($r: [_Any!]!) { _entities(representations: $r) { ... on User { id displayName } ... on Organization { id slug } } }`,
+      { r: [{ __typename: 'User', id: A.learner.id }, { __typename: 'Organization', id: A.org.id }, { __typename: 'User', id: B.learner.id }] }, { actor: bAdmin });
+    expect(entities.data!._entities).toEqual([null, null, { id: B.learner.id, displayName: 'Lena Learner' }]);
+  });
+
+  it('lets only ORG_ADMIN change roles, never removing the last admin', async () => {
+    const CHANGE = `mutation($input: ChangeMemberRolesInput!) { changeMemberRoles(input: $input) { membership { roles } errors { code } } }`;
+    const learnerMembership = await gql(url, `query($id: ID!) { user(id: $id) { membership { id } } }`, { id: A.learner2.id }, { actor: member(A, 'admin') });
+    const membershipId = learnerMembership.data!.user.membership.id;
+    const denied = await gql(url, CHANGE, { input: { membershipId, roles: ['INSTRUCTOR'], idempotencyKey: idem() } }, { actor: member(A, 'instructor') });
+    expect(denied.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    const ok = await gql(url, CHANGE, { input: { membershipId, roles: ['INSTRUCTOR', 'LEARNER'], idempotencyKey: idem() } }, { actor: member(A, 'admin') });
+    expect(ok.data!.changeMemberRoles).toEqual({ membership: { roles: ['INSTRUCTOR', 'LEARNER'] }, errors: [] });
+    const adminMembership = await gql(url, `{ me { user { membership { id } } } }`, {}, { actor: member(A, 'admin') });
+    const last = await gql(url, CHANGE, { input: { membershipId: adminMembership.data!.me.user.membership.id, roles: ['LEARNER'], idempotencyKey: idem() } }, { actor: member(A, 'admin') });
+    expect(last.data!.changeMemberRoles.errors).toEqual([{ code: 'LAST_ADMIN' }]);
+    // another organization's membership id looks missing
+    const foreign = await gql(url, CHANGE, { input: { membershipId, roles: ['LEARNER'], idempotencyKey: idem() } }, { actor: member(B, 'admin') });
+    expect(foreign.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+  });
+
+  it('makes mutations idempotent: same input replays, different input is refused, concurrent duplicates conflict', async () => {
+    const INVITE = `mutation($input: InviteMemberInput!) { inviteMember(input: $input) { membership { id status } invitation { token } errors { code } } }`;
+    const admin = member(A, 'admin');
+    const key = idem();
+    const input = { email: 'new.person@org-a.example', roles: ['LEARNER'], idempotencyKey: key };
+    const [c1, c2] = await Promise.all([gql(url, INVITE, { input }, { actor: admin }), gql(url, INVITE, { input }, { actor: admin })]);
+    const outcomes = [c1, c2].map((r) => (r.errors ? r.errors[0]!.extensions!.code : 'OK')).sort();
+    expect(outcomes[0] === 'CONFLICT' || outcomes.every((o) => o === 'OK')).toBe(true);
+    const replay = await gql(url, INVITE, { input }, { actor: admin });
+    const firstOk = [c1, c2].find((r) => !r.errors)!;
+    expect(replay.data).toEqual(firstOk.data);
+    const different = await gql(url, INVITE, { input: { ...input, roles: ['INSTRUCTOR'] } }, { actor: admin });
+    expect(different.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', reason: 'IDEMPOTENCY_KEY_REUSED' });
+    // the invitation works once
+    const ACCEPT = `mutation($input: AcceptInvitationInput!) { acceptInvitation(input: $input) { roles user { email } } }`;
+    const token = replay.data!.inviteMember.invitation.token;
+    const accepted = await gql(url, ACCEPT, { input: { token, password: 'a-long-enough-password', idempotencyKey: idem() } }, { actor: anon() });
+    expect(accepted.data!.acceptInvitation).toEqual({ roles: ['LEARNER'], user: { email: 'new.person@org-a.example' } });
+    const again = await gql(url, ACCEPT, { input: { token, password: 'a-long-enough-password', idempotencyKey: idem() } }, { actor: anon() });
+    expect(again.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+  });
+
+  it('issues scoped API keys shown once, stored hashed, revocable', async () => {
+    const admin = member(A, 'admin');
+    const created = await gql(url, `mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { secret apiKey { id scopes prefix } } }`,
+      { input: { name: 'LRS sync', scopes: ['CATALOG_READ'], idempotencyKey: idem() } }, { actor: admin });
+    const { secret, apiKey } = created.data!.createApiKey;
+    expect(apiKey.scopes).toEqual(['CATALOG_READ']);
+    const pool = new pg.Pool({ connectionString: db.adminUrl, max: 1 });
+    const stored = await pool.query('select secret_hash from identity.api_keys where id = $1', [apiKey.id]);
+    expect(stored.rows[0].secret_hash).not.toContain(secret.split('_').at(-1));
+    const verify = async () => {
+      const { actorHeader } = await import('@lectern/testkit');
+      const res = await fetch(new URL('/internal/api-keys/verify', url), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-lectern-actor': await actorHeader(actor({ kind: 'service', userId: null })) },
+        body: JSON.stringify({ key: secret }),
+      });
+      return res.json();
+    };
+    expect(await verify()).toMatchObject({ valid: true, tenantId: A.org.id, scopes: ['catalog:read'] });
+    await gql(url, `mutation($input: RevokeApiKeyInput!) { revokeApiKey(input: $input) { apiKey { revokedAt } } }`, { input: { apiKeyId: apiKey.id, idempotencyKey: idem() } }, { actor: admin });
+    expect(await verify()).toEqual({ valid: false });
+    // without the gateway's service context the endpoint says nothing
+    const direct = await fetch(new URL('/internal/api-keys/verify', url), { method: 'POST', body: JSON.stringify({ key: secret }) });
+    expect(direct.status).toBe(401);
+    await pool.end();
+  });
+
+  it('puts every tenant table under forced RLS with a WITH CHECK policy', async () => {
+    const client = new pg.Client({ connectionString: db.adminUrl });
+    await client.connect();
+    expect(await tenantTablesWithoutRls(client, 'identity')).toEqual([]);
+    // the runtime role is neither superuser nor BYPASSRLS and cannot reach other schemas
+    const role = await client.query(`select rolsuper, rolbypassrls from pg_roles where rolname = 'lectern_identity'`);
+    expect(role.rows[0]).toEqual({ rolsuper: false, rolbypassrls: false });
+    await client.end();
+    const asIdentity = new pg.Client({ connectionString: db.url.replace('postgres://', 'postgres://lectern_identity@') });
+    await asIdentity.connect();
+    await expect(asIdentity.query('select * from catalog.courses')).rejects.toThrow(/permission denied/);
+    await asIdentity.end();
+  });
+});
