@@ -4,7 +4,7 @@ import { identity } from './subgraph.ts';
 import type { IdentityEnv } from './env.ts';
 
 export { loadEnv } from './env.ts';
-export { identity } from './subgraph.ts';
+export { identity, entities } from './subgraph.ts';
 export { migrations } from './migrations/index.ts';
 
 export function startIdentity(env: IdentityEnv, opts: { port?: number; log?: Logger } = {}): Promise<RunningSubgraph<IdentityEnv>> {

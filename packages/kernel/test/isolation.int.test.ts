@@ -1,0 +1,131 @@
+// DESIGN rule 2: each isolation layer holds on its own, and a pooled connection carries
+// nothing of one request's tenant into the next.
+import { randomBytes, randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defineEntity, p } from '@mikro-orm/postgresql';
+import { bootstrapDatabase, connectionString, migrate, withClient } from '../src/db.ts';
+import { createOrm, type MikroORM } from '../src/orm.ts';
+import { UnitOfWork, inTenant, tenantFilter } from '../src/uow.ts';
+import { idempotent } from '../src/idempotency.ts';
+
+const NoteSchema = defineEntity({
+  name: 'Note',
+  tableName: 'notes',
+  filters: tenantFilter,
+  properties: {
+    id: p.uuid().primary().onCreate(() => randomUUID()),
+    tenantId: p.uuid(),
+    body: p.string(),
+  },
+});
+class Note extends NoteSchema.class {}
+NoteSchema.setClass(Note);
+
+const ADMIN = process.env.DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const database = `lectern_test_kernel_${randomBytes(4).toString('hex')}`;
+const A = randomUUID();
+const B = randomUUID();
+let runtime: MikroORM;
+let superuser: MikroORM;
+
+beforeAll(async () => {
+  await bootstrapDatabase({ adminUrl: ADMIN, database, subgraphs: [{ name: 'kerneltest' }] });
+  await migrate({
+    ownerUrl: connectionString(ADMIN, { user: 'lectern_owner', database }),
+    schema: 'kerneltest',
+    migrations: [{ id: '0001', up: (h) => ['CREATE TABLE notes (id uuid PRIMARY KEY, tenant_id uuid NOT NULL, body text NOT NULL)', ...h.tenantTable('notes')] }],
+  });
+  const url = connectionString(ADMIN, { user: '', database });
+  // pool of one: every unit of work reuses the same connection
+  runtime = await createOrm({ databaseUrl: url, schema: 'kerneltest', entities: [NoteSchema], poolMax: 1 });
+  superuser = await createOrm({ databaseUrl: url, schema: 'kerneltest', entities: [NoteSchema], user: 'postgres', poolMax: 1 });
+  for (const [tenant, body] of [[A, 'a1'], [A, 'a2'], [B, 'b1']] as const) {
+    await inTenant(runtime, tenant, (uow) => uow.write(async (em) => void em.create(Note, { tenantId: tenant, body })));
+  }
+});
+afterAll(async () => {
+  await runtime?.close();
+  await superuser?.close();
+  await withClient(ADMIN, async (c) => {
+    await c.query(`select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()`, [database]);
+    await c.query(`DROP DATABASE IF EXISTS ${database}`);
+  });
+});
+
+const bodies = (notes: Note[]) => notes.map((n) => n.body).sort();
+
+describe('tenant isolation layers', () => {
+  it('scopes reads to the unit of work’s tenant with both layers on', async () => {
+    const notes = await inTenant(runtime, B, async (uow) => (await uow.em()).find(Note, {}));
+    expect(bodies(notes)).toEqual(['b1']);
+  });
+
+  it('RLS alone holds: with the ORM filter disabled, B still sees only B', async () => {
+    const notes = await inTenant(runtime, B, async (uow) => (await uow.em()).find(Note, {}, { filters: false }));
+    expect(bodies(notes)).toEqual(['b1']);
+    const raw = await inTenant(runtime, B, async (uow) => (await uow.em()).execute('select body from notes'));
+    expect(raw).toEqual([{ body: 'b1' }]);
+  });
+
+  it('RLS alone refuses writes into another tenant (WITH CHECK)', async () => {
+    await expect(
+      inTenant(runtime, B, (uow) => uow.write(async (em) => void em.create(Note, { tenantId: A, body: 'planted' }))),
+    ).rejects.toThrow(/row-level security/);
+  });
+
+  it('the ORM filter alone holds: as a superuser (RLS bypassed) the filter still scopes to B', async () => {
+    const notes = await inTenant(superuser, B, async (uow) => (await uow.em()).find(Note, {}));
+    expect(bodies(notes)).toEqual(['b1']);
+    // proof that RLS really is bypassed on this connection
+    const all = await inTenant(superuser, B, async (uow) => (await uow.em()).find(Note, {}, { filters: false }));
+    expect(all).toHaveLength(3);
+  });
+
+  it('a unit of work without a tenant sees nothing', async () => {
+    const notes = await inTenant(runtime, null, async (uow) => (await uow.em()).find(Note, {}, { filters: false }));
+    expect(notes).toEqual([]);
+  });
+
+  it('a pooled connection reused after an A request carries none of A’s context, after commit or rollback', async () => {
+    await inTenant(runtime, A, async (uow) => (await uow.em()).find(Note, {}));
+    const uow = new UnitOfWork(runtime, null);
+    const em = await uow.em();
+    expect(await em.execute(`select coalesce(current_setting('app.tenant_id', true), '') as t`)).toEqual([{ t: '' }]);
+    await uow.commit();
+    const failing = new UnitOfWork(runtime, A);
+    await failing.em();
+    await failing.rollback();
+    const after = await inTenant(runtime, null, async (u) => (await u.em()).execute('select count(*)::int as n from notes'));
+    expect(after).toEqual([{ n: 0 }]);
+  });
+});
+
+describe('idempotency store', () => {
+  const run = (key: string, input: unknown, effect: () => Promise<unknown>) =>
+    inTenant(runtime, A, (uow) => uow.write((em) => idempotent(em, { tenantId: A, scope: 'test', key, input }, effect as () => Promise<unknown>)));
+
+  it('replays the stored result, refuses different input, and conflicts while in flight', async () => {
+    let effects = 0;
+    const effect = async () => ({ n: ++effects });
+    expect(await run('key-00000001', { x: 1 }, effect)).toEqual({ n: 1 });
+    expect(await run('key-00000001', { x: 1 }, effect)).toEqual({ n: 1 });
+    expect(effects).toBe(1);
+    await expect(run('key-00000001', { x: 2 }, effect)).rejects.toMatchObject({ extensions: { code: 'BAD_USER_INPUT', reason: 'IDEMPOTENCY_KEY_REUSED' } });
+    // in flight: hold the first transaction open while the second arrives
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const orm2 = await createOrm({ databaseUrl: connectionString(ADMIN, { user: '', database }), schema: 'kerneltest', entities: [NoteSchema], poolMax: 1 });
+    const first = inTenant(orm2, A, (uow) => uow.write((em) => idempotent(em, { tenantId: A, scope: 'test', key: 'key-00000002', input: {} }, async () => { await gate; return 'first'; })));
+    await new Promise((r) => setTimeout(r, 100));
+    await expect(run('key-00000002', {}, effect)).rejects.toMatchObject({ extensions: { code: 'CONFLICT' } });
+    release();
+    expect(await first).toBe('first');
+    expect(await run('key-00000002', {}, effect)).toBe('first');
+    await orm2.close();
+  });
+
+  it('leaves no record when the change rolls back, so the request can be retried', async () => {
+    await expect(run('key-00000003', {}, async () => { throw new Error('boom'); })).rejects.toThrow('boom');
+    expect(await run('key-00000003', {}, async () => 'second try')).toBe('second try');
+  });
+});

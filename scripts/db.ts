@@ -1,0 +1,50 @@
+// Database lifecycle: `bootstrap` (roles, database, schemas; needs a superuser) and
+// `migrate` (every subgraph's pending migrations, as the owner role). Both idempotent.
+//   node scripts/db.ts bootstrap | migrate | setup
+import { bootstrapDatabase, connectionString, databaseName, migrate } from '@lectern/kernel/db';
+import { databaseEnv, parseEnv } from '@lectern/kernel/env';
+import { createLogger } from '@lectern/kernel/logger';
+import { SUBGRAPHS } from './subgraphs.ts';
+
+const log = createLogger('db', process.env.LOG_LEVEL ?? 'info');
+
+export async function bootstrap(env = parseEnv(databaseEnv)) {
+  await bootstrapDatabase({
+    adminUrl: env.DATABASE_ADMIN_URL,
+    database: databaseName(env.DATABASE_URL),
+    ownerUser: env.DATABASE_OWNER_USER,
+    ownerPassword: env.DATABASE_OWNER_PASSWORD,
+    subgraphs: SUBGRAPHS.map((s) => ({ name: s.name, password: process.env[`${s.name.toUpperCase()}_DATABASE_PASSWORD`] })),
+  });
+  log.info({ database: databaseName(env.DATABASE_URL) }, 'database bootstrapped');
+}
+
+export async function migrateAll(env = parseEnv(databaseEnv)) {
+  const ownerUrl = connectionString(env.DATABASE_URL, { user: env.DATABASE_OWNER_USER, password: env.DATABASE_OWNER_PASSWORD });
+  for (const s of SUBGRAPHS) await migrate({ ownerUrl, schema: s.name, migrations: s.migrations, log });
+  log.info('migrations up to date');
+}
+
+/** One line naming what to start, for the usual reasons a first run fails. */
+export function explain(err: unknown): string {
+  const e = err as { code?: string; message?: string };
+  if (e?.code === 'ECONNREFUSED') {
+    return 'PostgreSQL is not answering on 127.0.0.1:5432: start it (pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start) or set DATABASE_URL / DATABASE_ADMIN_URL';
+  }
+  return e?.message ?? String(err);
+}
+
+if (import.meta.main) {
+  const command = process.argv[2];
+  try {
+    if (command === 'bootstrap' || command === 'setup') await bootstrap();
+    if (command === 'migrate' || command === 'setup') await migrateAll();
+    if (!['bootstrap', 'migrate', 'setup'].includes(command ?? '')) {
+      console.error('usage: node scripts/db.ts bootstrap | migrate | setup');
+      process.exit(2);
+    }
+  } catch (err) {
+    console.error(`db ${command} failed: ${explain(err)}`);
+    process.exit(1);
+  }
+}

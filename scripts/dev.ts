@@ -1,0 +1,130 @@
+// `pnpm dev`: the whole supergraph on this machine. Bootstraps roles and the database,
+// migrates, seeds the demo organization, starts every subgraph and the gateway as their
+// own processes, signs the demo admin in, and prints the playground URL and logins.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createConnection } from 'node:net';
+import { bootstrap, explain, migrateAll } from './db.ts';
+import { seedDemo, DEMO_PASSWORD, DEMO_SLUG } from './seed-demo.ts';
+import { SUBGRAPHS } from './subgraphs.ts';
+
+const major = Number(process.versions.node.split('.')[0]);
+if (major < 24) {
+  console.error(`Lectern needs Node 24 (this is ${process.version}): npm install node@24 and put node_modules/.bin first on PATH`);
+  process.exit(1);
+}
+
+const GATEWAY_PORT = Number(process.env.PORT ?? 4000);
+const HOST = process.env.HOST ?? '127.0.0.1';
+const portOffset = Number(process.env.LECTERN_PORT_OFFSET ?? 0);
+
+function reachable(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host, port, timeout: 1500 });
+    socket.once('connect', () => (socket.destroy(), resolve(true)));
+    socket.once('error', () => resolve(false));
+    socket.once('timeout', () => (socket.destroy(), resolve(false)));
+  });
+}
+
+const pgUrl = new URL(process.env.DATABASE_URL ?? 'postgres://127.0.0.1:5432/lectern');
+const redisUrl = new URL(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+if (!(await reachable(pgUrl.hostname, Number(pgUrl.port || 5432)))) {
+  console.error(`PostgreSQL is not answering at ${pgUrl.host}: start it (pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start, or docker compose up -d postgres)`);
+  process.exit(1);
+}
+if (!(await reachable(redisUrl.hostname, Number(redisUrl.port || 6379)))) {
+  console.error(`Redis is not answering at ${redisUrl.host}: start it (redis-server --daemonize yes --save "" --appendonly no, or docker compose up -d redis)`);
+  process.exit(1);
+}
+
+let people: Awaited<ReturnType<typeof seedDemo>>;
+try {
+  await bootstrap();
+  await migrateAll();
+  people = await seedDemo();
+} catch (err) {
+  console.error(`setup failed: ${explain(err)}`);
+  process.exit(1);
+}
+
+const children: ChildProcess[] = [];
+const env = { ...process.env, APOLLO_TELEMETRY_DISABLED: 'true', NODE_ENV: process.env.NODE_ENV ?? 'development', HOST };
+function start(name: string, script: string, extra: Record<string, string>) {
+  const child = spawn(process.execPath, [script], { env: { ...env, ...extra }, stdio: ['ignore', 'pipe', 'pipe'] });
+  for (const stream of [child.stdout, child.stderr]) {
+    stream.setEncoding('utf8');
+    let buffer = '';
+    stream.on('data', (chunk: string) => {
+      buffer += chunk;
+      const lines = buffer.split('\n');
+      buffer = lines.pop() ?? '';
+      for (const line of lines) if (line) process.stdout.write(`${name.padEnd(8)} | ${line}\n`);
+    });
+  }
+  child.on('exit', (code, signal) => {
+    if (!stopping) {
+      console.error(`${name} exited (${signal ?? code}); stopping everything`);
+      void stop(1);
+    }
+  });
+  children.push(child);
+}
+
+let stopping = false;
+async function stop(code: number) {
+  stopping = true;
+  for (const c of children) c.kill('SIGTERM');
+  await Promise.all(children.map((c) => (c.exitCode !== null || c.signalCode !== null ? null : new Promise((r) => c.once('exit', r)))));
+  process.exit(code);
+}
+process.on('SIGINT', () => void stop(0));
+process.on('SIGTERM', () => void stop(0));
+
+const gatewayEnv: Record<string, string> = { PORT: String(GATEWAY_PORT + portOffset) };
+for (const s of SUBGRAPHS) {
+  const port = s.port + portOffset;
+  start(s.name, s.main, { PORT: String(port) });
+  gatewayEnv[s.urlEnv] = `http://${HOST}:${port}/graphql`;
+}
+
+async function waitReady(url: string, timeoutMs = 60_000) {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    const ok = await fetch(url).then((r) => r.ok).catch(() => false);
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`${url} did not become ready`);
+}
+for (const s of SUBGRAPHS) await waitReady(`http://${HOST}:${s.port + portOffset}/readyz`);
+start('gateway', 'gateway/src/main.ts', gatewayEnv);
+const base = `http://${HOST}:${GATEWAY_PORT + portOffset}`;
+await waitReady(`${base}/readyz`);
+
+// Sign the demo admin in through the gateway, so the playground link works at once.
+const login = await fetch(`${base}/graphql`, {
+  method: 'POST',
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify({
+    query: 'mutation($input: LoginInput!) { login(input: $input) { accessToken } }',
+    variables: { input: { email: people.admin.email, password: DEMO_PASSWORD, organizationSlug: DEMO_SLUG, idempotencyKey: `dev-${Date.now()}` } },
+  }),
+}).then((r) => r.json() as Promise<{ data?: { login: { accessToken: string } } }>);
+const token = login.data?.login.accessToken;
+const query = '{\n  courses(first: 10) {\n    nodes { id title status authors { displayName } }\n  }\n}\n';
+const link = `${base}/playground?query=${encodeURIComponent(query)}${token ? `&headers=${encodeURIComponent(JSON.stringify({ Authorization: `Bearer ${token}` }))}` : ''}`;
+
+console.log(`
+Lectern is running.
+  GraphQL endpoint : ${base}/graphql
+  Playground       : ${base}/playground
+  Signed in as the demo admin (token valid 15 minutes):
+    ${link}
+
+  Demo organization "${DEMO_SLUG}", password for every login: ${DEMO_PASSWORD}
+    ${people.admin.email.padEnd(32)} ORG_ADMIN
+    ${people.instructor.email.padEnd(32)} INSTRUCTOR
+    ${people.learner.email.padEnd(32)} LEARNER
+    ${people.learner2.email.padEnd(32)} LEARNER
+  Press Ctrl-C to stop.
+`);

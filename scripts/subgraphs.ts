@@ -1,0 +1,18 @@
+// The subgraphs of this repository, in start order, for the scripts that run them all.
+import type { Migration } from '@lectern/kernel/db';
+import { migrations as identityMigrations } from '@lectern/identity/server';
+import { migrations as catalogMigrations } from '@lectern/catalog/server';
+
+export interface SubgraphInfo {
+  name: string;
+  port: number;
+  main: string;
+  migrations: Migration[];
+  /** The gateway's variable for its URL. */
+  urlEnv: string;
+}
+
+export const SUBGRAPHS: SubgraphInfo[] = [
+  { name: 'identity', port: 4001, main: 'subgraphs/identity/src/main.ts', migrations: identityMigrations, urlEnv: 'IDENTITY_URL' },
+  { name: 'catalog', port: 4002, main: 'subgraphs/catalog/src/main.ts', migrations: catalogMigrations, urlEnv: 'CATALOG_URL' },
+];
