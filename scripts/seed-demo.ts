@@ -12,8 +12,8 @@ export const DEMO_SLUG = 'demo';
 export const DEMO_PASSWORD = TEST_PASSWORD;
 
 export async function seedDemo(env = parseEnv(databaseEnv)) {
-  const identityOrm = await createOrm({ databaseUrl: env.DATABASE_URL, schema: 'identity', entities: identityEntities, password: process.env.IDENTITY_DATABASE_PASSWORD });
-  const catalogOrm = await createOrm({ databaseUrl: env.DATABASE_URL, schema: 'catalog', entities: catalogEntities, password: process.env.CATALOG_DATABASE_PASSWORD });
+  const identityOrm = await createOrm({ databaseUrl: env.DATABASE_URL, schema: 'identity', entities: identityEntities, password: process.env.IDENTITY_DATABASE_PASSWORD ?? env.DATABASE_PASSWORD });
+  const catalogOrm = await createOrm({ databaseUrl: env.DATABASE_URL, schema: 'catalog', entities: catalogEntities, password: process.env.CATALOG_DATABASE_PASSWORD ?? env.DATABASE_PASSWORD });
   try {
     const people = await seedOrganizationWithPeople(identityOrm, DEMO_SLUG, 'demo.lectern.dev');
     await seedDemoCatalog(catalogOrm, { tenantId: people.org.id, authorIds: [people.admin.id, people.instructor.id] });

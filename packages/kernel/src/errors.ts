@@ -63,10 +63,13 @@ export function makeFormatError(log: ErrorSink) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const original = unwrapResolverError(error);
     const code = formatted.extensions?.code as string | undefined;
+    // Duck-typed on purpose: graphql may be loaded twice (its CJS and ESM builds), so
+    // `instanceof GraphQLError` is not a reliable test of where an error came from.
+    const graphqlShaped = typeof original === 'object' && original !== null && 'extensions' in original;
     const publicError =
       original instanceof AppError ||
-      (code !== undefined && (REQUEST_CODES.has(code) || (code !== 'INTERNAL_SERVER_ERROR' && (ERROR_CODES as readonly string[]).includes(code)) ) &&
-        !(original instanceof Error && !(original instanceof GraphQLError)));
+      (code !== undefined && REQUEST_CODES.has(code)) ||
+      (code !== undefined && code !== 'INTERNAL_SERVER_ERROR' && (ERROR_CODES as readonly string[]).includes(code) && graphqlShaped);
     if (publicError) {
       const { stacktrace: _s, exception: _e, ...extensions } = (formatted.extensions ?? {}) as Record<string, unknown>;
       return { ...formatted, extensions };

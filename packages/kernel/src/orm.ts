@@ -2,13 +2,16 @@ import { MikroORM, type EntitySchema } from '@mikro-orm/postgresql';
 import { connectionString, runtimeRole } from './db.ts';
 
 export type { MikroORM };
+// Entity schemas of any shape: the ORM takes a heterogeneous list.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyEntitySchema = EntitySchema<any, any>;
 export type { EntityManager } from '@mikro-orm/postgresql';
 
 export interface OrmOptions {
   databaseUrl: string;
   /** The subgraph; also its PostgreSQL schema and (by default) its runtime role's suffix. */
   schema: string;
-  entities: EntitySchema<any, any>[];
+  entities: AnyEntitySchema[];
   user?: string;
   password?: string | undefined;
   poolMax?: number;

@@ -4,7 +4,6 @@ import type { DocumentNode } from 'graphql';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
-import type { EntitySchema } from '@mikro-orm/postgresql';
 import { ACTOR_HEADER, ActorVerifier, type Actor } from './actor.ts';
 import { connectionString, migrate, pendingMigrations, type Migration } from './db.ts';
 import { requireKey, DEV_ACTOR_PUBLIC_KEY } from './dev-keys.ts';
@@ -13,7 +12,7 @@ import { makeFormatError } from './errors.ts';
 import { createHttpHost, HttpError, installShutdown, type HttpHost, type Route } from './http.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
-import { createOrm, type MikroORM } from './orm.ts';
+import { createOrm, type AnyEntitySchema, type MikroORM } from './orm.ts';
 import { createRedis, waitForRedis, type Redis } from './redis.ts';
 import { UnitOfWork } from './uow.ts';
 
@@ -39,7 +38,7 @@ export interface SubgraphDefinition<Env extends SubgraphEnv, Ctx extends Subgrap
   name: string;
   typeDefs: DocumentNode;
   resolvers: GraphQLResolverMap<Ctx>;
-  entities: EntitySchema<any, any>[];
+  entities: AnyEntitySchema[];
   migrations: Migration[];
   /** Adds per-request services and DataLoaders to the base context. */
   context(base: SubgraphContext, deps: SubgraphDeps<Env>): Ctx;

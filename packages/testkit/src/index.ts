@@ -6,8 +6,10 @@ import { ActorSigner, type Actor, type Role } from '@lectern/kernel/actor';
 import { bootstrapDatabase, connectionString, migrate, withClient, type Migration } from '@lectern/kernel/db';
 import { DEV_ACTOR_PRIVATE_KEY } from '@lectern/kernel/dev-keys';
 
-export const ADMIN_URL = process.env.DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-export const SERVER_URL = process.env.TEST_DATABASE_SERVER ?? 'postgres://127.0.0.1:5432/';
+import { testEnv } from './env.ts';
+
+export const ADMIN_URL = testEnv.DATABASE_ADMIN_URL;
+export const SERVER_URL = testEnv.TEST_DATABASE_SERVER;
 /** Every subgraph's schema is created in every test database (roles are cluster-wide). */
 export const SUBGRAPHS = ['identity', 'catalog'] as const;
 
@@ -35,7 +37,7 @@ export async function createTestDatabase(migrations: Record<string, Migration[]>
     url,
     ownerUrl,
     adminUrl: connectionString(ADMIN_URL, { database: name }),
-    env: { DATABASE_URL: url, REDIS_PREFIX: prefix, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', PORT: '0', NODE_ENV: 'test' },
+    env: { DATABASE_URL: url, REDIS_PREFIX: prefix, LOG_LEVEL: testEnv.TEST_LOG_LEVEL, PORT: '0', NODE_ENV: 'test' },
     async drop() {
       await withClient(ADMIN_URL, async (c) => {
         await c.query(`select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()`, [name]);
@@ -79,6 +81,8 @@ export interface GqlResult<T = Record<string, unknown>> {
 }
 
 /** POSTs a GraphQL operation; `actor` signs a context (straight at a subgraph), `token` sends a bearer (gateway). */
+// Tests read deep into ad-hoc responses; typed operations live in e2e/ (codegen).
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export async function gql<T = Record<string, any>>(
   url: string,
   query: string,

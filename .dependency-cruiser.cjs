@@ -1,0 +1,107 @@
+// Module boundaries of DESIGN.md ("a subgraph exposes to other code only its contract/"),
+// checked by `pnpm boundaries`:
+//   depcruise --config .dependency-cruiser.cjs gateway subgraphs packages e2e bench scripts
+// Workspace packages are imported by name (@lectern/identity/server); symlinks are resolved to
+// real paths (preserveSymlinks: false) so every rule below sees repository paths such as
+// subgraphs/identity/src/server.ts, never node_modules/@lectern/...
+/** Other code may import a subgraph only through these files. */
+const SUBGRAPH_CONTRACT = '^subgraphs/[^/]+/src/contract/';
+/** Test harnesses (e2e/, bench/) may also start a subgraph and use its test helpers. */
+const SUBGRAPH_HARNESS = '^subgraphs/[^/]+/src/(contract/|testing/|server\\.ts$)';
+/** Files allowed to depend on the test runner. */
+const TEST_CODE = [
+  '\\.test\\.ts$',
+  '(^|/)test/',
+  '(^|/)src/testing/',
+  '^packages/testkit/',
+  '^e2e/',
+  '^bench/',
+  '(^|/)vitest\\.config\\.ts$',
+];
+
+/** @type {import('dependency-cruiser').IConfiguration} */
+module.exports = {
+  forbidden: [
+    {
+      name: 'no-cross-subgraph-imports',
+      comment:
+        "A subgraph may import another subgraph only through its src/contract/ (event and job payload types). " +
+        'Meet through federation entity references and domain events instead.',
+      severity: 'error',
+      from: { path: '^subgraphs/([^/]+)/' },
+      to: { path: '^subgraphs/', pathNot: ['^subgraphs/$1/', SUBGRAPH_CONTRACT] },
+    },
+    {
+      name: 'no-subgraph-to-app-imports',
+      comment: 'Subgraphs do not depend on the gateway, e2e tests, benchmarks or scripts.',
+      severity: 'error',
+      from: { path: '^subgraphs/' },
+      to: { path: '^(gateway|e2e|bench|scripts)/' },
+    },
+    {
+      name: 'no-kernel-to-app-imports',
+      comment: 'packages/ holds shared kernel libraries only: they never import subgraphs, the gateway, e2e, bench or scripts.',
+      severity: 'error',
+      from: { path: '^packages/' },
+      to: { path: '^(subgraphs|gateway|e2e|bench|scripts)/' },
+    },
+    {
+      name: 'no-gateway-to-subgraph-imports',
+      comment: 'The gateway knows subgraphs only by URL (and may use their contract/ types).',
+      severity: 'error',
+      from: { path: '^gateway/' },
+      to: { path: '^subgraphs/', pathNot: SUBGRAPH_CONTRACT },
+    },
+    {
+      name: 'no-gateway-to-app-imports',
+      comment: 'The gateway does not depend on e2e tests, benchmarks or scripts.',
+      severity: 'error',
+      from: { path: '^gateway/' },
+      to: { path: '^(e2e|bench|scripts)/' },
+    },
+    {
+      name: 'harness-uses-subgraph-entry-points',
+      comment: 'e2e/ and bench/ may use a subgraph only through src/server.ts, src/testing/ and src/contract/.',
+      severity: 'error',
+      from: { path: '^(e2e|bench)/' },
+      to: { path: '^subgraphs/', pathNot: SUBGRAPH_HARNESS },
+    },
+    {
+      name: 'no-circular-kernel',
+      comment: 'packages/ must stay acyclic: split the module or invert the dependency.',
+      severity: 'error',
+      from: { path: '^packages/' },
+      to: { path: '^packages/', circular: true },
+    },
+    {
+      name: 'no-test-runner-in-source',
+      comment: 'vitest is for tests: production code (gateway, subgraph src, kernel) must not import it.',
+      severity: 'error',
+      from: { pathNot: TEST_CODE },
+      to: { path: '(^|/)node_modules/(\\.pnpm/)?@?vitest[/@+]' },
+    },
+    {
+      name: 'not-to-unresolvable',
+      comment: "This import can't be resolved: a typo, a missing dependency in package.json, or a missing generated file (run pnpm codegen).",
+      severity: 'error',
+      from: {},
+      to: { couldNotResolve: true },
+    },
+  ],
+  options: {
+    doNotFollow: { path: '(^|/)node_modules/' },
+    exclude: { path: '(^|/)__generated__/|^bench/results/' },
+    moduleSystems: ['es6', 'cjs'],
+    tsPreCompilationDeps: true,
+    preserveSymlinks: false,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: {
+      exportsFields: ['exports'],
+      conditionNames: ['import', 'default'],
+      extensions: ['.ts', '.js', '.d.ts'],
+      // types/typings: type-only packages such as @graphql-typed-document-node/core.
+      mainFields: ['module', 'main', 'types', 'typings'],
+    },
+    reporterOptions: { text: { highlightFocused: true } },
+  },
+};
