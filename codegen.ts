@@ -54,6 +54,8 @@ export function buildCodegenConfig(root: string = REPO_ROOT): CodegenConfig {
         federation: true,
         useIndexSignature: true,
         contextType: '../context.ts#Context',
+        // Entity classes come in as `<Type>Model`, so they never clash with the GraphQL types.
+        mapperTypeSuffix: 'Model',
         avoidOptionals: false,
         ...(subgraph.mappers ? { mappers: subgraph.mappers } : {}),
         ...(scalars || subgraph.scalars ? { scalars: { ...scalars, ...subgraph.scalars } } : {}),

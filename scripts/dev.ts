@@ -1,11 +1,11 @@
 // `pnpm dev`: the whole supergraph on this machine. Bootstraps roles and the database,
 // migrates, seeds the demo organization, starts every subgraph and the gateway as their
 // own processes, signs the demo admin in, and prints the playground URL and logins.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createConnection } from 'node:net';
 import { bootstrap, explain, migrateAll } from './db.ts';
 import { seedDemo, DEMO_PASSWORD, DEMO_SLUG } from './seed-demo.ts';
 import { SUBGRAPHS } from './subgraphs.ts';
+import { children, waitReady } from './processes.ts';
 
 const major = Number(process.versions.node.split('.')[0]);
 if (major < 24) {
@@ -47,36 +47,14 @@ try {
   process.exit(1);
 }
 
-const children: ChildProcess[] = [];
-const env = { ...process.env, APOLLO_TELEMETRY_DISABLED: 'true', NODE_ENV: process.env.NODE_ENV ?? 'development', HOST };
-function start(name: string, script: string, extra: Record<string, string>) {
-  const child = spawn(process.execPath, [script], { env: { ...env, ...extra }, stdio: ['ignore', 'pipe', 'pipe'] });
-  for (const stream of [child.stdout, child.stderr]) {
-    stream.setEncoding('utf8');
-    let buffer = '';
-    stream.on('data', (chunk: string) => {
-      buffer += chunk;
-      const lines = buffer.split('\n');
-      buffer = lines.pop() ?? '';
-      for (const line of lines) if (line) process.stdout.write(`${name.padEnd(8)} | ${line}\n`);
-    });
-  }
-  child.on('exit', (code, signal) => {
-    if (!stopping) {
-      console.error(`${name} exited (${signal ?? code}); stopping everything`);
-      void stop(1);
-    }
-  });
-  children.push(child);
-}
-
-let stopping = false;
-async function stop(code: number) {
-  stopping = true;
-  for (const c of children) c.kill('SIGTERM');
-  await Promise.all(children.map((c) => (c.exitCode !== null || c.signalCode !== null ? null : new Promise((r) => c.once('exit', r)))));
-  process.exit(code);
-}
+const procs = children();
+procs.onUnexpectedExit = (name, code, signal) => {
+  console.error(`${name} exited (${signal ?? code}); stopping everything`);
+  void procs.stop().then(() => process.exit(1));
+};
+const env = { NODE_ENV: process.env.NODE_ENV ?? 'development', HOST };
+const start = (name: string, script: string, extra: Record<string, string>) => procs.start(name, script, { ...env, ...extra });
+const stop = (code: number) => procs.stop().then(() => process.exit(code));
 process.on('SIGINT', () => void stop(0));
 process.on('SIGTERM', () => void stop(0));
 
@@ -87,15 +65,6 @@ for (const s of SUBGRAPHS) {
   gatewayEnv[s.urlEnv] = `http://${HOST}:${port}/graphql`;
 }
 
-async function waitReady(url: string, timeoutMs = 60_000) {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    const ok = await fetch(url).then((r) => r.ok).catch(() => false);
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`${url} did not become ready`);
-}
 for (const s of SUBGRAPHS) await waitReady(`http://${HOST}:${s.port + portOffset}/readyz`);
 start('gateway', 'gateway/src/main.ts', gatewayEnv);
 const base = `http://${HOST}:${GATEWAY_PORT + portOffset}`;

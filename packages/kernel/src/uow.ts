@@ -20,6 +20,7 @@ export class UnitOfWork {
   #orm: MikroORM;
   #em: Promise<EntityManager> | undefined;
   #done = false;
+  #wrote = false;
 
   constructor(orm: MikroORM, tenantId: string | null) {
     this.#orm = orm;
@@ -52,6 +53,7 @@ export class UnitOfWork {
    */
   async write<T>(fn: (em: EntityManager) => Promise<T>): Promise<T> {
     const em = await this.em();
+    this.#wrote = true;
     return em.transactional(async (tx) => fn(tx as EntityManager));
   }
 
@@ -60,7 +62,14 @@ export class UnitOfWork {
     this.#done = true;
     if (!this.#em) return;
     const em = await this.#em;
-    await em.commit();
+    if (this.#wrote) {
+      await em.commit();
+    } else {
+      // Nothing went through write(): commit what was explicitly flushed, skipping the ORM's
+      // change-set computation over every entity the request loaded (the cost of a read).
+      const ctx = em.getTransactionContext();
+      if (ctx) await em.getConnection('write').commit(ctx as Parameters<ReturnType<EntityManager['getConnection']>['commit']>[0]);
+    }
   }
 
   async rollback(): Promise<void> {

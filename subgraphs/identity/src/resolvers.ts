@@ -1,7 +1,7 @@
 // Thin resolvers: parse, call a service, map. Visibility rules live in the services and
 // in the tenant-scoped loaders (a user outside the caller's organization resolves to null).
 import { GraphQLScalarType, Kind } from 'graphql';
-import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
+import type { Resolvers } from './__generated__/resolvers.ts';
 import { hasRole, notFound, type Role } from '@lectern/kernel';
 import type { Context } from './context.ts';
 import type { User } from './modules/user/user.entity.ts';
@@ -37,12 +37,18 @@ async function visibleUser(ctx: Context, id: string): Promise<User | null> {
 const canSeeEmails = (ctx: Context) =>
   hasRole(ctx.actor, 'ORG_ADMIN', 'SUPPORT_READONLY') || (ctx.actor.kind === 'api_key' && ctx.actor.scopes.includes('members:read'));
 
+/** A row that must exist (it was just written, or is referenced by one that does). */
+function must<T>(row: T | null, what: string): T {
+  if (row === null) throw notFound(what);
+  return row;
+}
+
 async function authPayload(ctx: Context, r: AuthResult) {
   ctx.signedIn.add(r.userId);
   return {
     ...r,
-    user: await ctx.loaders.user.load(r.userId),
-    organization: await ctx.loaders.organization.load(r.organizationId),
+    user: must(await ctx.loaders.user.load(r.userId), 'User'),
+    organization: must(await ctx.loaders.organization.load(r.organizationId), 'Organization'),
   };
 }
 
@@ -52,7 +58,7 @@ async function loadMembership(ctx: Context, id: string | undefined) {
 
 const isUuid = (s: string) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(s);
 
-export const resolvers: GraphQLResolverMap<Context> = {
+export const resolvers: Resolvers = {
   DateTime,
   Query: {
     me: async (_p, _a, ctx: Context) => {
@@ -124,12 +130,8 @@ export const resolvers: GraphQLResolverMap<Context> = {
     membership: (u: User, _a, ctx: Context) => ctx.loaders.membershipByUser.load(u.id),
   },
   Membership: {
-    user: async (m: Membership, _a, ctx: Context) => {
-      const u = await ctx.loaders.user.load(m.userId);
-      if (!u) throw notFound('User');
-      return u;
-    },
-    organization: (m: Membership, _a, ctx: Context) => ctx.loaders.organization.load(m.tenantId),
+    user: async (m: Membership, _a, ctx: Context) => must(await ctx.loaders.user.load(m.userId), 'User'),
+    organization: async (m: Membership, _a, ctx: Context) => must(await ctx.loaders.organization.load(m.tenantId), 'Organization'),
     roles: (m: Membership) => m.roles as Role[],
   },
   ApiKey: {
