@@ -61,7 +61,6 @@ export async function startGateway(env: GatewayEnv, opts: { port?: number; log?:
     introspection,
     validationRules: limitRules(),
     parseOptions: { maxTokens: MAX_TOKENS },
-    status400ForVariableCoercionErrors: true,
     allowBatchedHttpRequests: false,
     plugins: [ApolloServerPluginLandingPageDisabled()],
     logger: { debug: () => {}, info: () => {}, warn: (m) => log.warn(m), error: (m) => log.error(m) },

@@ -43,12 +43,14 @@ export async function idempotent<T>(em: EntityManager, opts: IdempotencyOptions,
   if (!KEY_PATTERN.test(opts.key)) {
     throw badInput('idempotencyKey must be 8 to 128 characters of letters, digits, ".", "_", "~" or "-"', 'idempotencyKey');
   }
+  // Qualified, so it works whatever the connection's search_path (a superuser's in tests).
+  const table = `"${String(em.config.get('schema') ?? 'public')}".idempotency_keys`;
   const lockKey = `${opts.tenantId ?? '-'}:${opts.scope}:${opts.key}`;
   const [lock] = await em.execute<{ ok: boolean }[]>('select pg_try_advisory_xact_lock(hashtextextended(?, 0)) as ok', [lockKey]);
   if (!lock?.ok) throw conflict('A request with this idempotencyKey is still being processed; retry when it has finished');
   const fp = fingerprint(opts.input);
   const [existing] = await em.execute<{ fingerprint: string; response: { value: T } }[]>(
-    `select fingerprint, response from idempotency_keys
+    `select fingerprint, response from ${table}
       where tenant_id is not distinct from ? and scope = ? and key = ? and expires_at > now()`,
     [opts.tenantId, opts.scope, opts.key],
   );
@@ -63,11 +65,11 @@ export async function idempotent<T>(em: EntityManager, opts: IdempotencyOptions,
   }
   const value = await fn();
   await em.execute(
-    `delete from idempotency_keys where tenant_id is not distinct from ? and scope = ? and key = ?`,
+    `delete from ${table} where tenant_id is not distinct from ? and scope = ? and key = ?`,
     [opts.tenantId, opts.scope, opts.key],
   );
   await em.execute(
-    `insert into idempotency_keys (tenant_id, scope, key, fingerprint, response, expires_at)
+    `insert into ${table} (tenant_id, scope, key, fingerprint, response, expires_at)
      values (?, ?, ?, ?, ?::jsonb, now() + make_interval(hours => ?))`,
     [opts.tenantId, opts.scope, opts.key, fp, JSON.stringify({ value: opts.protect ? opts.protect.seal(value, opts.input) : (value ?? null) }), opts.ttlHours ?? IDEMPOTENCY_TTL_HOURS],
   );

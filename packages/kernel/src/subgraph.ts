@@ -110,7 +110,6 @@ export async function startSubgraph<Env extends SubgraphEnv, Ctx extends Subgrap
     schema: buildSubgraphSchema({ typeDefs: def.typeDefs, resolvers: def.resolvers as GraphQLResolverMap<unknown> }),
     formatError: makeFormatError(log),
     includeStacktraceInErrorResponses: false,
-    status400ForVariableCoercionErrors: true,
     // Subgraphs sit behind the gateway and answer only it; CSRF applies to browsers at the gateway.
     csrfPrevention: false,
     introspection: true,

@@ -54,7 +54,14 @@ export class UnitOfWork {
   async write<T>(fn: (em: EntityManager) => Promise<T>): Promise<T> {
     const em = await this.em();
     this.#wrote = true;
-    return em.transactional(async (tx) => fn(tx as EntityManager));
+    try {
+      return await em.transactional(async (tx) => fn(tx as EntityManager));
+    } catch (err) {
+      // The savepoint is gone, but entities the change touched are still managed by the
+      // request's EntityManager; forget them so the final commit cannot flush them.
+      em.clear();
+      throw err;
+    }
   }
 
   async commit(): Promise<void> {

@@ -1,0 +1,12 @@
+// Catalog configuration, parsed once at start (CONVENTIONS: the one place that reads the environment).
+import { baseEnv, databaseEnv, parseEnv, rawEnv, z } from '@lectern/kernel/env';
+
+export const catalogEnv = baseEnv.extend(databaseEnv.shape).extend({
+  PORT: z.coerce.number().int().min(0).max(65535).default(4002),
+});
+export type CatalogEnv = z.infer<typeof catalogEnv>;
+
+/** The environment merged with `overrides` (tests point the subgraph at their own database). */
+export function loadEnv(overrides: Record<string, string | undefined> = {}): CatalogEnv {
+  return parseEnv(catalogEnv, { ...rawEnv(), ...overrides });
+}

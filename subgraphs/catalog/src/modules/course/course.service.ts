@@ -1,0 +1,305 @@
+// Course-level authoring: create, edit the draft's title and description, publish and
+// unpublish, authors and prerequisites. Only this service and the content service write.
+import { randomUUID } from 'node:crypto';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { badInput, notFound } from '@lectern/kernel';
+import { isUuid } from '../../access.ts';
+import { catalogError, type CatalogError, type MutationResult } from '../../errors.ts';
+import { CourseModule, Lesson } from '../content/content.entity.ts';
+import { assertCanEdit, draftOf, lockCourse, runMutation, type Idempotent, type ServiceDeps } from './authoring.ts';
+import { Course, CourseAuthor, CoursePrerequisite, CourseVersion } from './course.entity.ts';
+
+export interface CreateCourseInput extends Idempotent {
+  title: string;
+  description?: string | null;
+  slug?: string | null;
+}
+export interface UpdateCourseInput extends Idempotent {
+  courseId: string;
+  title?: string | null;
+  description?: string | null;
+  slug?: string | null;
+}
+export interface CourseRefInput extends Idempotent {
+  courseId: string;
+}
+export interface CourseAuthorInput extends Idempotent {
+  courseId: string;
+  userId: string;
+}
+export interface CoursePrerequisiteInput extends Idempotent {
+  courseId: string;
+  prerequisiteCourseId: string;
+}
+
+const SLUG = /^[a-z0-9](?:[a-z0-9-]{0,78}[a-z0-9])?$/;
+
+export function cleanTitle(title: string | null | undefined, field = 'title'): string {
+  const t = (title ?? '').trim();
+  if (t.length < 1 || t.length > 200) throw badInput(`${field} must be 1 to 200 characters`, field);
+  return t;
+}
+
+function cleanDescription(description: string | null | undefined): string {
+  const d = (description ?? '').trim();
+  if (d.length > 10_000) throw badInput('description must be at most 10000 characters', 'description');
+  return d;
+}
+
+function checkSlug(slug: string): string {
+  if (!SLUG.test(slug)) {
+    throw badInput('slug must be 1 to 80 lowercase letters, digits and inner dashes', 'slug');
+  }
+  return slug;
+}
+
+/** A URL-safe slug from a title ("Intro to SQL: Part 2" -> "intro-to-sql-part-2"). */
+export function slugify(title: string): string {
+  const base = title
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 70)
+    .replace(/-+$/g, '');
+  return base || 'course';
+}
+
+async function slugTaken(em: EntityManager, slug: string, exceptCourseId?: string): Promise<boolean> {
+  const found = await em.findOne(Course, { slug });
+  return found !== null && found.id !== exceptCourseId;
+}
+
+/** `base`, or `base-2`, `base-3`, … whichever is free in the organization. */
+async function freeSlug(em: EntityManager, tenantId: string, base: string): Promise<string> {
+  const rows = await em.execute<{ slug: string }[]>(
+    `select slug from courses where tenant_id = ? and (slug = ? or slug ~ ?)`,
+    [tenantId, base, `^${base}-[0-9]+$`],
+  );
+  const taken = new Set(rows.map((r) => r.slug));
+  if (!taken.has(base)) return base;
+  for (let n = 2; ; n++) if (!taken.has(`${base}-${n}`)) return `${base}-${n}`;
+}
+
+export class CourseService {
+  #deps: ServiceDeps;
+  constructor(deps: ServiceDeps) {
+    this.#deps = deps;
+  }
+
+  createCourse(input: CreateCourseInput): Promise<MutationResult> {
+    const { actor } = this.#deps;
+    return runMutation(this.#deps, 'createCourse', input, async (em, tenantId) => {
+      const title = cleanTitle(input.title);
+      const description = cleanDescription(input.description);
+      let slug: string;
+      if (input.slug != null) {
+        slug = checkSlug(input.slug);
+        if (await slugTaken(em, slug)) return { courseId: null, errors: [slugTakenError(slug)] };
+      } else {
+        slug = await freeSlug(em, tenantId, slugify(title));
+      }
+      const courseId = randomUUID();
+      const versionId = randomUUID();
+      em.create(Course, {
+        id: courseId,
+        tenantId,
+        slug,
+        status: 'DRAFT',
+        latestVersionId: versionId,
+        publishedVersionId: null,
+        createdBy: actor.userId,
+      });
+      em.create(CourseVersion, {
+        id: versionId,
+        tenantId,
+        courseId,
+        number: 1,
+        title,
+        description,
+        status: 'DRAFT',
+        basedOnVersionId: null,
+        publishedAt: null,
+      });
+      // The creating instructor becomes an author, which is what lets them keep editing it.
+      if (actor.userId) em.create(CourseAuthor, { tenantId, courseId, userId: actor.userId });
+      return { courseId, errors: [] };
+    });
+  }
+
+  /** Slug changes apply at once (it is the course's address); title and description go to the draft. */
+  updateCourse(input: UpdateCourseInput): Promise<MutationResult> {
+    const { actor } = this.#deps;
+    return runMutation(this.#deps, 'updateCourse', input, async (em, tenantId) => {
+      const course = await lockCourse(em, tenantId, input.courseId);
+      await assertCanEdit(em, actor, course);
+      const title = input.title != null ? cleanTitle(input.title) : undefined;
+      const description = input.description != null ? cleanDescription(input.description) : undefined;
+      const slug = input.slug != null ? checkSlug(input.slug) : undefined;
+      if (slug !== undefined && slug !== course.slug && (await slugTaken(em, slug, course.id))) {
+        return { courseId: course.id, errors: [slugTakenError(slug)] };
+      }
+      if (slug !== undefined && slug !== course.slug) {
+        course.slug = slug;
+        course.updatedAt = new Date();
+      }
+      if (title !== undefined || description !== undefined) {
+        const { draft } = await draftOf(em, course);
+        if (title !== undefined) draft.title = title;
+        if (description !== undefined) draft.description = description;
+        course.updatedAt = new Date();
+      }
+      return { courseId: course.id, errors: [] };
+    });
+  }
+
+  /**
+   * Makes the draft the published version (the previous one becomes SUPERSEDED), or
+   * republishes the withdrawn version of an unpublished course that has no draft.
+   */
+  publishCourse(input: CourseRefInput): Promise<MutationResult> {
+    const { actor } = this.#deps;
+    return runMutation(this.#deps, 'publishCourse', input, async (em, tenantId) => {
+      const course = await lockCourse(em, tenantId, input.courseId);
+      await assertCanEdit(em, actor, course);
+      const candidate = await em.findOneOrFail(CourseVersion, { id: course.latestVersionId }, { refresh: true });
+      if (candidate.status === 'PUBLISHED') {
+        return { courseId: course.id, errors: [catalogError('ALREADY_PUBLISHED', 'The course is published and has no draft to publish')] };
+      }
+      const errors = await validateForPublishing(em, candidate);
+      if (errors.length) return { courseId: course.id, errors };
+      const now = new Date();
+      if (course.publishedVersionId) {
+        const previous = await em.findOneOrFail(CourseVersion, { id: course.publishedVersionId }, { refresh: true });
+        previous.status = 'SUPERSEDED';
+      }
+      candidate.status = 'PUBLISHED';
+      candidate.publishedAt ??= now;
+      course.publishedVersionId = candidate.id;
+      course.status = 'PUBLISHED';
+      course.updatedAt = now;
+      return { courseId: course.id, errors: [] };
+    });
+  }
+
+  /**
+   * Takes the course off the catalog. Search joins courses.published_version_id at query
+   * time, so once this commits no search (nor any learner read) can return the course.
+   */
+  unpublishCourse(input: CourseRefInput): Promise<MutationResult> {
+    const { actor } = this.#deps;
+    return runMutation(this.#deps, 'unpublishCourse', input, async (em, tenantId) => {
+      const course = await lockCourse(em, tenantId, input.courseId);
+      await assertCanEdit(em, actor, course);
+      if (!course.publishedVersionId) {
+        return { courseId: course.id, errors: [catalogError('NOT_PUBLISHED', 'The course is not published')] };
+      }
+      const published = await em.findOneOrFail(CourseVersion, { id: course.publishedVersionId }, { refresh: true });
+      published.status = 'WITHDRAWN';
+      course.publishedVersionId = null;
+      course.status = 'UNPUBLISHED';
+      course.updatedAt = new Date();
+      return { courseId: course.id, errors: [] };
+    });
+  }
+
+  addCourseAuthor(input: CourseAuthorInput): Promise<MutationResult> {
+    const { actor } = this.#deps;
+    return runMutation(this.#deps, 'addCourseAuthor', input, async (em, tenantId) => {
+      const course = await lockCourse(em, tenantId, input.courseId);
+      await assertCanEdit(em, actor, course);
+      // identity owns users; catalog cannot read its schema, so the id is taken as given.
+      if (!isUuid(input.userId)) throw badInput('userId is not a valid id', 'userId');
+      const existing = await em.findOne(CourseAuthor, { courseId: course.id, userId: input.userId });
+      if (!existing) {
+        em.create(CourseAuthor, { tenantId, courseId: course.id, userId: input.userId });
+        course.updatedAt = new Date();
+      }
+      return { courseId: course.id, errors: [] };
+    });
+  }
+
+  removeCourseAuthor(input: CourseAuthorInput): Promise<MutationResult> {
+    const { actor } = this.#deps;
+    return runMutation(this.#deps, 'removeCourseAuthor', input, async (em, tenantId) => {
+      const course = await lockCourse(em, tenantId, input.courseId);
+      await assertCanEdit(em, actor, course);
+      if (!isUuid(input.userId)) throw badInput('userId is not a valid id', 'userId');
+      const existing = await em.findOne(CourseAuthor, { courseId: course.id, userId: input.userId });
+      if (existing) {
+        em.remove(existing);
+        course.updatedAt = new Date();
+      }
+      return { courseId: course.id, errors: [] };
+    });
+  }
+
+  addCoursePrerequisite(input: CoursePrerequisiteInput): Promise<MutationResult> {
+    const { actor } = this.#deps;
+    return runMutation(this.#deps, 'addCoursePrerequisite', input, async (em, tenantId) => {
+      // Two edits that together close a cycle must not both pass the check: changes to the
+      // organization's prerequisite graph are serialised (taken before any row lock).
+      await em.execute(`select pg_advisory_xact_lock(hashtextextended(?, 0))`, [`catalog:prerequisites:${tenantId}`]);
+      const course = await lockCourse(em, tenantId, input.courseId);
+      await assertCanEdit(em, actor, course);
+      if (!isUuid(input.prerequisiteCourseId)) throw notFound('Course');
+      const prerequisite = await em.findOne(Course, { id: input.prerequisiteCourseId });
+      if (!prerequisite) throw notFound('Course');
+      if (prerequisite.id === course.id) {
+        return { courseId: course.id, errors: [catalogError('PREREQUISITE_CYCLE', 'A course cannot be its own prerequisite', 'prerequisiteCourseId')] };
+      }
+      const existing = await em.findOne(CoursePrerequisite, { courseId: course.id, prerequisiteCourseId: prerequisite.id });
+      if (existing) return { courseId: course.id, errors: [] };
+      // Adding course -> prerequisite closes a cycle iff the prerequisite already (transitively) requires the course.
+      const [reach] = await em.execute<{ cycle: boolean }[]>(
+        `with recursive required(id) as (
+           select prerequisite_course_id from course_prerequisites where tenant_id = ? and course_id = ?
+           union
+           select p.prerequisite_course_id from course_prerequisites p join required r on p.course_id = r.id where p.tenant_id = ?
+         )
+         select exists (select 1 from required where id = ?) as cycle`,
+        [tenantId, prerequisite.id, tenantId, course.id],
+      );
+      if (reach?.cycle) {
+        return {
+          courseId: course.id,
+          errors: [catalogError('PREREQUISITE_CYCLE', 'That course already requires this one, directly or through other courses', 'prerequisiteCourseId')],
+        };
+      }
+      em.create(CoursePrerequisite, { tenantId, courseId: course.id, prerequisiteCourseId: prerequisite.id });
+      course.updatedAt = new Date();
+      return { courseId: course.id, errors: [] };
+    });
+  }
+
+  removeCoursePrerequisite(input: CoursePrerequisiteInput): Promise<MutationResult> {
+    const { actor } = this.#deps;
+    return runMutation(this.#deps, 'removeCoursePrerequisite', input, async (em, tenantId) => {
+      const course = await lockCourse(em, tenantId, input.courseId);
+      await assertCanEdit(em, actor, course);
+      if (!isUuid(input.prerequisiteCourseId)) throw notFound('Course');
+      const existing = await em.findOne(CoursePrerequisite, { courseId: course.id, prerequisiteCourseId: input.prerequisiteCourseId });
+      if (existing) {
+        em.remove(existing);
+        course.updatedAt = new Date();
+      }
+      return { courseId: course.id, errors: [] };
+    });
+  }
+}
+
+const slugTakenError = (slug: string) => catalogError('SLUG_TAKEN', `Another course of this organization already uses the slug "${slug}"`, 'slug');
+
+/** A version can be published when it has at least one lesson and no empty module. */
+async function validateForPublishing(em: EntityManager, version: CourseVersion): Promise<CatalogError[]> {
+  const modules = await em.find(CourseModule, { versionId: version.id }, { orderBy: { position: 'asc' } });
+  const lessons = await em.find(Lesson, { versionId: version.id });
+  const errors: CatalogError[] = [];
+  if (lessons.length === 0) errors.push(catalogError('COURSE_HAS_NO_LESSONS', 'Add at least one lesson before publishing'));
+  const withLessons = new Set(lessons.map((l) => l.moduleId));
+  for (const m of modules) {
+    if (!withLessons.has(m.id)) errors.push(catalogError('MODULE_HAS_NO_LESSONS', `Module "${m.title}" has no lessons: add one or remove the module`));
+  }
+  return errors;
+}

@@ -1,0 +1,60 @@
+// The catalog subgraph as the kernel hosts it: SDL, resolvers, entities, migrations and the
+// per-request context. Used by main.ts and by the tests (through server.ts).
+import { readFileSync } from 'node:fs';
+import { gql } from 'graphql-tag';
+import type { SubgraphDefinition } from '@lectern/kernel/subgraph';
+import { createContext, type Context } from './context.ts';
+import type { CatalogEnv } from './env.ts';
+import { migrations } from './migrations/index.ts';
+import { CourseModuleSchema, LessonSchema } from './modules/content/content.entity.ts';
+import { contentResolvers } from './modules/content/content.resolvers.ts';
+import { CourseAuthorSchema, CoursePrerequisiteSchema, CourseSchema, CourseVersionSchema } from './modules/course/course.entity.ts';
+import { courseResolvers, payloadResolvers } from './modules/course/course.resolvers.ts';
+import { DateTime } from './scalars.ts';
+import type { Resolvers } from './__generated__/resolvers.ts';
+
+export const typeDefs = gql(readFileSync(new URL('../schema.graphql', import.meta.url), 'utf8'));
+
+/** Mutation payload types: each resolves from the mutation's stored MutationResult. */
+const PAYLOADS = [
+  'CreateCoursePayload',
+  'UpdateCoursePayload',
+  'AddModulePayload',
+  'UpdateModulePayload',
+  'RemoveModulePayload',
+  'AddLessonPayload',
+  'UpdateLessonPayload',
+  'RemoveLessonPayload',
+  'MoveLessonPayload',
+  'AddCoursePrerequisitePayload',
+  'RemoveCoursePrerequisitePayload',
+  'AddCourseAuthorPayload',
+  'RemoveCourseAuthorPayload',
+  'PublishCoursePayload',
+  'UnpublishCoursePayload',
+];
+
+export const entities = [CourseSchema, CourseVersionSchema, CourseAuthorSchema, CoursePrerequisiteSchema, CourseModuleSchema, LessonSchema];
+
+export const catalog: SubgraphDefinition<CatalogEnv, Context> = {
+  name: 'catalog',
+  typeDefs,
+  resolvers: resolvers(),
+  entities,
+  migrations,
+  context: (base) => createContext(base),
+};
+
+/** Typed by codegen from schema.graphql: a resolver that drifts from the SDL fails typecheck. */
+function resolvers(): Resolvers {
+  return {
+    DateTime,
+    Query: { ...courseResolvers.Query, ...contentResolvers.Query },
+    Mutation: { ...courseResolvers.Mutation, ...contentResolvers.Mutation },
+    Course: courseResolvers.Course,
+    CourseVersion: courseResolvers.CourseVersion,
+    Module: contentResolvers.Module,
+    Lesson: contentResolvers.Lesson,
+    ...Object.fromEntries(PAYLOADS.map((name) => [name, payloadResolvers])),
+  };
+}

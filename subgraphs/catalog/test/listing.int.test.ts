@@ -1,0 +1,129 @@
+// courses as a Relay connection (order, cursors, filters, limits) and the N+1 guarantee:
+// a page of 100 courses with all their relations costs as many SQL statements as a page of 1.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seedCourse } from '../src/testing/index.ts';
+import { call, errorCode, ok, organization, startTestCatalog, type Data, type TestCatalog } from './helpers.ts';
+
+let t: TestCatalog;
+const org = organization();
+const other = organization();
+// 130 courses, every fifth a draft (26 drafts, 104 published): even a learner's first page of
+// 100 leaves courses out. Prerequisites all point at the five oldest courses, which are on no
+// first page, so a page of 1 and a page of 100 load the same kinds of things.
+const COUNT = 130;
+const created: string[] = []; // oldest first
+
+beforeAll(async () => {
+  t = await startTestCatalog();
+  const orm = t.running.deps.orm;
+  for (let i = 0; i < COUNT; i++) {
+    const course = await seedCourse(orm, {
+      tenantId: org.tenantId,
+      authorIds: i % 2 ? [org.admin.userId!, org.instructor.userId!] : [org.instructor.userId!],
+      title: `Listed course ${String(i).padStart(3, '0')}${i % 10 === 0 ? ' special' : ''}`,
+      published: i % 5 !== 0, // every fifth stays a draft
+      modules: [
+        { title: 'One', lessons: [{ title: 'a', kind: 'TEXT' }, { title: 'b', kind: 'VIDEO' }] },
+        { title: 'Two', lessons: [{ title: 'c', kind: 'QUIZ' }] },
+      ],
+      prerequisiteCourseIds: i >= 5 ? [created[i % 5]!] : [],
+    });
+    created.push(course.id);
+  }
+  await seedCourse(orm, { tenantId: other.tenantId, authorId: other.admin.userId!, title: 'Other organization', published: true });
+}, 180_000);
+afterAll(async () => {
+  await t?.close();
+});
+
+const PAGE = `query($first: Int, $after: String, $filter: CourseFilter) {
+  courses(first: $first, after: $after, filter: $filter) {
+    edges { cursor node { id title status } }
+    nodes { id }
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+  }
+}`;
+
+describe('courses connection', () => {
+  it('pages through every course newest first, without gaps or repeats', async () => {
+    const seen: string[] = [];
+    let after: string | null = null;
+    let pages = 0;
+    for (;;) {
+      const page: Data = (await ok(t, org.admin, PAGE, { first: 40, after })).courses;
+      seen.push(...page.edges.map((e: { node: { id: string } }) => e.node.id));
+      expect(page.nodes.map((n: { id: string }) => n.id)).toEqual(page.edges.map((e: { node: { id: string } }) => e.node.id));
+      expect(page.pageInfo.hasPreviousPage).toBe(pages > 0);
+      pages++;
+      if (!page.pageInfo.hasNextPage) break;
+      after = page.pageInfo.endCursor;
+    }
+    expect(pages).toBe(4);
+    expect(seen).toEqual([...created].reverse());
+  });
+
+  it('shows learners published courses only, and filters', async () => {
+    const learner = (await ok(t, org.learner, PAGE, { first: 100 })).courses;
+    expect(learner.edges).toHaveLength(100);
+    expect(learner.edges.every((e: { node: { status: string } }) => e.node.status === 'PUBLISHED')).toBe(true);
+
+    const drafts = (await ok(t, org.admin, PAGE, { first: 100, filter: { status: 'DRAFT' } })).courses;
+    expect(drafts.edges).toHaveLength(26);
+    expect((await ok(t, org.learner, PAGE, { first: 100, filter: { status: 'DRAFT' } })).courses.edges).toEqual([]);
+
+    const byAdmin = (await ok(t, org.admin, PAGE, { first: 100, filter: { authorId: org.admin.userId } })).courses;
+    expect(byAdmin.edges).toHaveLength(65);
+
+    const special = (await ok(t, org.learner, PAGE, { first: 100, filter: { titleContains: 'SPECIAL' } })).courses;
+    expect(special.edges).toEqual([]); // every tenth (the "special" ones) is also a fifth: a draft
+    const specialForAuthors = (await ok(t, org.admin, PAGE, { first: 100, filter: { titleContains: 'special' } })).courses;
+    expect(specialForAuthors.edges).toHaveLength(13);
+    const wildcard = (await ok(t, org.admin, PAGE, { first: 100, filter: { titleContains: '%' } })).courses;
+    expect(wildcard.edges).toEqual([]); // LIKE wildcards are matched literally
+  });
+
+  it('refuses pages over 100 and forged cursors with BAD_USER_INPUT', async () => {
+    expect(errorCode(await call(t, org.admin, PAGE, { first: 101 }))).toBe('BAD_USER_INPUT');
+    expect(errorCode(await call(t, org.admin, PAGE, { first: -1 }))).toBe('BAD_USER_INPUT');
+    expect(errorCode(await call(t, org.admin, PAGE, { after: 'not-a-cursor' }))).toBe('BAD_USER_INPUT');
+    const forged = Buffer.from(JSON.stringify(['yesterday', 'x'])).toString('base64url');
+    expect(errorCode(await call(t, org.admin, PAGE, { after: forged }))).toBe('BAD_USER_INPUT');
+    expect((await ok(t, org.admin, PAGE, { first: 0 })).courses).toMatchObject({ edges: [], pageInfo: { hasNextPage: true } });
+  });
+});
+
+describe('N+1', () => {
+  const DEEP = `query($first: Int!) {
+    courses(first: $first) {
+      nodes {
+        id title description status slug createdAt publishedAt
+        publishedVersion { number title modules { id } }
+        draftVersion { number }
+        authors { id }
+        prerequisites { id title authors { id } modules { id } }
+        modules { id title position course { id } lessons { id title kind body videoAssetId module { id } course { id } } }
+      }
+    }
+  }`;
+
+  const statements = async (who: typeof org.admin, first: number) => {
+    const before = t.running.deps.stats.statements;
+    const r = await ok(t, who, DEEP, { first });
+    const used = t.running.deps.stats.statements - before;
+    expect(r.courses.nodes).toHaveLength(first);
+    return { used, nodes: r.courses.nodes };
+  };
+
+  it('costs the same SQL statements for courses(first: 100) with modules, lessons, authors and prerequisites as for first: 1', async () => {
+    for (const who of [org.admin, org.learner]) {
+      await statements(who, 1); // warm-up
+      const one = await statements(who, 1);
+      const hundred = await statements(who, 100);
+      expect(hundred.nodes[50].modules[0].lessons).toHaveLength(2);
+      expect(hundred.nodes.filter((n: { prerequisites: unknown[] }) => n.prerequisites.length === 1).length).toBeGreaterThan(70);
+      expect(hundred.used).toBe(one.used);
+      // set_config, the page, then one batch per relation and level.
+      expect(one.used).toBeLessThanOrEqual(11);
+    }
+  });
+});
