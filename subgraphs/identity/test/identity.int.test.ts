@@ -184,3 +184,95 @@ describe('identity subgraph', () => {
     await asIdentity.end();
   });
 });
+
+describe('identity: throttling per IP and idempotency of every mutation', () => {
+  it('throttles sign-in attempts per client IP, whatever the account', async () => {
+    const ip = anon();
+    ip.ip = '192.0.2.77';
+    const codes: unknown[] = [];
+    // LOGIN_MAX_ATTEMPTS_PER_IP defaults to 30 in a window
+    for (let i = 0; i < 32; i++) {
+      const r = await gql(url, LOGIN, { input: { email: `someone${i}@nowhere.example`, password: 'wrong-password-123', organizationSlug: 'org-a', idempotencyKey: idem() } }, { actor: ip });
+      codes.push(r.errors?.[0]?.extensions?.code);
+    }
+    expect(codes.slice(0, 30).every((c) => c === 'UNAUTHENTICATED')).toBe(true);
+    expect(codes.slice(30)).toEqual(['RATE_LIMITED', 'RATE_LIMITED']);
+    // another address is unaffected
+    const other = await gql(url, LOGIN, { input: { email: A.learner.email, password: TEST_PASSWORD, organizationSlug: 'org-a', idempotencyKey: idem() } }, { actor: anon() });
+    expect(other.errors).toBeUndefined();
+  });
+
+  it('replays a sign-in from its idempotency key without storing the tokens in clear', async () => {
+    const input = { email: A.learner.email, password: TEST_PASSWORD, organizationSlug: 'org-a', idempotencyKey: idem() };
+    const first = await gql(url, LOGIN, { input }, { actor: anon() });
+    const again = await gql(url, LOGIN, { input }, { actor: anon() });
+    expect(again.data).toEqual(first.data);
+    const pool = new pg.Pool({ connectionString: db.adminUrl, max: 1 });
+    const { rows } = await pool.query(`select response::text as r from identity.idempotency_keys where key = $1`, [input.idempotencyKey]);
+    await pool.end();
+    expect(rows).toHaveLength(1);
+    expect(rows[0].r).not.toContain(first.data!.login.refreshToken);
+    expect(rows[0].r).not.toContain(first.data!.login.accessToken.split('.')[1]);
+    // the same key with another password is refused, not answered with the stored tokens
+    const wrong = await gql(url, LOGIN, { input: { ...input, password: 'another-password-1' } }, { actor: anon() });
+    expect(wrong.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', reason: 'IDEMPOTENCY_KEY_REUSED' });
+  });
+
+  const admin = () => member(A, 'admin');
+  const superAdmin = () => actor({ userId: A.admin.id, tenantId: A.org.id, roles: ['ORG_ADMIN'], superAdmin: true });
+  const cases: { name: string; who: () => ReturnType<typeof actor>; mutation: string; input: () => Promise<Record<string, unknown>>; vary: Record<string, unknown> }[] = [
+    {
+      name: 'createOrganization',
+      who: superAdmin,
+      mutation: `mutation($input: CreateOrganizationInput!) { createOrganization(input: $input) { organization { id slug } errors { code } } }`,
+      input: async () => ({ slug: `org-${Math.random().toString(36).slice(2, 8)}`, name: 'Initech' }),
+      vary: { name: 'Initrode' },
+    },
+    {
+      name: 'addMember',
+      who: admin,
+      mutation: `mutation($input: AddMemberInput!) { addMember(input: $input) { membership { id roles } errors { code } } }`,
+      input: async () => ({ email: B.admin.email, roles: ['INSTRUCTOR'] }),
+      vary: { roles: ['LEARNER'] },
+    },
+    {
+      name: 'createApiKey',
+      who: admin,
+      mutation: `mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { secret apiKey { id } } }`,
+      input: async () => ({ name: `key ${Math.random()}`, scopes: ['MEMBERS_READ'] }),
+      vary: { scopes: ['CATALOG_WRITE'] },
+    },
+    {
+      name: 'revokeApiKey',
+      who: admin,
+      mutation: `mutation($input: RevokeApiKeyInput!) { revokeApiKey(input: $input) { apiKey { id revokedAt } } }`,
+      input: async () => {
+        const k = await gql(url, `mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { apiKey { id } } }`, { input: { name: `k ${Math.random()}`, scopes: ['CATALOG_READ'], idempotencyKey: idem() } }, { actor: admin() });
+        return { apiKeyId: k.data!.createApiKey.apiKey.id };
+      },
+      vary: { apiKeyId: '00000000-0000-4000-8000-000000000001' },
+    },
+    {
+      name: 'logout',
+      who: anon,
+      mutation: `mutation($input: LogoutInput!) { logout(input: $input) { ok } }`,
+      input: async () => {
+        const l = await gql(url, LOGIN, { input: { email: A.learner2.email, password: TEST_PASSWORD, organizationSlug: 'org-a', idempotencyKey: idem() } }, { actor: anon() });
+        return { refreshToken: l.data!.login.refreshToken };
+      },
+      vary: { refreshToken: 'lrt_nonsense' },
+    },
+  ];
+  for (const c of cases) {
+    it(`${c.name}: same key and input replays the first result; different input is refused`, async () => {
+      const who = c.who();
+      const input = { ...(await c.input()), idempotencyKey: idem() };
+      const first = await gql(url, c.mutation, { input }, { actor: who });
+      expect(first.errors).toBeUndefined();
+      const replay = await gql(url, c.mutation, { input }, { actor: who });
+      expect(replay.data).toEqual(first.data);
+      const different = await gql(url, c.mutation, { input: { ...input, ...c.vary } }, { actor: who });
+      expect(different.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', reason: 'IDEMPOTENCY_KEY_REUSED' });
+    });
+  }
+});
