@@ -76,6 +76,11 @@ describe('operability', () => {
     await expect(startCatalog(catalogEnv({ ...stack.db.env, REDIS_URL: 'redis://127.0.0.1:9' }))).rejects.toThrow(/Redis is not answering at redis:\/\/127\.0\.0\.1:9/);
   });
 
+  it('names what to start when PostgreSQL is not answering, and what to run when the database is not set up', async () => {
+    await expect(startCatalog(catalogEnv({ ...stack.db.env, DATABASE_URL: 'postgres://127.0.0.1:9/lectern' }))).rejects.toThrow(/PostgreSQL is not answering at 127\.0\.0\.1:9: start it/);
+    await expect(startCatalog(catalogEnv({ ...stack.db.env, DATABASE_URL: 'postgres://127.0.0.1:5432/lectern_missing_db' }))).rejects.toThrow(/not set up: run pnpm db:bootstrap/);
+  });
+
   it('rejects invalid configuration with one line per problem', () => {
     expect(() => gatewayEnv({ PORT: 'eighty', IDENTITY_URL: 'not a url' })).toThrow(/PORT: .*\n\s+IDENTITY_URL: /);
   });

@@ -1,7 +1,7 @@
 // Database lifecycle: `bootstrap` (roles, database, schemas; needs a superuser) and
 // `migrate` (every subgraph's pending migrations, as the owner role). Both idempotent.
 //   node scripts/db.ts bootstrap | migrate | setup
-import { bootstrapDatabase, connectionString, databaseName, migrate } from '@lectern/kernel/db';
+import { bootstrapDatabase, connectionString, databaseName, explainDatabaseError, migrate } from '@lectern/kernel/db';
 import { databaseEnv, parseEnv } from '@lectern/kernel/env';
 import { createLogger } from '@lectern/kernel/logger';
 import { SUBGRAPHS } from './subgraphs.ts';
@@ -25,14 +25,7 @@ export async function migrateAll(env = parseEnv(databaseEnv)) {
   log.info('migrations up to date');
 }
 
-/** One line naming what to start, for the usual reasons a first run fails. */
-export function explain(err: unknown): string {
-  const e = err as { code?: string; message?: string };
-  if (e?.code === 'ECONNREFUSED') {
-    return 'PostgreSQL is not answering on 127.0.0.1:5432: start it (pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start) or set DATABASE_URL / DATABASE_ADMIN_URL';
-  }
-  return e?.message ?? String(err);
-}
+export const explain = (err: unknown) => explainDatabaseError(err, parseEnv(databaseEnv).DATABASE_URL);
 
 if (import.meta.main) {
   const command = process.argv[2];

@@ -209,3 +209,17 @@ export async function tenantTablesWithoutRls(c: pg.Client | pg.Pool, schema: str
 }
 
 export { withClient };
+
+/** One line naming what to do, for the usual reasons a database connection fails at start. */
+export function explainDatabaseError(err: unknown, databaseUrl: string): string {
+  const chain: { code?: string; message?: string }[] = [];
+  for (let e = err as { code?: string; message?: string; cause?: unknown } | undefined; e && chain.length < 5; e = e.cause as typeof e) chain.push(e);
+  const host = new URL(databaseUrl).host;
+  if (chain.some((e) => e.code === 'ECONNREFUSED' || /ECONNREFUSED/.test(e.message ?? ''))) {
+    return `PostgreSQL is not answering at ${host}: start it (pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start, or docker compose up -d postgres) or set DATABASE_URL`;
+  }
+  if (chain.some((e) => e.code === '3D000' || e.code === '28000' || /(role|database) "[^"]+" does not exist/.test(e.message ?? ''))) {
+    return `the Lectern database at ${host} is not set up: run pnpm db:bootstrap && pnpm db:migrate (pnpm dev does both)`;
+  }
+  return chain[0]?.message ?? String(err);
+}

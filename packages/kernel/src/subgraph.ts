@@ -5,7 +5,7 @@ import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
 import { ACTOR_HEADER, ActorVerifier, type Actor } from './actor.ts';
-import { connectionString, migrate, pendingMigrations, type Migration } from './db.ts';
+import { connectionString, explainDatabaseError, migrate, pendingMigrations, type Migration } from './db.ts';
 import { requireKey, DEV_ACTOR_PUBLIC_KEY } from './dev-keys.ts';
 import type { BaseEnv, DatabaseEnv } from './env.ts';
 import { makeFormatError } from './errors.ts';
@@ -84,6 +84,13 @@ export async function startSubgraph<Env extends SubgraphEnv, Ctx extends Subgrap
       metrics.sqlStatements.inc();
     },
   });
+  // MikroORM connects lazily: find out now, and say what to do, rather than at the first request.
+  try {
+    await orm.em.fork().execute('select 1');
+  } catch (err) {
+    await orm.close().catch(() => {});
+    throw new Error(explainDatabaseError(err, env.DATABASE_URL), { cause: err });
+  }
   const redis = createRedis(env.REDIS_URL, { keyPrefix: env.REDIS_PREFIX });
   const deps: SubgraphDeps<Env> = { name: def.name, env, orm, redis, log, metrics, stats };
   try {
@@ -179,18 +186,7 @@ export async function runSubgraph<Env extends SubgraphEnv, Ctx extends SubgraphC
     const running = await startSubgraph(def, env, { log });
     installShutdown(log, [() => running.close()], env.SHUTDOWN_GRACE_MS);
   } catch (err) {
-    log.fatal({ err }, `${def.name} failed to start: ${describeStartupError(err, env)}`);
+    log.fatal({ err }, `${def.name} failed to start: ${(err as Error).message}`);
     process.exit(1);
   }
-}
-
-export function describeStartupError(err: unknown, env: { DATABASE_URL?: string; REDIS_URL?: string }): string {
-  const e = err as { code?: string; message?: string };
-  if (e?.code === 'ECONNREFUSED' && env.DATABASE_URL) {
-    return `PostgreSQL is not answering at ${new URL(env.DATABASE_URL).host}: start it (pg_ctlcluster <version> main start) or set DATABASE_URL`;
-  }
-  if (e?.code === '28000' || e?.code === '3D000' || /role .* does not exist|database .* does not exist/.test(e?.message ?? '')) {
-    return `the database is not bootstrapped: run pnpm db:bootstrap && pnpm db:migrate (or pnpm dev)`;
-  }
-  return e?.message ?? String(err);
 }

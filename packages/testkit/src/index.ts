@@ -1,6 +1,7 @@
 // Test kit: a real PostgreSQL database and a private Redis key prefix per test file,
 // signed actor contexts, and a small GraphQL client. No mocks of PostgreSQL or Redis.
 import { randomBytes, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import { ActorSigner, type Actor, type Role } from '@lectern/kernel/actor';
 import { bootstrapDatabase, connectionString, migrate, withClient, type Migration } from '@lectern/kernel/db';
@@ -10,8 +11,10 @@ import { testEnv } from './env.ts';
 
 export const ADMIN_URL = testEnv.DATABASE_ADMIN_URL;
 export const SERVER_URL = testEnv.TEST_DATABASE_SERVER;
-/** Every subgraph's schema is created in every test database (roles are cluster-wide). */
-export const SUBGRAPHS = ['identity', 'catalog'] as const;
+/** Every subgraph of the supergraph gets its schema and role in every test database (roles are cluster-wide). */
+export const SUBGRAPHS: string[] = Object.keys(
+  (JSON.parse(readFileSync(new URL('../../../schema/supergraph.config.json', import.meta.url), 'utf8')) as { subgraphs: Record<string, unknown> }).subgraphs,
+);
 
 export interface TestDatabase {
   name: string;
