@@ -6,6 +6,11 @@ import pg from 'pg';
 import type { Logger } from './logger.ts';
 
 export const OWNER_ROLE = 'lectern_owner';
+/**
+ * The outbox relay's role: BYPASSRLS, because it moves every tenant's events, but granted
+ * nothing except reading and marking the outbox tables.
+ */
+export const RELAY_ROLE = 'lectern_relay';
 export const runtimeRole = (subgraph: string) => `lectern_${subgraph}`;
 
 const ident = (name: string) => {
@@ -41,13 +46,14 @@ export interface BootstrapOptions {
   database: string;
   ownerUser?: string;
   ownerPassword?: string | undefined;
+  relayPassword?: string | undefined;
   subgraphs: { name: string; password?: string | undefined }[];
 }
 
-async function ensureRole(c: pg.Client, role: string, password: string | undefined) {
+async function ensureRole(c: pg.Client, role: string, password: string | undefined, bypassRls = false) {
   const exists = await c.query('select 1 from pg_roles where rolname = $1', [role]);
   const pw = password ? ` PASSWORD ${literal(password)}` : '';
-  const attrs = `LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE${pw}`;
+  const attrs = `LOGIN NOSUPERUSER ${bypassRls ? 'BYPASSRLS' : 'NOBYPASSRLS'} NOCREATEDB NOCREATEROLE${pw}`;
   await c.query(exists.rowCount ? `ALTER ROLE ${ident(role)} ${attrs}` : `CREATE ROLE ${ident(role)} ${attrs}`);
 }
 
@@ -59,6 +65,7 @@ export async function bootstrapDatabase(opts: BootstrapOptions): Promise<void> {
     await c.query('select pg_advisory_lock(7465401)');
     try {
       await ensureRole(c, owner, opts.ownerPassword);
+      await ensureRole(c, RELAY_ROLE, opts.relayPassword, true);
       for (const s of opts.subgraphs) await ensureRole(c, runtimeRole(s.name), s.password);
       const db = await c.query('select 1 from pg_database where datname = $1', [opts.database]);
       if (!db.rowCount) await c.query(`CREATE DATABASE ${ident(opts.database)} OWNER ${ident(owner)}`);
@@ -69,13 +76,14 @@ export async function bootstrapDatabase(opts: BootstrapOptions): Promise<void> {
   await withClient(connectionString(opts.adminUrl, { database: opts.database }), async (c) => {
     await c.query(`REVOKE ALL ON DATABASE ${ident(opts.database)} FROM PUBLIC`);
     await c.query(`GRANT CONNECT, TEMPORARY ON DATABASE ${ident(opts.database)} TO ${ident(owner)}`);
+    await c.query(`GRANT CONNECT ON DATABASE ${ident(opts.database)} TO ${RELAY_ROLE}`);
     await c.query(`REVOKE CREATE ON SCHEMA public FROM PUBLIC`);
     for (const s of opts.subgraphs) {
       const role = runtimeRole(s.name);
       await c.query(`GRANT CONNECT ON DATABASE ${ident(opts.database)} TO ${ident(role)}`);
       await c.query(`CREATE SCHEMA IF NOT EXISTS ${ident(s.name)} AUTHORIZATION ${ident(owner)}`);
       await c.query(`REVOKE ALL ON SCHEMA ${ident(s.name)} FROM PUBLIC`);
-      await c.query(`GRANT USAGE ON SCHEMA ${ident(s.name)} TO ${ident(role)}`);
+      await c.query(`GRANT USAGE ON SCHEMA ${ident(s.name)} TO ${ident(role)}, ${RELAY_ROLE}`);
       // Raw SQL of a subgraph names its own tables unqualified.
       await c.query(`ALTER ROLE ${ident(role)} SET search_path TO ${ident(s.name)}`);
     }
@@ -134,7 +142,62 @@ export const kernelMigrations: Migration[] = [
          WITH CHECK (tenant_id IS NOT DISTINCT FROM NULLIF(current_setting('app.tenant_id', true), '')::uuid)`,
     ],
   },
+  {
+    id: '0001-kernel-events',
+    up: (h) => [
+      // seq orders events as they were recorded; published_at marks delivery to BullMQ.
+      `CREATE TABLE ${h.schema}.outbox (
+         seq bigserial PRIMARY KEY,
+         id uuid NOT NULL UNIQUE,
+         tenant_id uuid,
+         type text NOT NULL,
+         version int NOT NULL,
+         aggregate_type text NOT NULL,
+         aggregate_id text NOT NULL,
+         occurred_at timestamptz NOT NULL,
+         payload jsonb NOT NULL,
+         published_at timestamptz
+       )`,
+      `CREATE INDEX outbox_pending ON ${h.schema}.outbox (seq) WHERE published_at IS NULL`,
+      `CREATE INDEX outbox_pending_aggregate ON ${h.schema}.outbox (aggregate_id, seq) WHERE published_at IS NULL`,
+      ...nullableTenantPolicy(h.schema, 'outbox'),
+      // What each consumer has applied, written in the same transaction as the effect.
+      `CREATE TABLE ${h.schema}.processed_events (
+         consumer text NOT NULL,
+         event_id uuid NOT NULL,
+         tenant_id uuid,
+         processed_at timestamptz NOT NULL DEFAULT now(),
+         PRIMARY KEY (consumer, event_id)
+       )`,
+      ...nullableTenantPolicy(h.schema, 'processed_events'),
+      `CREATE TABLE ${h.schema}.dead_letters (
+         id uuid PRIMARY KEY,
+         tenant_id uuid,
+         queue text NOT NULL,
+         job_id text NOT NULL,
+         job_name text NOT NULL,
+         payload jsonb NOT NULL,
+         error text NOT NULL,
+         attempts int NOT NULL,
+         failed_at timestamptz NOT NULL DEFAULT now(),
+         replayed_at timestamptz,
+         replay_count int NOT NULL DEFAULT 0,
+         UNIQUE (queue, job_id)
+       )`,
+      ...nullableTenantPolicy(h.schema, 'dead_letters'),
+    ],
+  },
 ];
+
+/** RLS for kernel tables whose rows may belong to no tenant (visible only without one). */
+function nullableTenantPolicy(schema: string, table: string): string[] {
+  const predicate = `tenant_id IS NOT DISTINCT FROM NULLIF(current_setting('app.tenant_id', true), '')::uuid`;
+  return [
+    `ALTER TABLE ${schema}.${table} ENABLE ROW LEVEL SECURITY`,
+    `ALTER TABLE ${schema}.${table} FORCE ROW LEVEL SECURITY`,
+    `CREATE POLICY tenant_isolation ON ${schema}.${table} USING (${predicate}) WITH CHECK (${predicate})`,
+  ];
+}
 
 export interface MigrateOptions {
   /** Owner connection string to the Lectern database. */
@@ -176,6 +239,7 @@ export async function migrate(opts: MigrateOptions): Promise<string[]> {
       await c.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA ${s} TO ${role}`);
       await c.query(`GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA ${s} TO ${role}`);
       await c.query(`REVOKE INSERT, UPDATE, DELETE ON ${s}.schema_migrations FROM ${role}`);
+      await c.query(`GRANT SELECT, UPDATE (published_at) ON ${s}.outbox TO ${RELAY_ROLE}`);
     } finally {
       await c.query('select pg_advisory_unlock(hashtext($1))', [`lectern:migrate:${opts.schema}`]);
     }

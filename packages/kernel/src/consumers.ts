@@ -1,0 +1,232 @@
+// Event consumers and background jobs. Each job runs in a tenant-scoped unit of work for
+// its tenant (RLS active in workers too); for events, a processed_events row written in the
+// same transaction as the effect makes the effect happen once however often the job runs.
+// Bad payloads are UnrecoverableError at once; other failures retry with jittered backoff
+// and, once exhausted, are kept as dead letters an operator can list and replay.
+import { randomUUID } from 'node:crypto';
+import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import type { z } from 'zod';
+import { envelopeSchema, type EventDefinition, type EventEnvelope } from './events.ts';
+import type { Logger } from './logger.ts';
+import { eventQueueName, MAX_ATTEMPTS } from './queues.ts';
+import { inTenant, type UnitOfWork } from './uow.ts';
+
+export interface HandlerContext<P> {
+  em: EntityManager;
+  uow: UnitOfWork;
+  event: EventEnvelope<P>;
+  log: Logger;
+}
+
+export interface EventHandler<E extends EventDefinition = EventDefinition> {
+  event: E;
+  handle(ctx: HandlerContext<z.infer<E['payload']>>): Promise<void>;
+}
+
+export function onEvent<E extends EventDefinition>(event: E, handle: EventHandler<E>['handle']): EventHandler<E> {
+  return { event, handle };
+}
+
+export interface ConsumerOptions {
+  /** The consuming context (its queue is events-<consumer>). */
+  consumer: string;
+  handlers: EventHandler[];
+  orm: MikroORM;
+  connection: Redis;
+  prefix: string;
+  log: Logger;
+  concurrency?: number;
+  /** Lock renewal and stalled-job detection (a killed worker's job reruns after lockDuration). */
+  lockDuration?: number;
+  stalledInterval?: number;
+  metrics?: WorkerMetrics;
+}
+
+export interface WorkerMetrics {
+  jobDuration(queue: string, outcome: 'completed' | 'failed', seconds: number): void;
+  deadLettered(queue: string): void;
+}
+
+export interface DeadLetter {
+  id: string;
+  tenantId: string | null;
+  queue: string;
+  jobId: string;
+  jobName: string;
+  payload: unknown;
+  error: string;
+  attempts: number;
+  failedAt: Date;
+  replayedAt: Date | null;
+  replayCount: number;
+}
+
+/** Connection trouble is logged (at most every 10 s), not thrown: the worker reconnects by itself. */
+function quiet(worker: Worker, log: Logger): Worker {
+  let last = 0;
+  worker.on('error', (err) => {
+    if (Date.now() - last > 10_000) log.warn({ err }, `worker ${worker.name}: ${err.message}`);
+    last = Date.now();
+  });
+  return worker;
+}
+
+const isFinalAttempt = (job: Job, err: unknown) => err instanceof UnrecoverableError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+
+async function recordDeadLetter(orm: MikroORM, queue: string, job: Job, tenantId: string | null, err: unknown) {
+  await inTenant(orm, tenantId, async (uow) => {
+    const em = await uow.em();
+    const schema = String(em.config.get('schema'));
+    await em.execute(
+      `insert into "${schema}".dead_letters (id, tenant_id, queue, job_id, job_name, payload, error, attempts)
+       values (?, ?, ?, ?, ?, ?::jsonb, ?, ?)
+       on conflict (queue, job_id) do update set error = excluded.error, attempts = excluded.attempts, failed_at = now()`,
+      [randomUUID(), tenantId, queue, job.id ?? '', job.name, JSON.stringify(job.data ?? null), String((err as Error)?.message ?? err).slice(0, 2000), job.attemptsMade + 1],
+    );
+  });
+}
+
+function tenantOf(data: unknown): string | null {
+  const t = (data as { tenantId?: unknown } | null)?.tenantId;
+  return typeof t === 'string' && /^[0-9a-f-]{36}$/i.test(t) ? t : null;
+}
+
+/** Wraps a processor with dead-lettering and metrics; shared by event consumers and jobs. */
+function guarded(queue: string, orm: MikroORM, log: Logger, metrics: WorkerMetrics | undefined, run: (job: Job) => Promise<unknown>) {
+  return async (job: Job) => {
+    const started = process.hrtime.bigint();
+    try {
+      const result = await run(job);
+      metrics?.jobDuration(queue, 'completed', Number(process.hrtime.bigint() - started) / 1e9);
+      return result;
+    } catch (err) {
+      metrics?.jobDuration(queue, 'failed', Number(process.hrtime.bigint() - started) / 1e9);
+      const final = isFinalAttempt(job, err);
+      log.warn({ err, queue, jobId: job.id, attempt: job.attemptsMade + 1, final }, final ? 'job failed for good; dead-lettered' : 'job failed; will retry');
+      if (final) {
+        await recordDeadLetter(orm, queue, job, tenantOf(job.data), err).catch((e: unknown) => log.error({ err: e }, 'could not record dead letter'));
+        metrics?.deadLettered(queue);
+      }
+      throw err;
+    }
+  };
+}
+
+/** Starts the worker of one context's event queue. */
+export function startConsumer(opts: ConsumerOptions): Worker {
+  const queue = eventQueueName(opts.consumer);
+  const byType = new Map(opts.handlers.map((h) => [h.event.type, h]));
+  const process = async (job: Job) => {
+    const envelope = envelopeSchema.safeParse(job.data);
+    if (!envelope.success) throw new UnrecoverableError(`invalid event envelope: ${envelope.error.issues[0]?.message ?? 'unparseable'}`);
+    const handler = byType.get(envelope.data.type);
+    if (!handler) throw new UnrecoverableError(`${opts.consumer} has no handler for ${envelope.data.type}`);
+    if (envelope.data.version !== handler.event.version) throw new UnrecoverableError(`${envelope.data.type} v${envelope.data.version} is not understood (v${handler.event.version} is)`);
+    const payload = handler.event.payload.safeParse(envelope.data.payload);
+    if (!payload.success) throw new UnrecoverableError(`invalid ${envelope.data.type} payload: ${payload.error.issues[0]?.message ?? ''}`);
+    const event = { ...envelope.data, payload: payload.data };
+    const log = opts.log.child({ consumer: opts.consumer, eventId: event.id, eventType: event.type, tenantId: event.tenantId });
+    return inTenant(opts.orm, event.tenantId, (uow) =>
+      uow.write(async (em) => {
+        const schema = String(em.config.get('schema'));
+        const claimed = await em.execute<{ event_id: string }[]>(
+          `insert into "${schema}".processed_events (consumer, event_id, tenant_id) values (?, ?, ?) on conflict do nothing returning event_id`,
+          [opts.consumer, event.id, event.tenantId],
+        );
+        if (claimed.length === 0) return 'duplicate';
+        await handler.handle({ em, uow, event, log });
+        return 'processed';
+      }),
+    );
+  };
+  return quiet(new Worker(queue, guarded(queue, opts.orm, opts.log, opts.metrics, process), {
+    connection: opts.connection,
+    prefix: opts.prefix,
+    concurrency: opts.concurrency ?? 4,
+    lockDuration: opts.lockDuration ?? 30_000,
+    stalledInterval: opts.stalledInterval ?? 30_000,
+    maxStalledCount: 2,
+  }), opts.log);
+}
+
+export interface JobDefinition<S extends z.ZodType = z.ZodType> {
+  queue: string;
+  name: string;
+  payload: S;
+  run(ctx: { uow: UnitOfWork; data: z.infer<S>; job: Job; log: Logger }): Promise<unknown>;
+}
+
+/** A typed background job; its payload must carry `tenantId` (ids only). */
+export function defineJob<S extends z.ZodType>(def: JobDefinition<S>): JobDefinition<S> {
+  return def;
+}
+
+/** Validates a job's payload before it is enqueued (bad input never reaches Redis). */
+export async function enqueue<S extends z.ZodType>(queue: Queue, def: JobDefinition<S>, data: z.input<S>, opts: { jobId?: string } = {}) {
+  const parsed = def.payload.safeParse(data);
+  if (!parsed.success) throw new Error(`invalid ${def.name} payload: ${parsed.error.issues[0]?.message ?? ''}`);
+  if (opts.jobId?.includes(':')) throw new Error('BullMQ job ids may not contain ":"');
+  return queue.add(def.name, parsed.data, opts);
+}
+
+/** Starts a worker for jobs of `defs` on their (shared) queue. */
+export function startJobWorker(defs: JobDefinition[], opts: Omit<ConsumerOptions, 'consumer' | 'handlers'> & { queue: string }): Worker {
+  const byName = new Map(defs.map((d) => [d.name, d]));
+  const process = async (job: Job) => {
+    const def = byName.get(job.name);
+    if (!def) throw new UnrecoverableError(`no job named ${job.name} on ${opts.queue}`);
+    const parsed = def.payload.safeParse(job.data);
+    if (!parsed.success) throw new UnrecoverableError(`invalid ${job.name} payload: ${parsed.error.issues[0]?.message ?? ''}`);
+    const tenantId = tenantOf(parsed.data);
+    return inTenant(opts.orm, tenantId, (uow) => def.run({ uow, data: parsed.data, job, log: opts.log.child({ queue: opts.queue, jobId: job.id, tenantId }) }));
+  };
+  return quiet(new Worker(opts.queue, guarded(opts.queue, opts.orm, opts.log, opts.metrics, process), {
+    connection: opts.connection,
+    prefix: opts.prefix,
+    concurrency: opts.concurrency ?? 4,
+    lockDuration: opts.lockDuration ?? 30_000,
+    stalledInterval: opts.stalledInterval ?? 30_000,
+    maxStalledCount: 2,
+  }), opts.log);
+}
+
+/** Dead letters visible to the unit of work's tenant, newest first. */
+export async function listDeadLetters(em: EntityManager, limit = 100): Promise<DeadLetter[]> {
+  const schema = String(em.config.get('schema'));
+  const rows = await em.execute<Record<string, unknown>[]>(
+    `select * from "${schema}".dead_letters order by failed_at desc, id limit ?`,
+    [limit],
+  );
+  return rows.map((r) => ({
+    id: r.id as string,
+    tenantId: (r.tenant_id as string | null) ?? null,
+    queue: r.queue as string,
+    jobId: r.job_id as string,
+    jobName: r.job_name as string,
+    payload: r.payload,
+    error: r.error as string,
+    attempts: r.attempts as number,
+    failedAt: new Date(r.failed_at as string),
+    replayedAt: r.replayed_at ? new Date(r.replayed_at as string) : null,
+    replayCount: r.replay_count as number,
+  }));
+}
+
+/**
+ * Re-enqueues a dead letter as a fresh job (new attempts). Event consumers still apply it
+ * once: processed_events dedups by event id. Returns false when no such dead letter is visible.
+ */
+export async function replayDeadLetter(em: EntityManager, id: string, queueFor: (name: string) => Queue): Promise<boolean> {
+  const schema = String(em.config.get('schema'));
+  const [row] = await em.execute<{ queue: string; job_id: string; job_name: string; payload: unknown; replay_count: number }[]>(
+    `update "${schema}".dead_letters set replayed_at = now(), replay_count = replay_count + 1 where id = ? returning queue, job_id, job_name, payload, replay_count`,
+    [id],
+  );
+  if (!row) return false;
+  await queueFor(row.queue).add(row.job_name, row.payload, { jobId: `${row.job_id}-replay-${row.replay_count}` });
+  return true;
+}
+
+export { MAX_ATTEMPTS };

@@ -1,0 +1,173 @@
+// Moves committed outbox rows to BullMQ, at least once. Rows are claimed with FOR UPDATE
+// SKIP LOCKED (several relays may run), taken in seq order, and an event is not taken while
+// an earlier event of the same aggregate is still unpublished, so each aggregate's events
+// are enqueued in order. Nothing is skipped by a high-water mark: a row that commits late
+// with a low seq is still unpublished and still found. LISTEN/NOTIFY wakes the relay on
+// commit; polling covers a missed notification.
+import pg from 'pg';
+import type { Queue } from 'bullmq';
+import type { Logger } from './logger.ts';
+import { OUTBOX_CHANNEL } from './outbox.ts';
+import { eventQueueName } from './queues.ts';
+import type { EventEnvelope } from './events.ts';
+
+export interface RelayOptions {
+  /** Connection string as the relay role. */
+  url: string;
+  schema: string;
+  /** Event type → consuming contexts. Events nobody consumes are marked published. */
+  routes: Record<string, string[]>;
+  queue(name: string): Queue;
+  log: Pick<Logger, 'info' | 'warn' | 'error'>;
+  batchSize?: number;
+  pollMs?: number;
+  /** Test hook: runs after enqueueing, before marking (a crash here must lose nothing). */
+  afterEnqueue?: (events: EventEnvelope[]) => Promise<void> | void;
+  onDelivered?: (events: EventEnvelope[]) => void;
+}
+
+interface OutboxRow {
+  seq: string;
+  id: string;
+  tenant_id: string | null;
+  type: string;
+  version: number;
+  aggregate_id: string;
+  occurred_at: Date;
+  payload: unknown;
+}
+
+export class OutboxRelay {
+  #opts: Required<Pick<RelayOptions, 'batchSize' | 'pollMs'>> & RelayOptions;
+  #pool: pg.Pool;
+  #listener: pg.Client | undefined;
+  #running = false;
+  #wake: (() => void) | undefined;
+  #loop: Promise<void> | undefined;
+
+  constructor(opts: RelayOptions) {
+    this.#opts = { batchSize: 100, pollMs: 500, ...opts };
+    this.#pool = new pg.Pool({ connectionString: opts.url, max: 2 });
+    this.#pool.on('error', (err) => opts.log.warn({ err }, 'relay pool error'));
+  }
+
+  async start(): Promise<void> {
+    this.#running = true;
+    await this.#listen();
+    this.#loop = this.#run();
+  }
+
+  async #listen() {
+    try {
+      const client = new pg.Client({ connectionString: this.#opts.url });
+      client.on('error', () => {
+        this.#listener = undefined;
+      });
+      client.on('notification', (n) => {
+        if (n.payload === this.#opts.schema) this.#wake?.();
+      });
+      await client.connect();
+      await client.query(`LISTEN ${OUTBOX_CHANNEL}`);
+      this.#listener = client;
+    } catch (err) {
+      this.#opts.log.warn({ err }, 'relay could not LISTEN; polling only');
+    }
+  }
+
+  async #run() {
+    while (this.#running) {
+      let moved = 0;
+      try {
+        moved = await this.drain();
+      } catch (err) {
+        this.#opts.log.error({ err }, 'relay batch failed; will retry');
+        await this.#sleep(Math.min(this.#opts.pollMs * 4, 5000));
+        continue;
+      }
+      if (moved === 0) {
+        if (!this.#listener && this.#running) await this.#listen();
+        await this.#sleep(this.#opts.pollMs);
+      }
+    }
+  }
+
+  #sleep(ms: number) {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.#wake = done;
+    });
+  }
+
+  /** Moves one batch; returns how many events it published. */
+  async drain(): Promise<number> {
+    const client = await this.#pool.connect();
+    const s = `"${this.#opts.schema}"`;
+    try {
+      await client.query('BEGIN');
+      const { rows } = await client.query<OutboxRow>(
+        `SELECT o.seq, o.id, o.tenant_id, o.type, o.version, o.aggregate_id, o.occurred_at, o.payload
+           FROM ${s}.outbox o
+          WHERE o.published_at IS NULL
+            AND NOT EXISTS (SELECT 1 FROM ${s}.outbox e
+                             WHERE e.aggregate_id = o.aggregate_id AND e.seq < o.seq AND e.published_at IS NULL)
+          ORDER BY o.seq
+          LIMIT $1
+          FOR UPDATE SKIP LOCKED`,
+        [this.#opts.batchSize],
+      );
+      if (rows.length === 0) {
+        await client.query('COMMIT');
+        return 0;
+      }
+      const events: EventEnvelope[] = rows.map((r) => ({
+        id: r.id,
+        type: r.type,
+        version: r.version,
+        tenantId: r.tenant_id,
+        aggregateId: r.aggregate_id,
+        occurredAt: new Date(r.occurred_at).toISOString(),
+        payload: r.payload,
+      }));
+      const byConsumer = new Map<string, EventEnvelope[]>();
+      for (const e of events) {
+        for (const consumer of this.#opts.routes[e.type] ?? []) {
+          const list = byConsumer.get(consumer) ?? [];
+          list.push(e);
+          byConsumer.set(consumer, list);
+        }
+      }
+      for (const [consumer, list] of byConsumer) {
+        // jobId = event id: a re-delivery after a crash is ignored while the job is retained.
+        await this.#opts.queue(eventQueueName(consumer)).addBulk(list.map((e) => ({ name: e.type, data: e, opts: { jobId: e.id } })));
+      }
+      await this.#opts.afterEnqueue?.(events);
+      await client.query(`UPDATE ${s}.outbox SET published_at = now() WHERE seq = ANY($1::bigint[])`, [rows.map((r) => r.seq)]);
+      await client.query('COMMIT');
+      this.#opts.onDelivered?.(events);
+      return rows.length;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  /** Events recorded but not yet published (metrics, readiness). */
+  async pending(): Promise<number> {
+    const { rows } = await this.#pool.query<{ n: string }>(`SELECT count(*) AS n FROM "${this.#opts.schema}".outbox WHERE published_at IS NULL`);
+    return Number(rows[0]?.n ?? 0);
+  }
+
+  async stop(): Promise<void> {
+    this.#running = false;
+    this.#wake?.();
+    await this.#loop;
+    await this.#listener?.end().catch(() => {});
+    await this.#pool.end();
+  }
+}
