@@ -38,6 +38,8 @@ export const databaseEnv = z.object({
   DATABASE_OWNER_PASSWORD: z.string().optional(),
   /** Superuser connection used only by `db bootstrap` to create roles and the database. */
   DATABASE_ADMIN_URL: z.string().default('postgres://postgres@127.0.0.1:5432/postgres'),
+  /** Password of the outbox relay's role (defaults to DATABASE_PASSWORD). */
+  RELAY_DATABASE_PASSWORD: z.string().optional(),
   /** Run pending migrations at start (development default; production runs them as a job). */
   MIGRATE_ON_START: bool.default(false),
 });

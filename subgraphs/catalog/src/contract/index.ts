@@ -1,26 +1,29 @@
-// What other Lectern code may know of catalog: the events it will emit (delivered through
-// the outbox in a later issue). Payloads carry ids only, never content or personal data.
+// What other Lectern code may know of catalog: the events it emits through its outbox.
+// Payloads carry ids and non-personal facts only.
+import { z } from 'zod';
+import { defineEvent } from '@lectern/kernel/events';
 
-export const CATALOG_EVENTS = {
-  CoursePublished: 'catalog.CoursePublished',
-  CourseUnpublished: 'catalog.CourseUnpublished',
-} as const;
-export type CatalogEventName = (typeof CATALOG_EVENTS)[keyof typeof CATALOG_EVENTS];
-
-/** A course version became the one learners see. */
-export interface CoursePublished {
-  tenantId: string;
-  courseId: string;
-  versionId: string;
-  /** The version it replaced, if any. */
-  previousVersionId: string | null;
-  occurredAt: string;
-}
+/** A course version became the one learners see (first publication or a new version). */
+export const CoursePublished = defineEvent({
+  type: 'catalog.CoursePublished',
+  version: 1,
+  aggregate: 'course',
+  payload: z.strictObject({
+    courseId: z.string().uuid(),
+    versionId: z.string().uuid(),
+    /** The version it replaced; null on first publication. */
+    previousVersionId: z.string().uuid().nullable(),
+    /** Who published it (an author), or null for an API key. */
+    publishedBy: z.string().uuid().nullable(),
+  }),
+});
 
 /** A course was taken off the catalog. */
-export interface CourseUnpublished {
-  tenantId: string;
-  courseId: string;
-  versionId: string;
-  occurredAt: string;
-}
+export const CourseUnpublished = defineEvent({
+  type: 'catalog.CourseUnpublished',
+  version: 1,
+  aggregate: 'course',
+  payload: z.strictObject({ courseId: z.string().uuid(), versionId: z.string().uuid() }),
+});
+
+export const CATALOG_EVENTS = [CoursePublished, CourseUnpublished] as const;

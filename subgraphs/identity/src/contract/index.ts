@@ -2,6 +2,7 @@
 // verifies and the internal endpoints it calls. Nothing else of identity is importable.
 import { z } from 'zod';
 import { ROLES } from '@lectern/kernel/actor';
+import { defineEvent } from '@lectern/kernel/events';
 
 export const ACCESS_TOKEN_ISSUER = 'lectern-identity';
 export const ACCESS_TOKEN_AUDIENCE = 'lectern';
@@ -26,3 +27,65 @@ export type ApiKeyVerification = z.infer<typeof apiKeyVerification>;
 
 /** Scopes as the GraphQL enum names them and as actors carry them. */
 export const API_KEY_SCOPES = { CATALOG_READ: 'catalog:read', CATALOG_WRITE: 'catalog:write', MEMBERS_READ: 'members:read' } as const;
+
+// ---- Events (through identity's outbox; ids only, never emails or names) ----
+
+/** Someone was invited into an organization; their membership is INVITED until they accept. */
+export const MemberInvited = defineEvent({
+  type: 'identity.MemberInvited',
+  version: 1,
+  aggregate: 'membership',
+  payload: z.strictObject({
+    membershipId: z.string().uuid(),
+    userId: z.string().uuid(),
+    invitationId: z.string().uuid(),
+    roles: z.array(z.enum(ROLES)),
+    invitedBy: z.string().uuid().nullable(),
+  }),
+});
+
+/** Someone became an active member (added directly, or accepted an invitation). */
+export const MemberAdded = defineEvent({
+  type: 'identity.MemberAdded',
+  version: 1,
+  aggregate: 'membership',
+  payload: z.strictObject({
+    membershipId: z.string().uuid(),
+    userId: z.string().uuid(),
+    roles: z.array(z.enum(ROLES)),
+    via: z.enum(['ADDED', 'INVITATION']),
+  }),
+});
+
+export const IDENTITY_EVENTS = [MemberInvited, MemberAdded] as const;
+
+// ---- Internal endpoints for other contexts' workers (signed `service` actor only) ----
+
+/** Contact details of members of one organization, fetched at send time, never stored elsewhere. */
+export const CONTACTS_PATH = '/internal/users/contacts';
+export const contactsRequest = z.object({ tenantId: z.string().uuid(), userIds: z.array(z.string().uuid()).max(1000) });
+export const contactsResponse = z.object({
+  contacts: z.array(z.object({ userId: z.string().uuid(), email: z.string(), displayName: z.string(), timeZone: z.string() })),
+});
+
+/** Active members of one organization (ids and roles) and its display name. */
+export const MEMBERS_PATH = '/internal/organizations/members';
+export const membersRequest = z.object({ tenantId: z.string().uuid() });
+export const membersResponse = z.object({
+  organization: z.object({ id: z.string().uuid(), name: z.string(), slug: z.string() }),
+  members: z.array(z.object({ userId: z.string().uuid(), roles: z.array(z.enum(ROLES)) })),
+});
+
+/**
+ * A token for the invitation email. Each call mints a new one (only its hash is kept) and
+ * invalidates the previous emailed token; the token shown to the inviting admin stays valid.
+ */
+export const INVITATION_DELIVERY_PATH = '/internal/invitations/delivery';
+export const invitationDeliveryRequest = z.object({ tenantId: z.string().uuid(), invitationId: z.string().uuid() });
+export const invitationDeliveryResponse = z.object({
+  token: z.string(),
+  email: z.string(),
+  displayName: z.string(),
+  organizationName: z.string(),
+  expiresAt: z.string(),
+});
