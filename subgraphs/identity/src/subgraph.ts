@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'graphql';
-import { sendJson, readBody, type Route } from '@lectern/kernel/http';
-import { ACTOR_HEADER, ActorVerifier } from '@lectern/kernel/actor';
+import { sendJson, type Route } from '@lectern/kernel/http';
+import { z } from 'zod';
+import { ActorVerifier } from '@lectern/kernel/actor';
 import { DEV_ACTOR_PUBLIC_KEY, DEV_IDENTITY_PRIVATE_KEY, requireKey } from '@lectern/kernel/dev-keys';
 import type { SubgraphDefinition } from '@lectern/kernel/subgraph';
 import type { IdentityEnv } from './env.ts';
@@ -9,7 +10,12 @@ import { createContext, type Context } from './context.ts';
 import { resolvers } from './resolvers.ts';
 import { migrations } from './migrations/index.ts';
 import { initRuntime, runtimeOf } from './runtime.ts';
-import { API_KEY_VERIFY_PATH, JWKS_PATH } from './contract/index.ts';
+import {
+  API_KEY_VERIFY_PATH, CONTACTS_PATH, INVITATION_DELIVERY_PATH, JWKS_PATH, MEMBERS_PATH,
+  contactsRequest, invitationDeliveryRequest, membersRequest,
+} from './contract/index.ts';
+import { internalRoute } from '@lectern/kernel/internal';
+import { InternalService } from './modules/internal/internal.service.ts';
 import { ApiKeyService } from './modules/api-key/api-key.service.ts';
 import { OrganizationSchema } from './modules/organization/organization.entity.ts';
 import { UserSchema } from './modules/user/user.entity.ts';
@@ -37,24 +43,14 @@ export const identity: SubgraphDefinition<IdentityEnv, Context> = {
       sendJson(res, 200, runtimeOf(deps).tokens.jwks(), { 'cache-control': 'public, max-age=300' });
       return true;
     };
-    // Only the gateway (a signed `service` actor) may ask whether an API key is valid.
-    const verifyApiKey: Route = async (req, res, url) => {
-      if (url.pathname !== API_KEY_VERIFY_PATH) return false;
-      const header = req.headers[ACTOR_HEADER];
-      const actor = await (await verifier).verify(typeof header === 'string' ? header : null);
-      if (req.method !== 'POST' || actor?.kind !== 'service') {
-        sendJson(res, 401, { error: 'gateway only' });
-        return true;
-      }
-      let key: unknown;
-      try {
-        key = (JSON.parse(await readBody(req, 4096)) as { key?: unknown }).key;
-      } catch {
-        key = undefined;
-      }
-      sendJson(res, 200, typeof key === 'string' ? await ApiKeyService.verify(deps.orm, key) : { valid: false });
-      return true;
-    };
-    return [jwks, verifyApiKey];
+    const internal = new InternalService(deps.orm);
+    return [
+      jwks,
+      // Only the gateway (a signed `service` actor) may ask whether an API key is valid.
+      internalRoute(API_KEY_VERIFY_PATH, verifier, z.object({ key: z.string().max(512) }), (b) => ApiKeyService.verify(deps.orm, b.key)),
+      internalRoute(CONTACTS_PATH, verifier, contactsRequest, (b) => internal.contacts(b.tenantId, b.userIds)),
+      internalRoute(MEMBERS_PATH, verifier, membersRequest, (b) => internal.members(b.tenantId)),
+      internalRoute(INVITATION_DELIVERY_PATH, verifier, invitationDeliveryRequest, (b) => internal.invitationDelivery(b.tenantId, b.invitationId)),
+    ];
   },
 };

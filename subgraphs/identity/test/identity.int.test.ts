@@ -276,3 +276,58 @@ describe('identity: throttling per IP and idempotency of every mutation', () => 
     });
   }
 });
+
+describe('identity: events and internal endpoints', () => {
+  const service = async () => ({ 'x-lectern-actor': await (await import('@lectern/testkit')).actorHeader(actor({ kind: 'service', userId: null })) });
+  const post = async (path: string, body: unknown, headers: Record<string, string> = {}) => {
+    const res = await fetch(new URL(path, url), { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+    return { status: res.status, body: (await res.json()) as Record<string, any> };
+  };
+
+  it('records MemberInvited and MemberAdded in the outbox with ids only, in the same transaction as the change', async () => {
+    const INVITE = `mutation($input: InviteMemberInput!) { inviteMember(input: $input) { membership { id } invitation { id token } } }`;
+    const r = await gql(url, INVITE, { input: { email: 'eve.events@org-a.example', roles: ['LEARNER'], idempotencyKey: idem() } }, { actor: member(A, 'admin') });
+    const { membership, invitation } = r.data!.inviteMember;
+    const pool = new pg.Pool({ connectionString: db.adminUrl, max: 1 });
+    const invited = await pool.query(`select type, tenant_id, aggregate_id, payload from identity.outbox where aggregate_id = $1 order by seq`, [membership.id]);
+    expect(invited.rows).toEqual([{ type: 'identity.MemberInvited', tenant_id: A.org.id, aggregate_id: membership.id, payload: expect.objectContaining({ membershipId: membership.id, invitationId: invitation.id, roles: ['LEARNER'], invitedBy: A.admin.id }) }]);
+    expect(JSON.stringify(invited.rows[0].payload)).not.toContain('@');
+    await gql(url, `mutation($input: AcceptInvitationInput!) { acceptInvitation(input: $input) { roles } }`, { input: { token: invitation.token, password: 'long-enough-password', idempotencyKey: idem() } }, { actor: anon() });
+    const added = await pool.query(`select type, payload from identity.outbox where aggregate_id = $1 order by seq`, [membership.id]);
+    expect(added.rows.map((x) => x.type)).toEqual(['identity.MemberInvited', 'identity.MemberAdded']);
+    expect(added.rows[1].payload.via).toBe('INVITATION');
+    // a refused change records nothing
+    const before = (await pool.query(`select count(*)::int as n from identity.outbox`)).rows[0].n;
+    await gql(url, INVITE, { input: { email: 'eve.events@org-a.example', roles: ['LEARNER'], idempotencyKey: idem() } }, { actor: member(A, 'admin') });
+    expect((await pool.query(`select count(*)::int as n from identity.outbox`)).rows[0].n).toBe(before);
+    await pool.end();
+  });
+
+  it('answers internal requests only from service callers, and only about the organization asked for', async () => {
+    expect((await post('/internal/organizations/members', { tenantId: A.org.id })).status).toBe(401);
+    expect((await post('/internal/organizations/members', { tenantId: A.org.id }, { 'x-lectern-actor': await (await import('@lectern/testkit')).actorHeader(member(A, 'admin')) })).status).toBe(401);
+    const members = await post('/internal/organizations/members', { tenantId: A.org.id }, await service());
+    expect(members.body.organization.slug).toBe('org-a');
+    expect(members.body.members.map((m: { userId: string }) => m.userId)).toContain(A.learner.id);
+    expect(members.body.members.map((m: { userId: string }) => m.userId)).not.toContain(B.learner.id);
+    const contacts = await post('/internal/users/contacts', { tenantId: A.org.id, userIds: [A.learner.id, B.learner.id] }, await service());
+    expect(contacts.body.contacts).toEqual([{ userId: A.learner.id, email: A.learner.email, displayName: 'Lena Learner', timeZone: 'UTC' }]);
+    expect((await post('/internal/users/contacts', { tenantId: 'nope' }, await service())).status).toBe(400);
+  });
+
+  it('mints an emailed invitation token that works alongside the admin’s copy', async () => {
+    const r = await gql(url, `mutation($input: InviteMemberInput!) { inviteMember(input: $input) { invitation { id token } } }`, { input: { email: 'mail.me@org-a.example', roles: ['LEARNER'], idempotencyKey: idem() } }, { actor: member(A, 'admin') });
+    const { id, token: adminToken } = r.data!.inviteMember.invitation;
+    const first = await post('/internal/invitations/delivery', { tenantId: A.org.id, invitationId: id }, await service());
+    expect(first.body).toMatchObject({ email: 'mail.me@org-a.example', organizationName: 'Org A' });
+    const second = await post('/internal/invitations/delivery', { tenantId: A.org.id, invitationId: id }, await service());
+    expect(second.body.token).not.toBe(first.body.token);
+    expect((await post('/internal/invitations/delivery', { tenantId: B.org.id, invitationId: id }, await service())).status).toBe(404);
+    const ACCEPT = `mutation($input: AcceptInvitationInput!) { acceptInvitation(input: $input) { roles } }`;
+    const stale = await gql(url, ACCEPT, { input: { token: first.body.token, password: 'long-enough-password', idempotencyKey: idem() } }, { actor: anon() });
+    expect(stale.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    const ok = await gql(url, ACCEPT, { input: { token: second.body.token, password: 'long-enough-password', idempotencyKey: idem() } }, { actor: anon() });
+    expect(ok.data!.acceptInvitation.roles).toEqual(['LEARNER']);
+    expect(adminToken).toBeTruthy();
+  });
+});

@@ -8,6 +8,8 @@ import { catalogError, type CatalogError, type MutationResult } from '../../erro
 import { CourseModule, Lesson } from '../content/content.entity.ts';
 import { assertCanEdit, draftOf, lockCourse, runMutation, type Idempotent, type ServiceDeps } from './authoring.ts';
 import { Course, CourseAuthor, CoursePrerequisite, CourseVersion } from './course.entity.ts';
+import { recordEvent } from '@lectern/kernel/outbox';
+import { CoursePublished, CourseUnpublished } from '../../contract/index.ts';
 
 export interface CreateCourseInput extends Idempotent {
   title: string;
@@ -170,8 +172,9 @@ export class CourseService {
       const errors = await validateForPublishing(em, candidate);
       if (errors.length) return { courseId: course.id, errors };
       const now = new Date();
-      if (course.publishedVersionId) {
-        const previous = await em.findOneOrFail(CourseVersion, { id: course.publishedVersionId }, { refresh: true });
+      const previousVersionId = course.publishedVersionId ?? null;
+      if (previousVersionId) {
+        const previous = await em.findOneOrFail(CourseVersion, { id: previousVersionId }, { refresh: true });
         previous.status = 'SUPERSEDED';
       }
       candidate.status = 'PUBLISHED';
@@ -179,6 +182,12 @@ export class CourseService {
       course.publishedVersionId = candidate.id;
       course.status = 'PUBLISHED';
       course.updatedAt = now;
+      // In the same transaction as the change: the event exists if and only if it commits.
+      await recordEvent(em, CoursePublished, {
+        tenantId,
+        aggregateId: course.id,
+        payload: { courseId: course.id, versionId: candidate.id, previousVersionId, publishedBy: actor.userId },
+      });
       return { courseId: course.id, errors: [] };
     });
   }
@@ -200,6 +209,7 @@ export class CourseService {
       course.publishedVersionId = null;
       course.status = 'UNPUBLISHED';
       course.updatedAt = new Date();
+      await recordEvent(em, CourseUnpublished, { tenantId, aggregateId: course.id, payload: { courseId: course.id, versionId: published.id } });
       return { courseId: course.id, errors: [] };
     });
   }

@@ -27,6 +27,7 @@ export const InvitationSchema = defineEntity({
     tenantId: p.uuid(),
     membershipId: p.uuid(),
     tokenHash: p.string(),
+    deliveryTokenHash: p.string().nullable(),
     expiresAt: p.datetime(),
     acceptedAt: p.datetime().nullable(),
     createdAt: p.datetime().onCreate(() => new Date()),

@@ -6,13 +6,15 @@ import {
   type Actor, type PageArgs, type Role, type UnitOfWork,
 } from '@lectern/kernel';
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { recordEvent } from '@lectern/kernel/outbox';
+import { MemberAdded, MemberInvited } from '../../contract/index.ts';
 import type { IdentityRuntime } from '../../runtime.ts';
 import { User } from '../user/user.entity.ts';
 import { Invitation, Membership } from './membership.entity.ts';
 import { hashSecret, mintOpaque, parseOpaque, sameHash } from '../auth/secrets.ts';
 import { assertPassword, hashPassword, normalizeEmail, type AuthResult, type AuthService } from '../auth/auth.service.ts';
 
-const INVITATION_PREFIX = 'linv';
+export const INVITATION_PREFIX = 'linv';
 const INVITATION_DAYS = 7;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
@@ -81,8 +83,13 @@ export class MembershipService {
           const invitationId = randomUUID();
           const secret = mintOpaque(INVITATION_PREFIX, actor.tenantId, invitationId);
           const expiresAt = new Date(Date.now() + INVITATION_DAYS * 86_400_000);
-          em.create(Invitation, { id: invitationId, tenantId: actor.tenantId, membershipId: membership.id, tokenHash: secret.hash, expiresAt, acceptedAt: null });
+          em.create(Invitation, { id: invitationId, tenantId: actor.tenantId, membershipId: membership.id, tokenHash: secret.hash, deliveryTokenHash: null, expiresAt, acceptedAt: null });
           await em.flush();
+          await recordEvent(em, MemberInvited, {
+            tenantId: actor.tenantId,
+            aggregateId: membership.id,
+            payload: { membershipId: membership.id, userId: user.id, invitationId, roles, invitedBy: actor.userId },
+          });
           return { membershipId: membership.id, invitation: { id: invitationId, email, expiresAt: expiresAt.toISOString(), token: secret.token }, errors: [] as IdentityError[] };
         },
       ),
@@ -99,7 +106,10 @@ export class MembershipService {
         const outcome = await inTenant(this.#rt.deps.orm, parts.tenantId, async (t) => {
           const tem = await t.em();
           const inv = await tem.findOne(Invitation, { id: parts.id });
-          if (!inv || inv.acceptedAt || inv.expiresAt < new Date() || !sameHash(inv.tokenHash, hashSecret(input.token))) return null;
+          const presented = hashSecret(input.token);
+          const delivery = inv?.deliveryTokenHash;
+          const matches = !!inv && (sameHash(inv.tokenHash, presented) || (!!delivery && sameHash(delivery, presented)));
+          if (!inv || !matches || inv.acceptedAt || inv.expiresAt < new Date()) return null;
           const membership = await tem.findOneOrFail(Membership, { id: inv.membershipId });
           const user = await tem.findOneOrFail(User, { id: membership.userId });
           if (!user.passwordHash) user.passwordHash = await hashPassword(assertPassword(input.password));
@@ -107,6 +117,11 @@ export class MembershipService {
           inv.acceptedAt = new Date();
           membership.status = 'ACTIVE';
           await tem.flush();
+          await recordEvent(tem, MemberAdded, {
+            tenantId: parts.tenantId,
+            aggregateId: membership.id,
+            payload: { membershipId: membership.id, userId: user.id, roles: membership.roles, via: 'INVITATION' },
+          });
           return this.#auth.issueFor(t, user, parts.tenantId, membership.roles);
         });
         if (!outcome) throw badInput('This invitation is invalid or has expired', 'token');
@@ -129,6 +144,11 @@ export class MembershipService {
         }
         const membership = em.create(Membership, { tenantId: actor.tenantId, userId: user.id, roles, status: 'ACTIVE' });
         await em.flush();
+        await recordEvent(em, MemberAdded, {
+          tenantId: actor.tenantId,
+          aggregateId: membership.id,
+          payload: { membershipId: membership.id, userId: user.id, roles, via: 'ADDED' },
+        });
         return { membershipId: membership.id, errors: [] as IdentityError[] };
       }),
     );
