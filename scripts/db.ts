@@ -14,6 +14,7 @@ export async function bootstrap(env = parseEnv(databaseEnv)) {
     database: databaseName(env.DATABASE_URL),
     ownerUser: env.DATABASE_OWNER_USER,
     ownerPassword: env.DATABASE_OWNER_PASSWORD,
+    relayPassword: env.RELAY_DATABASE_PASSWORD ?? env.DATABASE_PASSWORD,
     subgraphs: SUBGRAPHS.map((s) => ({ name: s.name, password: process.env[`${s.name.toUpperCase()}_DATABASE_PASSWORD`] ?? env.DATABASE_PASSWORD })),
   });
   log.info({ database: databaseName(env.DATABASE_URL) }, 'database bootstrapped');

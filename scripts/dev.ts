@@ -58,15 +58,18 @@ const stop = (code: number) => procs.stop().then(() => process.exit(code));
 process.on('SIGINT', () => void stop(0));
 process.on('SIGTERM', () => void stop(0));
 
-const gatewayEnv: Record<string, string> = { PORT: String(GATEWAY_PORT + portOffset) };
+const subgraphUrls: Record<string, string> = {};
 for (const s of SUBGRAPHS) {
   const port = s.port + portOffset;
   start(s.name, s.main, { PORT: String(port) });
-  gatewayEnv[s.urlEnv] = `http://${HOST}:${port}/graphql`;
+  subgraphUrls[s.urlEnv] = `http://${HOST}:${port}/graphql`;
 }
 
 for (const s of SUBGRAPHS) await waitReady(`http://${HOST}:${s.port + portOffset}/readyz`);
-start('gateway', 'gateway/src/main.ts', gatewayEnv);
+// Workers: each relays its subgraph's outbox and runs the jobs and event handlers it owns.
+for (const s of SUBGRAPHS) start(`${s.name}-w`, s.worker, { WORKER_PORT: String(s.workerPort + portOffset), ...subgraphUrls });
+for (const s of SUBGRAPHS) await waitReady(`http://${HOST}:${s.workerPort + portOffset}/readyz`);
+start('gateway', 'gateway/src/main.ts', { PORT: String(GATEWAY_PORT + portOffset), ...subgraphUrls });
 const base = `http://${HOST}:${GATEWAY_PORT + portOffset}`;
 await waitReady(`${base}/readyz`);
 

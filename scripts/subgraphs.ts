@@ -10,9 +10,12 @@ export interface SubgraphInfo {
   migrations: Migration[];
   /** The gateway's variable for its URL. */
   urlEnv: string;
+  /** Its background worker process (outbox relay, consumers, jobs) and that process's port. */
+  worker: string;
+  workerPort: number;
 }
 
 export const SUBGRAPHS: SubgraphInfo[] = [
-  { name: 'identity', port: 4001, main: 'subgraphs/identity/src/main.ts', migrations: identityMigrations, urlEnv: 'IDENTITY_URL' },
-  { name: 'catalog', port: 4002, main: 'subgraphs/catalog/src/main.ts', migrations: catalogMigrations, urlEnv: 'CATALOG_URL' },
+  { name: 'identity', port: 4001, main: 'subgraphs/identity/src/main.ts', migrations: identityMigrations, urlEnv: 'IDENTITY_URL', worker: 'subgraphs/identity/src/worker.ts', workerPort: 5001 },
+  { name: 'catalog', port: 4002, main: 'subgraphs/catalog/src/main.ts', migrations: catalogMigrations, urlEnv: 'CATALOG_URL', worker: 'subgraphs/catalog/src/worker.ts', workerPort: 5002 },
 ];

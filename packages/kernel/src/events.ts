@@ -26,3 +26,14 @@ export const envelopeSchema = z.object({
 
 export type EventEnvelope<P = unknown> = Omit<z.infer<typeof envelopeSchema>, 'payload'> & { payload: P };
 export type EventOf<E extends EventDefinition> = EventEnvelope<z.infer<E['payload']>>;
+
+/** Event type → consuming contexts, merged from the consumers' contracts. */
+export type Routes = Record<string, string[]>;
+
+export function mergeRoutes(...maps: Routes[]): Routes {
+  const out: Routes = {};
+  for (const map of maps) {
+    for (const [type, consumers] of Object.entries(map)) out[type] = [...new Set([...(out[type] ?? []), ...consumers])];
+  }
+  return out;
+}

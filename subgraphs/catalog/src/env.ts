@@ -10,3 +10,12 @@ export type CatalogEnv = z.infer<typeof catalogEnv>;
 export function loadEnv(overrides: Record<string, string | undefined> = {}): CatalogEnv {
   return parseEnv(catalogEnv, { ...rawEnv(), ...overrides });
 }
+
+export const catalogWorkerEnv = baseEnv.extend(databaseEnv.shape).extend({
+  WORKER_PORT: z.coerce.number().int().min(0).default(5002),
+});
+export type CatalogWorkerEnv = z.infer<typeof catalogWorkerEnv>;
+
+export function loadWorkerEnv(overrides: Record<string, string | undefined> = {}): CatalogWorkerEnv {
+  return parseEnv(catalogWorkerEnv, { ...process.env, ...overrides });
+}

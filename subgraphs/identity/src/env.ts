@@ -16,3 +16,12 @@ export type IdentityEnv = z.infer<typeof identityEnv>;
 export function loadEnv(overrides: Record<string, string | undefined> = {}): IdentityEnv {
   return parseEnv(identityEnv, { ...process.env, ...overrides });
 }
+
+export const identityWorkerEnv = baseEnv.extend(databaseEnv.shape).extend({
+  WORKER_PORT: z.coerce.number().int().min(0).default(5001),
+});
+export type IdentityWorkerEnv = z.infer<typeof identityWorkerEnv>;
+
+export function loadWorkerEnv(overrides: Record<string, string | undefined> = {}): IdentityWorkerEnv {
+  return parseEnv(identityWorkerEnv, { ...process.env, ...overrides });
+}

@@ -1,0 +1,16 @@
+// The identity worker process: relays identity's outbox to the contexts that consume its events.
+import { mergeRoutes } from '@lectern/kernel/events';
+import { runWorker, type WorkerDefinition } from '@lectern/kernel/worker';
+import { loadWorkerEnv, type IdentityWorkerEnv } from './env.ts';
+import { entities } from './subgraph.ts';
+import { migrations } from './migrations/index.ts';
+
+export const identityWorker: WorkerDefinition<IdentityWorkerEnv> = {
+  name: 'identity',
+  entities,
+  migrations,
+  // Consumers subscribe in their contracts; each new consumer is merged in here.
+  routes: mergeRoutes(),
+};
+
+if (import.meta.main) await runWorker(identityWorker, loadWorkerEnv());
