@@ -281,6 +281,7 @@ describe('identity: events and internal endpoints', () => {
   const service = async () => ({ 'x-lectern-actor': await (await import('@lectern/testkit')).actorHeader(actor({ kind: 'service', userId: null })) });
   const post = async (path: string, body: unknown, headers: Record<string, string> = {}) => {
     const res = await fetch(new URL(path, url), { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- assertions pin the shape
     return { status: res.status, body: (await res.json()) as Record<string, any> };
   };
 
