@@ -28,8 +28,15 @@ module.exports = {
         "A subgraph may import another subgraph only through its src/contract/ (event and job payload types). " +
         'Meet through federation entity references and domain events instead.',
       severity: 'error',
-      from: { path: '^subgraphs/([^/]+)/' },
+      from: { path: '^subgraphs/([^/]+)/', pathNot: '^subgraphs/[^/]+/test/' },
       to: { path: '^subgraphs/', pathNot: ['^subgraphs/$1/', SUBGRAPH_CONTRACT] },
+    },
+    {
+      name: 'subgraph-tests-use-harness-entry-points',
+      comment: "A subgraph's integration tests may start other subgraphs (server.ts) and seed them (testing/), nothing more.",
+      severity: 'error',
+      from: { path: '^subgraphs/([^/]+)/test/' },
+      to: { path: '^subgraphs/', pathNot: ['^subgraphs/$1/', SUBGRAPH_HARNESS] },
     },
     {
       name: 'no-subgraph-to-app-imports',

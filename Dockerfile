@@ -35,7 +35,7 @@ WORKDIR /app
 # Sources and node_modules stay owned by root (read-only to the app); only the local
 # object-storage directory is writable by the unprivileged `node` user (uid 1000).
 COPY --from=deps /app /app
-RUN mkdir -p /app/.lectern && chown node:node /app/.lectern
+RUN mkdir -p /app/.lectern /var/lib/lectern/mail && chown -R node:node /app/.lectern /var/lib/lectern
 USER node
 EXPOSE 4000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \

@@ -2,6 +2,7 @@
 import type { Migration } from '@lectern/kernel/db';
 import { migrations as identityMigrations } from '@lectern/identity/server';
 import { migrations as catalogMigrations } from '@lectern/catalog/server';
+import { migrations as notificationsMigrations } from '@lectern/notifications/server';
 
 export interface SubgraphInfo {
   name: string;
@@ -18,4 +19,5 @@ export interface SubgraphInfo {
 export const SUBGRAPHS: SubgraphInfo[] = [
   { name: 'identity', port: 4001, main: 'subgraphs/identity/src/main.ts', migrations: identityMigrations, urlEnv: 'IDENTITY_URL', worker: 'subgraphs/identity/src/worker.ts', workerPort: 5001 },
   { name: 'catalog', port: 4002, main: 'subgraphs/catalog/src/main.ts', migrations: catalogMigrations, urlEnv: 'CATALOG_URL', worker: 'subgraphs/catalog/src/worker.ts', workerPort: 5002 },
+  { name: 'notifications', port: 4005, main: 'subgraphs/notifications/src/main.ts', migrations: notificationsMigrations, urlEnv: 'NOTIFICATIONS_URL', worker: 'subgraphs/notifications/src/worker.ts', workerPort: 5005 },
 ];

@@ -5,33 +5,38 @@ import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { createTestDatabase, type TestDatabase } from '@lectern/testkit';
 import { loadEnv as identityEnv, migrations as identityMigrations, startIdentity } from '@lectern/identity/server';
 import { loadEnv as catalogEnv, migrations as catalogMigrations, startCatalog } from '@lectern/catalog/server';
+import { loadEnv as notificationsEnv, migrations as notificationsMigrations, startNotifications } from '@lectern/notifications/server';
 import { loadEnv as gatewayEnv, startGateway } from '@lectern/gateway/server';
 
 export interface Stack {
   db: TestDatabase;
   identity: Awaited<ReturnType<typeof startIdentity>>;
   catalog: Awaited<ReturnType<typeof startCatalog>>;
+  notifications: Awaited<ReturnType<typeof startNotifications>>;
   gateway: Awaited<ReturnType<typeof startGateway>>;
   url: string;
   close(): Promise<void>;
 }
 
 export async function startStack(label: string, gatewayOverrides: Record<string, string> = {}): Promise<Stack> {
-  const db = await createTestDatabase({ identity: identityMigrations, catalog: catalogMigrations }, label);
+  const db = await createTestDatabase({ identity: identityMigrations, catalog: catalogMigrations, notifications: notificationsMigrations }, label);
   const identity = await startIdentity(identityEnv(db.env));
   const catalog = await startCatalog(catalogEnv(db.env));
+  const notifications = await startNotifications(notificationsEnv(db.env));
   const gateway = await startGateway(
-    gatewayEnv({ ...db.env, IDENTITY_URL: identity.url, CATALOG_URL: catalog.url, ...gatewayOverrides }),
+    gatewayEnv({ ...db.env, IDENTITY_URL: identity.url, CATALOG_URL: catalog.url, NOTIFICATIONS_URL: notifications.url, ...gatewayOverrides }),
   );
   return {
     db,
     identity,
     catalog,
+    notifications,
     gateway,
     url: gateway.url,
     async close() {
       await gateway.close();
       await catalog.close();
+      await notifications.close();
       await identity.close();
       await db.drop();
     },

@@ -1,0 +1,106 @@
+// What notifications does with the events it consumes (queue events-notifications). Each
+// handler runs in a unit of work for the event's organization, in the same transaction as
+// the kernel's processed_events row, so its rows are written once per event.
+import { UnrecoverableError } from 'bullmq';
+import { onEvent, type EventHandler } from '@lectern/kernel/consumers';
+import type { EventEnvelope } from '@lectern/kernel/events';
+import { MemberAdded, MemberInvited } from '@lectern/identity/contract';
+import { CoursePublished } from '@lectern/catalog/contract';
+import { sendEmailOnce } from '../email/email.service.ts';
+import { invitationEmail, newCourseEmail } from '../email/templates.ts';
+import type { NotificationsRuntime } from '../../runtime.ts';
+
+function tenantOf(event: EventEnvelope): string {
+  if (!event.tenantId) throw new UnrecoverableError(`${event.type} ${event.id} has no organization`);
+  return event.tenantId;
+}
+
+export function eventHandlers(rt: NotificationsRuntime): EventHandler[] {
+  const { env } = rt;
+  const preferencesUrl = `${env.PUBLIC_APP_URL}/settings/notifications`;
+
+  /**
+   * Invitation email, at once and whatever the preferences (the invitee is not a member yet,
+   * and an invitation is what they asked someone for). The dedupe key is claimed before
+   * identity mints the emailed token: a duplicate never invalidates the token already sent.
+   */
+  const invited = onEvent(MemberInvited, async ({ em, event, log }) => {
+    const tenantId = tenantOf(event);
+    await rt.schedules.ensure(tenantId);
+    const { invitationId, userId } = event.payload;
+    const outcome = await sendEmailOnce(em, rt.mailer, {
+      tenantId,
+      userId,
+      kind: 'INVITATION',
+      dedupeKey: `invitation:${invitationId}:${event.id}`,
+      compose: async () => {
+        const delivery = await rt.directory.invitationDelivery(tenantId, invitationId);
+        if (!delivery) return null; // accepted, revoked or expired since
+        return invitationEmail({
+          to: { email: delivery.email, displayName: delivery.displayName },
+          organizationName: delivery.organizationName,
+          acceptUrl: `${env.PUBLIC_APP_URL}/accept-invitation?token=${encodeURIComponent(delivery.token)}`,
+          expiresAt: new Date(delivery.expiresAt),
+        });
+      },
+    });
+    log.info({ invitationId, outcome }, 'invitation email');
+  });
+
+  /** A welcome item in the new member's inbox. */
+  const added = onEvent(MemberAdded, async ({ em, event }) => {
+    const tenantId = tenantOf(event);
+    await rt.schedules.ensure(tenantId);
+    const { organization } = await rt.directory.members(tenantId);
+    await rt.delivery.deliver(em, {
+      tenantId,
+      eventId: event.id,
+      userIds: [event.payload.userId],
+      item: {
+        category: 'MEMBERSHIP',
+        title: `Welcome to ${organization.name}`,
+        body:
+          event.payload.via === 'INVITATION'
+            ? `You accepted the invitation and are now a member of ${organization.name}.`
+            : `You were added to ${organization.name}. Its courses are waiting for you.`,
+        link: `${env.PUBLIC_APP_URL}/`,
+        courseId: null,
+      },
+    });
+  });
+
+  /**
+   * "New course in your organization", to every active member except the publisher: in the
+   * inbox, and by email at once or in a digest, as each member chose. Only a course's first
+   * publication is news (a new version of a live course is not), and each course is announced
+   * once even if it is unpublished and published again.
+   */
+  const published = onEvent(CoursePublished, async ({ em, event, log }) => {
+    const tenantId = tenantOf(event);
+    await rt.schedules.ensure(tenantId);
+    const { courseId, previousVersionId, publishedBy } = event.payload;
+    if (previousVersionId !== null) return;
+    const first = await em.execute<{ course_id: string }[]>(
+      'insert into course_announcements (tenant_id, course_id, source_event_id) values (?, ?, ?) on conflict do nothing returning course_id',
+      [tenantId, courseId, event.id],
+    );
+    if (first.length === 0) return;
+    const { organization, members } = await rt.directory.members(tenantId);
+    const title = `New course in ${organization.name}`;
+    const body = `A new course was published in ${organization.name}. Have a look at what it covers.`;
+    const courseUrl = `${env.PUBLIC_APP_URL}/courses/${courseId}`;
+    const report = await rt.delivery.deliver(em, {
+      tenantId,
+      eventId: event.id,
+      userIds: members.map((m) => m.userId).filter((id) => id !== publishedBy),
+      item: { category: 'COURSES', title, body, link: courseUrl, courseId },
+      email: {
+        kind: 'COURSE_PUBLISHED',
+        compose: (contact) => newCourseEmail({ to: contact, organizationName: organization.name, title, body, courseUrl, preferencesUrl }),
+      },
+    });
+    log.info({ courseId, ...report }, 'new course announced');
+  });
+
+  return [invited, added, published];
+}

@@ -1,0 +1,137 @@
+// The caller's own inbox: a Relay connection newest first, the unread count, and marking read.
+// Queries run in the request's unit of work (the organization) and name the caller (the
+// person), so another person's or organization's notification is simply not there.
+import { badInput, decodeCursor, idempotent, pageSize, toConnection, type Actor, type Connection, type PageArgs, type UnitOfWork } from '@lectern/kernel';
+import { isUuid, principalOf, requireUser, uuidArray } from '../../access.ts';
+import { notificationError, type NotificationError } from '../../errors.ts';
+import type { NotificationsLoaders } from '../../loaders.ts';
+import { Notification } from './notification.entity.ts';
+
+/** created_at in a cursor: UTC with microseconds (a JavaScript Date would lose them). */
+const CURSOR_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
+export const MAX_MARK_IDS = 100;
+
+export interface MarkReadInput {
+  ids?: string[] | null;
+  all?: boolean | null;
+  idempotencyKey: string;
+}
+
+/** What markNotificationsRead stores as its idempotent result: ids, a count, typed errors. */
+export interface MarkReadResult {
+  notificationIds: string[];
+  markedCount: number;
+  errors: NotificationError[];
+}
+
+export class InboxService {
+  #actor: Actor;
+  #uow: UnitOfWork;
+  #loaders: NotificationsLoaders;
+
+  constructor(deps: { actor: Actor; uow: UnitOfWork; loaders: NotificationsLoaders }) {
+    this.#actor = deps.actor;
+    this.#uow = deps.uow;
+    this.#loaders = deps.loaders;
+  }
+
+  async list(args: PageArgs & { unreadOnly?: boolean | null }): Promise<Connection<Notification>> {
+    const actor = this.#actor;
+    requireUser(actor);
+    const limit = pageSize(args);
+    const after = decodeCursor(args.after, 2);
+    const where = ['n.tenant_id = ?', 'n.user_id = ?', 'n.in_app'];
+    const params: unknown[] = [actor.tenantId, actor.userId];
+    if (args.unreadOnly) where.push('n.read_at IS NULL');
+    if (after) {
+      const [createdAt, id] = after;
+      if (typeof createdAt !== 'string' || !CURSOR_TIME.test(createdAt) || !isUuid(id)) throw badInput('after is not a valid cursor', 'after');
+      where.push('(n.created_at, n.id) < (?::timestamptz, ?::uuid)');
+      params.push(createdAt, id);
+    }
+    params.push(limit + 1);
+    const em = await this.#uow.em();
+    const raw = await em.execute<Record<string, unknown>[]>(
+      `SELECT n.*, to_char(n.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_at
+         FROM notifications n
+        WHERE ${where.join(' AND ')}
+        ORDER BY n.created_at DESC, n.id DESC
+        LIMIT ?`,
+      params,
+    );
+    const rows = raw.map((row) => {
+      const { cursor_at: cursor, ...columns } = row;
+      const notification = em.map(Notification, columns as never);
+      this.#loaders.notification.clear(notification.id).prime(notification.id, notification);
+      return { notification, cursor: String(cursor) };
+    });
+    const connection = toConnection(rows, limit, (r) => [r.cursor, r.notification.id], after !== null);
+    return {
+      ...connection,
+      edges: connection.edges.map((e) => ({ cursor: e.cursor, node: e.node.notification })),
+      nodes: connection.nodes.map((r) => r.notification),
+    };
+  }
+
+  async unreadCount(): Promise<number> {
+    requireUser(this.#actor);
+    return this.#loaders.unreadCount.load(this.#actor.userId);
+  }
+
+  /** The caller's notification, or null (missing, another person's, another organization's). */
+  async notification(id: string): Promise<Notification | null> {
+    requireUser(this.#actor);
+    return isUuid(id) ? this.#loaders.notification.load(id.toLowerCase()) : null;
+  }
+
+  async notifications(ids: readonly string[]): Promise<Notification[]> {
+    const found = await Promise.all(ids.map((id) => this.notification(id)));
+    return found.filter((n): n is Notification => n !== null);
+  }
+
+  /** Marks the given notifications (or all) read. Ids the caller has no notification of are reported, the rest are marked. */
+  async markRead(input: MarkReadInput): Promise<MarkReadResult> {
+    const actor = this.#actor;
+    requireUser(actor);
+    const ids = input.ids ?? null;
+    if ((ids === null) === (input.all !== true)) throw badInput('Give either ids or all: true', ids === null ? 'all' : 'ids');
+    if (ids !== null && (ids.length === 0 || ids.length > MAX_MARK_IDS)) throw badInput(`ids must hold 1 to ${MAX_MARK_IDS} ids`, 'ids');
+    const { idempotencyKey, ...rest } = input;
+    try {
+      return await this.#uow.write((em) =>
+        idempotent(em, { tenantId: actor.tenantId, scope: `markNotificationsRead:${principalOf(actor)}`, key: idempotencyKey, input: rest }, async () => {
+          if (ids === null) {
+            const marked = await em.execute<{ id: string }[]>(
+              'update notifications set read_at = now() where user_id = ? and in_app and read_at is null returning id',
+              [actor.userId],
+            );
+            // The payload lists what ids named; after `all` the client reloads its inbox.
+            return { notificationIds: [], markedCount: marked.length, errors: [] };
+          }
+          const wanted = [...new Set(ids.filter(isUuid).map((id) => id.toLowerCase()))];
+          const mine = wanted.length
+            ? await em.execute<{ id: string; was_unread: boolean }[]>(
+                `with target as (
+                   select id, read_at is null as was_unread from notifications
+                    where user_id = ? and in_app and id = any(?::uuid[])
+                    for update
+                 )
+                 update notifications n set read_at = coalesce(n.read_at, now())
+                   from target where n.id = target.id
+                 returning n.id, target.was_unread`,
+                [actor.userId, uuidArray(wanted)],
+              )
+            : [];
+          const found = new Set(mine.map((r) => r.id));
+          const missing = new Set(ids.filter((id) => !found.has(id.toLowerCase())));
+          const errors = missing.size
+            ? [notificationError('NOTIFICATION_NOT_FOUND', `${missing.size} of the notifications were not found; the others are marked read`, 'ids')]
+            : [];
+          return { notificationIds: ids.filter((id) => found.has(id.toLowerCase())).map((id) => id.toLowerCase()), markedCount: mine.filter((r) => r.was_unread).length, errors };
+        }),
+      );
+    } finally {
+      this.#loaders.clearAll();
+    }
+  }
+}

@@ -1,0 +1,186 @@
+// The operator view of notifications' background work: job counts of its two queues and its
+// dead letters, which an ORG_ADMIN or SUPER_ADMIN may replay.
+//
+// Dead letters are under row-level security like everything else. An ORG_ADMIN sees their
+// organization's. A SUPER_ADMIN sees those of the organization they are signed in to (if any)
+// plus the letters of no organization (bad envelopes, jobs without a tenant), which only a unit
+// of work without a tenant can see; another organization's letters need signing in to it.
+import type { MikroORM } from '@mikro-orm/postgresql';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import {
+  AppError,
+  badInput,
+  decodeCursor,
+  idempotent,
+  inTenant,
+  notFound,
+  pageSize,
+  toConnection,
+  type Actor,
+  type Connection,
+  type PageArgs,
+  type UnitOfWork,
+} from '@lectern/kernel';
+import { replayDeadLetter, type DeadLetter } from '@lectern/kernel/consumers';
+import { eventQueueName, type QueueFactory } from '@lectern/kernel/queues';
+import { jobQueueName } from '@lectern/kernel/worker';
+import { isUuid, principalOf, requireOperator } from '../../access.ts';
+import { NOTIFICATIONS } from '../../contract/index.ts';
+
+export type { DeadLetter };
+/** The operator view itself carries nothing: its fields are resolved by this service. */
+export type OperatorView = Record<string, never>;
+
+export const OPERATED_QUEUES = [eventQueueName(NOTIFICATIONS), jobQueueName(NOTIFICATIONS)];
+const STATES = ['waiting', 'active', 'delayed', 'failed', 'completed'] as const;
+const CURSOR_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
+
+export interface QueueCounts {
+  queue: string;
+  waiting: number;
+  active: number;
+  delayed: number;
+  failed: number;
+  completed: number;
+}
+
+/** What replayDeadLetter stores as its idempotent result. */
+export interface ReplayResult {
+  deadLetterId: string;
+  /** The letter belongs to no organization (found through a unit of work without a tenant). */
+  tenantless: boolean;
+}
+
+interface Row {
+  letter: DeadLetter;
+  cursor: string;
+}
+
+const unavailable = () => new AppError('INTERNAL_SERVER_ERROR', 'Background work is unavailable right now; try again shortly');
+
+export class OperatorService {
+  #actor: Actor;
+  #uow: UnitOfWork;
+  #orm: MikroORM;
+  #queues: QueueFactory;
+
+  constructor(deps: { actor: Actor; uow: UnitOfWork; orm: MikroORM; queues: QueueFactory }) {
+    this.#actor = deps.actor;
+    this.#uow = deps.uow;
+    this.#orm = deps.orm;
+    this.#queues = deps.queues;
+  }
+
+  /** Authorizes the caller once for the view; its fields call the methods below. */
+  view(): OperatorView {
+    requireOperator(this.#actor);
+    return {};
+  }
+
+  /** A SUPER_ADMIN signed in to an organization also looks where no organization is set. */
+  get #alsoTenantless(): boolean {
+    return this.#actor.superAdmin && this.#actor.tenantId !== null;
+  }
+
+  async queueCounts(): Promise<QueueCounts[]> {
+    requireOperator(this.#actor);
+    try {
+      return await Promise.all(
+        OPERATED_QUEUES.map(async (queue) => {
+          const counts = await this.#queues(queue).getJobCounts(...STATES);
+          return { queue, ...Object.fromEntries(STATES.map((s) => [s, counts[s] ?? 0])) } as QueueCounts;
+        }),
+      );
+    } catch {
+      throw unavailable();
+    }
+  }
+
+  /** Newest first (failed_at desc, id desc). */
+  async deadLetters(args: PageArgs): Promise<Connection<DeadLetter>> {
+    requireOperator(this.#actor);
+    const limit = pageSize(args);
+    const after = decodeCursor(args.after, 2);
+    if (after && (typeof after[0] !== 'string' || !CURSOR_TIME.test(after[0]) || !isUuid(after[1]))) throw badInput('after is not a valid cursor', 'after');
+    const page = (em: EntityManager) => deadLetterPage(em, limit + 1, after as [string, string] | null);
+    let rows = await page(await this.#uow.em());
+    if (this.#alsoTenantless) {
+      const more = await inTenant(this.#orm, null, async (uow) => page(await uow.em()));
+      rows = [...rows, ...more].sort((a, b) => (a.cursor === b.cursor ? (a.letter.id < b.letter.id ? 1 : -1) : a.cursor < b.cursor ? 1 : -1)).slice(0, limit + 1);
+    }
+    const connection = toConnection(rows, limit, (r) => [r.cursor, r.letter.id], after !== null);
+    return {
+      ...connection,
+      edges: connection.edges.map((e) => ({ cursor: e.cursor, node: e.node.letter })),
+      nodes: connection.nodes.map((r) => r.letter),
+    };
+  }
+
+  async deadLetter(id: string, tenantless: boolean): Promise<DeadLetter | null> {
+    const one = async (em: EntityManager) => (await deadLetterPage(em, 1, null, id))[0]?.letter ?? null;
+    if (tenantless) return inTenant(this.#orm, null, async (uow) => one(await uow.em()));
+    return one(await this.#uow.em());
+  }
+
+  /** Enqueues the letter again as a new job; event consumers still apply an event once. */
+  async replay(input: { id: string; idempotencyKey: string }): Promise<ReplayResult> {
+    const actor = this.#actor;
+    requireOperator(actor);
+    if (!isUuid(input.id)) throw notFound('Dead letter');
+    const id = input.id.toLowerCase();
+    const { idempotencyKey, ...rest } = input;
+    return this.#uow.write((em) =>
+      idempotent(em, { tenantId: actor.tenantId, scope: `replayDeadLetter:${principalOf(actor)}`, key: idempotencyKey, input: rest }, async () => {
+        const replay = async (scope: EntityManager) => {
+          try {
+            return await replayDeadLetter(scope, id, this.#queues);
+          } catch (err) {
+            if (err instanceof AppError) throw err;
+            throw unavailable();
+          }
+        };
+        if (await replay(em)) return { deadLetterId: id, tenantless: actor.tenantId === null };
+        if (this.#alsoTenantless && (await inTenant(this.#orm, null, (uow) => uow.write((tem) => replay(tem))))) {
+          return { deadLetterId: id, tenantless: true };
+        }
+        throw notFound('Dead letter');
+      }),
+    );
+  }
+}
+
+async function deadLetterPage(em: EntityManager, limit: number, after: [string, string] | null, id?: string): Promise<Row[]> {
+  const where: string[] = ['true'];
+  const params: unknown[] = [];
+  if (after) {
+    where.push('(failed_at, id) < (?::timestamptz, ?::uuid)');
+    params.push(after[0], after[1]);
+  }
+  if (id) {
+    where.push('id = ?');
+    params.push(id);
+  }
+  params.push(limit);
+  const rows = await em.execute<Record<string, unknown>[]>(
+    `select *, to_char(failed_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as cursor_at
+       from dead_letters where ${where.join(' and ')}
+      order by failed_at desc, id desc limit ?`,
+    params,
+  );
+  return rows.map((r) => ({
+    cursor: String(r.cursor_at),
+    letter: {
+      id: r.id as string,
+      tenantId: (r.tenant_id as string | null) ?? null,
+      queue: r.queue as string,
+      jobId: r.job_id as string,
+      jobName: r.job_name as string,
+      payload: r.payload,
+      error: r.error as string,
+      attempts: r.attempts as number,
+      failedAt: new Date(r.failed_at as string),
+      replayedAt: r.replayed_at ? new Date(r.replayed_at as string) : null,
+      replayCount: r.replay_count as number,
+    },
+  }));
+}

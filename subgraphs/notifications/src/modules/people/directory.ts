@@ -1,0 +1,59 @@
+// What notifications asks identity, through its internal endpoints as a signed `service`
+// actor: an organization's active members, contact details at send time (never stored here),
+// and a fresh token for an invitation email.
+import { ActorSigner } from '@lectern/kernel/actor';
+import { DEV_ACTOR_PRIVATE_KEY, requireKey } from '@lectern/kernel/dev-keys';
+import { serviceClient, ServiceCallError, type ServiceClient } from '@lectern/kernel/service-client';
+import {
+  CONTACTS_PATH,
+  contactsResponse,
+  INVITATION_DELIVERY_PATH,
+  invitationDeliveryResponse,
+  MEMBERS_PATH,
+  membersResponse,
+} from '@lectern/identity/contract';
+import type { z } from 'zod';
+
+export type Contact = z.infer<typeof contactsResponse>['contacts'][number];
+export type Members = z.infer<typeof membersResponse>;
+export type InvitationDelivery = z.infer<typeof invitationDeliveryResponse>;
+
+export interface Directory {
+  members(tenantId: string): Promise<Members>;
+  /** Contacts of those of `userIds` who are members of the organization, by user id. */
+  contacts(tenantId: string, userIds: readonly string[]): Promise<Map<string, Contact>>;
+  /** A token for the invitation email; null when the invitation is no longer pending. */
+  invitationDelivery(tenantId: string, invitationId: string): Promise<InvitationDelivery | null>;
+}
+
+const CONTACTS_BATCH = 1000;
+
+export function identityDirectory(env: { IDENTITY_URL: string; ACTOR_SIGNING_KEY?: string | undefined; NODE_ENV: string }): Directory {
+  // The key is checked now (a production process without one must not start), imported lazily.
+  const jwk = requireKey(env.ACTOR_SIGNING_KEY, DEV_ACTOR_PRIVATE_KEY, 'ACTOR_SIGNING_KEY', env.NODE_ENV);
+  let client: Promise<ServiceClient> | undefined;
+  const call: ServiceClient = async (path, body, response, tenantId) => {
+    client ??= ActorSigner.fromJwk(jwk).then((signer) => serviceClient({ baseUrl: env.IDENTITY_URL, signer }));
+    return (await client)(path, body, response, tenantId);
+  };
+  return {
+    members: (tenantId) => call(MEMBERS_PATH, { tenantId }, membersResponse, tenantId),
+    async contacts(tenantId, userIds) {
+      const unique = [...new Set(userIds)];
+      const found = new Map<string, Contact>();
+      for (let i = 0; i < unique.length; i += CONTACTS_BATCH) {
+        const { contacts } = await call(CONTACTS_PATH, { tenantId, userIds: unique.slice(i, i + CONTACTS_BATCH) }, contactsResponse, tenantId);
+        for (const c of contacts) found.set(c.userId, c);
+      }
+      return found;
+    },
+    async invitationDelivery(tenantId, invitationId) {
+      try {
+        return await call(INVITATION_DELIVERY_PATH, { tenantId, invitationId }, invitationDeliveryResponse, tenantId);
+      } catch (err) {
+        if (err instanceof ServiceCallError && err.status === 404) return null;
+        throw err;
+      }
+    },
+  };
+}

@@ -1,0 +1,24 @@
+// The vocabulary of notifications and the defaults that apply while a user has changed nothing.
+export const CATEGORIES = ['COURSES', 'MEMBERSHIP', 'SYSTEM'] as const;
+export type Category = (typeof CATEGORIES)[number];
+
+export const CHANNELS = ['IN_APP', 'EMAIL'] as const;
+export type Channel = (typeof CHANNELS)[number];
+
+export const FREQUENCIES = ['IMMEDIATE', 'DAILY', 'WEEKLY', 'OFF'] as const;
+export type Frequency = (typeof FREQUENCIES)[number];
+export type DigestFrequency = Extract<Frequency, 'DAILY' | 'WEEKLY'>;
+
+/** In-app items are shown at once or not at all: digests are an email thing. */
+export const IN_APP_FREQUENCIES: readonly Frequency[] = ['IMMEDIATE', 'OFF'];
+
+/**
+ * Without a preference row: every category in-app at once; email at once for membership and
+ * system messages, new courses in a weekly digest.
+ */
+export const DEFAULT_FREQUENCY: Record<Channel, Record<Category, Frequency>> = {
+  IN_APP: { COURSES: 'IMMEDIATE', MEMBERSHIP: 'IMMEDIATE', SYSTEM: 'IMMEDIATE' },
+  EMAIL: { COURSES: 'WEEKLY', MEMBERSHIP: 'IMMEDIATE', SYSTEM: 'IMMEDIATE' },
+};
+
+export const isDigest = (f: Frequency): f is DigestFrequency => f === 'DAILY' || f === 'WEEKLY';

@@ -1,0 +1,125 @@
+// Preferences: the caller's effective choices (stored or default), changing one, and the
+// batch lookup event handlers use to decide how each recipient hears of an item.
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { badInput, idempotent, type Actor, type UnitOfWork } from '@lectern/kernel';
+import { principalOf, requireUser, uuidArray } from '../../access.ts';
+import { notificationError, type NotificationError } from '../../errors.ts';
+import type { NotificationsLoaders } from '../../loaders.ts';
+import {
+  CATEGORIES,
+  CHANNELS,
+  DEFAULT_FREQUENCY,
+  FREQUENCIES,
+  IN_APP_FREQUENCIES,
+  isDigest,
+  type Category,
+  type Channel,
+  type Frequency,
+} from './categories.ts';
+import type { Preference } from './preference.entity.ts';
+
+export interface EffectivePreference {
+  category: Category;
+  channel: Channel;
+  frequency: Frequency;
+  isDefault: boolean;
+}
+
+export interface SetPreferenceInput {
+  category: Category;
+  channel: Channel;
+  frequency: Frequency;
+  idempotencyKey: string;
+}
+
+export interface SetPreferenceResult {
+  preference: EffectivePreference | null;
+  errors: NotificationError[];
+}
+
+/** Every category and channel, in a stable order, with the stored choice or the default. */
+export function effective(stored: readonly Pick<Preference, 'category' | 'channel' | 'frequency'>[]): EffectivePreference[] {
+  const byKey = new Map(stored.map((p) => [`${p.category}:${p.channel}`, p.frequency]));
+  return CATEGORIES.flatMap((category) =>
+    CHANNELS.map((channel) => {
+      const frequency = byKey.get(`${category}:${channel}`);
+      return { category, channel, frequency: frequency ?? DEFAULT_FREQUENCY[channel][category], isDefault: frequency === undefined };
+    }),
+  );
+}
+
+export type Frequencies = Record<Channel, Frequency>;
+
+/** How each of `userIds` wants items of `category`, in one query (the handlers' fan-out). */
+export async function frequenciesFor(em: EntityManager, userIds: readonly string[], category: Category): Promise<Map<string, Frequencies>> {
+  const rows = userIds.length
+    ? await em.execute<{ user_id: string; channel: Channel; frequency: Frequency }[]>(
+        'select user_id, channel, frequency from preferences where category = ? and user_id = any(?::uuid[])',
+        [category, uuidArray(userIds)],
+      )
+    : [];
+  const result = new Map<string, Frequencies>(userIds.map((id) => [id, { IN_APP: DEFAULT_FREQUENCY.IN_APP[category], EMAIL: DEFAULT_FREQUENCY.EMAIL[category] }]));
+  for (const r of rows) result.get(r.user_id)![r.channel] = r.frequency;
+  return result;
+}
+
+export class PreferenceService {
+  #actor: Actor;
+  #uow: UnitOfWork;
+  #loaders: NotificationsLoaders;
+
+  constructor(deps: { actor: Actor; uow: UnitOfWork; loaders: NotificationsLoaders }) {
+    this.#actor = deps.actor;
+    this.#uow = deps.uow;
+    this.#loaders = deps.loaders;
+  }
+
+  async mine(): Promise<EffectivePreference[]> {
+    requireUser(this.#actor);
+    return effective(await this.#loaders.preferencesByUser.load(this.#actor.userId));
+  }
+
+  /**
+   * Changes one choice. Items already waiting for an email digest of the category follow the
+   * change: to the new digest (DAILY / WEEKLY), or out of email altogether (IMMEDIATE / OFF:
+   * they stay in the inbox; nothing is sent for the past).
+   */
+  async set(input: SetPreferenceInput): Promise<SetPreferenceResult> {
+    const actor = this.#actor;
+    requireUser(actor);
+    if (!CATEGORIES.includes(input.category)) throw badInput('category is not a notification category', 'category');
+    if (!CHANNELS.includes(input.channel)) throw badInput('channel is not a notification channel', 'channel');
+    if (!FREQUENCIES.includes(input.frequency)) throw badInput('frequency is not a notification frequency', 'frequency');
+    const { idempotencyKey, ...rest } = input;
+    try {
+      return await this.#uow.write((em) =>
+        idempotent(em, { tenantId: actor.tenantId, scope: `setNotificationPreference:${principalOf(actor)}`, key: idempotencyKey, input: rest }, async () => {
+          if (input.channel === 'IN_APP' && !IN_APP_FREQUENCIES.includes(input.frequency)) {
+            return {
+              preference: null,
+              errors: [notificationError('FREQUENCY_NOT_SUPPORTED', 'In-app notifications are shown at once or not at all: use IMMEDIATE or OFF', 'frequency')],
+            };
+          }
+          await em.execute(
+            `insert into preferences (tenant_id, user_id, category, channel, frequency) values (?, ?, ?, ?, ?)
+             on conflict (tenant_id, user_id, category, channel) do update set frequency = excluded.frequency, updated_at = now()`,
+            [actor.tenantId, actor.userId, input.category, input.channel, input.frequency],
+          );
+          if (input.channel === 'EMAIL') await retargetPending(em, actor.userId, input.category, input.frequency);
+          return { preference: { category: input.category, channel: input.channel, frequency: input.frequency, isDefault: false }, errors: [] };
+        }),
+      );
+    } finally {
+      this.#loaders.preferencesByUser.clearAll();
+    }
+  }
+}
+
+async function retargetPending(em: EntityManager, userId: string, category: Category, frequency: Frequency) {
+  const pending = `user_id = ? and digest_id is null and notification_id in (select id from notifications where user_id = ? and category = ?)`;
+  if (isDigest(frequency)) {
+    await em.execute(`update digest_items set frequency = ? where ${pending}`, [frequency, userId, userId, category]);
+  } else {
+    await em.execute(`delete from digest_items where ${pending}`, [userId, userId, category]);
+  }
+}

@@ -1,0 +1,30 @@
+// The notifications worker: consumes events-notifications (identity's and catalog's events),
+// runs jobs-notifications (send-digests, per organization on a job scheduler) and relays this
+// schema's outbox (it emits nothing yet). `node subgraphs/notifications/src/worker.ts` runs it;
+// importing this file only defines it.
+import { mergeRoutes } from '@lectern/kernel/events';
+import { runWorker, type WorkerDefinition } from '@lectern/kernel/worker';
+import { NOTIFICATIONS } from './contract/index.ts';
+import { loadEnv, type NotificationsEnv } from './env.ts';
+import { entities } from './entities.ts';
+import { migrations } from './migrations/index.ts';
+import { sendDigestsJob } from './modules/digest/digest.job.ts';
+import { eventHandlers } from './modules/events/events.handlers.ts';
+import { runtimeOf } from './runtime.ts';
+
+export const notificationsWorker: WorkerDefinition<NotificationsEnv> = {
+  name: NOTIFICATIONS,
+  entities,
+  migrations,
+  // notifications emits no events yet; consumers' subscriptions are merged in here when it does.
+  routes: mergeRoutes(),
+  handlers: (deps) => eventHandlers(runtimeOf(deps)),
+  jobs: (deps) => [sendDigestsJob(runtimeOf(deps).digests)],
+  async init(deps) {
+    const rt = runtimeOf(deps);
+    const restored = await rt.schedules.restoreAll();
+    deps.log.info({ organizations: restored, mail: rt.mailer.target, everyMinutes: deps.env.DIGEST_INTERVAL_MINUTES }, 'digest schedules restored');
+  },
+};
+
+if (import.meta.main) await runWorker(notificationsWorker, loadEnv());
