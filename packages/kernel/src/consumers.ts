@@ -192,26 +192,53 @@ export function startJobWorker(defs: JobDefinition[], opts: Omit<ConsumerOptions
   }), opts.log);
 }
 
-/** Dead letters visible to the unit of work's tenant, newest first. */
-export async function listDeadLetters(em: EntityManager, limit = 100): Promise<DeadLetter[]> {
+/**
+ * A page of the dead letters visible to the unit of work's tenant, newest first; `after` is
+ * the (failedAt ISO, id) of the last row of the previous page, `id` narrows to one letter.
+ */
+export async function deadLetterPage(
+  em: EntityManager,
+  opts: { limit: number; after?: [string, string] | null; id?: string },
+): Promise<{ cursor: string; letter: DeadLetter }[]> {
   const schema = String(em.config.get('schema'));
+  const where: string[] = ['true'];
+  const params: unknown[] = [];
+  if (opts.after) {
+    where.push('(failed_at, id) < (?::timestamptz, ?::uuid)');
+    params.push(opts.after[0], opts.after[1]);
+  }
+  if (opts.id) {
+    where.push('id = ?');
+    params.push(opts.id);
+  }
+  params.push(opts.limit);
   const rows = await em.execute<Record<string, unknown>[]>(
-    `select * from "${schema}".dead_letters order by failed_at desc, id limit ?`,
-    [limit],
+    `select *, to_char(failed_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as cursor_at
+       from "${schema}".dead_letters where ${where.join(' and ')}
+      order by failed_at desc, id desc limit ?`,
+    params,
   );
   return rows.map((r) => ({
-    id: r.id as string,
-    tenantId: (r.tenant_id as string | null) ?? null,
-    queue: r.queue as string,
-    jobId: r.job_id as string,
-    jobName: r.job_name as string,
-    payload: r.payload,
-    error: r.error as string,
-    attempts: r.attempts as number,
-    failedAt: new Date(r.failed_at as string),
-    replayedAt: r.replayed_at ? new Date(r.replayed_at as string) : null,
-    replayCount: r.replay_count as number,
+    cursor: String(r.cursor_at),
+    letter: {
+      id: r.id as string,
+      tenantId: (r.tenant_id as string | null) ?? null,
+      queue: r.queue as string,
+      jobId: r.job_id as string,
+      jobName: r.job_name as string,
+      payload: r.payload,
+      error: r.error as string,
+      attempts: r.attempts as number,
+      failedAt: new Date(r.failed_at as string),
+      replayedAt: r.replayed_at ? new Date(r.replayed_at as string) : null,
+      replayCount: r.replay_count as number,
+    },
   }));
+}
+
+/** Dead letters visible to the unit of work's tenant, newest first. */
+export async function listDeadLetters(em: EntityManager, limit = 100): Promise<DeadLetter[]> {
+  return (await deadLetterPage(em, { limit })).map((r) => r.letter);
 }
 
 /**

@@ -10,7 +10,7 @@ import { CourseModuleSchema, LessonSchema } from './modules/content/content.enti
 import { contentResolvers } from './modules/content/content.resolvers.ts';
 import { CourseAuthorSchema, CoursePrerequisiteSchema, CourseSchema, CourseVersionSchema } from './modules/course/course.entity.ts';
 import { courseResolvers, payloadResolvers } from './modules/course/course.resolvers.ts';
-import { DateTime } from './scalars.ts';
+import { DateTime } from '@lectern/kernel/scalars';
 import type { Resolvers } from './__generated__/resolvers.ts';
 
 export const typeDefs = gql(readFileSync(new URL('../schema.graphql', import.meta.url), 'utf8'));

@@ -1,6 +1,6 @@
 // Thin resolvers: parse, call a service, map. Visibility rules live in the services and
 // in the tenant-scoped loaders (a user outside the caller's organization resolves to null).
-import { GraphQLScalarType, Kind } from 'graphql';
+import { DateTime } from '@lectern/kernel/scalars';
 import type { Resolvers } from './__generated__/resolvers.ts';
 import { hasRole, notFound, type Role } from '@lectern/kernel';
 import type { Context } from './context.ts';
@@ -11,21 +11,7 @@ import { ApiKey } from './modules/api-key/api-key.entity.ts';
 import type { AuthResult } from './modules/auth/auth.service.ts';
 import { scopeNames } from './modules/api-key/api-key.service.ts';
 
-export const DateTime = new GraphQLScalarType({
-  name: 'DateTime',
-  serialize: (v) => (v instanceof Date ? v.toISOString() : new Date(String(v)).toISOString()),
-  parseValue: (v) => {
-    const d = new Date(String(v));
-    if (Number.isNaN(d.getTime())) throw new TypeError('DateTime must be an ISO-8601 date-time');
-    return d;
-  },
-  parseLiteral: (ast) => {
-    if (ast.kind !== Kind.STRING) throw new TypeError('DateTime must be a string');
-    const d = new Date(ast.value);
-    if (Number.isNaN(d.getTime())) throw new TypeError('DateTime must be an ISO-8601 date-time');
-    return d;
-  },
-});
+export { DateTime };
 
 /** The user, if they are a member of the caller's organization (or the caller themself). */
 async function visibleUser(ctx: Context, id: string): Promise<User | null> {

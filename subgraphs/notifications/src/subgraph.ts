@@ -11,7 +11,7 @@ import { migrations } from './migrations/index.ts';
 import { inboxResolvers } from './modules/inbox/inbox.resolvers.ts';
 import { operatorResolvers } from './modules/operator/operator.resolvers.ts';
 import { preferenceResolvers } from './modules/preferences/preference.resolvers.ts';
-import { DateTime } from './scalars.ts';
+import { DateTime } from '@lectern/kernel/scalars';
 import type { Resolvers } from './__generated__/resolvers.ts';
 
 export const typeDefs = gql(readFileSync(new URL('../schema.graphql', import.meta.url), 'utf8'));

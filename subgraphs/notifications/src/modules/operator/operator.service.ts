@@ -21,7 +21,7 @@ import {
   type PageArgs,
   type UnitOfWork,
 } from '@lectern/kernel';
-import { replayDeadLetter, type DeadLetter } from '@lectern/kernel/consumers';
+import { deadLetterPage, replayDeadLetter, type DeadLetter } from '@lectern/kernel/consumers';
 import { eventQueueName, type QueueFactory } from '@lectern/kernel/queues';
 import { jobQueueName } from '@lectern/kernel/worker';
 import { isUuid, principalOf, requireOperator } from '../../access.ts';
@@ -49,11 +49,6 @@ export interface ReplayResult {
   deadLetterId: string;
   /** The letter belongs to no organization (found through a unit of work without a tenant). */
   tenantless: boolean;
-}
-
-interface Row {
-  letter: DeadLetter;
-  cursor: string;
 }
 
 const unavailable = () => new AppError('INTERNAL_SERVER_ERROR', 'Background work is unavailable right now; try again shortly');
@@ -102,7 +97,7 @@ export class OperatorService {
     const limit = pageSize(args);
     const after = decodeCursor(args.after, 2);
     if (after && (typeof after[0] !== 'string' || !CURSOR_TIME.test(after[0]) || !isUuid(after[1]))) throw badInput('after is not a valid cursor', 'after');
-    const page = (em: EntityManager) => deadLetterPage(em, limit + 1, after as [string, string] | null);
+    const page = (em: EntityManager) => deadLetterPage(em, { limit: limit + 1, after: after as [string, string] | null });
     let rows = await page(await this.#uow.em());
     if (this.#alsoTenantless) {
       const more = await inTenant(this.#orm, null, async (uow) => page(await uow.em()));
@@ -117,7 +112,7 @@ export class OperatorService {
   }
 
   async deadLetter(id: string, tenantless: boolean): Promise<DeadLetter | null> {
-    const one = async (em: EntityManager) => (await deadLetterPage(em, 1, null, id))[0]?.letter ?? null;
+    const one = async (em: EntityManager) => (await deadLetterPage(em, { limit: 1, id }))[0]?.letter ?? null;
     if (tenantless) return inTenant(this.#orm, null, async (uow) => one(await uow.em()));
     return one(await this.#uow.em());
   }
@@ -147,40 +142,4 @@ export class OperatorService {
       }),
     );
   }
-}
-
-async function deadLetterPage(em: EntityManager, limit: number, after: [string, string] | null, id?: string): Promise<Row[]> {
-  const where: string[] = ['true'];
-  const params: unknown[] = [];
-  if (after) {
-    where.push('(failed_at, id) < (?::timestamptz, ?::uuid)');
-    params.push(after[0], after[1]);
-  }
-  if (id) {
-    where.push('id = ?');
-    params.push(id);
-  }
-  params.push(limit);
-  const rows = await em.execute<Record<string, unknown>[]>(
-    `select *, to_char(failed_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as cursor_at
-       from dead_letters where ${where.join(' and ')}
-      order by failed_at desc, id desc limit ?`,
-    params,
-  );
-  return rows.map((r) => ({
-    cursor: String(r.cursor_at),
-    letter: {
-      id: r.id as string,
-      tenantId: (r.tenant_id as string | null) ?? null,
-      queue: r.queue as string,
-      jobId: r.job_id as string,
-      jobName: r.job_name as string,
-      payload: r.payload,
-      error: r.error as string,
-      attempts: r.attempts as number,
-      failedAt: new Date(r.failed_at as string),
-      replayedAt: r.replayed_at ? new Date(r.replayed_at as string) : null,
-      replayCount: r.replay_count as number,
-    },
-  }));
 }

@@ -1,3 +1,4 @@
+// Scalars every subgraph declares the same way in its SDL.
 import { GraphQLError, GraphQLScalarType, Kind } from 'graphql';
 
 /** ISO-8601 date-times; serialized in UTC. */
