@@ -3,6 +3,8 @@ import type { Migration } from '@lectern/kernel/db';
 import { migrations as identityMigrations } from '@lectern/identity/server';
 import { migrations as catalogMigrations } from '@lectern/catalog/server';
 import { migrations as notificationsMigrations } from '@lectern/notifications/server';
+import { migrations as enrollmentMigrations } from '@lectern/enrollment/server';
+import { migrations as learningMigrations } from '@lectern/learning/server';
 
 export interface SubgraphInfo {
   name: string;
@@ -19,5 +21,7 @@ export interface SubgraphInfo {
 export const SUBGRAPHS: SubgraphInfo[] = [
   { name: 'identity', port: 4001, main: 'subgraphs/identity/src/main.ts', migrations: identityMigrations, urlEnv: 'IDENTITY_URL', worker: 'subgraphs/identity/src/worker.ts', workerPort: 5001 },
   { name: 'catalog', port: 4002, main: 'subgraphs/catalog/src/main.ts', migrations: catalogMigrations, urlEnv: 'CATALOG_URL', worker: 'subgraphs/catalog/src/worker.ts', workerPort: 5002 },
+  { name: 'enrollment', port: 4003, main: 'subgraphs/enrollment/src/main.ts', migrations: enrollmentMigrations, urlEnv: 'ENROLLMENT_URL', worker: 'subgraphs/enrollment/src/worker.ts', workerPort: 5003 },
+  { name: 'learning', port: 4004, main: 'subgraphs/learning/src/main.ts', migrations: learningMigrations, urlEnv: 'LEARNING_URL', worker: 'subgraphs/learning/src/worker.ts', workerPort: 5004 },
   { name: 'notifications', port: 4005, main: 'subgraphs/notifications/src/main.ts', migrations: notificationsMigrations, urlEnv: 'NOTIFICATIONS_URL', worker: 'subgraphs/notifications/src/worker.ts', workerPort: 5005 },
 ];

@@ -11,6 +11,11 @@ import { contentResolvers } from './modules/content/content.resolvers.ts';
 import { CourseAuthorSchema, CoursePrerequisiteSchema, CourseSchema, CourseVersionSchema } from './modules/course/course.entity.ts';
 import { courseResolvers, payloadResolvers } from './modules/course/course.resolvers.ts';
 import { DateTime } from '@lectern/kernel/scalars';
+import { ActorVerifier } from '@lectern/kernel/actor';
+import { DEV_ACTOR_PUBLIC_KEY, requireKey } from '@lectern/kernel/dev-keys';
+import { internalRoute } from '@lectern/kernel/internal';
+import { COURSE_STRUCTURE_PATH, courseStructureRequest } from './contract/index.ts';
+import { InternalService } from './modules/internal/internal.service.ts';
 import type { Resolvers } from './__generated__/resolvers.ts';
 
 export const typeDefs = gql(readFileSync(new URL('../schema.graphql', import.meta.url), 'utf8'));
@@ -43,6 +48,12 @@ export const catalog: SubgraphDefinition<CatalogEnv, Context> = {
   entities,
   migrations,
   context: (base) => createContext(base),
+  routes(deps) {
+    const verifier = ActorVerifier.fromJwk(requireKey(deps.env.ACTOR_VERIFY_KEY, DEV_ACTOR_PUBLIC_KEY, 'ACTOR_VERIFY_KEY', deps.env.NODE_ENV));
+    const internal = new InternalService(deps.orm);
+    // Other contexts (enrollment, learning) read course structure here, as a signed `service` actor.
+    return [internalRoute(COURSE_STRUCTURE_PATH, verifier, courseStructureRequest, (b) => internal.structure(b))];
+  },
 };
 
 /** Typed by codegen from schema.graphql: a resolver that drifts from the SDL fails typecheck. */

@@ -11,7 +11,7 @@ import { resolvers } from './resolvers.ts';
 import { migrations } from './migrations/index.ts';
 import { initRuntime, runtimeOf } from './runtime.ts';
 import {
-  API_KEY_VERIFY_PATH, CONTACTS_PATH, INVITATION_DELIVERY_PATH, JWKS_PATH, MEMBERS_PATH,
+  API_KEY_VERIFY_PATH, CONTACTS_PATH, INVITATION_DELIVERY_PATH, JWKS_PATH, MEMBERS_PATH, RESOLVE_MEMBERS_PATH, resolveMembersRequest,
   contactsRequest, invitationDeliveryRequest, membersRequest,
 } from './contract/index.ts';
 import { internalRoute } from '@lectern/kernel/internal';
@@ -50,6 +50,7 @@ export const identity: SubgraphDefinition<IdentityEnv, Context> = {
       internalRoute(API_KEY_VERIFY_PATH, verifier, z.object({ key: z.string().max(512) }), (b) => ApiKeyService.verify(deps.orm, b.key)),
       internalRoute(CONTACTS_PATH, verifier, contactsRequest, (b) => internal.contacts(b.tenantId, b.userIds)),
       internalRoute(MEMBERS_PATH, verifier, membersRequest, (b) => internal.members(b.tenantId)),
+      internalRoute(RESOLVE_MEMBERS_PATH, verifier, resolveMembersRequest, (b) => internal.resolveMembers(b.tenantId, b.emails, b.userIds)),
       internalRoute(INVITATION_DELIVERY_PATH, verifier, invitationDeliveryRequest, (b) => internal.invitationDelivery(b.tenantId, b.invitationId)),
     ];
   },

@@ -27,3 +27,53 @@ export const CourseUnpublished = defineEvent({
 });
 
 export const CATALOG_EVENTS = [CoursePublished, CourseUnpublished] as const;
+
+// ---- Internal endpoint for other contexts (signed `service` actor only) ----
+
+/**
+ * Course structure for the contexts that run courses: enrollment (which version is published
+ * and which courses must be completed first, when an offering is scheduled) and learning
+ * (the lessons a completion policy counts). Non-personal facts only.
+ * Courses are answered whatever their status; versions only once published (never a DRAFT).
+ * Unknown ids, and ids of another organization, are left out of the answer.
+ */
+export const COURSE_STRUCTURE_PATH = '/internal/courses/structure';
+export const courseStructureRequest = z.strictObject({
+  tenantId: z.string().uuid(),
+  courseIds: z.array(z.string().uuid()).max(100).default([]),
+  versionIds: z.array(z.string().uuid()).max(100).default([]),
+});
+export type CourseStructureRequest = z.input<typeof courseStructureRequest>;
+export const LESSON_KINDS = ['VIDEO', 'TEXT', 'QUIZ', 'EXTERNAL'] as const;
+export type LessonKind = (typeof LESSON_KINDS)[number];
+export const courseStructureResponse = z.object({
+  courses: z.array(
+    z.object({
+      courseId: z.string().uuid(),
+      status: z.enum(['DRAFT', 'PUBLISHED', 'UNPUBLISHED']),
+      publishedVersionId: z.string().uuid().nullable(),
+      prerequisiteCourseIds: z.array(z.string().uuid()),
+    }),
+  ),
+  versions: z.array(
+    z.object({
+      versionId: z.string().uuid(),
+      courseId: z.string().uuid(),
+      number: z.number().int(),
+      status: z.enum(['PUBLISHED', 'SUPERSEDED', 'WITHDRAWN']),
+      /** In course order (module position, then lesson position). */
+      lessons: z.array(
+        z.object({
+          lessonId: z.string().uuid(),
+          lineageId: z.string().uuid(),
+          moduleId: z.string().uuid(),
+          kind: z.enum(LESSON_KINDS),
+          required: z.boolean(),
+          durationSeconds: z.number().int().nullable(),
+          quizId: z.string().uuid().nullable(),
+        }),
+      ),
+    }),
+  ),
+});
+export type CourseStructure = z.infer<typeof courseStructureResponse>;

@@ -89,3 +89,18 @@ export const invitationDeliveryResponse = z.object({
   organizationName: z.string(),
   expiresAt: z.string(),
 });
+
+/**
+ * Active members of one organization among the given emails (case-insensitive) and user ids,
+ * with their roles: enrollment checks who may be enrolled (roster imports name people by email).
+ * People who are not active members are left out of the answer.
+ */
+export const RESOLVE_MEMBERS_PATH = '/internal/organizations/members/resolve';
+export const resolveMembersRequest = z.object({
+  tenantId: z.string().uuid(),
+  emails: z.array(z.string().max(320)).max(1000).default([]),
+  userIds: z.array(z.string().uuid()).max(1000).default([]),
+});
+export const resolveMembersResponse = z.object({
+  members: z.array(z.object({ userId: z.string().uuid(), email: z.string(), roles: z.array(z.enum(ROLES)) })),
+});

@@ -25,6 +25,21 @@ export class InternalService {
     });
   }
 
+  /** Active members among `emails` (case-insensitive) and `userIds`. */
+  resolveMembers(tenantId: string, emails: string[], userIds: string[]) {
+    return inTenant(this.#orm, tenantId, async (uow) => {
+      const em = await uow.em();
+      const wanted = [...new Set(emails.map((e) => e.trim().toLowerCase()).filter(Boolean))];
+      const byEmail = wanted.length ? await em.find(User, { email: { $in: wanted } }) : [];
+      const ids = [...new Set([...userIds, ...byEmail.map((u) => u.id)])];
+      if (!ids.length) return { members: [] };
+      const memberships = await em.find(Membership, { userId: { $in: ids }, status: 'ACTIVE' });
+      const users = await em.find(User, { id: { $in: memberships.map((m) => m.userId) } });
+      const rolesOf = new Map(memberships.map((m) => [m.userId, m.roles]));
+      return { members: users.map((u) => ({ userId: u.id, email: u.email, roles: rolesOf.get(u.id) ?? [] })) };
+    });
+  }
+
   members(tenantId: string) {
     return inTenant(this.#orm, tenantId, async (uow) => {
       const em = await uow.em();

@@ -1,0 +1,99 @@
+// What other Lectern code may know of enrollment: the events it emits through its outbox, the
+// events it consumes (so producers' relays route them to its queue) and its job payloads.
+// Payloads carry ids and non-personal facts only.
+import { z } from 'zod';
+import { defineEvent } from '@lectern/kernel/events';
+
+export const ENROLLMENT = 'enrollment';
+
+const id = z.string().uuid();
+
+/**
+ * A learner holds a seat: a new active enrollment, or a waitlisted one promoted when a seat
+ * freed. Aggregate: the enrollment (its events are delivered in order).
+ */
+export const LearnerEnrolled = defineEvent({
+  type: 'enrollment.LearnerEnrolled',
+  version: 1,
+  aggregate: 'enrollment',
+  payload: z.strictObject({
+    enrollmentId: id,
+    learnerId: id,
+    offeringId: id,
+    cohortId: id,
+    courseId: id,
+    /** The published course version the offering runs. */
+    courseVersionId: id,
+    promotedFromWaitlist: z.boolean(),
+  }),
+});
+
+/** An active or waitlisted enrollment was dropped (by the learner, an instructor or an admin). */
+export const EnrollmentDropped = defineEvent({
+  type: 'enrollment.EnrollmentDropped',
+  version: 1,
+  aggregate: 'enrollment',
+  payload: z.strictObject({
+    enrollmentId: id,
+    learnerId: id,
+    offeringId: id,
+    cohortId: id,
+    courseId: id,
+    courseVersionId: id,
+    /** Whether it held a seat (false: it was waitlisted). */
+    wasActive: z.boolean(),
+    /** Who dropped it; null for an API key or the platform. */
+    droppedBy: id.nullable(),
+  }),
+});
+
+/** An active enrollment moved to another cohort of the same offering. */
+export const EnrollmentMoved = defineEvent({
+  type: 'enrollment.EnrollmentMoved',
+  version: 1,
+  aggregate: 'enrollment',
+  payload: z.strictObject({
+    enrollmentId: id,
+    learnerId: id,
+    offeringId: id,
+    fromCohortId: id,
+    toCohortId: id,
+  }),
+});
+
+/** The learner completed the course of an active enrollment (learning's CourseCompleted, applied). */
+export const EnrollmentCompleted = defineEvent({
+  type: 'enrollment.EnrollmentCompleted',
+  version: 1,
+  aggregate: 'enrollment',
+  payload: z.strictObject({
+    enrollmentId: id,
+    learnerId: id,
+    offeringId: id,
+    cohortId: id,
+    courseId: id,
+    courseVersionId: id,
+  }),
+});
+
+/** A cohort's instructors are now exactly `instructorIds` (sent on creation and each change). Aggregate: the cohort. */
+export const CohortInstructorsChanged = defineEvent({
+  type: 'enrollment.CohortInstructorsChanged',
+  version: 1,
+  aggregate: 'cohort',
+  payload: z.strictObject({
+    cohortId: id,
+    offeringId: id,
+    instructorIds: z.array(id),
+  }),
+});
+
+export const ENROLLMENT_EVENTS = [LearnerEnrolled, EnrollmentDropped, EnrollmentMoved, EnrollmentCompleted, CohortInstructorsChanged] as const;
+
+/**
+ * Event type → consuming contexts, for the producers' relay routes (learning's worker merges
+ * this into its `routes`). Plain type strings, so this contract imports no other subgraph.
+ */
+export const subscriptions: Record<string, string[]> = {
+  'learning.CourseCompleted': [ENROLLMENT],
+};

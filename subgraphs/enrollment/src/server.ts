@@ -1,0 +1,15 @@
+// What the rest of the repository may start or wire up: the subgraph and its migrations and
+// entities (scripts run them; tests start it in-process).
+import type { Logger } from '@lectern/kernel';
+import { startSubgraph, type RunningSubgraph } from '@lectern/kernel/subgraph';
+import type { EnrollmentEnv } from './env.ts';
+import { enrollment } from './subgraph.ts';
+
+/** Starts the enrollment subgraph (in-process for tests; main.ts for the real process). */
+export function startEnrollment(env: EnrollmentEnv, opts: { port?: number; log?: Logger } = {}): Promise<RunningSubgraph<EnrollmentEnv>> {
+  return startSubgraph(enrollment, env, opts);
+}
+
+export { enrollment, entities } from './subgraph.ts';
+export { migrations } from './migrations/index.ts';
+export { loadEnv, type EnrollmentEnv } from './env.ts';

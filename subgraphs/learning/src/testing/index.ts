@@ -1,0 +1,2 @@
+// Seed builders for tests of learning and of the contexts that meet it.
+export {};
