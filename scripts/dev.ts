@@ -58,12 +58,9 @@ const stop = (code: number) => procs.stop().then(() => process.exit(code));
 process.on('SIGINT', () => void stop(0));
 process.on('SIGTERM', () => void stop(0));
 
-const subgraphUrls: Record<string, string> = {};
-for (const s of SUBGRAPHS) {
-  const port = s.port + portOffset;
-  start(s.name, s.main, { PORT: String(port) });
-  subgraphUrls[s.urlEnv] = `http://${HOST}:${port}/graphql`;
-}
+const subgraphUrls: Record<string, string> = Object.fromEntries(SUBGRAPHS.map((s) => [s.urlEnv, `http://${HOST}:${s.port + portOffset}/graphql`]));
+// Subgraphs get their peers' URLs too: enrollment and learning read catalog's and identity's internal endpoints.
+for (const s of SUBGRAPHS) start(s.name, s.main, { PORT: String(s.port + portOffset), ...subgraphUrls });
 
 for (const s of SUBGRAPHS) await waitReady(`http://${HOST}:${s.port + portOffset}/readyz`);
 // Workers: each relays its subgraph's outbox and runs the jobs and event handlers it owns.

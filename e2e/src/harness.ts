@@ -1,10 +1,12 @@
-// Starts identity, catalog and the gateway in-process on free ports against a fresh test
+// Starts every subgraph and the gateway in-process on free ports against a fresh test
 // database, and runs typed operations (from e2e/operations via codegen) through the gateway.
 import { print } from 'graphql';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { createTestDatabase, type TestDatabase } from '@lectern/testkit';
 import { loadEnv as identityEnv, migrations as identityMigrations, startIdentity } from '@lectern/identity/server';
 import { loadEnv as catalogEnv, migrations as catalogMigrations, startCatalog } from '@lectern/catalog/server';
+import { loadEnv as enrollmentEnv, migrations as enrollmentMigrations, startEnrollment } from '@lectern/enrollment/server';
+import { loadEnv as learningEnv, migrations as learningMigrations, startLearning } from '@lectern/learning/server';
 import { loadEnv as notificationsEnv, migrations as notificationsMigrations, startNotifications } from '@lectern/notifications/server';
 import { loadEnv as gatewayEnv, startGateway } from '@lectern/gateway/server';
 
@@ -12,6 +14,8 @@ export interface Stack {
   db: TestDatabase;
   identity: Awaited<ReturnType<typeof startIdentity>>;
   catalog: Awaited<ReturnType<typeof startCatalog>>;
+  enrollment: Awaited<ReturnType<typeof startEnrollment>>;
+  learning: Awaited<ReturnType<typeof startLearning>>;
   notifications: Awaited<ReturnType<typeof startNotifications>>;
   gateway: Awaited<ReturnType<typeof startGateway>>;
   url: string;
@@ -19,23 +23,40 @@ export interface Stack {
 }
 
 export async function startStack(label: string, gatewayOverrides: Record<string, string> = {}): Promise<Stack> {
-  const db = await createTestDatabase({ identity: identityMigrations, catalog: catalogMigrations, notifications: notificationsMigrations }, label);
+  const db = await createTestDatabase({
+      identity: identityMigrations,
+      catalog: catalogMigrations,
+      enrollment: enrollmentMigrations,
+      learning: learningMigrations,
+      notifications: notificationsMigrations,
+    }, label);
   const identity = await startIdentity(identityEnv(db.env));
   const catalog = await startCatalog(catalogEnv(db.env));
+  // enrollment and learning read catalog's and identity's internal endpoints.
+  const peers = { ...db.env, IDENTITY_URL: identity.url, CATALOG_URL: catalog.url };
+  const enrollment = await startEnrollment(enrollmentEnv(peers));
+  const learning = await startLearning(learningEnv(peers));
   const notifications = await startNotifications(notificationsEnv(db.env));
   const gateway = await startGateway(
-    gatewayEnv({ ...db.env, IDENTITY_URL: identity.url, CATALOG_URL: catalog.url, NOTIFICATIONS_URL: notifications.url, ...gatewayOverrides }),
+    gatewayEnv({ ...db.env, IDENTITY_URL: identity.url, CATALOG_URL: catalog.url,
+      ENROLLMENT_URL: enrollment.url,
+      LEARNING_URL: learning.url,
+      NOTIFICATIONS_URL: notifications.url, ...gatewayOverrides }),
   );
   return {
     db,
     identity,
     catalog,
+    enrollment,
+    learning,
     notifications,
     gateway,
     url: gateway.url,
     async close() {
       await gateway.close();
       await catalog.close();
+      await enrollment.close();
+      await learning.close();
       await notifications.close();
       await identity.close();
       await db.drop();

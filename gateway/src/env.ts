@@ -7,6 +7,8 @@ export const gatewayEnv = baseEnv.extend({
   SUPERGRAPH_PATH: z.string().default(new URL('../../schema/supergraph.graphql', import.meta.url).pathname),
   IDENTITY_URL: z.string().url().default('http://127.0.0.1:4001/graphql'),
   CATALOG_URL: z.string().url().default('http://127.0.0.1:4002/graphql'),
+  ENROLLMENT_URL: z.string().url().default('http://127.0.0.1:4003/graphql'),
+  LEARNING_URL: z.string().url().default('http://127.0.0.1:4004/graphql'),
   NOTIFICATIONS_URL: z.string().url().default('http://127.0.0.1:4005/graphql'),
   /** Defaults: on in development and test, off in production. */
   INTROSPECTION: bool.optional(),

@@ -46,7 +46,13 @@ export async function startGateway(env: GatewayEnv, opts: { port?: number; log?:
   const introspection = env.INTROSPECTION ?? !production;
   const playground = env.PLAYGROUND ?? !production;
   const signer = await ActorSigner.fromJwk(requireKey(env.ACTOR_SIGNING_KEY, DEV_ACTOR_PRIVATE_KEY, 'ACTOR_SIGNING_KEY', env.NODE_ENV));
-  const subgraphUrls: Record<string, string> = { identity: env.IDENTITY_URL, catalog: env.CATALOG_URL, notifications: env.NOTIFICATIONS_URL };
+  const subgraphUrls: Record<string, string> = {
+    identity: env.IDENTITY_URL,
+    catalog: env.CATALOG_URL,
+    enrollment: env.ENROLLMENT_URL,
+    learning: env.LEARNING_URL,
+    notifications: env.NOTIFICATIONS_URL,
+  };
   const auth = new Authenticator({ identityUrl: env.IDENTITY_URL, signer, apiKeyCacheSeconds: env.API_KEY_CACHE_SECONDS });
 
   const gateway = new ApolloGateway({

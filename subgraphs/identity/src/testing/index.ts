@@ -6,6 +6,9 @@ import { Organization } from '../modules/organization/organization.entity.ts';
 import { User } from '../modules/user/user.entity.ts';
 import { Membership } from '../modules/membership/membership.entity.ts';
 import { hashPassword } from '../modules/auth/auth.service.ts';
+import { TokenIssuer } from '../modules/auth/tokens.ts';
+import { randomUUID } from 'node:crypto';
+import { DEV_IDENTITY_PRIVATE_KEY } from '@lectern/kernel/dev-keys';
 
 export interface SeededUser {
   id: string;
@@ -71,4 +74,46 @@ export async function seedOrganizationWithPeople(orm: MikroORM, slug: string, do
   const learner = await seedMember(orm, org, { email: `learner1@${domain}`, displayName: 'Lena Learner', roles: ['LEARNER'] });
   const learner2 = await seedMember(orm, org, { email: `learner2@${domain}`, displayName: 'Leo Learner', roles: ['LEARNER'] });
   return { org, admin, instructor, learner, learner2 };
+}
+
+/**
+ * `count` learners (or other roles) in `org` at once, for load tests and benchmarks:
+ * emails `<prefix>-<n>@<domain>`, all with the shared test password.
+ */
+export async function seedManyMembers(
+  orm: MikroORM,
+  org: SeededOrganization,
+  opts: { count: number; prefix?: string; domain?: string; roles?: Role[] },
+): Promise<SeededUser[]> {
+  const passwordHash = await hashOnce(TEST_PASSWORD);
+  const roles = opts.roles ?? ['LEARNER'];
+  const prefix = opts.prefix ?? 'learner';
+  const domain = opts.domain ?? `${org.slug}.example`;
+  const out: SeededUser[] = [];
+  for (let start = 0; start < opts.count; start += 1000) {
+    const batch = await inTenant(orm, org.id, (uow) =>
+      uow.write(async (em) => {
+        const rows: SeededUser[] = [];
+        for (let n = start; n < Math.min(opts.count, start + 1000); n++) {
+          const email = `${prefix}-${n}@${domain}`.toLowerCase();
+          const user = em.create(User, { id: randomUUID(), email, displayName: `${prefix} ${n}`, passwordHash, superAdmin: false, timeZone: 'UTC' });
+          rows.push({ id: user.id, email, password: TEST_PASSWORD, roles });
+        }
+        // Memberships reference users by id (no ORM relation), so the users go first.
+        await em.flush();
+        for (const row of rows) em.create(Membership, { tenantId: org.id, userId: row.id, roles, status: 'ACTIVE' });
+        return rows;
+      }),
+    );
+    out.push(...batch);
+  }
+  return out;
+}
+
+let issuer: Promise<TokenIssuer> | undefined;
+/** An access token for `user` in `org`, signed with the development identity key (as a login would issue). */
+export async function accessTokenFor(user: { id: string; roles: Role[] }, org: { id: string }, ttlSeconds = 900): Promise<string> {
+  issuer ??= TokenIssuer.create(DEV_IDENTITY_PRIVATE_KEY, ttlSeconds);
+  const { token } = await (await issuer).issue({ sub: user.id, tid: org.id, roles: user.roles, sa: false, sid: randomUUID() });
+  return token;
 }
