@@ -316,6 +316,18 @@ describe('identity: events and internal endpoints', () => {
     expect((await post('/internal/users/contacts', { tenantId: 'nope' }, await service())).status).toBe(400);
   });
 
+  it('resolves active members by email (any case) and id, within the organization asked for', async () => {
+    const r = await post(
+      '/internal/organizations/members/resolve',
+      { tenantId: A.org.id, emails: [A.learner.email.toUpperCase(), B.learner.email, 'nobody@org-a.example'], userIds: [A.instructor.id, B.admin.id] },
+      await service(),
+    );
+    expect(r.status).toBe(200);
+    const got = r.body.members.map((m: { userId: string; email: string; roles: string[] }) => [m.userId, m.email, m.roles]).sort();
+    expect(got).toEqual([[A.learner.id, A.learner.email, ['LEARNER']], [A.instructor.id, A.instructor.email, ['INSTRUCTOR']]].sort());
+    expect((await post('/internal/organizations/members/resolve', { tenantId: A.org.id, emails: [A.learner.email] })).status).toBe(401);
+  });
+
   it('mints an emailed invitation token that works alongside the admin’s copy', async () => {
     const r = await gql(url, `mutation($input: InviteMemberInput!) { inviteMember(input: $input) { invitation { id token } } }`, { input: { email: 'mail.me@org-a.example', roles: ['LEARNER'], idempotencyKey: idem() } }, { actor: member(A, 'admin') });
     const { id, token: adminToken } = r.data!.inviteMember.invitation;
