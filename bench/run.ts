@@ -2,11 +2,15 @@
 //   catalog  a page of 50 courses with their authors through the gateway (federated:
 //            catalog + identity) versus the catalog part straight at the subgraph.
 //   events   events/s through outbox → relay → BullMQ → consumer, and end-to-end latency.
+//   enroll   500 learners racing for 50 seats through the gateway (latency, correctness), and
+//            another organization's enrollment latency while a 10,000-row roster import runs.
+//   progress heartbeats/s accepted through the gateway and the lag until they are in PostgreSQL.
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { catalogBench } from './src/catalog.bench.ts';
 import { eventsBench } from './src/events.bench.ts';
+import { enrollBench } from './src/enroll.bench.ts';
 
-const benches: Record<string, () => Promise<object>> = { catalog: catalogBench, events: eventsBench };
+const benches: Record<string, () => Promise<object>> = { catalog: catalogBench, events: eventsBench, enroll: enrollBench };
 const name = process.argv[2] ?? '';
 const bench = benches[name];
 if (!bench) {

@@ -6,6 +6,15 @@ export const benchEnv = parseEnv(
     BENCH_ROUNDS: z.coerce.number().int().positive().default(3),
     BENCH_CONNECTIONS: z.coerce.number().int().positive().default(10),
     BENCH_EVENTS: z.coerce.number().int().positive().default(2000),
+    BENCH_RACERS: z.coerce.number().int().positive().default(500),
+    BENCH_SEATS: z.coerce.number().int().positive().default(50),
+    /** Enrollments in flight at once in the race (500: every learner at the same instant). */
+    BENCH_RACE_CONCURRENCY: z.coerce.number().int().positive().default(50),
+    BENCH_IMPORT_ROWS: z.coerce.number().int().positive().default(10_000),
+    BENCH_NEIGHBOUR_CONCURRENCY: z.coerce.number().int().positive().default(4),
+    BENCH_LEARNERS: z.coerce.number().int().positive().default(2000),
+    BENCH_BEATS: z.coerce.number().int().positive().default(30_000),
+    BENCH_BEAT_CONNECTIONS: z.coerce.number().int().positive().default(32),
   }),
   process.env,
 );

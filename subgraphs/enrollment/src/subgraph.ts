@@ -2,15 +2,19 @@
 // per-request context. Used by main.ts and by the tests (through server.ts).
 import { readFileSync } from 'node:fs';
 import { gql } from 'graphql-tag';
+import { DateTime } from '@lectern/kernel/scalars';
 import type { SubgraphDefinition } from '@lectern/kernel/subgraph';
 import { createContext, type Context } from './context.ts';
+import { entities } from './entities.ts';
 import type { EnrollmentEnv } from './env.ts';
 import { migrations } from './migrations/index.ts';
+import { resolvers as moduleResolvers } from './modules/resolvers.ts';
+import { createSubgraphRuntime, subgraphRuntime } from './runtime.ts';
 import type { Resolvers } from './__generated__/resolvers.ts';
 
 export const typeDefs = gql(readFileSync(new URL('../schema.graphql', import.meta.url), 'utf8'));
 
-export const entities = [];
+export { entities };
 
 export const enrollment: SubgraphDefinition<EnrollmentEnv, Context> = {
   name: 'enrollment',
@@ -18,9 +22,16 @@ export const enrollment: SubgraphDefinition<EnrollmentEnv, Context> = {
   resolvers: resolvers(),
   entities,
   migrations,
-  context: (base) => createContext(base),
+  async init(deps) {
+    createSubgraphRuntime(deps, deps.env);
+  },
+  async close(deps) {
+    await subgraphRuntime(deps).close();
+  },
+  context: (base, deps) => createContext(base, subgraphRuntime(deps)),
 };
 
+/** Typed by codegen from schema.graphql: a resolver that drifts from the SDL fails typecheck. */
 function resolvers(): Resolvers {
-  return { Query: { enrollmentVersion: () => '0' } };
+  return { DateTime, ...moduleResolvers };
 }

@@ -1,0 +1,97 @@
+// The whole supergraph as separate processes on a scratch database, for benchmarks that go
+// through the gateway: production settings (no playground, no introspection, warn logs) with
+// the development keys passed explicitly, on random free-ish ports.
+import { createTestDatabase, type TestDatabase } from '@lectern/testkit';
+import { DEV_ACTOR_PRIVATE_KEY, DEV_ACTOR_PUBLIC_KEY, DEV_IDENTITY_PRIVATE_KEY } from '@lectern/kernel/dev-keys';
+import { children, waitReady, type Children } from '../../scripts/processes.ts';
+import { SUBGRAPHS } from '../../scripts/subgraphs.ts';
+
+export interface BenchStack {
+  db: TestDatabase;
+  procs: Children;
+  gatewayUrl: string;
+  subgraphUrl(name: string): string;
+  close(): Promise<void>;
+}
+
+/** Starts the named subgraphs and workers (all subgraphs by default) and the gateway. */
+export async function startBenchStack(opts: { label: string; subgraphs?: string[]; workers?: string[]; env?: Record<string, string> }): Promise<BenchStack> {
+  const db = await createTestDatabase(Object.fromEntries(SUBGRAPHS.map((s) => [s.name, s.migrations])), opts.label);
+  const procs = children({ quiet: true });
+  const base = 24_000 + Math.floor(Math.random() * 1000) * 10;
+  const port = (name: string) => base + 1 + SUBGRAPHS.findIndex((s) => s.name === name);
+  const urls = Object.fromEntries(SUBGRAPHS.map((s) => [s.urlEnv, `http://127.0.0.1:${port(s.name)}/graphql`]));
+  const env: Record<string, string> = {
+    ...db.env,
+    ...urls,
+    LOG_LEVEL: 'warn',
+    NODE_ENV: 'production',
+    ACTOR_SIGNING_KEY: DEV_ACTOR_PRIVATE_KEY,
+    ACTOR_VERIFY_KEY: DEV_ACTOR_PUBLIC_KEY,
+    IDENTITY_JWT_PRIVATE_KEY: DEV_IDENTITY_PRIVATE_KEY,
+    INTROSPECTION: 'false',
+    PLAYGROUND: 'false',
+    ...opts.env,
+  };
+  try {
+    const wanted = SUBGRAPHS.filter((s) => (opts.subgraphs ?? SUBGRAPHS.map((x) => x.name)).includes(s.name));
+    for (const s of wanted) procs.start(s.name, s.main, { ...env, PORT: String(port(s.name)) });
+    for (const s of wanted) await waitReady(`http://127.0.0.1:${port(s.name)}/readyz`);
+    const workers = SUBGRAPHS.filter((s) => (opts.workers ?? []).includes(s.name));
+    for (const s of workers) procs.start(`${s.name}-w`, s.worker, { ...env, WORKER_PORT: String(port(s.name) + 100) });
+    for (const s of workers) await waitReady(`http://127.0.0.1:${port(s.name) + 100}/readyz`);
+    procs.start('gateway', 'gateway/src/main.ts', { ...env, PORT: String(base) });
+    await waitReady(`http://127.0.0.1:${base}/readyz`);
+  } catch (err) {
+    await procs.stop();
+    await db.drop();
+    throw err;
+  }
+  return {
+    db,
+    procs,
+    gatewayUrl: `http://127.0.0.1:${base}/graphql`,
+    subgraphUrl: (name) => `http://127.0.0.1:${port(name)}/graphql`,
+    async close() {
+      await procs.stop();
+      await db.drop();
+    },
+  };
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- callers pin the shape they read
+export type Json = any;
+
+/** One GraphQL request; returns the parsed body and the wall time it took. */
+export async function post(url: string, query: string, variables: Record<string, unknown>, token?: string): Promise<{ body: Json; ms: number }> {
+  const t = performance.now();
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = (await res.json()) as Json;
+  return { body, ms: performance.now() - t };
+}
+
+/** Nearest-rank percentiles of `xs` (milliseconds, rounded to 0.1). */
+export function percentiles(xs: number[], ps = [50, 99, 99.9]): Record<string, number> {
+  const s = [...xs].sort((a, b) => a - b);
+  const out: Record<string, number> = {};
+  for (const p of ps) out[`p${p}`] = Math.round(s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]! * 10) / 10;
+  out.max = Math.round(s[s.length - 1]! * 10) / 10;
+  return out;
+}
+
+/** Runs `tasks` with at most `concurrency` in flight. */
+export async function pool<T>(items: T[], concurrency: number, run: (item: T, index: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        await run(items[i]!, i);
+      }
+    }),
+  );
+}

@@ -1,0 +1,296 @@
+// The seat algorithm, shared by enrollLearner, dropEnrollment, moveEnrollment, updateCohort
+// and roster imports. Every function runs inside the caller's transaction.
+//
+// - A seat is taken only by a guarded UPDATE of the cohort row (seats_taken < capacity); the
+//   row lock it takes serialises seat changes of one cohort, the CHECK on cohorts is the last
+//   guard. A learner's enrollments in one offering are serialised by an advisory lock on
+//   (offering, learner), and the partial unique index is the last guard there.
+// - A learner joins the waitlist only while the cohort is full (checked under the row lock),
+//   and every seat that frees goes at once, in the same transaction, to the earliest
+//   waitlisted: a non-empty waitlist always means a full cohort, so nobody jumps the queue.
+// - Lock order: learner advisory locks (sorted), then cohort rows (by id), then enrollment
+//   rows. Nothing that holds a cohort row waits for a learner lock, so there is no cycle.
+import { randomUUID } from 'node:crypto';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { recordEvent } from '@lectern/kernel/outbox';
+import { EnrollmentDropped, EnrollmentMoved, LearnerEnrolled } from '../../contract/index.ts';
+import { arr, recordEvents } from '../../outbox.ts';
+
+export interface CohortRow {
+  cohortId: string;
+  offeringId: string;
+  capacity: number;
+  seatsTaken: number;
+  instructorIds: string[];
+  courseId: string;
+  courseVersionId: string;
+  startsAt: Date;
+  endsAt: Date;
+  enrollmentOpensAt: Date | null;
+  enrollmentClosesAt: Date | null;
+  selfEnrollment: boolean;
+  waitlistEnabled: boolean;
+  prerequisiteCourseIds: string[];
+}
+
+/** uuid[] as the driver hands it over (parsed, or in PostgreSQL's text form). */
+export function uuidArray(v: unknown): string[] {
+  if (Array.isArray(v)) return v as string[];
+  if (typeof v === 'string') return v.replace(/^\{|\}$/g, '').split(',').filter(Boolean);
+  return [];
+}
+const date = (v: unknown) => (v == null ? null : new Date(v as string));
+
+/** The cohort with its offering, as of now (no lock); null when not visible. */
+export async function loadCohort(em: EntityManager, tenantId: string, cohortId: string): Promise<CohortRow | null> {
+  const [r] = await em.execute<Record<string, unknown>[]>(
+    `select c.id as cohort_id, c.offering_id, c.capacity, c.seats_taken, c.instructor_ids, o.course_id, o.course_version_id,
+            o.starts_at, o.ends_at, o.enrollment_opens_at, o.enrollment_closes_at, o.self_enrollment, o.waitlist_enabled, o.prerequisite_course_ids
+       from cohorts c join offerings o on o.tenant_id = c.tenant_id and o.id = c.offering_id
+      where c.tenant_id = ? and c.id = ?`,
+    [tenantId, cohortId],
+  );
+  if (!r) return null;
+  return {
+    cohortId: r.cohort_id as string,
+    offeringId: r.offering_id as string,
+    capacity: Number(r.capacity),
+    seatsTaken: Number(r.seats_taken),
+    instructorIds: uuidArray(r.instructor_ids),
+    courseId: r.course_id as string,
+    courseVersionId: r.course_version_id as string,
+    startsAt: date(r.starts_at)!,
+    endsAt: date(r.ends_at)!,
+    enrollmentOpensAt: date(r.enrollment_opens_at),
+    enrollmentClosesAt: date(r.enrollment_closes_at),
+    selfEnrollment: Boolean(r.self_enrollment),
+    waitlistEnabled: Boolean(r.waitlist_enabled),
+    prerequisiteCourseIds: uuidArray(r.prerequisite_course_ids),
+  };
+}
+
+export type SeatOutcome =
+  | { kind: 'ACTIVE' | 'WAITLISTED'; enrollmentId: string }
+  | { kind: 'ALREADY_ENROLLED'; enrollmentId: string }
+  | { kind: 'PREREQUISITES_NOT_MET'; missing: string[] }
+  | { kind: 'COHORT_FULL' };
+
+const lockKey = (tenantId: string, offeringId: string, learnerId: string) => `enroll:${tenantId}:${offeringId}:${learnerId}`;
+
+/** Prerequisite courses of the offering that `learnerId` has not completed. */
+async function missingPrerequisites(em: EntityManager, tenantId: string, cohort: CohortRow, learnerId: string): Promise<string[]> {
+  if (!cohort.prerequisiteCourseIds.length) return [];
+  const rows = await em.execute<{ course_id: string }[]>(
+    `select course_id from course_completions where tenant_id = ? and learner_id = ? and course_id = any(${arr(cohort.prerequisiteCourseIds, 'uuid')})`,
+    [tenantId, learnerId, ...cohort.prerequisiteCourseIds],
+  );
+  const done = new Set(rows.map((r) => r.course_id));
+  return cohort.prerequisiteCourseIds.filter((id) => !done.has(id));
+}
+
+/** Enrolls one learner: a seat, else (waitlist on) the waitlist, else COHORT_FULL. */
+export async function enrollOne(em: EntityManager, tenantId: string, cohort: CohortRow, learnerId: string, enrolledBy: string | null): Promise<SeatOutcome> {
+  await em.execute('select pg_advisory_xact_lock(hashtextextended(?, 0))', [lockKey(tenantId, cohort.offeringId, learnerId)]);
+  const [existing] = await em.execute<{ id: string }[]>(
+    `select id from enrollments where tenant_id = ? and offering_id = ? and learner_id = ? and status <> 'DROPPED'`,
+    [tenantId, cohort.offeringId, learnerId],
+  );
+  if (existing) return { kind: 'ALREADY_ENROLLED', enrollmentId: existing.id };
+  const missing = await missingPrerequisites(em, tenantId, cohort, learnerId);
+  if (missing.length) return { kind: 'PREREQUISITES_NOT_MET', missing };
+  const enrollmentId = randomUUID();
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const seated = await em.execute<{ id: string }[]>(
+      `update cohorts set seats_taken = seats_taken + 1, updated_at = now() where tenant_id = ? and id = ? and seats_taken < capacity returning id`,
+      [tenantId, cohort.cohortId],
+    );
+    if (seated.length) {
+      await em.execute(
+        `insert into enrollments (id, tenant_id, offering_id, cohort_id, learner_id, status, enrolled_by, enrolled_at) values (?, ?, ?, ?, ?, 'ACTIVE', ?, now())`,
+        [enrollmentId, tenantId, cohort.offeringId, cohort.cohortId, learnerId, enrolledBy],
+      );
+      await recordEvent(em, LearnerEnrolled, { tenantId, aggregateId: enrollmentId, payload: enrolledPayload(cohort, enrollmentId, learnerId, false) });
+      return { kind: 'ACTIVE', enrollmentId };
+    }
+    if (!cohort.waitlistEnabled) return { kind: 'COHORT_FULL' };
+    // Joins the waitlist only if the cohort is still full under the row lock; else a seat freed: retry it.
+    const [queued] = await em.execute<{ waitlist_seq: number }[]>(
+      `update cohorts set waitlist_seq = waitlist_seq + 1 where tenant_id = ? and id = ? and seats_taken >= capacity returning waitlist_seq`,
+      [tenantId, cohort.cohortId],
+    );
+    if (queued) {
+      await em.execute(
+        `insert into enrollments (id, tenant_id, offering_id, cohort_id, learner_id, status, waitlist_seq, enrolled_by) values (?, ?, ?, ?, ?, 'WAITLISTED', ?, ?)`,
+        [enrollmentId, tenantId, cohort.offeringId, cohort.cohortId, learnerId, queued.waitlist_seq, enrolledBy],
+      );
+      return { kind: 'WAITLISTED', enrollmentId };
+    }
+  }
+  return { kind: 'COHORT_FULL' };
+}
+
+export const enrolledPayload = (cohort: Pick<CohortRow, 'offeringId' | 'cohortId' | 'courseId' | 'courseVersionId'>, enrollmentId: string, learnerId: string, promoted: boolean) => ({
+  enrollmentId,
+  learnerId,
+  offeringId: cohort.offeringId,
+  cohortId: cohort.cohortId,
+  courseId: cohort.courseId,
+  courseVersionId: cohort.courseVersionId,
+  promotedFromWaitlist: promoted,
+});
+
+/** Locks cohort rows (in id order) for the rest of the transaction. */
+export async function lockCohorts(em: EntityManager, tenantId: string, cohortIds: string[]): Promise<void> {
+  const ids = [...new Set(cohortIds)].sort();
+  await em.execute(`select id from cohorts where tenant_id = ? and id = any(${arr(ids, 'uuid')}) order by id for no key update`, [tenantId, ...ids]);
+}
+
+/**
+ * Gives up to `seats` free seats of a locked cohort to its earliest waitlisted enrollments
+ * (seats_taken grows by the number promoted) and records LearnerEnrolled for each.
+ */
+export async function promoteWaitlisted(em: EntityManager, tenantId: string, cohort: CohortRow, seats: number): Promise<string[]> {
+  if (seats <= 0) return [];
+  const promoted = await em.execute<{ id: string; learner_id: string }[]>(
+    `update enrollments e set status = 'ACTIVE', waitlist_seq = null, enrolled_at = now(), updated_at = now()
+       from (select id from enrollments where tenant_id = ? and cohort_id = ? and status = 'WAITLISTED' order by waitlist_seq limit ?) next
+      where e.id = next.id returning e.id, e.learner_id`,
+    [tenantId, cohort.cohortId, seats],
+  );
+  if (!promoted.length) return [];
+  await em.execute(`update cohorts set seats_taken = seats_taken + ?, updated_at = now() where tenant_id = ? and id = ?`, [promoted.length, tenantId, cohort.cohortId]);
+  await recordEvents(
+    em,
+    LearnerEnrolled,
+    tenantId,
+    promoted.map((p) => ({ aggregateId: p.id, payload: enrolledPayload(cohort, p.id, p.learner_id, true) })),
+  );
+  return promoted.map((p) => p.id);
+}
+
+/** Frees one seat of a locked cohort: it goes to the earliest waitlisted, if any. */
+async function freeSeat(em: EntityManager, tenantId: string, cohort: CohortRow): Promise<string | null> {
+  await em.execute(`update cohorts set seats_taken = seats_taken - 1, updated_at = now() where tenant_id = ? and id = ?`, [tenantId, cohort.cohortId]);
+  const [promoted] = await promoteWaitlisted(em, tenantId, cohort, 1);
+  return promoted ?? null;
+}
+
+export interface EnrollmentRow {
+  id: string;
+  learnerId: string;
+  cohortId: string;
+  offeringId: string;
+  status: string;
+}
+
+export async function lockEnrollment(em: EntityManager, tenantId: string, id: string): Promise<EnrollmentRow | null> {
+  const [r] = await em.execute<{ id: string; learner_id: string; cohort_id: string; offering_id: string; status: string }[]>(
+    `select id, learner_id, cohort_id, offering_id, status from enrollments where tenant_id = ? and id = ? for update`,
+    [tenantId, id],
+  );
+  return r ? { id: r.id, learnerId: r.learner_id, cohortId: r.cohort_id, offeringId: r.offering_id, status: r.status } : null;
+}
+
+/** Drops an ACTIVE or WAITLISTED enrollment (cohort locked by the caller); returns the promoted enrollment. */
+export async function drop(em: EntityManager, tenantId: string, cohort: CohortRow, e: EnrollmentRow, droppedBy: string | null): Promise<string | null> {
+  await em.execute(
+    `update enrollments set status = 'DROPPED', waitlist_seq = null, dropped_at = now(), updated_at = now() where tenant_id = ? and id = ?`,
+    [tenantId, e.id],
+  );
+  const wasActive = e.status === 'ACTIVE';
+  await recordEvent(em, EnrollmentDropped, {
+    tenantId,
+    aggregateId: e.id,
+    payload: { enrollmentId: e.id, learnerId: e.learnerId, offeringId: cohort.offeringId, cohortId: cohort.cohortId, courseId: cohort.courseId, courseVersionId: cohort.courseVersionId, wasActive, droppedBy },
+  });
+  return wasActive ? freeSeat(em, tenantId, cohort) : null;
+}
+
+/** Moves an ACTIVE enrollment to `to` (both cohorts locked by the caller); false when `to` is full. */
+export async function move(em: EntityManager, tenantId: string, from: CohortRow, to: CohortRow, e: EnrollmentRow): Promise<{ moved: boolean; promoted: string | null }> {
+  const seated = await em.execute<{ id: string }[]>(
+    `update cohorts set seats_taken = seats_taken + 1, updated_at = now() where tenant_id = ? and id = ? and seats_taken < capacity returning id`,
+    [tenantId, to.cohortId],
+  );
+  if (!seated.length) return { moved: false, promoted: null };
+  await em.execute(`update enrollments set cohort_id = ?, updated_at = now() where tenant_id = ? and id = ?`, [to.cohortId, tenantId, e.id]);
+  await recordEvent(em, EnrollmentMoved, {
+    tenantId,
+    aggregateId: e.id,
+    payload: { enrollmentId: e.id, learnerId: e.learnerId, offeringId: from.offeringId, fromCohortId: from.cohortId, toCohortId: to.cohortId },
+  });
+  return { moved: true, promoted: await freeSeat(em, tenantId, from) };
+}
+
+export type BatchOutcome = { status: 'ENROLLED' | 'WAITLISTED' | 'ALREADY_ENROLLED'; enrollmentId: string } | { status: 'REJECTED'; reason: string };
+
+/**
+ * Enrolls many distinct learners into one cohort (a roster batch) in a handful of statements:
+ * seats first come first served in the given order, then the waitlist (when on), then
+ * rejected as full.
+ */
+export async function enrollMany(em: EntityManager, tenantId: string, cohort: CohortRow, learnerIds: string[], enrolledBy: string | null): Promise<Map<string, BatchOutcome>> {
+  const out = new Map<string, BatchOutcome>();
+  if (!learnerIds.length) return out;
+  const keys = learnerIds.map((l) => lockKey(tenantId, cohort.offeringId, l)).sort();
+  await em.execute(`select count(pg_advisory_xact_lock(hashtextextended(k, 0))) from (select k from unnest(${arr(keys, 'text')}) with ordinality u(k, n) order by n) s`, keys);
+  const existing = await em.execute<{ id: string; learner_id: string }[]>(
+    `select id, learner_id from enrollments where tenant_id = ? and offering_id = ? and status <> 'DROPPED' and learner_id = any(${arr(learnerIds, 'uuid')})`,
+    [tenantId, cohort.offeringId, ...learnerIds],
+  );
+  for (const r of existing) out.set(r.learner_id, { status: 'ALREADY_ENROLLED', enrollmentId: r.id });
+  let fresh = learnerIds.filter((l) => !out.has(l));
+  if (fresh.length && cohort.prerequisiteCourseIds.length) {
+    const rows = await em.execute<{ learner_id: string; n: string }[]>(
+      `select learner_id, count(*) as n from course_completions where tenant_id = ? and learner_id = any(${arr(fresh, 'uuid')}) and course_id = any(${arr(cohort.prerequisiteCourseIds, 'uuid')}) group by learner_id`,
+      [tenantId, ...fresh, ...cohort.prerequisiteCourseIds],
+    );
+    const complete = new Set(rows.filter((r) => Number(r.n) === cohort.prerequisiteCourseIds.length).map((r) => r.learner_id));
+    for (const l of fresh) if (!complete.has(l)) out.set(l, { status: 'REJECTED', reason: 'prerequisites not met' });
+    fresh = fresh.filter((l) => complete.has(l));
+  }
+  if (!fresh.length) return out;
+  const [c] = await em.execute<{ seats_taken: number; capacity: number; waitlist_seq: number }[]>(
+    `select seats_taken, capacity, waitlist_seq from cohorts where tenant_id = ? and id = ? for no key update`,
+    [tenantId, cohort.cohortId],
+  );
+  if (!c) throw new Error(`cohort ${cohort.cohortId} disappeared`);
+  const seats = Math.max(0, Math.min(fresh.length, c.capacity - c.seats_taken));
+  const waitlisted = cohort.waitlistEnabled ? fresh.length - seats : 0;
+  await em.execute(`update cohorts set seats_taken = seats_taken + ?, waitlist_seq = waitlist_seq + ?, updated_at = now() where tenant_id = ? and id = ?`, [
+    seats,
+    waitlisted,
+    tenantId,
+    cohort.cohortId,
+  ]);
+  const ids: string[] = [];
+  const learners: string[] = [];
+  const statuses: string[] = [];
+  const seqs: (number | null)[] = [];
+  const events: { aggregateId: string; payload: ReturnType<typeof enrolledPayload> }[] = [];
+  fresh.forEach((learnerId, i) => {
+    if (i >= seats + waitlisted) {
+      out.set(learnerId, { status: 'REJECTED', reason: 'cohort full' });
+      return;
+    }
+    const id = randomUUID();
+    const active = i < seats;
+    ids.push(id);
+    learners.push(learnerId);
+    statuses.push(active ? 'ACTIVE' : 'WAITLISTED');
+    seqs.push(active ? null : c.waitlist_seq + (i - seats) + 1);
+    out.set(learnerId, { status: active ? 'ENROLLED' : 'WAITLISTED', enrollmentId: id });
+    if (active) events.push({ aggregateId: id, payload: enrolledPayload(cohort, id, learnerId, false) });
+  });
+  if (ids.length) {
+    await em.execute(
+      `insert into enrollments (id, tenant_id, offering_id, cohort_id, learner_id, status, waitlist_seq, enrolled_by, enrolled_at)
+       select u.id, ?, ?, ?, u.learner_id, u.status, u.seq, ?, case when u.status = 'ACTIVE' then now() end
+         from unnest(${arr(ids, 'uuid')}, ${arr(learners, 'uuid')}, ${arr(statuses, 'text')}, ${arr(seqs, 'int')}) with ordinality as u(id, learner_id, status, seq, n)
+        order by u.n`,
+      [tenantId, cohort.offeringId, cohort.cohortId, enrolledBy, ...ids, ...learners, ...statuses, ...seqs],
+    );
+  }
+  await recordEvents(em, LearnerEnrolled, tenantId, events);
+  return out;
+}

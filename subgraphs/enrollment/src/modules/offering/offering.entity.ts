@@ -1,0 +1,54 @@
+// Offering (a scheduled run of a published course version) and Cohort (a group with a seat
+// capacity). Relations are id columns: every lookup goes through a per-request DataLoader.
+// `seq` is the database's arrival order (cursors); the ORM never writes it.
+import { randomUUID } from 'node:crypto';
+import { defineEntity, p } from '@mikro-orm/postgresql';
+import { tenantFilter } from '@lectern/kernel';
+
+export const OfferingSchema = defineEntity({
+  name: 'Offering',
+  tableName: 'offerings',
+  filters: tenantFilter,
+  properties: {
+    id: p.uuid().primary().onCreate(() => randomUUID()),
+    tenantId: p.uuid(),
+    seq: p.bigint('number').persist(false),
+    courseId: p.uuid(),
+    courseVersionId: p.uuid(),
+    title: p.string().nullable(),
+    startsAt: p.datetime(),
+    endsAt: p.datetime(),
+    enrollmentOpensAt: p.datetime().nullable(),
+    enrollmentClosesAt: p.datetime().nullable(),
+    selfEnrollment: p.boolean(),
+    waitlistEnabled: p.boolean(),
+    prerequisiteCourseIds: p.array().$type<string[]>(),
+    createdBy: p.uuid().nullable(),
+    createdAt: p.datetime().onCreate(() => new Date()),
+    updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date()),
+  },
+});
+export class Offering extends OfferingSchema.class {}
+OfferingSchema.setClass(Offering);
+
+export const CohortSchema = defineEntity({
+  name: 'Cohort',
+  tableName: 'cohorts',
+  filters: tenantFilter,
+  properties: {
+    id: p.uuid().primary().onCreate(() => randomUUID()),
+    tenantId: p.uuid(),
+    seq: p.bigint('number').persist(false),
+    offeringId: p.uuid(),
+    name: p.string(),
+    capacity: p.integer(),
+    /** Changed only by the seat SQL (seats.ts), never through the ORM. */
+    seatsTaken: p.integer().persist(false),
+    waitlistSeq: p.integer().persist(false),
+    instructorIds: p.array().$type<string[]>(),
+    createdAt: p.datetime().onCreate(() => new Date()),
+    updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date()),
+  },
+});
+export class Cohort extends CohortSchema.class {}
+CohortSchema.setClass(Cohort);

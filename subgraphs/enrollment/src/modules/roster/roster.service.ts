@@ -1,0 +1,119 @@
+// importRoster: parses the rows (or CSV), stores the import and its rows in one transaction
+// (malformed and duplicate rows are REJECTED at once) and hands the rest to the
+// import-roster job. Returns the import at once.
+import { randomUUID } from 'node:crypto';
+import type { Queue } from 'bullmq';
+import { badInput, forbidden, notFound, type Logger } from '@lectern/kernel';
+import { enqueue } from '@lectern/kernel/consumers';
+import { adminWrites, isUuid, requireReader, teaches } from '../../access.ts';
+import type { MutationResult } from '../../errors.ts';
+import { arr } from '../../outbox.ts';
+import { runMutation, type Idempotent, type ServiceDeps } from '../mutation.ts';
+import { loadCohort } from '../enrollment/seats.ts';
+import { importRosterJob } from './import-roster.job.ts';
+
+export interface RosterRowInput {
+  email?: string | null;
+  userId?: string | null;
+}
+export interface ImportRosterInput extends Idempotent {
+  offeringId: string;
+  cohortId: string;
+  rows?: RosterRowInput[] | null;
+  csv?: string | null;
+}
+
+export const MAX_ROSTER_ROWS = 20_000;
+const EMAIL = /^[^\s@,;<>"]+@[^\s@,;<>"]+\.[^\s@,;<>"]+$/;
+
+export interface ParsedRow {
+  rowNumber: number;
+  identifier: string;
+  kind: 'EMAIL' | 'USER_ID';
+  /** Set when the row is rejected before any lookup. */
+  reason: string | null;
+}
+
+/** One identifier a row; rows are numbered from 1 (for CSV: the line after the header is 1). */
+export function parseRoster(input: { rows?: RosterRowInput[] | null; csv?: string | null }): ParsedRow[] {
+  if ((input.rows == null) === (input.csv == null)) throw badInput('Give either rows or csv', 'rows');
+  let raw: { email: string | null; userId: string | null }[];
+  if (input.rows != null) {
+    raw = input.rows.map((r) => ({ email: r.email?.trim() || null, userId: r.userId?.trim() || null }));
+  } else {
+    const lines = input.csv!.split(/\r?\n/);
+    const header = (lines.shift() ?? '').split(',').map((h) => h.trim().toLowerCase().replace(/^"|"$/g, ''));
+    const emailCol = header.indexOf('email');
+    const userCol = header.indexOf('user_id');
+    if (emailCol < 0 && userCol < 0) throw badInput('The CSV header must name an email or user_id column', 'csv');
+    while (lines.length && lines.at(-1)!.trim() === '') lines.pop();
+    raw = lines.map((line) => {
+      const cells = line.split(',').map((c) => c.trim().replace(/^"|"$/g, ''));
+      return { email: emailCol >= 0 ? cells[emailCol] || null : null, userId: userCol >= 0 ? cells[userCol] || null : null };
+    });
+  }
+  if (raw.length === 0) throw badInput('The roster is empty', 'rows');
+  if (raw.length > MAX_ROSTER_ROWS) throw badInput(`At most ${MAX_ROSTER_ROWS} rows an import`, 'rows');
+  const seen = new Map<string, number>();
+  return raw.map((r, i) => {
+    const rowNumber = i + 1;
+    const kind = r.userId ? 'USER_ID' : 'EMAIL';
+    const identifier = (r.userId ?? r.email ?? '').toLowerCase();
+    let reason: string | null = null;
+    if (!r.userId && !r.email) reason = 'no email or user id';
+    else if (r.userId && r.email) reason = 'give either an email or a user id';
+    else if (kind === 'USER_ID' && !isUuid(identifier)) reason = 'malformed user id';
+    else if (kind === 'EMAIL' && (identifier.length > 320 || !EMAIL.test(identifier))) reason = 'malformed email';
+    else if (seen.has(identifier)) reason = `duplicate of row ${seen.get(identifier)}`;
+    if (!reason) seen.set(identifier, rowNumber);
+    return { rowNumber, identifier: identifier.slice(0, 400) || '(empty)', kind, reason };
+  });
+}
+
+export class RosterService {
+  #deps: ServiceDeps & { queue: Queue; log: Logger };
+  constructor(deps: ServiceDeps & { queue: Queue; log: Logger }) {
+    this.#deps = deps;
+  }
+
+  async importRoster(input: ImportRosterInput): Promise<MutationResult> {
+    const { actor } = this.#deps;
+    requireReader(actor);
+    if (!adminWrites(actor) && !actor.roles.includes('INSTRUCTOR')) throw forbidden('Only organization admins and the cohort\'s instructors can import a roster');
+    const rows = parseRoster(input);
+    const result = await runMutation({ ...this.#deps, actor }, 'importRoster', input, async (em, tenantId) => {
+      if (!isUuid(input.cohortId)) throw notFound('Cohort');
+      const cohort = await loadCohort(em, tenantId, input.cohortId.toLowerCase());
+      if (!cohort) throw notFound('Cohort');
+      if (!adminWrites(actor) && !teaches(actor, cohort)) throw notFound('Cohort');
+      if (!isUuid(input.offeringId) || input.offeringId.toLowerCase() !== cohort.offeringId) throw badInput('The cohort is not a cohort of this offering', 'cohortId');
+      const id = randomUUID();
+      const rejected = rows.filter((r) => r.reason).length;
+      await em.execute(
+        `insert into roster_imports (id, tenant_id, offering_id, cohort_id, status, total, processed, rejected, created_by) values (?, ?, ?, ?, 'QUEUED', ?, ?, ?, ?)`,
+        [id, tenantId, cohort.offeringId, cohort.cohortId, rows.length, rejected, rejected, actor.userId],
+      );
+      const nums = rows.map((r) => r.rowNumber);
+      const idents = rows.map((r) => r.identifier);
+      const kinds = rows.map((r) => r.kind);
+      const reasons = rows.map((r) => r.reason);
+      await em.execute(
+        `insert into roster_import_rows (tenant_id, import_id, row_number, identifier, kind, status, reason)
+         select ?, ?, u.n, u.identifier, u.kind, case when u.reason is null then 'PENDING' else 'REJECTED' end, u.reason
+           from unnest(${arr(nums, 'int')}, ${arr(idents, 'text')}, ${arr(kinds, 'text')}, ${arr(reasons, 'text')}) as u(n, identifier, kind, reason)`,
+        [tenantId, id, ...nums, ...idents, ...kinds, ...reasons],
+      );
+      await em.execute(`insert into unfinished_roster_imports (import_id, organization_id) values (?, ?)`, [id, tenantId]);
+      return { importId: id, errors: [] };
+    });
+    if (result.importId) {
+      // A replay enqueues again: same job id, so BullMQ keeps one. The short delay lets this
+      // request commit first (a job that still finds nothing retries); if Redis is down, the
+      // worker re-enqueues unfinished imports when it starts.
+      await enqueue(this.#deps.queue, importRosterJob.def, { tenantId: actor.tenantId, importId: result.importId }, { jobId: result.importId }).catch((err: unknown) =>
+        this.#deps.log.warn({ err, importId: result.importId }, 'roster import not enqueued; the worker picks it up at its next start'),
+      );
+    }
+    return result;
+  }
+}

@@ -1,0 +1,103 @@
+// Roster import of 10,000 rows (100 bad) through the worker: good rows enrolled, bad ones
+// reported with reasons, and running it again changes nothing.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call, idem, M, offeringWithCohort, ok, outboxTypes, seedOrg, startHarness, type Harness, type Org } from './helpers.ts';
+
+let h: Harness;
+let org: Org;
+
+beforeAll(async () => {
+  h = await startHarness('roster', { worker: true });
+  org = await seedOrg(h, 'roster-org');
+  // 10,000 members straight into identity's tables (seeding through argon2 would take minutes).
+  await h.admin.query(
+    `insert into identity.users (id, email, display_name) select gen_random_uuid(), 'person' || i || '@roster.example', 'Person ' || i from generate_series(1, 10000) i`,
+  );
+  await h.admin.query(
+    `insert into identity.memberships (id, tenant_id, user_id, roles, status)
+     select gen_random_uuid(), $1, id, '{LEARNER}', 'ACTIVE' from identity.users where email like '%@roster.example'`,
+    [org.tenantId],
+  );
+}, 120_000);
+afterAll(async () => {
+  await h?.close();
+});
+
+const IMPORT = `query($id: ID!, $after: String) { rosterImport(id: $id) {
+  id status total processed enrolled alreadyEnrolled rejected
+  rejectedRows(first: 100, after: $after) { nodes { rowNumber identifier status reason } pageInfo { hasNextPage endCursor } }
+} }`;
+
+async function finished(id: string) {
+  const end = Date.now() + 120_000;
+  for (;;) {
+    const r = (await ok(h, org.admin, IMPORT, { id })).rosterImport;
+    if (r.status === 'COMPLETED' || r.status === 'FAILED') return r;
+    if (Date.now() > end) throw new Error(`import not finished: ${JSON.stringify(r)}`);
+    await new Promise((res) => setTimeout(res, 200));
+  }
+}
+
+function roster(): string {
+  const lines = ['email'];
+  for (let i = 1; i <= 9900; i++) lines.push(`person${i}@roster.example`);
+  for (let i = 0; i < 40; i++) lines.push(`not-an-email-${i}`);
+  for (let i = 0; i < 40; i++) lines.push(`stranger${i}@elsewhere.example`);
+  for (let i = 1; i <= 20; i++) lines.push(`Person${i}@roster.example`); // duplicates, other case
+  return lines.join('\n');
+}
+
+describe('roster import', () => {
+  it('enrolls 9,900 of 10,000 rows, reports the 100 bad ones, and a rerun changes nothing', async () => {
+    const { offeringId, cohortId } = await offeringWithCohort(h, org, { capacity: 20_000 });
+    const csv = roster();
+    const key = idem();
+    const started = (await ok(h, org.admin, M.importRoster, { input: { offeringId, cohortId, csv, idempotencyKey: key } })).importRoster;
+    expect(started.errors).toEqual([]);
+    expect(started.rosterImport).toMatchObject({ status: 'QUEUED', total: 10_000 });
+    const done = await finished(started.rosterImport.id);
+    expect(done).toMatchObject({ status: 'COMPLETED', total: 10_000, processed: 10_000, enrolled: 9_900, alreadyEnrolled: 0, rejected: 100 });
+
+    const rejected: { rowNumber: number; reason: string; identifier: string }[] = [...done.rejectedRows.nodes];
+    let page = done.rejectedRows.pageInfo;
+    while (page.hasNextPage) {
+      const next = (await ok(h, org.admin, IMPORT, { id: done.id, after: page.endCursor })).rosterImport.rejectedRows;
+      rejected.push(...next.nodes);
+      page = next.pageInfo;
+    }
+    expect(rejected).toHaveLength(100);
+    const reasons = rejected.reduce<Record<string, number>>((acc, r) => ({ ...acc, [r.reason.replace(/\d+/g, 'N')]: (acc[r.reason.replace(/\d+/g, 'N')] ?? 0) + 1 }), {});
+    expect(reasons).toEqual({ 'malformed email': 40, 'not an active member of the organization': 40, 'duplicate of row N': 20 });
+
+    const count = async () => (await h.admin.query(`select count(*)::int as n from enrollment.enrollments where cohort_id = $1 and status = 'ACTIVE'`, [cohortId])).rows[0].n;
+    expect(await count()).toBe(9_900);
+    const events = await outboxTypes(h);
+    expect(events['enrollment.LearnerEnrolled']).toBe(9_900);
+
+    // The same request again: the same import, nothing new.
+    const replay = (await ok(h, org.admin, M.importRoster, { input: { offeringId, cohortId, csv, idempotencyKey: key } })).importRoster;
+    expect(replay.rosterImport.id).toBe(started.rosterImport.id);
+    // A new import of the same rows: everyone is already enrolled.
+    const again = (await ok(h, org.admin, M.importRoster, { input: { offeringId, cohortId, csv, idempotencyKey: idem() } })).importRoster;
+    const second = await finished(again.rosterImport.id);
+    expect(second).toMatchObject({ status: 'COMPLETED', enrolled: 0, alreadyEnrolled: 9_900, rejected: 100 });
+    expect(await count()).toBe(9_900);
+    expect(await outboxTypes(h)).toEqual(events);
+    const { rows } = await h.admin.query('select count(*)::int as n from enrollment.unfinished_roster_imports');
+    expect(rows[0].n).toBe(0);
+  }, 150_000);
+
+  it('refuses bad input and callers who may not import', async () => {
+    const { offeringId, cohortId } = await offeringWithCohort(h, org, { capacity: 5 });
+    const neither = await call(h, org.admin, M.importRoster, { input: { offeringId, cohortId, idempotencyKey: idem() } });
+    expect(neither.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    const header = await call(h, org.admin, M.importRoster, { input: { offeringId, cohortId, csv: 'name\nx', idempotencyKey: idem() } });
+    expect(header.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    const learner = await call(h, org.learner, M.importRoster, { input: { offeringId, cohortId, rows: [{ email: 'a@b.example' }], idempotencyKey: idem() } });
+    expect(learner.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    // The instructor of the cohort may, with rows.
+    const mine = await ok(h, org.instructor, M.importRoster, { input: { offeringId, cohortId, rows: [{ userId: org.learner.userId }, { email: 'learner2@roster-org.example' }], idempotencyKey: idem() } });
+    const done = await finished(mine.importRoster.rosterImport.id);
+    expect(done).toMatchObject({ enrolled: 2, rejected: 0 });
+  });
+});

@@ -1,0 +1,105 @@
+// Exactly-once seats under concurrency: 500 learners race for 50 seats through the subgraph's
+// HTTP endpoint; with the waitlist on, the rest queue in arrival order and a drop promotes the
+// first of them; one learner enrolling twice at once ends with one enrollment.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { idem, M, call, enroll, offeringWithCohort, ok, outboxTypes, seedOrg, startHarness, type Harness, type Org } from './helpers.ts';
+
+let h: Harness;
+let org: Org;
+
+beforeAll(async () => {
+  h = await startHarness('seats');
+  org = await seedOrg(h, 'seats-org');
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+const race = (cohortId: string, n: number) => {
+  const learners = Array.from({ length: n }, () => org.anyLearner());
+  return Promise.all(learners.map((l) => ok(h, l, M.enroll, { input: { cohortId, idempotencyKey: idem() } }).then((d) => d.enrollLearner)));
+};
+
+describe('seats', () => {
+  it('gives 50 seats to exactly 50 of 500 concurrent learners', async () => {
+    const { cohortId } = await offeringWithCohort(h, org, { capacity: 50 });
+    const results = await race(cohortId, 500);
+    const active = results.filter((r) => r.enrollment?.status === 'ACTIVE');
+    const full = results.filter((r) => r.errors[0]?.code === 'COHORT_FULL');
+    expect(active).toHaveLength(50);
+    expect(full).toHaveLength(450);
+    const { rows } = await h.admin.query(`select count(*)::int as n from enrollment.enrollments where cohort_id = $1 and status = 'ACTIVE'`, [cohortId]);
+    expect(rows[0].n).toBe(50);
+    const { rows: c } = await h.admin.query(`select seats_taken from enrollment.cohorts where id = $1`, [cohortId]);
+    expect(c[0].seats_taken).toBe(50);
+  });
+
+  it('waitlists the rest in arrival order and promotes the first when a seat frees', async () => {
+    const { cohortId } = await offeringWithCohort(h, org, { capacity: 50, waitlist: true });
+    const before = (await outboxTypes(h))['enrollment.LearnerEnrolled'] ?? 0;
+    const results = await race(cohortId, 500);
+    const active = results.filter((r) => r.enrollment?.status === 'ACTIVE');
+    const waitlisted = results.filter((r) => r.enrollment?.status === 'WAITLISTED');
+    expect(active).toHaveLength(50);
+    expect(waitlisted).toHaveLength(450);
+    const positions = waitlisted.map((r) => r.enrollment.waitlistPosition).sort((a: number, b: number) => a - b);
+    expect(positions).toEqual(Array.from({ length: 450 }, (_, i) => i + 1));
+    // Only seats are announced.
+    expect((await outboxTypes(h))['enrollment.LearnerEnrolled']).toBe(before + 50);
+
+    const first = waitlisted.find((r) => r.enrollment.waitlistPosition === 1)!.enrollment;
+    const second = waitlisted.find((r) => r.enrollment.waitlistPosition === 2)!.enrollment;
+    const dropped = await ok(h, org.admin, M.drop, { input: { enrollmentId: active[0].enrollment.id, idempotencyKey: idem() } });
+    expect(dropped.dropEnrollment.errors).toEqual([]);
+    expect(dropped.dropEnrollment.enrollment.status).toBe('DROPPED');
+    expect(dropped.dropEnrollment.promoted).toMatchObject({ id: first.id, status: 'ACTIVE' });
+    const { rows } = await h.admin.query(`select payload from enrollment.outbox where type = 'enrollment.LearnerEnrolled' and aggregate_id = $1`, [first.id]);
+    expect(rows).toHaveLength(1);
+    expect(rows[0].payload.promotedFromWaitlist).toBe(true);
+    const secondNow = await ok(h, org.admin, `query($id: ID!) { enrollment(id: $id) { status waitlistPosition } }`, { id: second.id });
+    expect(secondNow.enrollment).toEqual({ status: 'WAITLISTED', waitlistPosition: 1 });
+    const cohort = await ok(h, org.admin, `query($id: ID!) { cohort(id: $id) { seatsTaken seatsAvailable waitlistCount } }`, { id: cohortId });
+    expect(cohort.cohort).toEqual({ seatsTaken: 50, seatsAvailable: 0, waitlistCount: 449 });
+  });
+
+  it('gives a learner enrolling twice at once one enrollment', async () => {
+    const { cohortId } = await offeringWithCohort(h, org, { capacity: 5 });
+    const learner = org.anyLearner();
+    const [a, b] = await Promise.all([enroll(h, learner, cohortId), enroll(h, learner, cohortId)]);
+    const winners = [a, b].filter((r) => r.errors.length === 0);
+    const losers = [a, b].filter((r) => r.errors[0]?.code === 'ALREADY_ENROLLED');
+    expect(winners).toHaveLength(1);
+    expect(losers).toHaveLength(1);
+    expect(losers[0].enrollment.id).toBe(winners[0].enrollment.id);
+    const { rows } = await h.admin.query(`select count(*)::int as n from enrollment.enrollments where learner_id = $1`, [learner.userId]);
+    expect(rows[0].n).toBe(1);
+  });
+
+  it('moves an active enrollment to another cohort and promotes at the source', async () => {
+    const { offeringId, cohortId } = await offeringWithCohort(h, org, { capacity: 1, waitlist: true });
+    const other = await ok(h, org.admin, M.createCohort, { input: { offeringId, name: 'Cohort B', capacity: 1, idempotencyKey: idem() } });
+    const b = other.createCohort.cohort.id;
+    const first = await enroll(h, org.anyLearner(), cohortId);
+    const second = await enroll(h, org.anyLearner(), cohortId);
+    expect(second.enrollment.status).toBe('WAITLISTED');
+    const moved = await ok(h, org.admin, M.move, { input: { enrollmentId: first.enrollment.id, toCohortId: b, idempotencyKey: idem() } });
+    expect(moved.moveEnrollment).toMatchObject({ enrollment: { id: first.enrollment.id, status: 'ACTIVE', cohort: { id: b } }, promoted: { id: second.enrollment.id }, errors: [] });
+    const full = await ok(h, org.admin, M.move, { input: { enrollmentId: second.enrollment.id, toCohortId: b, idempotencyKey: idem() } });
+    expect(full.moveEnrollment.errors[0].code).toBe('COHORT_FULL');
+    const lowered = await ok(h, org.admin, M.updateCohort, { input: { cohortId: b, capacity: 1, name: 'B', idempotencyKey: idem() } });
+    expect(lowered.updateCohort.errors).toEqual([]);
+  });
+
+  it('refuses to lower capacity below the seats taken and promotes when raised', async () => {
+    const { cohortId } = await offeringWithCohort(h, org, { capacity: 2, waitlist: true });
+    const rs = [];
+    for (let i = 0; i < 4; i++) rs.push(await enroll(h, org.anyLearner(), cohortId));
+    const low = await ok(h, org.admin, M.updateCohort, { input: { cohortId, capacity: 1, idempotencyKey: idem() } });
+    expect(low.updateCohort.errors[0].code).toBe('CAPACITY_BELOW_SEATS_TAKEN');
+    const zero = await call(h, org.admin, M.updateCohort, { input: { cohortId, capacity: 0, idempotencyKey: idem() } });
+    expect(zero.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    const raised = await ok(h, org.admin, M.updateCohort, { input: { cohortId, capacity: 3, idempotencyKey: idem() } });
+    expect(raised.updateCohort.cohort).toMatchObject({ capacity: 3, seatsTaken: 3, waitlistCount: 1 });
+    expect(raised.updateCohort.promoted.map((e: { id: string }) => e.id)).toEqual([rs[2]!.enrollment.id]);
+  });
+});
