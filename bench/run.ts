@@ -9,8 +9,9 @@ import { writeFileSync, mkdirSync } from 'node:fs';
 import { catalogBench } from './src/catalog.bench.ts';
 import { eventsBench } from './src/events.bench.ts';
 import { enrollBench } from './src/enroll.bench.ts';
+import { progressBench } from './src/progress.bench.ts';
 
-const benches: Record<string, () => Promise<object>> = { catalog: catalogBench, events: eventsBench, enroll: enrollBench };
+const benches: Record<string, () => Promise<object>> = { catalog: catalogBench, events: eventsBench, enroll: enrollBench, progress: progressBench };
 const name = process.argv[2] ?? '';
 const bench = benches[name];
 if (!bench) {

@@ -3,7 +3,7 @@
 // own processes, signs the demo admin in, and prints the playground URL and logins.
 import { createConnection } from 'node:net';
 import { bootstrap, explain, migrateAll } from './db.ts';
-import { seedDemo, DEMO_PASSWORD, DEMO_SLUG } from './seed-demo.ts';
+import { seedDemo, seedDemoEnrollments, DEMO_PASSWORD, DEMO_SLUG } from './seed-demo.ts';
 import { SUBGRAPHS } from './subgraphs.ts';
 import { children, waitReady } from './processes.ts';
 
@@ -80,6 +80,7 @@ const login = await fetch(`${base}/graphql`, {
   }),
 }).then((r) => r.json() as Promise<{ data?: { login: { accessToken: string } } }>);
 const token = login.data?.login.accessToken;
+const scheduled = token ? await seedDemoEnrollments(`${base}/graphql`, token, people).catch(() => null) : null;
 const query = '{\n  courses(first: 10) {\n    nodes { id title status authors { displayName } }\n  }\n}\n';
 const link = `${base}/playground?query=${encodeURIComponent(query)}${token ? `&headers=${encodeURIComponent(JSON.stringify({ Authorization: `Bearer ${token}` }))}` : ''}`;
 
@@ -95,5 +96,5 @@ Lectern is running.
     ${people.instructor.email.padEnd(32)} INSTRUCTOR
     ${people.learner.email.padEnd(32)} LEARNER
     ${people.learner2.email.padEnd(32)} LEARNER
-  Press Ctrl-C to stop.
+${scheduled ? `  Offering "Introduction to SQL" (${scheduled.offeringId}): the instructor teaches its cohort, both learners are enrolled.\n` : ''}  Press Ctrl-C to stop.
 `);

@@ -29,3 +29,54 @@ if (import.meta.main) {
   console.log(`demo organization "${people.org.slug}" ready; password for every demo login: ${DEMO_PASSWORD}`);
   for (const who of ['admin', 'instructor', 'learner', 'learner2'] as const) console.log(`  ${people[who].email}  ${people[who].roles.join(',')}`);
 }
+
+/**
+ * The demo's scheduling, through the running gateway as the demo admin (enrollment reads the
+ * published course version from catalog, so it needs the processes up): an offering of
+ * "Introduction to SQL" with one cohort taught by the demo instructor, and both demo learners
+ * enrolled. Fixed idempotency keys make it safe to run at every start: replays change nothing.
+ */
+export async function seedDemoEnrollments(
+  graphqlUrl: string,
+  token: string,
+  people: { instructor: { id: string }; learner: { id: string }; learner2: { id: string } },
+): Promise<{ offeringId: string; cohortId: string } | null> {
+  const call = async (query: string, variables: Record<string, unknown>) => {
+    const res = await fetch(graphqlUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query, variables }),
+    });
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the few fields read are checked below
+    return ((await res.json()) as { data?: any }).data;
+  };
+  const course = (await call('query($s: String!) { courseBySlug(slug: $s) { id } }', { s: 'introduction-to-sql' }))?.courseBySlug;
+  if (!course) return null;
+  const year = new Date().getUTCFullYear();
+  const offering = (
+    await call('mutation($i: CreateOfferingInput!) { createOffering(input: $i) { offering { id } } }', {
+      i: {
+        courseId: course.id,
+        title: `Introduction to SQL, ${year}`,
+        startsAt: `${year}-01-01T00:00:00Z`,
+        endsAt: `${year + 1}-12-31T00:00:00Z`,
+        selfEnrollment: true,
+        waitlistEnabled: true,
+        idempotencyKey: 'demo-offering-sql',
+      },
+    })
+  )?.createOffering?.offering;
+  if (!offering) return null;
+  const cohort = (
+    await call('mutation($i: CreateCohortInput!) { createCohort(input: $i) { cohort { id } } }', {
+      i: { offeringId: offering.id, name: 'Evening cohort', capacity: 25, instructorIds: [people.instructor.id], idempotencyKey: 'demo-cohort-sql' },
+    })
+  )?.createCohort?.cohort;
+  if (!cohort) return null;
+  for (const [n, learner] of [people.learner, people.learner2].entries()) {
+    await call('mutation($i: EnrollLearnerInput!) { enrollLearner(input: $i) { enrollment { id } } }', {
+      i: { cohortId: cohort.id, learnerId: learner.id, idempotencyKey: `demo-enroll-sql-${n}` },
+    });
+  }
+  return { offeringId: offering.id, cohortId: cohort.id };
+}

@@ -5,8 +5,8 @@ import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { createTestDatabase, type TestDatabase } from '@lectern/testkit';
 import { loadEnv as identityEnv, migrations as identityMigrations, startIdentity } from '@lectern/identity/server';
 import { loadEnv as catalogEnv, migrations as catalogMigrations, startCatalog } from '@lectern/catalog/server';
-import { loadEnv as enrollmentEnv, migrations as enrollmentMigrations, startEnrollment } from '@lectern/enrollment/server';
-import { loadEnv as learningEnv, migrations as learningMigrations, startLearning } from '@lectern/learning/server';
+import { loadEnv as enrollmentEnv, migrations as enrollmentMigrations, startEnrollment, startEnrollmentWorker } from '@lectern/enrollment/server';
+import { loadEnv as learningEnv, migrations as learningMigrations, startLearning, startLearningWorker } from '@lectern/learning/server';
 import { loadEnv as notificationsEnv, migrations as notificationsMigrations, startNotifications } from '@lectern/notifications/server';
 import { loadEnv as gatewayEnv, startGateway } from '@lectern/gateway/server';
 
@@ -18,11 +18,13 @@ export interface Stack {
   learning: Awaited<ReturnType<typeof startLearning>>;
   notifications: Awaited<ReturnType<typeof startNotifications>>;
   gateway: Awaited<ReturnType<typeof startGateway>>;
+  /** enrollment's and learning's workers (relays, consumers, roster imports, heartbeat flusher), when asked for. */
+  workers: { close(): Promise<void> }[];
   url: string;
   close(): Promise<void>;
 }
 
-export async function startStack(label: string, gatewayOverrides: Record<string, string> = {}): Promise<Stack> {
+export async function startStack(label: string, gatewayOverrides: Record<string, string> = {}, opts: { workers?: boolean } = {}): Promise<Stack> {
   const db = await createTestDatabase({
       identity: identityMigrations,
       catalog: catalogMigrations,
@@ -36,6 +38,9 @@ export async function startStack(label: string, gatewayOverrides: Record<string,
   const peers = { ...db.env, IDENTITY_URL: identity.url, CATALOG_URL: catalog.url };
   const enrollment = await startEnrollment(enrollmentEnv(peers));
   const learning = await startLearning(learningEnv(peers));
+  const workers = opts.workers
+    ? [await startEnrollmentWorker(enrollmentEnv({ ...peers, WORKER_PORT: '0' })), await startLearningWorker(learningEnv({ ...peers, WORKER_PORT: '0' }))]
+    : [];
   const notifications = await startNotifications(notificationsEnv(db.env));
   const gateway = await startGateway(
     gatewayEnv({ ...db.env, IDENTITY_URL: identity.url, CATALOG_URL: catalog.url,
@@ -51,9 +56,11 @@ export async function startStack(label: string, gatewayOverrides: Record<string,
     learning,
     notifications,
     gateway,
+    workers,
     url: gateway.url,
     async close() {
       await gateway.close();
+      for (const w of workers) await w.close();
       await catalog.close();
       await enrollment.close();
       await learning.close();

@@ -14,6 +14,14 @@ export const learningEnv = baseEnv.extend(databaseEnv.shape).extend({
   IDENTITY_URL: z.string().url().default('http://127.0.0.1:4001/graphql'),
   /** Ed25519 private JWK (JSON) that signs `service` actor contexts for other contexts' internal endpoints. */
   ACTOR_SIGNING_KEY: optional,
+  /** Heartbeat flusher (worker): pause between flushes when the buffer is not full. */
+  FLUSH_INTERVAL_MS: z.coerce.number().int().min(10).max(60_000).default(500),
+  /** Heartbeat entries read per shard per flush. */
+  FLUSH_BATCH_PER_SHARD: z.coerce.number().int().min(1).max(100_000).default(2000),
+  /** A dead flusher's shards and pending heartbeats are taken over after this long. */
+  FLUSH_LEASE_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
+  /** Run the heartbeat flusher in this worker (default true). */
+  FLUSHER_ENABLED: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
 });
 export type LearningEnv = z.infer<typeof learningEnv>;
 

@@ -13,3 +13,4 @@ export function startLearning(env: LearningEnv, opts: { port?: number; log?: Log
 export { learning, entities } from './subgraph.ts';
 export { migrations } from './migrations/index.ts';
 export { loadEnv, type LearningEnv } from './env.ts';
+export { startLearningWorker } from './worker.ts';

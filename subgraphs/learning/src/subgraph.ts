@@ -3,14 +3,17 @@
 import { readFileSync } from 'node:fs';
 import { gql } from 'graphql-tag';
 import type { SubgraphDefinition } from '@lectern/kernel/subgraph';
+import { DateTime } from '@lectern/kernel/scalars';
 import { createContext, type Context } from './context.ts';
 import type { LearningEnv } from './env.ts';
 import { migrations } from './migrations/index.ts';
+import { entities } from './modules/progress/progress.entity.ts';
+import { progressResolvers } from './modules/progress/progress.resolvers.ts';
 import type { Resolvers } from './__generated__/resolvers.ts';
 
 export const typeDefs = gql(readFileSync(new URL('../schema.graphql', import.meta.url), 'utf8'));
 
-export const entities = [];
+export { entities };
 
 export const learning: SubgraphDefinition<LearningEnv, Context> = {
   name: 'learning',
@@ -18,9 +21,10 @@ export const learning: SubgraphDefinition<LearningEnv, Context> = {
   resolvers: resolvers(),
   entities,
   migrations,
-  context: (base) => createContext(base),
+  context: (base, deps) => createContext(base, deps.redis),
 };
 
+/** Typed by codegen from schema.graphql: a resolver that drifts from the SDL fails typecheck. */
 function resolvers(): Resolvers {
-  return { Query: { learningVersion: () => '0' } };
+  return { DateTime, ...progressResolvers };
 }

@@ -1,2 +1,75 @@
-// Seed builders for tests of learning and of the contexts that meet it.
-export {};
+// Test and benchmark helpers: events as the relay would deliver them, applied the way the
+// kernel's consumer applies them (processed_events claim + handler, one transaction), and a
+// bulk enrollment seed for load tests.
+import { randomUUID } from 'node:crypto';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import type { z } from 'zod';
+import { inTenant } from '@lectern/kernel';
+import { createLogger } from '@lectern/kernel/logger';
+import type { EventHandler } from '@lectern/kernel/consumers';
+import type { EventDefinition, EventEnvelope } from '@lectern/kernel/events';
+import { LEARNING } from '../contract/index.ts';
+
+export { HeartbeatFlusher, aggregate } from '../modules/heartbeat/flusher.ts';
+export { HeartbeatBuffer } from '../modules/heartbeat/buffer.ts';
+export { AccessCache } from '../modules/heartbeat/access-cache.ts';
+export { HeartbeatService } from '../modules/heartbeat/heartbeat.service.ts';
+export { learningKeys, SHARDS, FLUSH_GROUP, shardOf } from '../modules/heartbeat/keys.ts';
+export { projectionHandlers } from '../modules/projection/projection.handlers.ts';
+export { catalogClient } from '../modules/projection/catalog-client.ts';
+
+/** An envelope of `def`, exactly as a producer's outbox would record it. */
+export function envelope<E extends EventDefinition>(
+  def: E,
+  args: { tenantId: string; payload: z.input<E['payload']>; aggregateId?: string; id?: string },
+): EventEnvelope<z.infer<E['payload']>> {
+  return {
+    id: args.id ?? randomUUID(),
+    type: def.type,
+    version: def.version,
+    tenantId: args.tenantId,
+    aggregateId: args.aggregateId ?? randomUUID(),
+    occurredAt: new Date().toISOString(),
+    payload: def.payload.parse(args.payload) as z.infer<E['payload']>,
+  };
+}
+
+const quiet = createLogger('learning-test', 'silent');
+
+/** Applies `event` as the kernel's consumer does: once per event id. Returns 'processed' or 'duplicate'. */
+export async function applyEvent(orm: MikroORM, handlers: EventHandler[], event: EventEnvelope): Promise<'processed' | 'duplicate'> {
+  const handler = handlers.find((h) => h.event.type === event.type);
+  if (!handler) throw new Error(`no handler for ${event.type}`);
+  const payload = handler.event.payload.parse(event.payload);
+  return inTenant(orm, event.tenantId, (uow) =>
+    uow.write(async (em) => {
+      const claimed = await em.execute<{ event_id: string }[]>(
+        `insert into processed_events (consumer, event_id, tenant_id) values (?, ?, ?) on conflict do nothing returning event_id`,
+        [LEARNING, event.id, event.tenantId],
+      );
+      if (claimed.length === 0) return 'duplicate' as const;
+      await handler.handle({ em, uow, event: { ...event, payload }, log: quiet });
+      return 'processed' as const;
+    }),
+  );
+}
+
+/**
+ * Many ACTIVE enrollments in one statement (load tests), in a course version learning
+ * already knows (deliver one LearnerEnrolled for it first).
+ */
+export async function seedEnrollments(
+  orm: MikroORM,
+  args: { tenantId: string; courseId: string; courseVersionId: string; cohortId?: string; learnerIds: string[] },
+): Promise<{ enrollmentId: string; learnerId: string }[]> {
+  const rows = args.learnerIds.map((learnerId) => ({ id: randomUUID(), learner_id: learnerId }));
+  await inTenant(orm, args.tenantId, async (uow) => {
+    const em = await uow.em();
+    await em.execute(
+      `insert into enrollments (tenant_id, id, learner_id, offering_id, cohort_id, course_id, course_version_id, status)
+       select ?, x.id, x.learner_id, ?, ?, ?, ?, 'ACTIVE' from jsonb_to_recordset(?::jsonb) as x(id uuid, learner_id uuid)`,
+      [args.tenantId, randomUUID(), args.cohortId ?? randomUUID(), args.courseId, args.courseVersionId, JSON.stringify(rows)],
+    );
+  });
+  return rows.map((r) => ({ enrollmentId: r.id, learnerId: r.learner_id }));
+}
