@@ -23,6 +23,8 @@ export interface GatewayContext extends BaseContext {
   traceparent: string;
 }
 
+type Fetcher = NonNullable<NonNullable<ConstructorParameters<typeof RemoteGraphQLDataSource>[0]>['fetcher']>;
+
 class ActorDataSource extends RemoteGraphQLDataSource<GatewayContext> {
   override willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>) {
     const headers = request.http?.headers;
@@ -57,7 +59,9 @@ export async function startGateway(env: GatewayEnv, opts: { port?: number; log?:
 
   const gateway = new ApolloGateway({
     supergraphSdl: readFileSync(env.SUPERGRAPH_PATH, 'utf8'),
-    buildService: ({ name, url }) => new ActorDataSource({ url: subgraphUrls[name] ?? url }),
+    // Node's own fetch (undici, keep-alive pool per origin) instead of the default
+    // make-fetch-happen, which cost a quarter of the gateway's CPU in `pnpm bench progress`.
+    buildService: ({ name, url }) => new ActorDataSource({ url: subgraphUrls[name] ?? url, fetcher: fetch as unknown as Fetcher }),
     logger: { debug: () => {}, info: () => {}, warn: (m) => log.warn(String(m)), error: (m) => log.error(String(m)) },
   });
   const apollo = new ApolloServer<GatewayContext>({
