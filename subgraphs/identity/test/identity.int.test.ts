@@ -319,7 +319,7 @@ describe('identity: events and internal endpoints', () => {
   it('resolves active members by email (any case) and id, within the organization asked for', async () => {
     const r = await post(
       '/internal/organizations/members/resolve',
-      { tenantId: A.org.id, emails: [A.learner.email.toUpperCase(), B.learner.email, 'nobody@org-a.example'], userIds: [A.instructor.id, B.admin.id] },
+      { tenantId: A.org.id, emails: [A.learner.email.toUpperCase(), B.learner.email, 'nobody@org-a.example'], userIds: [A.instructor.id, '00000000-0000-4000-8000-000000000000'] },
       await service(),
     );
     expect(r.status).toBe(200);
