@@ -35,3 +35,9 @@ export async function createOrm(opts: OrmOptions): Promise<MikroORM> {
     },
   });
 }
+
+/**
+ * A SQL array literal of `values` for `em.execute` (MikroORM inlines an array parameter as a
+ * comma list, so each value gets its own placeholder): `array[?,?]::uuid[]`.
+ */
+export const sqlArray = (values: readonly unknown[], type: string) => (values.length ? `array[${values.map(() => '?').join(',')}]::${type}[]` : `array[]::${type}[]`);

@@ -7,7 +7,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { Enrollment, type EnrollmentStatus } from './modules/enrollment/enrollment.entity.ts';
 import { Cohort, Offering } from './modules/offering/offering.entity.ts';
 import { RosterImport } from './modules/roster/roster.entity.ts';
-import { arr } from './outbox.ts';
+import { sqlArray as arr } from '@lectern/kernel/orm';
 
 /** Which rows of a page the caller may see: all, or their own plus those of cohorts they teach. */
 export type Viewer = { all: true } | { all: false; userId: string };

@@ -12,9 +12,9 @@
 //   rows. Nothing that holds a cohort row waits for a learner lock, so there is no cycle.
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { recordEvent } from '@lectern/kernel/outbox';
+import { recordEvent, recordEvents } from '@lectern/kernel/outbox';
+import { sqlArray as arr } from '@lectern/kernel/orm';
 import { EnrollmentDropped, EnrollmentMoved, LearnerEnrolled } from '../../contract/index.ts';
-import { arr, recordEvents } from '../../outbox.ts';
 
 export interface CohortRow {
   cohortId: string;

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { inTenant } from '@lectern/kernel';
 import { defineJob, type JobDefinition } from '@lectern/kernel/consumers';
-import { arr } from '../../outbox.ts';
+import { sqlArray as arr } from '@lectern/kernel/orm';
 import { enrollMany, loadCohort, type BatchOutcome } from '../enrollment/seats.ts';
 import type { Remote } from '../remote/remote.ts';
 

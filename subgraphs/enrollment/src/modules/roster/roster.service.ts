@@ -7,7 +7,7 @@ import { badInput, forbidden, notFound, type Logger } from '@lectern/kernel';
 import { enqueue } from '@lectern/kernel/consumers';
 import { adminWrites, isUuid, requireReader, teaches } from '../../access.ts';
 import type { MutationResult } from '../../errors.ts';
-import { arr } from '../../outbox.ts';
+import { sqlArray as arr } from '@lectern/kernel/orm';
 import { runMutation, type Idempotent, type ServiceDeps } from '../mutation.ts';
 import { loadCohort } from '../enrollment/seats.ts';
 import { importRosterJob } from './import-roster.job.ts';
