@@ -13,7 +13,7 @@ import { accessTokenFor, seedManyMembers, seedOrganizationWithPeople } from '@le
 import { seedCourse } from '@lectern/catalog/testing';
 import { idem } from '@lectern/testkit';
 import { benchEnv } from './env.ts';
-import { percentiles, pool, post, startBenchStack, type Json } from './stack.ts';
+import { cpuSnapshot, cpuSpent, percentiles, pool, post, startBenchStack, type Json } from './stack.ts';
 
 const { BENCH_RACERS: RACERS, BENCH_SEATS: SEATS, BENCH_RACE_CONCURRENCY: RACE_CONCURRENCY, BENCH_IMPORT_ROWS: IMPORT_ROWS, BENCH_NEIGHBOUR_CONCURRENCY: NEIGHBOUR_CONCURRENCY } = benchEnv;
 const BAD_ROWS = Math.min(100, Math.floor(IMPORT_ROWS / 100));
@@ -77,6 +77,9 @@ export async function enrollBench() {
     });
     const outcomes: Record<string, number> = {};
     const latencies: number[] = [];
+    const byOutcome: Record<string, number[]> = {};
+    const cpu0 = cpuSnapshot();
+    if (benchEnv.BENCH_MARKS) console.log(`mark race start ${process.hrtime.bigint() / 1000n}`);
     const t0 = performance.now();
     await pool(racers, RACE_CONCURRENCY, async (_m, i) => {
       const r = await post(gw, ENROLL, { i: { cohortId: race.cohortId, idempotencyKey: idem() } }, tokens[i]);
@@ -84,13 +87,19 @@ export async function enrollBench() {
       const p = r.body.data?.enrollLearner;
       const outcome = r.body.errors ? `error:${r.body.errors[0]?.extensions?.code}` : (p?.errors?.[0]?.code ?? p?.enrollment?.status ?? 'unknown');
       outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
+      (byOutcome[outcome] ??= []).push(r.ms);
     });
     const raceWall = performance.now() - t0;
+    const raceCpu = cpuSpent(cpu0);
+    if (benchEnv.BENCH_MARKS) console.log(`mark race end ${process.hrtime.bigint() / 1000n}`);
     const active = Number((await admin.query(`select count(*) from enrollment.enrollments where cohort_id = $1 and status = 'ACTIVE'`, [race.cohortId])).rows[0].count);
     const raceLatency = percentiles(latencies);
     const correct = active === SEATS && outcomes.ACTIVE === SEATS && outcomes.COHORT_FULL === RACERS - SEATS;
     console.log(`race: ${RACERS} learners, ${SEATS} seats, ${RACE_CONCURRENCY} in flight: ${JSON.stringify(raceLatency)} ms, wall ${Math.round(raceWall)} ms`);
+    const latencyByOutcome = Object.fromEntries(Object.entries(byOutcome).map(([k, ms]) => [k, percentiles(ms, [50, 99])]));
     console.log(`  outcomes ${JSON.stringify(outcomes)}; ACTIVE rows in the database: ${active} → ${correct ? 'correct' : 'WRONG'}`);
+    console.log(`  latency by outcome: ${JSON.stringify(latencyByOutcome)} ms`);
+    console.log(`  CPU ms spent during the race, by process: ${JSON.stringify(raceCpu)}`);
 
     // --- 2. noisy neighbour -------------------------------------------------------------------
     const targetB = await schedule(adminB, courseB.id, 1000);
@@ -156,7 +165,7 @@ export async function enrollBench() {
       bench: 'enroll',
       at: new Date().toISOString(),
       machine: { cpus: os.cpus().length, node: process.version },
-      race: { racers: RACERS, seats: SEATS, concurrency: RACE_CONCURRENCY, latencyMs: raceLatency, wallMs: Math.round(raceWall), outcomes, activeInDatabase: active, correct },
+      race: { racers: RACERS, seats: SEATS, concurrency: RACE_CONCURRENCY, latencyMs: raceLatency, latencyByOutcomeMs: latencyByOutcome, cpuMsByProcess: raceCpu, wallMs: Math.round(raceWall), outcomes, activeInDatabase: active, correct },
       neighbour: {
         concurrency: NEIGHBOUR_CONCURRENCY,
         alone,

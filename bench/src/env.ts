@@ -15,6 +15,8 @@ export const benchEnv = parseEnv(
     BENCH_LEARNERS: z.coerce.number().int().positive().default(2000),
     BENCH_BEATS: z.coerce.number().int().positive().default(30_000),
     BENCH_BEAT_CONNECTIONS: z.coerce.number().int().positive().default(32),
+    /** Prints monotonic microsecond marks around measured phases (to cut CPU profiles to them). */
+    BENCH_MARKS: z.stringbool().default(false),
   }),
   process.env,
 );

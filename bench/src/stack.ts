@@ -1,6 +1,7 @@
 // The whole supergraph as separate processes on a scratch database, for benchmarks that go
 // through the gateway: production settings (no playground, no introspection, warn logs) with
 // the development keys passed explicitly, on random free-ish ports.
+import { readdirSync, readFileSync } from 'node:fs';
 import { createTestDatabase, type TestDatabase } from '@lectern/testkit';
 import { DEV_ACTOR_PRIVATE_KEY, DEV_ACTOR_PUBLIC_KEY, DEV_IDENTITY_PRIVATE_KEY } from '@lectern/kernel/dev-keys';
 import { children, waitReady, type Children } from '../../scripts/processes.ts';
@@ -94,4 +95,37 @@ export async function pool<T>(items: T[], concurrency: number, run: (item: T, in
       }
     }),
   );
+}
+
+/** CPU time (ms) each process on the machine has used so far, by pid (Linux /proc). */
+export function cpuSnapshot(): Map<number, { name: string; ms: number }> {
+  const out = new Map<number, { name: string; ms: number }>();
+  const tick = 1000 / 100; // USER_HZ
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const close = stat.lastIndexOf(')');
+      const fields = stat.slice(close + 2).split(' ');
+      const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').filter(Boolean);
+      const script = cmd.find((a) => /\.(ts|js|cjs|mjs)$/.test(a));
+      const name = script
+        ? script.replace(/^.*\/(gateway|subgraphs\/[^/]+|bench)\/(src\/)?/, '$1/')
+        : (cmd[0] ?? stat.slice(stat.indexOf('(') + 1, close)).replace(/:.*$/, '').replace(/^.*\//, '').replace(/ .*$/, '');
+      out.set(Number(entry), { name, ms: (Number(fields[11]) + Number(fields[12])) * tick });
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return out;
+}
+
+/** CPU ms used between two snapshots, summed by process name, largest first. */
+export function cpuSpent(before: Map<number, { name: string; ms: number }>, after = cpuSnapshot()): Record<string, number> {
+  const by: Record<string, number> = {};
+  for (const [pid, a] of after) {
+    const spent = a.ms - (before.get(pid)?.ms ?? 0);
+    if (spent > 0) by[a.name] = (by[a.name] ?? 0) + spent;
+  }
+  return Object.fromEntries(Object.entries(by).sort((x, y) => y[1] - x[1]).filter(([, ms]) => ms >= 10));
 }

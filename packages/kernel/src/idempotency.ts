@@ -36,24 +36,41 @@ export interface IdempotencyOptions {
 }
 
 /**
+ * Lets `fn` store its expected result before its critical section (e.g. before taking a hot
+ * row lock), so the lock is not held across the store: when `fn` then returns the same
+ * result, nothing more is written; when it returns another, the record is corrected.
+ */
+export interface IdempotencyClaim<T> {
+  storeAhead(value: T): Promise<void>;
+}
+
+/**
  * Runs `fn` once per (tenant, scope, key). `fn`'s result must be JSON; a replay with the
  * same input returns it as stored.
  */
-export async function idempotent<T>(em: EntityManager, opts: IdempotencyOptions, fn: () => Promise<T>): Promise<T> {
+export async function idempotent<T>(em: EntityManager, opts: IdempotencyOptions, fn: (claim: IdempotencyClaim<T>) => Promise<T>): Promise<T> {
   if (!KEY_PATTERN.test(opts.key)) {
     throw badInput('idempotencyKey must be 8 to 128 characters of letters, digits, ".", "_", "~" or "-"', 'idempotencyKey');
   }
   // Qualified, so it works whatever the connection's search_path (a superuser's in tests).
   const table = `"${String(em.config.get('schema') ?? 'public')}".idempotency_keys`;
   const lockKey = `${opts.tenantId ?? '-'}:${opts.scope}:${opts.key}`;
-  const [lock] = await em.execute<{ ok: boolean }[]>('select pg_try_advisory_xact_lock(hashtextextended(?, 0)) as ok', [lockKey]);
-  if (!lock?.ok) throw conflict('A request with this idempotencyKey is still being processed; retry when it has finished');
-  const fp = fingerprint(opts.input);
-  const [existing] = await em.execute<{ fingerprint: string; response: { value: T } }[]>(
-    `select fingerprint, response from ${table}
-      where tenant_id is not distinct from ? and scope = ? and key = ? and expires_at > now()`,
-    [opts.tenantId, opts.scope, opts.key],
+  // The key's lock and the lookup of its record in one statement. Its snapshot is taken
+  // before the lock, so a request with the same key that commits in between is not seen
+  // here; its record then makes this request's store fail with CONFLICT (below), so a
+  // key's change still happens at most once.
+  const [claimed] = await em.execute<{ ok: boolean; fingerprint: string | null; response: { value: T } | null }[]>(
+    `select l.ok, k.fingerprint, k.response
+       from (select pg_try_advisory_xact_lock(hashtextextended(?, 0)) as ok) l
+       left join lateral (
+         select fingerprint, response from ${table}
+          where tenant_id is not distinct from ? and scope = ? and key = ? and expires_at > now()
+       ) k on l.ok`,
+    [lockKey, opts.tenantId, opts.scope, opts.key],
   );
+  if (!claimed?.ok) throw conflict('A request with this idempotencyKey is still being processed; retry when it has finished');
+  const fp = fingerprint(opts.input);
+  const existing = claimed.fingerprint === null ? null : (claimed as { fingerprint: string; response: { value: T } });
   if (existing) {
     if (existing.fingerprint !== fp) {
       throw new AppError('BAD_USER_INPUT', 'This idempotencyKey was already used with different input; use a new key for a new request', {
@@ -63,15 +80,27 @@ export async function idempotent<T>(em: EntityManager, opts: IdempotencyOptions,
     }
     return (opts.protect ? opts.protect.open(existing.response.value, opts.input) : existing.response.value) as T;
   }
-  const value = await fn();
-  await em.execute(
-    `delete from ${table} where tenant_id is not distinct from ? and scope = ? and key = ?`,
-    [opts.tenantId, opts.scope, opts.key],
-  );
-  await em.execute(
-    `insert into ${table} (tenant_id, scope, key, fingerprint, response, expires_at)
-     values (?, ?, ?, ?, ?::jsonb, now() + make_interval(hours => ?))`,
-    [opts.tenantId, opts.scope, opts.key, fp, JSON.stringify({ value: opts.protect ? opts.protect.seal(value, opts.input) : (value ?? null) }), opts.ttlHours ?? IDEMPOTENCY_TTL_HOURS],
-  );
+  // One statement: a new record, or the expired one of an earlier use of the key replaced, or
+  // this request's own stored-ahead one (written in this transaction: its created_at is this
+  // transaction's now()). A live record of another request cannot be
+  // here (the key's lock is held and the lookup found none), but if one were, nothing is
+  // overwritten and the request fails with CONFLICT rather than running twice.
+  let stored: string | undefined;
+  const store = async (value: T) => {
+    const response = JSON.stringify({ value: opts.protect ? opts.protect.seal(value, opts.input) : (value ?? null) });
+    const written = await em.execute<{ ok: number }[]>(
+      `insert into ${table} as k (tenant_id, scope, key, fingerprint, response, expires_at)
+       values (?, ?, ?, ?, ?::jsonb, now() + make_interval(hours => ?))
+       on conflict ((coalesce(tenant_id, '00000000-0000-0000-0000-000000000000'::uuid)), scope, key) do update
+         set fingerprint = excluded.fingerprint, response = excluded.response, created_at = now(), expires_at = excluded.expires_at
+         where k.expires_at <= now() or k.created_at = now()
+       returning 1 as ok`,
+      [opts.tenantId, opts.scope, opts.key, fp, response, opts.ttlHours ?? IDEMPOTENCY_TTL_HOURS],
+    );
+    if (!written.length) throw conflict('A request with this idempotencyKey has just finished; retry to get its result');
+    stored = canonicalJson(value ?? null);
+  };
+  const value = await fn({ storeAhead: store });
+  if (stored === undefined || stored !== canonicalJson(value ?? null)) await store(value);
   return value;
 }

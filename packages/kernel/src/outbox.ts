@@ -41,6 +41,30 @@ export async function recordEvent<E extends EventDefinition>(
 }
 
 /**
+ * recordEvent as part of one data-modifying statement, for hot paths that hold a lock until
+ * commit: `insert` is a CTE body writing the event once per row of the CTE `source` (so only
+ * when the guarded change happened), `notify` the wake-up to select in the same statement.
+ * Validated like recordEvent. Params are in text order: the CTE's, then the select's.
+ */
+export function eventStatement<E extends EventDefinition>(
+  em: EntityManager,
+  def: E,
+  args: { tenantId: string | null; aggregateId: string; payload: z.input<E['payload']> },
+  source: string,
+): { insert: { sql: string; params: unknown[] }; notify: { sql: string; params: unknown[] } } {
+  const payload = def.payload.parse(args.payload);
+  const schema = schemaOf(em);
+  return {
+    insert: {
+      sql: `insert into "${schema}".outbox (id, tenant_id, type, version, aggregate_type, aggregate_id, occurred_at, payload)
+            select ?, ?, ?, ?, ?, ?, ?, ?::jsonb from ${source}`,
+      params: [randomUUID(), args.tenantId, def.type, def.version, def.aggregate, args.aggregateId, new Date().toISOString(), JSON.stringify(payload)],
+    },
+    notify: { sql: 'pg_notify(?, ?)', params: [OUTBOX_CHANNEL, schema] },
+  };
+}
+
+/**
  * Records many events of one type for one organization in one statement (e.g. a roster batch
  * enrolling 200 learners): the rows recordEvent writes, validated the same way, one wake-up.
  */

@@ -48,12 +48,30 @@ export class UnitOfWork {
   }
 
   /**
-   * Runs a state change in a savepoint of the request transaction and flushes it. A failure
-   * undoes only this change; the other fields of the operation keep theirs.
+   * Runs a state change and flushes it; a failure undoes only this change, and the other
+   * fields of the operation keep theirs. The first change of a request runs in the request
+   * transaction itself (before it there were only reads), and a failure rolls that back and
+   * lets the next field start a new one; later changes run in savepoints. Either way, the
+   * usual mutation costs no SAVEPOINT/RELEASE round trips.
    */
   async write<T>(fn: (em: EntityManager) => Promise<T>): Promise<T> {
     const em = await this.em();
-    this.#wrote = true;
+    if (!this.#wrote) {
+      this.#wrote = true;
+      try {
+        const result = await fn(em);
+        await em.flush();
+        return result;
+      } catch (err) {
+        // Nothing of this request is written yet: drop the transaction (and the entities it
+        // loaded, so no later flush can write them) and let the next use begin a new one.
+        this.#em = undefined;
+        this.#wrote = false;
+        em.clear();
+        await em.rollback().catch(() => {});
+        throw err;
+      }
+    }
     try {
       return await em.transactional(async (tx) => fn(tx as EntityManager));
     } catch (err) {

@@ -128,4 +128,39 @@ describe('idempotency store', () => {
     await expect(run('key-00000003', {}, async () => { throw new Error('boom'); })).rejects.toThrow('boom');
     expect(await run('key-00000003', {}, async () => 'second try')).toBe('second try');
   });
+
+  const stored = async (key: string) =>
+    (await superuser.em.fork().execute<{ response: { value: unknown } }[]>(`select response from kerneltest.idempotency_keys where tenant_id = ? and scope = 'test' and key = ?`, [A, key])).map((r) => r.response.value);
+  const ahead = (key: string, expected: unknown, actual: unknown) =>
+    inTenant(runtime, A, (uow) =>
+      uow.write((em) => idempotent<unknown>(em, { tenantId: A, scope: 'test', key, input: {} }, async (claim) => {
+        await claim.storeAhead(expected);
+        return actual;
+      })),
+    );
+
+  it('stores a result ahead of the critical section, and corrects it when the outcome differs', async () => {
+    expect(await ahead('key-00000004', { seat: 'a' }, { seat: 'a' })).toEqual({ seat: 'a' });
+    expect(await stored('key-00000004')).toEqual([{ seat: 'a' }]);
+    expect(await ahead('key-00000005', { seat: 'b' }, { full: true })).toEqual({ full: true });
+    expect(await stored('key-00000005')).toEqual([{ full: true }]);
+    // a replay gets the corrected result, not the one stored ahead
+    expect(await run('key-00000005', {}, async () => 'ran again')).toEqual({ full: true });
+    // rolled back after storing ahead: no record, the key is free again
+    await expect(
+      inTenant(runtime, A, (uow) => uow.write((em) => idempotent(em, { tenantId: A, scope: 'test', key: 'key-00000006', input: {} }, async (claim) => {
+        await claim.storeAhead('ahead');
+        throw new Error('lost the race');
+      }))),
+    ).rejects.toThrow('lost the race');
+    expect(await stored('key-00000006')).toEqual([]);
+    expect(await run('key-00000006', {}, async () => 'retried')).toBe('retried');
+  });
+
+  it('reuses an expired key as a new request, in place of its old record', async () => {
+    expect(await run('key-00000007', {}, async () => 'old')).toBe('old');
+    await superuser.em.fork().execute(`update kerneltest.idempotency_keys set expires_at = now() - interval '1 second' where key = 'key-00000007'`);
+    expect(await run('key-00000007', { other: 'input' }, async () => 'new')).toBe('new');
+    expect(await stored('key-00000007')).toEqual(['new']);
+  });
 });

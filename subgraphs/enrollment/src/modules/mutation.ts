@@ -1,7 +1,7 @@
 // Plumbing every enrollment mutation shares: the idempotent savepoint, driver errors turned
 // into CONFLICT, and fresh loaders for the payload.
 import { DeadlockException, LockWaitTimeoutException, UniqueConstraintViolationException, type EntityManager } from '@mikro-orm/postgresql';
-import { conflict, idempotent, type Actor, type UnitOfWork } from '@lectern/kernel';
+import { conflict, idempotent, type Actor, type IdempotencyClaim, type UnitOfWork } from '@lectern/kernel';
 import { principalOf, type Member } from '../access.ts';
 import type { EnrollmentLoaders } from '../loaders.ts';
 import type { Remote } from './remote/remote.ts';
@@ -25,13 +25,13 @@ export async function runMutation<I extends Idempotent, T>(
   deps: ServiceDeps & { actor: Member },
   mutation: string,
   input: I,
-  fn: (em: EntityManager, tenantId: string) => Promise<T>,
+  fn: (em: EntityManager, tenantId: string, claim: IdempotencyClaim<T>) => Promise<T>,
 ): Promise<T> {
   const { actor, uow } = deps;
   const { idempotencyKey, ...rest } = input;
   try {
     return await uow.write((em) =>
-      idempotent(em, { tenantId: actor.tenantId, scope: `${mutation}:${principalOf(actor)}`, key: idempotencyKey, input: rest }, () => fn(em, actor.tenantId)),
+      idempotent(em, { tenantId: actor.tenantId, scope: `${mutation}:${principalOf(actor)}`, key: idempotencyKey, input: rest }, (claim) => fn(em, actor.tenantId, claim)),
     );
   } catch (err) {
     if (err instanceof UniqueConstraintViolationException) throw conflict('A concurrent change got there first; retry');

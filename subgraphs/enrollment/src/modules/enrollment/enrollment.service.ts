@@ -49,9 +49,10 @@ export class EnrollmentService {
       if (!adminWrites(actor) && !actor.roles.includes('INSTRUCTOR')) throw forbidden('Only organization admins and the cohort\'s instructors can enroll others');
       member = (await remote.members(actor.tenantId, { userIds: [learnerId] })).length > 0;
     }
-    return runMutation({ ...this.#deps, actor }, 'enrollLearner', input, async (em, tenantId) => {
+    let seated: Record<string, unknown> | undefined;
+    const result = await runMutation<EnrollLearnerInput, MutationResult>({ ...this.#deps, actor }, 'enrollLearner', input, async (em, tenantId, claim) => {
       if (!isUuid(input.cohortId)) throw notFound('Cohort');
-      const cohort = await loadCohort(em, tenantId, input.cohortId.toLowerCase());
+      const cohort = await loadCohort(em, tenantId, input.cohortId.toLowerCase(), learnerId);
       if (!cohort) throw notFound('Cohort');
       const manager = adminWrites(actor) || teaches(actor, cohort);
       if (!self && !manager) throw forbidden('Only organization admins and the cohort\'s instructors can enroll others');
@@ -59,9 +60,14 @@ export class EnrollmentService {
       // Managers may enroll outside the self-enrollment window, never once the offering ended.
       const blocked = manager ? (new Date() >= cohort.endsAt ? enrollmentError('OFFERING_ENDED', 'The offering has ended') : null) : selfEnrollmentBlocked(cohort);
       if (blocked) return { enrollmentId: null, errors: [blocked] };
-      const outcome = await enrollOne(em, tenantId, cohort, learnerId, actor.userId);
+      const outcome = await enrollOne(em, tenantId, cohort, learnerId, actor.userId, {
+        beforeSeat: (enrollmentId) => claim.storeAhead({ enrollmentId, cohortId: cohort.cohortId, errors: [] }),
+        learnerLocked: true,
+      });
       switch (outcome.kind) {
         case 'ACTIVE':
+          seated = outcome.row;
+          return { enrollmentId: outcome.enrollmentId, cohortId: cohort.cohortId, errors: [] };
         case 'WAITLISTED':
           return { enrollmentId: outcome.enrollmentId, cohortId: cohort.cohortId, errors: [] };
         case 'ALREADY_ENROLLED':
@@ -75,6 +81,10 @@ export class EnrollmentService {
           return { enrollmentId: null, errors: [enrollmentError('COHORT_FULL', 'The cohort has no free seat', 'cohortId')] };
       }
     });
+    // The payload's enrollment is the row the seat statement returned: no read while the
+    // cohort's row stays locked until commit.
+    if (seated) await this.#deps.loaders.primeEnrollment(seated);
+    return result;
   }
 
   async dropEnrollment(input: DropEnrollmentInput): Promise<MutationResult> {
