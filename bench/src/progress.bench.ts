@@ -16,7 +16,7 @@ import { accessTokenFor, seedManyMembers, seedOrganizationWithPeople } from '@le
 import { seedCourse } from '@lectern/catalog/testing';
 import { idem } from '@lectern/testkit';
 import { benchEnv } from './env.ts';
-import { post, startBenchStack, type Json } from './stack.ts';
+import { cpuSnapshot, cpuSpent, post, startBenchStack, type Json } from './stack.ts';
 
 const { BENCH_LEARNERS: LEARNERS, BENCH_BEATS: BEATS, BENCH_BEAT_CONNECTIONS: CONNECTIONS } = benchEnv;
 const LESSONS = 4;
@@ -91,6 +91,8 @@ export async function progressBench() {
     let refused = 0;
     let lastAcceptedAt = 0;
     const xactBefore = await count(`select xact_commit + xact_rollback as n from pg_stat_database where datname = current_database()`);
+    const cpu0 = cpuSnapshot();
+    if (benchEnv.BENCH_MARKS) console.log(`mark load start ${process.hrtime.bigint() / 1000n}`);
     const tLoad = performance.now();
     const result = await autocannon({
       url: gw,
@@ -135,6 +137,8 @@ export async function progressBench() {
       ],
     });
     const loadSeconds = (performance.now() - tLoad) / 1000;
+    const loadCpu = cpuSpent(cpu0);
+    if (benchEnv.BENCH_MARKS) console.log(`mark load end ${process.hrtime.bigint() / 1000n}`);
     const expected = accepted * BEAT_SECONDS;
     const watched = () => count(`select coalesce(sum(watched_seconds), 0) as n from learning.lesson_progress`);
     let held = await watched();
@@ -150,12 +154,13 @@ export async function progressBench() {
     console.log(`  latency p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms, max ${result.latency.max} ms; errors ${result.errors}, non-2xx ${result.non2xx}`);
     console.log(`  flush lag after the last acknowledged heartbeat: ${Math.round(flushLagMs)} ms; watched seconds in PostgreSQL ${held} = ${expected} expected`);
     console.log(`  PostgreSQL transactions in the database during the load and flush: ${xacts} (for ${accepted} heartbeats)`);
+    console.log(`  CPU ms spent during the load, by process: ${JSON.stringify(loadCpu)}`);
     return {
       bench: 'progress',
       at: new Date().toISOString(),
       machine: { cpus: os.cpus().length, node: process.version },
       settings: { learners: LEARNERS, lessons: LESSONS, beats: BEATS, connections: CONNECTIONS },
-      heartbeats: { accepted, refused, seconds: loadSeconds, perSecond: rps, latencyMs: { p50: result.latency.p50, p99: result.latency.p99, max: result.latency.max }, errors: result.errors + result.non2xx },
+      heartbeats: { accepted, refused, seconds: loadSeconds, perSecond: rps, latencyMs: { p50: result.latency.p50, p99: result.latency.p99, max: result.latency.max }, errors: result.errors + result.non2xx, cpuMsByProcess: loadCpu },
       flush: { lagMs: Math.round(flushLagMs), watchedSecondsInDatabase: held, expected, transactions: xacts },
     };
   } finally {

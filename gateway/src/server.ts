@@ -2,7 +2,8 @@
 // signs the actor context subgraphs trust, enforces operation limits, and never forwards
 // client headers (a client's tenant header reaches no subgraph).
 import { readFileSync } from 'node:fs';
-import { ApolloGateway, RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
+import { ApolloGateway, type GraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
+import { GraphQLError } from 'graphql';
 import { ApolloServer, type BaseContext } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ACTOR_HEADER, ActorSigner, type Actor } from '@lectern/kernel/actor';
@@ -14,6 +15,7 @@ import { createMetrics } from '@lectern/kernel/metrics';
 import { Authenticator } from './auth.ts';
 import type { GatewayEnv } from './env.ts';
 import { limitRules, MAX_TOKENS } from './limits.ts';
+import { postJson, responseView } from './subgraph-client.ts';
 import { PLAYGROUND_ASSET_PREFIX, PLAYGROUND_CSP, playgroundAsset, playgroundHtml } from './playground.ts';
 
 export interface GatewayContext extends BaseContext {
@@ -23,16 +25,61 @@ export interface GatewayContext extends BaseContext {
   traceparent: string;
 }
 
-type Fetcher = NonNullable<NonNullable<ConstructorParameters<typeof RemoteGraphQLDataSource>[0]>['fetcher']>;
+type SubgraphResult = Awaited<ReturnType<GraphQLDataSource['process']>>;
+const SUBGRAPH_TIMEOUT_MS = 60_000;
 
-class ActorDataSource extends RemoteGraphQLDataSource<GatewayContext> {
-  override willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>) {
-    const headers = request.http?.headers;
-    if (!headers || !('actorToken' in context)) return;
-    headers.set(ACTOR_HEADER, context.actorToken);
-    headers.set('x-request-id', context.requestId);
-    headers.set('traceparent', context.traceparent);
+/**
+ * Calls one subgraph for the query planner: the operation and variables, the signed actor
+ * context, the request id and the trace; never a client header. Errors as Apollo's
+ * RemoteGraphQLDataSource reports them (`<status>: <text>` with the response attached).
+ */
+class ActorDataSource implements GraphQLDataSource<GatewayContext> {
+  readonly #url: URL;
+  constructor(url: string) {
+    this.#url = new URL(url);
   }
+
+  async process(options: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<SubgraphResult> {
+    const { request, context } = options;
+    if (!request.query) throw new Error('Missing query');
+    const headers: Record<string, string> = {};
+    if ('actorToken' in context) {
+      const ctx = context as GatewayContext;
+      headers[ACTOR_HEADER] = ctx.actorToken;
+      headers['x-request-id'] = ctx.requestId;
+      headers.traceparent = ctx.traceparent;
+    }
+    const { http: _http, ...operation } = request;
+    const res = await postJson(this.#url, headers, JSON.stringify(operation), SUBGRAPH_TIMEOUT_MS);
+    const view = responseView(res);
+    const type = view.headers.get('content-type') ?? '';
+    let body: unknown = res.body;
+    if (type.startsWith('application/json') || type.startsWith('application/graphql-response+json')) body = JSON.parse(res.body);
+    if (!view.ok) {
+      const code = res.status === 401 ? 'UNAUTHENTICATED' : res.status === 403 ? 'FORBIDDEN' : undefined;
+      throw new GraphQLError(`${res.status}: ${res.statusText}`, {
+        extensions: { response: { url: this.#url.href, status: res.status, statusText: res.statusText, body }, ...(code ? { code } : {}) },
+      });
+    }
+    if (typeof body !== 'object' || body === null) throw new Error(`Expected JSON response body, but received: ${res.body.slice(0, 200)}`);
+    if ('incomingRequestContext' in options) {
+      const policy = options.incomingRequestContext.overallCachePolicy;
+      if (policy && 'restrict' in policy) policy.restrict(cacheHint(view.headers.get('cache-control')));
+    }
+    return { ...(body as object), http: view } as unknown as SubgraphResult;
+  }
+}
+
+/** A subgraph's Cache-Control as a cache hint (what Apollo's data source derives). */
+function cacheHint(header: string | null): { maxAge: number; scope?: 'PRIVATE' | 'PUBLIC' } {
+  const hint: { maxAge: number; scope?: 'PRIVATE' | 'PUBLIC' } = { maxAge: 0 };
+  for (const part of (header ?? '').split(',')) {
+    const [k, v] = part.trim().split('=') as [string, string | undefined];
+    if (k === 'max-age' && v && /^[0-9]+$/.test(v)) hint.maxAge = Number(v);
+    if (k === 'private') hint.scope = 'PRIVATE';
+    if (k === 'public') hint.scope = 'PUBLIC';
+  }
+  return hint;
 }
 
 export interface RunningGateway {
@@ -59,9 +106,7 @@ export async function startGateway(env: GatewayEnv, opts: { port?: number; log?:
 
   const gateway = new ApolloGateway({
     supergraphSdl: readFileSync(env.SUPERGRAPH_PATH, 'utf8'),
-    // Node's own fetch (undici, keep-alive pool per origin) instead of the default
-    // make-fetch-happen, which cost a quarter of the gateway's CPU in `pnpm bench progress`.
-    buildService: ({ name, url }) => new ActorDataSource({ url: subgraphUrls[name] ?? url, fetcher: fetch as unknown as Fetcher }),
+    buildService: ({ name, url }) => new ActorDataSource(subgraphUrls[name] ?? url ?? ''),
     logger: { debug: () => {}, info: () => {}, warn: (m) => log.warn(String(m)), error: (m) => log.error(String(m)) },
   });
   const apollo = new ApolloServer<GatewayContext>({

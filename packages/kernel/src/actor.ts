@@ -57,8 +57,18 @@ export async function importEd25519(jwkJson: string, use: 'sign' | 'verify'): Pr
   return createPrivateKey({ key: jwk, format: 'jwk' });
 }
 
+/**
+ * A context is reused for the same actor (the same caller, roles and address) for half its
+ * lifetime, and subgraphs remember a context they verified until it expires: a player's
+ * heartbeat every 30 s costs neither a signature nor a verification. The request id is
+ * therefore not in the context; it travels in `x-request-id`.
+ */
+const REUSE_SECONDS = ACTOR_TTL_SECONDS / 2;
+const CACHE_LIMIT = 20_000;
+
 export class ActorSigner {
   #key: KeyObject;
+  #issued = new Map<string, { token: string; iat: number }>();
   constructor(key: KeyObject) {
     this.#key = key;
   }
@@ -66,9 +76,16 @@ export class ActorSigner {
     return new ActorSigner(await importEd25519(jwkJson, 'sign'));
   }
   sign(actor: Actor): Promise<string> {
-    const iat = Math.floor(Date.now() / 1000);
-    const input = `${HEADER}.${b64({ act: actor, iss: ISSUER, aud: AUDIENCE, iat, exp: iat + ACTOR_TTL_SECONDS })}`;
-    return Promise.resolve(`${input}.${cryptoSign(null, Buffer.from(input), this.#key).toString('base64url')}`);
+    const act: Actor = { ...actor, requestId: null };
+    const key = JSON.stringify(act);
+    const now = Math.floor(Date.now() / 1000);
+    const hit = this.#issued.get(key);
+    if (hit && now - hit.iat < REUSE_SECONDS && hit.iat <= now) return Promise.resolve(hit.token);
+    const input = `${HEADER}.${b64({ act, iss: ISSUER, aud: AUDIENCE, iat: now, exp: now + ACTOR_TTL_SECONDS })}`;
+    const token = `${input}.${cryptoSign(null, Buffer.from(input), this.#key).toString('base64url')}`;
+    if (this.#issued.size >= CACHE_LIMIT) this.#issued.clear();
+    this.#issued.set(key, { token, iat: now });
+    return Promise.resolve(token);
   }
 }
 
@@ -82,12 +99,22 @@ export class ActorVerifier {
   static async fromJwk(jwkJson: string) {
     return new ActorVerifier(await importEd25519(jwkJson, 'verify'));
   }
+  #verified = new Map<string, { actor: Actor; iat: number; exp: number }>();
+
   /** The actor, or null for a missing, forged, expired or malformed context. */
   async verify(token: string | undefined | null): Promise<Actor | null> {
-    return Promise.resolve(this.#verify(token));
+    if (!token) return null;
+    const now = Math.floor(Date.now() / 1000);
+    const hit = this.#verified.get(token);
+    if (hit) {
+      if (fresh(hit, now)) return hit.actor;
+      this.#verified.delete(token);
+      return null;
+    }
+    return Promise.resolve(this.#verify(token, now));
   }
-  #verify(token: string | undefined | null): Actor | null {
-    if (!token || token.length > 8192) return null;
+  #verify(token: string, now: number): Actor | null {
+    if (token.length > 8192) return null;
     const parts = token.split('.');
     if (parts.length !== 3) return null;
     const [header, payload, signature] = parts as [string, string, string];
@@ -98,14 +125,18 @@ export class ActorVerifier {
       if (!cryptoVerify(null, Buffer.from(`${header}.${payload}`), this.#key, Buffer.from(signature, 'base64url'))) return null;
       const claims = claimsSchema.safeParse(JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')));
       if (!claims.success) return null;
-      const now = Math.floor(Date.now() / 1000);
-      if (claims.data.exp <= now || claims.data.iat > now + 5 || now - claims.data.iat > ACTOR_TTL_SECONDS + 5) return null;
+      if (!fresh(claims.data, now)) return null;
       const parsed = actorSchema.safeParse(claims.data.act);
-      return parsed.success ? parsed.data : null;
+      if (!parsed.success) return null;
+      if (this.#verified.size >= CACHE_LIMIT) this.#verified.clear();
+      this.#verified.set(token, { actor: Object.freeze(parsed.data) as Actor, iat: claims.data.iat, exp: claims.data.exp });
+      return parsed.data;
     } catch {
       return null;
     }
   }
 }
+
+const fresh = (c: { iat: number; exp: number }, now: number) => c.exp > now && c.iat <= now + 5 && now - c.iat <= ACTOR_TTL_SECONDS + 5;
 
 export const hasRole = (actor: Actor, ...roles: Role[]) => actor.superAdmin || actor.roles.some((r) => roles.includes(r));

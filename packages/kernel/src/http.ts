@@ -2,7 +2,7 @@
 // body limit, JSON errors in GraphQL shape, request ids and W3C trace ids, /healthz,
 // /readyz, /metrics, and graceful shutdown. Apollo's own integration API does the rest.
 import http from 'node:http';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomFillSync, randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { HeaderMap, type ApolloServer, type BaseContext, type HTTPGraphQLResponse } from '@apollo/server';
 import type { Logger } from './logger.ts';
@@ -77,14 +77,28 @@ export async function readBody(req: http.IncomingMessage, limit: number): Promis
 }
 
 const SAFE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+// Trace and span ids come from a pool of random bytes refilled 4 KiB at a time (as
+// randomUUID does): one system call per ~170 requests instead of two per request.
+const pool = Buffer.alloc(4096);
+let used = pool.length;
+function randomHex(bytes: number): string {
+  if (used + bytes > pool.length) {
+    randomFillSync(pool);
+    used = 0;
+  }
+  const hex = pool.toString('hex', used, used + bytes);
+  used += bytes;
+  return hex;
+}
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$/;
 
 function requestInfo(req: http.IncomingMessage, log: Logger, trustProxy: boolean): RequestInfo {
   const given = req.headers['x-request-id'];
   const requestId = typeof given === 'string' && SAFE_ID.test(given) ? given : randomUUID();
   const tp = typeof req.headers.traceparent === 'string' ? TRACEPARENT.exec(req.headers.traceparent) : null;
-  const traceId = tp?.[1] ?? randomBytes(16).toString('hex');
-  const spanId = randomBytes(8).toString('hex');
+  const traceId = tp?.[1] ?? randomHex(16);
+  const spanId = randomHex(8);
   const forwarded = trustProxy && typeof req.headers['x-forwarded-for'] === 'string' ? req.headers['x-forwarded-for'].split(',')[0]?.trim() : undefined;
   return {
     requestId,
