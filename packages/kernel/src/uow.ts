@@ -48,38 +48,52 @@ export class UnitOfWork {
   }
 
   /**
-   * Runs a state change and flushes it; a failure undoes only this change, and the other
-   * fields of the operation keep theirs. The first change of a request runs in the request
-   * transaction itself (before it there were only reads), and a failure rolls that back and
-   * lets the next field start a new one; later changes run in savepoints. Either way, the
-   * usual mutation costs no SAVEPOINT/RELEASE round trips.
+   * Runs a state change and commits it at once: each mutation field is its own transaction
+   * (with what the request read before it), and its payload is read afterwards in a new one
+   * when it needs the database. Committing here, not after the whole response is built,
+   * keeps the locks a change takes (a cohort's seat row) no longer than the change itself.
+   * A failure rolls back only this change; the other fields of the operation keep theirs.
+   * A write inside a write runs in a savepoint of the outer one.
    */
   async write<T>(fn: (em: EntityManager) => Promise<T>): Promise<T> {
     const em = await this.em();
-    if (!this.#wrote) {
-      this.#wrote = true;
+    if (this.#wrote) {
       try {
-        const result = await fn(em);
-        await em.flush();
-        return result;
+        return await em.transactional(async (tx) => fn(tx as EntityManager));
       } catch (err) {
-        // Nothing of this request is written yet: drop the transaction (and the entities it
-        // loaded, so no later flush can write them) and let the next use begin a new one.
-        this.#em = undefined;
-        this.#wrote = false;
+        // The savepoint is gone, but entities the change touched are still managed by the
+        // request's EntityManager; forget them so the outer commit cannot flush them.
         em.clear();
-        await em.rollback().catch(() => {});
         throw err;
       }
     }
+    this.#wrote = true;
+    let result: T;
     try {
-      return await em.transactional(async (tx) => fn(tx as EntityManager));
+      result = await fn(em);
+      await em.flush();
     } catch (err) {
-      // The savepoint is gone, but entities the change touched are still managed by the
-      // request's EntityManager; forget them so the final commit cannot flush them.
+      // Drop the transaction and the entities it loaded (so nothing later flushes them);
+      // the next use begins a new one.
+      this.#reset();
       em.clear();
+      await em.rollback().catch(() => {});
       throw err;
     }
+    this.#reset();
+    try {
+      await em.commit();
+    } catch (err) {
+      em.clear();
+      await em.rollback().catch(() => {});
+      throw err;
+    }
+    return result;
+  }
+
+  #reset() {
+    this.#em = undefined;
+    this.#wrote = false;
   }
 
   async commit(): Promise<void> {

@@ -100,6 +100,42 @@ describe('tenant isolation layers', () => {
   });
 });
 
+describe('unit of work writes', () => {
+  const count = async (body: string) => Number((await superuser.em.fork().execute<{ n: string }[]>(`select count(*) as n from kerneltest.notes where body = ?`, [body]))[0]!.n);
+
+  it('commits each write on its own: a failed one undoes only itself, and reads after it see the committed state', async () => {
+    const uow = new UnitOfWork(runtime, A);
+    expect(await (await uow.em()).count(Note, {})).toBe(2);
+    await uow.write(async (em) => void em.create(Note, { tenantId: A, body: 'first field' }));
+    // committed already: another connection sees it before the request ends
+    expect(await count('first field')).toBe(1);
+    await expect(
+      uow.write(async (em) => {
+        em.create(Note, { tenantId: A, body: 'second field' });
+        await em.flush();
+        throw new Error('second field failed');
+      }),
+    ).rejects.toThrow('second field failed');
+    await uow.write(async (em) => void em.create(Note, { tenantId: A, body: 'third field' }));
+    // a payload read after the writes, in the same tenant, sees them
+    expect(bodies(await (await uow.em()).find(Note, { body: { $like: '%field' } }))).toEqual(['first field', 'third field']);
+    await uow.commit();
+    expect([await count('first field'), await count('second field'), await count('third field')]).toEqual([1, 0, 1]);
+  });
+
+  it('runs a write inside a write in a savepoint of the outer one', async () => {
+    await inTenant(runtime, A, (uow) =>
+      uow.write(async (em) => {
+        em.create(Note, { tenantId: A, body: 'outer' });
+        await em.flush();
+        await expect(uow.write(async () => { throw new Error('inner'); })).rejects.toThrow('inner');
+        await uow.write(async (inner) => void inner.create(Note, { tenantId: A, body: 'inner kept' }));
+      }),
+    );
+    expect([await count('outer'), await count('inner kept')]).toEqual([1, 1]);
+  });
+});
+
 describe('idempotency store', () => {
   const run = (key: string, input: unknown, effect: () => Promise<unknown>) =>
     inTenant(runtime, A, (uow) => uow.write((em) => idempotent(em, { tenantId: A, scope: 'test', key, input }, effect as () => Promise<unknown>)));
@@ -162,5 +198,18 @@ describe('idempotency store', () => {
     await superuser.em.fork().execute(`update kerneltest.idempotency_keys set expires_at = now() - interval '1 second' where key = 'key-00000007'`);
     expect(await run('key-00000007', { other: 'input' }, async () => 'new')).toBe('new');
     expect(await stored('key-00000007')).toEqual(['new']);
+  });
+});
+
+describe('transactions with a deferred BEGIN', () => {
+  it('every statement of a unit of work is in one transaction, and a rollback undoes them all', async () => {
+    const uow = new UnitOfWork(runtime, A);
+    const em = await uow.em();
+    const a = (await em.execute<{ a: string }[]>('select txid_current()::text as a'))[0]!.a;
+    await em.execute(`insert into notes (id, tenant_id, body) values (gen_random_uuid(), ?, 'rolled back')`, [A]);
+    const b = (await em.execute<{ b: string }[]>('select txid_current()::text as b'))[0]!.b;
+    expect(b).toBe(a);
+    await uow.rollback();
+    expect(await inTenant(runtime, A, async (u) => (await u.em()).execute(`select count(*)::int as n from notes where body = 'rolled back'`))).toEqual([{ n: 0 }]);
   });
 });
