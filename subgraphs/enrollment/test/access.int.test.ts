@@ -99,7 +99,7 @@ describe('mutations', () => {
     const replay = (await ok(h, learner, M.enroll, { input })).enrollLearner;
     expect(replay.enrollment.id).toBe(first.enrollment.id);
     expect(replay.errors).toEqual([]);
-    const reused = await call(h, learner, M.enroll, { input: { ...input, cohortId: setup.cohortId.replace(/^./, '0') } });
+    const reused = await call(h, learner, M.enroll, { input: { ...input, cohortId: setup.cohortId.replace(/^./, (c) => (c === '0' ? '1' : '0')) } });
     expect(errorCode(reused)).toBe('BAD_USER_INPUT');
   });
 
