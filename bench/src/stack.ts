@@ -2,7 +2,7 @@
 // through the gateway: production settings (no playground, no introspection, warn logs) with
 // the development keys passed explicitly, on random free-ish ports.
 import { readdirSync, readFileSync } from 'node:fs';
-import http from 'node:http';
+import { postJson } from '@lectern/kernel/http-client';
 import { createTestDatabase, type TestDatabase } from '@lectern/testkit';
 import { DEV_ACTOR_PRIVATE_KEY, DEV_ACTOR_PUBLIC_KEY, DEV_IDENTITY_PRIVATE_KEY } from '@lectern/kernel/dev-keys';
 import { children, waitReady, type Children } from '../../scripts/processes.ts';
@@ -64,38 +64,14 @@ export async function startBenchStack(opts: { label: string; subgraphs?: string[
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- callers pin the shape they read
 export type Json = any;
 
-// The load generator shares the machine with what it measures, so it stays cheap: node:http
-// on kept-alive connections costs a fraction of fetch's CPU per request.
-const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
-
-/** One GraphQL request; returns the parsed body and the wall time it took. */
-export function post(url: string, query: string, variables: Record<string, unknown>, token?: string): Promise<{ body: Json; ms: number }> {
+/**
+ * One GraphQL request; returns the parsed body and the wall time it took. The load generator
+ * shares the machine with what it measures, so it posts with the kernel's lean postJson.
+ */
+export async function post(url: string, query: string, variables: Record<string, unknown>, token?: string): Promise<{ body: Json; ms: number }> {
   const t = performance.now();
-  const payload = JSON.stringify({ query, variables });
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      url,
-      {
-        method: 'POST',
-        agent,
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), ...(token ? { authorization: `Bearer ${token}` } : {}) },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          try {
-            resolve({ body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as Json, ms: performance.now() - t });
-          } catch (err) {
-            reject(err instanceof Error ? err : new Error(String(err)));
-          }
-        });
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(payload);
-  });
+  const res = await postJson(url, token ? { authorization: `Bearer ${token}` } : {}, JSON.stringify({ query, variables }), 60_000);
+  return { body: JSON.parse(res.body) as Json, ms: performance.now() - t };
 }
 
 /** Nearest-rank percentiles of `xs` (milliseconds, rounded to 0.1). */

@@ -111,7 +111,7 @@ export class ActorVerifier {
       this.#verified.delete(token);
       return null;
     }
-    return Promise.resolve(this.#verify(token, now));
+    return this.#verify(token, now);
   }
   #verify(token: string, now: number): Actor | null {
     if (token.length > 8192) return null;

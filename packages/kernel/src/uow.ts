@@ -20,7 +20,8 @@ export class UnitOfWork {
   #orm: MikroORM;
   #em: Promise<EntityManager> | undefined;
   #done = false;
-  #wrote = false;
+  /** A write is running: a write inside it takes a savepoint. */
+  #writing = false;
 
   constructor(orm: MikroORM, tenantId: string | null) {
     this.#orm = orm;
@@ -57,7 +58,7 @@ export class UnitOfWork {
    */
   async write<T>(fn: (em: EntityManager) => Promise<T>): Promise<T> {
     const em = await this.em();
-    if (this.#wrote) {
+    if (this.#writing) {
       try {
         return await em.transactional(async (tx) => fn(tx as EntityManager));
       } catch (err) {
@@ -67,7 +68,7 @@ export class UnitOfWork {
         throw err;
       }
     }
-    this.#wrote = true;
+    this.#writing = true;
     let result: T;
     try {
       result = await fn(em);
@@ -93,7 +94,7 @@ export class UnitOfWork {
 
   #reset() {
     this.#em = undefined;
-    this.#wrote = false;
+    this.#writing = false;
   }
 
   async commit(): Promise<void> {
@@ -101,14 +102,10 @@ export class UnitOfWork {
     this.#done = true;
     if (!this.#em) return;
     const em = await this.#em;
-    if (this.#wrote) {
-      await em.commit();
-    } else {
-      // Nothing went through write(): commit what was explicitly flushed, skipping the ORM's
-      // change-set computation over every entity the request loaded (the cost of a read).
-      const ctx = em.getTransactionContext();
-      if (ctx) await em.getConnection('write').commit(ctx as Parameters<ReturnType<EntityManager['getConnection']>['commit']>[0]);
-    }
+    // Every write committed itself (write()), so what is left has only reads: commit without
+    // the ORM's change-set computation over every entity the request loaded.
+    const ctx = em.getTransactionContext();
+    if (ctx) await em.getConnection('write').commit(ctx as Parameters<ReturnType<EntityManager['getConnection']>['commit']>[0]);
   }
 
   async rollback(): Promise<void> {
