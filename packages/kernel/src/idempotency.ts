@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { AppError, badInput, conflict } from './errors.ts';
+import { executeGuarded } from './orm.ts';
 
 export const IDEMPOTENCY_TTL_HOURS = 24;
 const KEY_PATTERN = /^[A-Za-z0-9._~-]{8,128}$/;
@@ -36,19 +37,35 @@ export interface IdempotencyOptions {
 }
 
 /**
- * Lets `fn` store its expected result before its critical section (e.g. before taking a hot
- * row lock), so the lock is not held across the store: when `fn` then returns the same
- * result, nothing more is written; when it returns another, the record is corrected.
+ * Lets `fn` store its expected result inside its own critical statement instead of before or
+ * after it: `storeStatement(value)` is SQL for a CTE member (`stored as (…)`) that the
+ * change can depend on, so the result is stored in the same round trip as the change it
+ * describes. Once that statement has succeeded, `fn` calls `done()`: when it then returns
+ * the same value nothing more is written; when it returns another (or never calls done,
+ * e.g. its statement failed), the record is stored or corrected as usual.
  */
 export interface IdempotencyClaim<T> {
-  storeAhead(value: T): Promise<void>;
+  storeStatement(value: T): { sql: string; params: unknown[]; done(): void };
+}
+
+/** The store refused to replace a live record of another request (see storeSql). */
+function refused(err: unknown): boolean {
+  const e = err as { code?: string; column?: string; table?: string };
+  return e.code === '23502' && e.column === 'fingerprint' && e.table === 'idempotency_keys';
 }
 
 /**
  * Runs `fn` once per (tenant, scope, key). `fn`'s result must be JSON; a replay with the
  * same input returns it as stored.
+ *
+ * With `commitWithStore`, a store after `fn` is the transaction's last statement and carries
+ * its COMMIT (executeGuarded): nothing may write after `idempotent` returns.
  */
-export async function idempotent<T>(em: EntityManager, opts: IdempotencyOptions, fn: (claim: IdempotencyClaim<T>) => Promise<T>): Promise<T> {
+export async function idempotent<T>(
+  em: EntityManager,
+  opts: IdempotencyOptions & { commitWithStore?: boolean },
+  fn: (claim: IdempotencyClaim<T>) => Promise<T>,
+): Promise<T> {
   if (!KEY_PATTERN.test(opts.key)) {
     throw badInput('idempotencyKey must be 8 to 128 characters of letters, digits, ".", "_", "~" or "-"', 'idempotencyKey');
   }
@@ -81,26 +98,34 @@ export async function idempotent<T>(em: EntityManager, opts: IdempotencyOptions,
     return (opts.protect ? opts.protect.open(existing.response.value, opts.input) : existing.response.value) as T;
   }
   // One statement: a new record, or the expired one of an earlier use of the key replaced, or
-  // this request's own stored-ahead one (written in this transaction: its created_at is this
-  // transaction's now()). A live record of another request cannot be
-  // here (the key's lock is held and the lookup found none), but if one were, nothing is
-  // overwritten and the request fails with CONFLICT rather than running twice.
-  let stored: string | undefined;
-  const store = async (value: T) => {
-    const response = JSON.stringify({ value: opts.protect ? opts.protect.seal(value, opts.input) : (value ?? null) });
-    const written = await em.execute<{ ok: number }[]>(
-      `insert into ${table} as k (tenant_id, scope, key, fingerprint, response, expires_at)
+  // this request's own stored one (written in this transaction: its created_at is this
+  // transaction's now()). A live record of another request cannot be here (the key's lock is
+  // held and the lookup found none) unless it committed in the lookup's snapshot gap; then
+  // the update sets fingerprint to NULL and its NOT NULL constraint fails the statement (and
+  // whatever change it is part of): CONFLICT, never a change made twice, even when the store
+  // carries the transaction's COMMIT.
+  const storeSql = (value: T) => ({
+    sql: `insert into ${table} as k (tenant_id, scope, key, fingerprint, response, expires_at)
        values (?, ?, ?, ?, ?::jsonb, now() + make_interval(hours => ?))
        on conflict ((coalesce(tenant_id, '00000000-0000-0000-0000-000000000000'::uuid)), scope, key) do update
-         set fingerprint = excluded.fingerprint, response = excluded.response, created_at = now(), expires_at = excluded.expires_at
-         where k.expires_at <= now() or k.created_at = now()
-       returning 1 as ok`,
-      [opts.tenantId, opts.scope, opts.key, fp, response, opts.ttlHours ?? IDEMPOTENCY_TTL_HOURS],
-    );
-    if (!written.length) throw conflict('A request with this idempotencyKey has just finished; retry to get its result');
-    stored = canonicalJson(value ?? null);
+         set fingerprint = case when k.expires_at <= now() or k.created_at = now() then excluded.fingerprint end,
+             response = excluded.response, created_at = now(), expires_at = excluded.expires_at`,
+    params: [opts.tenantId, opts.scope, opts.key, fp, JSON.stringify({ value: opts.protect ? opts.protect.seal(value, opts.input) : (value ?? null) }), opts.ttlHours ?? IDEMPOTENCY_TTL_HOURS] as unknown[],
+  });
+  let stored: string | undefined;
+  const claim: IdempotencyClaim<T> = {
+    storeStatement: (value) => ({ ...storeSql(value), done: () => void (stored = canonicalJson(value ?? null)) }),
   };
-  const value = await fn({ storeAhead: store });
-  if (stored === undefined || stored !== canonicalJson(value ?? null)) await store(value);
-  return value;
+  try {
+    const value = await fn(claim);
+    if (stored === undefined || stored !== canonicalJson(value ?? null)) {
+      const { sql, params } = storeSql(value);
+      if (opts.commitWithStore) await executeGuarded(em, sql, params, { commit: true });
+      else await em.execute(sql, params);
+    }
+    return value;
+  } catch (err) {
+    if (refused(err)) throw conflict('A request with this idempotencyKey has just finished; retry to get its result');
+    throw err;
+  }
 }

@@ -3,6 +3,7 @@
 // set_config('app.tenant_id', …, true) (layer 2, RLS). The setting is transaction-local,
 // so a pooled connection carries nothing of it into the next request.
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import { DEFERRED } from './orm.ts';
 
 export const TENANT_FILTER = 'tenant';
 
@@ -19,6 +20,7 @@ export class UnitOfWork {
   readonly tenantId: string | null;
   #orm: MikroORM;
   #em: Promise<EntityManager> | undefined;
+  #mapper: EntityManager | undefined;
   #done = false;
   /** A write is running: a write inside it takes a savepoint. */
   #writing = false;
@@ -39,12 +41,21 @@ export class UnitOfWork {
     return this.#em !== undefined;
   }
 
+  /**
+   * An EntityManager outside any transaction, for turning rows already in hand (a write's
+   * RETURNING) into entities with `map`: a payload built from them takes no connection.
+   */
+  mapper(): EntityManager {
+    return (this.#mapper ??= this.#orm.em.fork({ clear: true, useContext: false }));
+  }
+
   async #begin(): Promise<EntityManager> {
     const em = this.#orm.em.fork({ clear: true, useContext: false });
     // Without a tenant the filter gets an id no row has: fail closed, never open.
     em.setFilterParams(TENANT_FILTER, { tenantId: this.tenantId ?? '00000000-0000-0000-0000-000000000000' });
     await em.begin();
-    await em.execute(`select set_config('app.tenant_id', ?, true)`, [this.tenantId ?? '']);
+    // Sent with BEGIN and the transaction's first statement, before it (orm.ts pipelineTransactions).
+    await em.execute(`${DEFERRED}select set_config('app.tenant_id', ?, true)`, [this.tenantId ?? '']);
     return em;
   }
 

@@ -4,7 +4,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defineEntity, p } from '@mikro-orm/postgresql';
 import { bootstrapDatabase, connectionString, migrate, withClient } from '../src/db.ts';
-import { createOrm, type MikroORM } from '../src/orm.ts';
+import { createOrm, executeGuarded, type MikroORM } from '../src/orm.ts';
 import { UnitOfWork, inTenant, tenantFilter } from '../src/uow.ts';
 import { idempotent } from '../src/idempotency.ts';
 
@@ -167,30 +167,63 @@ describe('idempotency store', () => {
 
   const stored = async (key: string) =>
     (await superuser.em.fork().execute<{ response: { value: unknown } }[]>(`select response from kerneltest.idempotency_keys where tenant_id = ? and scope = 'test' and key = ?`, [A, key])).map((r) => r.response.value);
-  const ahead = (key: string, expected: unknown, actual: unknown) =>
+  // fn stores `expected` inside its own statement (as a CTE the change depends on), then returns `actual`
+  const ahead = (key: string, expected: unknown, actual: unknown, opts: { fail?: boolean; before?: () => Promise<unknown> } = {}) =>
     inTenant(runtime, A, (uow) =>
       uow.write((em) => idempotent<unknown>(em, { tenantId: A, scope: 'test', key, input: {} }, async (claim) => {
-        await claim.storeAhead(expected);
+        await opts.before?.();
+        const store = claim.storeStatement(expected);
+        await em.execute(`with stored as (${store.sql}) insert into notes (id, tenant_id, body) values (gen_random_uuid(), ?, ?)`, [...store.params, A, `note of ${key}`]);
+        store.done();
+        if (opts.fail) throw new Error('lost the race');
         return actual;
       })),
     );
+  const notes = async (key: string) => Number((await superuser.em.fork().execute<{ n: string }[]>(`select count(*) as n from kerneltest.notes where body = ?`, [`note of ${key}`]))[0]!.n);
 
-  it('stores a result ahead of the critical section, and corrects it when the outcome differs', async () => {
+  it('stores a result inside the change’s own statement, and corrects it when the outcome differs', async () => {
     expect(await ahead('key-00000004', { seat: 'a' }, { seat: 'a' })).toEqual({ seat: 'a' });
-    expect(await stored('key-00000004')).toEqual([{ seat: 'a' }]);
+    expect([await stored('key-00000004'), await notes('key-00000004')]).toEqual([[{ seat: 'a' }], 1]);
     expect(await ahead('key-00000005', { seat: 'b' }, { full: true })).toEqual({ full: true });
     expect(await stored('key-00000005')).toEqual([{ full: true }]);
     // a replay gets the corrected result, not the one stored ahead
     expect(await run('key-00000005', {}, async () => 'ran again')).toEqual({ full: true });
-    // rolled back after storing ahead: no record, the key is free again
-    await expect(
-      inTenant(runtime, A, (uow) => uow.write((em) => idempotent(em, { tenantId: A, scope: 'test', key: 'key-00000006', input: {} }, async (claim) => {
-        await claim.storeAhead('ahead');
-        throw new Error('lost the race');
-      }))),
-    ).rejects.toThrow('lost the race');
-    expect(await stored('key-00000006')).toEqual([]);
+    // rolled back after storing: no record, the key is free again
+    await expect(ahead('key-00000006', 'ahead', 'never', { fail: true })).rejects.toThrow('lost the race');
+    expect([await stored('key-00000006'), await notes('key-00000006')]).toEqual([[], 0]);
     expect(await run('key-00000006', {}, async () => 'retried')).toBe('retried');
+  });
+
+  it('refuses with CONFLICT, and keeps no change, when another request’s record appears in the lookup’s snapshot gap', async () => {
+    // the other request's record is written (and committed) after this one's lookup, as if it had committed in the gap
+    const sneak = (key: string) => superuser.em.fork().execute(
+      `insert into kerneltest.idempotency_keys (tenant_id, scope, key, fingerprint, response, expires_at) values (?, 'test', ?, 'other', '{"value":"other"}', now() + interval '1 hour')`,
+      [A, key],
+    );
+    for (const [key, commitWithStore] of [['key-00000008', false], ['key-00000009', true]] as const) {
+      await expect(
+        inTenant(runtime, A, (uow) => uow.write((em) => idempotent(em, { tenantId: A, scope: 'test', key, input: {}, commitWithStore }, async () => {
+          await em.execute(`insert into notes (id, tenant_id, body) values (gen_random_uuid(), ?, ?)`, [A, `note of ${key}`]);
+          await sneak(key);
+          return 'mine';
+        }))),
+      ).rejects.toMatchObject({ extensions: { code: 'CONFLICT' } });
+      expect([await stored(key), await notes(key)]).toEqual([['other'], 0]);
+    }
+    // the same inside the change's own statement
+    await expect(ahead('key-00000010', 'mine', 'mine', { before: () => sneak('key-00000010') })).rejects.toMatchObject({ extensions: { code: 'CONFLICT' } });
+    expect([await stored('key-00000010'), await notes('key-00000010')]).toEqual([['other'], 0]);
+  });
+
+  it('with commitWithStore, the store carries the COMMIT of the change', async () => {
+    const uow = new UnitOfWork(runtime, A);
+    await uow.write((em) => idempotent(em, { tenantId: A, scope: 'test', key: 'key-00000011', input: {}, commitWithStore: true }, async () => {
+      await em.execute(`insert into notes (id, tenant_id, body) values (gen_random_uuid(), ?, 'note of key-00000011')`, [A]);
+      return 'done';
+    }));
+    expect([await stored('key-00000011'), await notes('key-00000011')]).toEqual([['done'], 1]);
+    await uow.commit();
+    expect(await run('key-00000011', {}, async () => 'again')).toBe('done');
   });
 
   it('reuses an expired key as a new request, in place of its old record', async () => {
@@ -211,5 +244,57 @@ describe('transactions with a deferred BEGIN', () => {
     expect(b).toBe(a);
     await uow.rollback();
     expect(await inTenant(runtime, A, async (u) => (await u.em()).execute(`select count(*)::int as n from notes where body = 'rolled back'`))).toEqual([{ n: 0 }]);
+  });
+});
+
+describe('guarded statements', () => {
+  const count = async (body: string) => Number((await superuser.em.fork().execute<{ n: string }[]>(`select count(*) as n from kerneltest.notes where body = ?`, [body]))[0]!.n);
+  const insert = (body: string) => `insert into notes (id, tenant_id, body) values (gen_random_uuid(), '${A}', '${body}') returning body`;
+
+  it('a failing one leaves the transaction where it was before it, and the transaction goes on', async () => {
+    await inTenant(runtime, A, (uow) =>
+      uow.write(async (em) => {
+        await em.execute(insert('before guard'));
+        await expect(executeGuarded(em, `select 1 / (select count(*) from notes where body = 'nothing') as boom`)).rejects.toThrow(/division by zero/);
+        expect(await executeGuarded(em, insert('guarded'))).toEqual([{ body: 'guarded' }]);
+        await em.execute(insert('after guard'));
+      }),
+    );
+    expect([await count('before guard'), await count('guarded'), await count('after guard')]).toEqual([1, 1, 1]);
+  });
+
+  it('with commit, commits in the same round trip: its locks end at once, the unit of work commits nothing more, and nothing can run after it', async () => {
+    const orm = await createOrm({ databaseUrl: connectionString(ADMIN, { user: '', database }), schema: 'kerneltest', entities: [NoteSchema], poolMax: 1 });
+    try {
+      const uow = new UnitOfWork(orm, A);
+      await uow.write(async (em) => {
+        expect(await executeGuarded(em, insert('committed with it'), [], { commit: true })).toEqual([{ body: 'committed with it' }]);
+        // committed already: another connection sees it while the write is still running
+        expect(await count('committed with it')).toBe(1);
+        await expect(em.execute(insert('too late'))).rejects.toThrow(/committed by its last statement/);
+      });
+      await uow.commit();
+      expect(await count('too late')).toBe(0);
+      // the pooled connection is back to normal: a failing guarded commit rolls back to before it, and the unit of work commits the rest
+      await inTenant(orm, A, (u) =>
+        u.write(async (em) => {
+          await em.execute(insert('kept'));
+          await expect(executeGuarded(em, `${insert('not kept')}; select 1/0`, [], { commit: true })).rejects.toThrow();
+        }),
+      );
+      expect([await count('kept'), await count('not kept')]).toEqual([1, 0]);
+      // inside a nested write it does not commit the outer transaction
+      await expect(
+        inTenant(orm, A, (u) =>
+          u.write(async () => {
+            await u.write(async (em) => void (await executeGuarded(em, insert('nested guarded'), [], { commit: true })));
+            throw new Error('outer fails');
+          }),
+        ),
+      ).rejects.toThrow('outer fails');
+      expect(await count('nested guarded')).toBe(0);
+    } finally {
+      await orm.close();
+    }
   });
 });

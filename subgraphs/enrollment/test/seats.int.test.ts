@@ -75,6 +75,41 @@ describe('seats', () => {
     expect(rows[0].n).toBe(1);
   });
 
+  it('answers ALREADY_ENROLLED, with no second seat, for an enrollment committed while it waited for the learner’s lock', async () => {
+    const { offeringId, cohortId } = await offeringWithCohort(h, org, { capacity: 5 });
+    const learner = org.anyLearner();
+    // Another transaction holds the learner's lock, enrolls them and commits only once this
+    // request waits for that lock: its first read's snapshot (taken before the lock) misses it.
+    const other = await h.admin.connect();
+    try {
+      await other.query('begin');
+      await other.query(`select pg_advisory_xact_lock(hashtextextended($1, 0))`, [`enroll:${org.tenantId}:${offeringId}:${learner.userId}`]);
+      const { rows } = await other.query<{ id: string }>(
+        `with seat as (update enrollment.cohorts set seats_taken = seats_taken + 1 where id = $2)
+         insert into enrollment.enrollments (id, tenant_id, offering_id, cohort_id, learner_id, status, enrolled_at)
+         values (gen_random_uuid(), $1, $3, $2, $4, 'ACTIVE', now()) returning id`,
+        [org.tenantId, cohortId, offeringId, learner.userId],
+      );
+      const key = idem();
+      const pending = ok(h, learner, M.enroll, { input: { cohortId, idempotencyKey: key } });
+      const waiting = async () =>
+        (await h.admin.query(`select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and wait_event = 'advisory' and query like '%pg_advisory_xact_lock%'`)).rows[0].n;
+      for (let i = 0; i < 100 && (await waiting()) === 0; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(await waiting()).toBe(1);
+      await other.query('commit');
+      const result = (await pending).enrollLearner;
+      expect(result.errors.map((e: { code: string }) => e.code)).toEqual(['ALREADY_ENROLLED']);
+      expect(result.enrollment.id).toBe(rows[0]!.id);
+      const { rows: c } = await h.admin.query(`select seats_taken from enrollment.cohorts where id = $1`, [cohortId]);
+      expect(c[0].seats_taken).toBe(1);
+      // a replay gets the same answer
+      expect((await ok(h, learner, M.enroll, { input: { cohortId, idempotencyKey: key } })).enrollLearner).toEqual(result);
+    } finally {
+      await other.query('rollback').catch(() => {});
+      other.release();
+    }
+  });
+
   it('moves an active enrollment to another cohort and promotes at the source', async () => {
     const { offeringId, cohortId } = await offeringWithCohort(h, org, { capacity: 1, waitlist: true });
     const other = await ok(h, org.admin, M.createCohort, { input: { offeringId, name: 'Cohort B', capacity: 1, idempotencyKey: idem() } });

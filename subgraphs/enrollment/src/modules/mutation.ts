@@ -17,21 +17,26 @@ export interface Idempotent {
   idempotencyKey: string;
 }
 
+type MutationFn<T> = (em: EntityManager, tenantId: string, claim: IdempotencyClaim<T>) => Promise<T>;
+
 /**
  * Runs `fn` once per idempotency key in a savepoint of the request transaction (the caller
  * authorized first). `fn` returns JSON (ids and typed errors) that a replay gets back as stored.
+ * With `commitWithStore`, the store of that result carries the transaction's COMMIT (`fn`
+ * must then leave nothing for the unit of work to flush).
  */
 export async function runMutation<I extends Idempotent, T>(
   deps: ServiceDeps & { actor: Member },
   mutation: string,
   input: I,
-  fn: (em: EntityManager, tenantId: string, claim: IdempotencyClaim<T>) => Promise<T>,
+  fn: MutationFn<T>,
+  opts: { commitWithStore?: boolean } = {},
 ): Promise<T> {
   const { actor, uow } = deps;
-  const { idempotencyKey, ...rest } = input;
+  const { idempotencyKey, ...fields } = input;
   try {
     return await uow.write((em) =>
-      idempotent(em, { tenantId: actor.tenantId, scope: `${mutation}:${principalOf(actor)}`, key: idempotencyKey, input: rest }, (claim) => fn(em, actor.tenantId, claim)),
+      idempotent(em, { tenantId: actor.tenantId, scope: `${mutation}:${principalOf(actor)}`, key: idempotencyKey, input: fields, ...opts }, (claim) => fn(em, actor.tenantId, claim)),
     );
   } catch (err) {
     if (err instanceof UniqueConstraintViolationException) throw conflict('A concurrent change got there first; retry');

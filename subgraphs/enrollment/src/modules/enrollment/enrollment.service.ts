@@ -5,7 +5,7 @@ import { badInput, forbidden, notFound, type Actor } from '@lectern/kernel';
 import { adminWrites, isUuid, requireReader, teaches } from '../../access.ts';
 import { enrollmentError, type MutationResult } from '../../errors.ts';
 import { runMutation, type Idempotent, type ServiceDeps } from '../mutation.ts';
-import { drop, enrollOne, loadCohort, lockCohorts, lockEnrollment, move, type CohortRow } from './seats.ts';
+import { drop, enrollOne, loadCohort, loadCohortFor, lockCohorts, lockEnrollment, move, type CohortRow } from './seats.ts';
 
 export interface EnrollLearnerInput extends Idempotent {
   cohortId: string;
@@ -50,10 +50,12 @@ export class EnrollmentService {
       member = (await remote.members(actor.tenantId, { userIds: [learnerId] })).length > 0;
     }
     let seated: Record<string, unknown> | undefined;
+    // Whatever the outcome, its last statement commits: the seat's, or the store of a result without one.
     const result = await runMutation<EnrollLearnerInput, MutationResult>({ ...this.#deps, actor }, 'enrollLearner', input, async (em, tenantId, claim) => {
       if (!isUuid(input.cohortId)) throw notFound('Cohort');
-      const cohort = await loadCohort(em, tenantId, input.cohortId.toLowerCase(), learnerId);
-      if (!cohort) throw notFound('Cohort');
+      const loaded = await loadCohortFor(em, tenantId, input.cohortId.toLowerCase(), learnerId);
+      if (!loaded) throw notFound('Cohort');
+      const { cohort } = loaded;
       const manager = adminWrites(actor) || teaches(actor, cohort);
       if (!self && !manager) throw forbidden('Only organization admins and the cohort\'s instructors can enroll others');
       if (!member) return { enrollmentId: null, errors: [enrollmentError('NOT_A_MEMBER', 'The learner is not an active member of the organization', 'learnerId')] };
@@ -61,8 +63,10 @@ export class EnrollmentService {
       const blocked = manager ? (new Date() >= cohort.endsAt ? enrollmentError('OFFERING_ENDED', 'The offering has ended') : null) : selfEnrollmentBlocked(cohort);
       if (blocked) return { enrollmentId: null, errors: [blocked] };
       const outcome = await enrollOne(em, tenantId, cohort, learnerId, actor.userId, {
-        beforeSeat: (enrollmentId) => claim.storeAhead({ enrollmentId, cohortId: cohort.cohortId, errors: [] }),
-        learnerLocked: true,
+        loaded,
+        // A seat stores this mutation's result and commits, all in the seat statement.
+        store: (enrollmentId) => claim.storeStatement({ enrollmentId, cohortId: cohort.cohortId, errors: [] }),
+        commitWithSeat: true,
       });
       switch (outcome.kind) {
         case 'ACTIVE':
@@ -80,10 +84,9 @@ export class EnrollmentService {
         case 'COHORT_FULL':
           return { enrollmentId: null, errors: [enrollmentError('COHORT_FULL', 'The cohort has no free seat', 'cohortId')] };
       }
-    });
-    // The payload's enrollment is the row the seat statement returned: no read while the
-    // cohort's row stays locked until commit.
-    if (seated) await this.#deps.loaders.primeEnrollment(seated);
+    }, { commitWithStore: true });
+    // The payload's enrollment is the row the seat statement returned: the payload reads nothing.
+    if (seated) this.#deps.loaders.primeEnrollment(seated);
     return result;
   }
 

@@ -13,7 +13,7 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { eventStatement, recordEvent, recordEvents } from '@lectern/kernel/outbox';
-import { sqlArray as arr } from '@lectern/kernel/orm';
+import { executeGuarded, sqlArray as arr } from '@lectern/kernel/orm';
 import { EnrollmentDropped, EnrollmentMoved, LearnerEnrolled } from '../../contract/index.ts';
 
 export interface CohortRow {
@@ -41,37 +41,56 @@ export function uuidArray(v: unknown): string[] {
 }
 const date = (v: unknown) => (v == null ? null : new Date(v as string));
 
-/**
- * The cohort with its offering, as of now (no row lock); null when not visible. With
- * `lockLearnerId`, the same statement also takes that learner's lock for the offering
- * (see enrollOne), one round trip fewer on the enrollment path.
- */
-export async function loadCohort(em: EntityManager, tenantId: string, cohortId: string, lockLearnerId?: string): Promise<CohortRow | null> {
-  const lock = lockLearnerId ? `, pg_advisory_xact_lock(hashtextextended('enroll:' || c.tenant_id || ':' || c.offering_id || ':' || ?::text, 0)) as locked` : '';
+const cohortRow = (r: Record<string, unknown>): CohortRow => ({
+  cohortId: r.cohort_id as string,
+  offeringId: r.offering_id as string,
+  capacity: Number(r.capacity),
+  seatsTaken: Number(r.seats_taken),
+  instructorIds: uuidArray(r.instructor_ids),
+  courseId: r.course_id as string,
+  courseVersionId: r.course_version_id as string,
+  startsAt: date(r.starts_at)!,
+  endsAt: date(r.ends_at)!,
+  enrollmentOpensAt: date(r.enrollment_opens_at),
+  enrollmentClosesAt: date(r.enrollment_closes_at),
+  selfEnrollment: Boolean(r.self_enrollment),
+  waitlistEnabled: Boolean(r.waitlist_enabled),
+  prerequisiteCourseIds: uuidArray(r.prerequisite_course_ids),
+});
+
+const COHORT_COLUMNS = `c.id as cohort_id, c.offering_id, c.capacity, c.seats_taken, c.instructor_ids, o.course_id, o.course_version_id,
+            o.starts_at, o.ends_at, o.enrollment_opens_at, o.enrollment_closes_at, o.self_enrollment, o.waitlist_enabled, o.prerequisite_course_ids`;
+
+/** The cohort with its offering, as of now (no row lock); null when not visible. */
+export async function loadCohort(em: EntityManager, tenantId: string, cohortId: string): Promise<CohortRow | null> {
   const [r] = await em.execute<Record<string, unknown>[]>(
-    `select c.id as cohort_id, c.offering_id, c.capacity, c.seats_taken, c.instructor_ids, o.course_id, o.course_version_id,
-            o.starts_at, o.ends_at, o.enrollment_opens_at, o.enrollment_closes_at, o.self_enrollment, o.waitlist_enabled, o.prerequisite_course_ids${lock}
+    `select ${COHORT_COLUMNS}
        from cohorts c join offerings o on o.tenant_id = c.tenant_id and o.id = c.offering_id
       where c.tenant_id = ? and c.id = ?`,
-    lockLearnerId ? [lockLearnerId, tenantId, cohortId] : [tenantId, cohortId],
+    [tenantId, cohortId],
   );
-  if (!r) return null;
-  return {
-    cohortId: r.cohort_id as string,
-    offeringId: r.offering_id as string,
-    capacity: Number(r.capacity),
-    seatsTaken: Number(r.seats_taken),
-    instructorIds: uuidArray(r.instructor_ids),
-    courseId: r.course_id as string,
-    courseVersionId: r.course_version_id as string,
-    startsAt: date(r.starts_at)!,
-    endsAt: date(r.ends_at)!,
-    enrollmentOpensAt: date(r.enrollment_opens_at),
-    enrollmentClosesAt: date(r.enrollment_closes_at),
-    selfEnrollment: Boolean(r.self_enrollment),
-    waitlistEnabled: Boolean(r.waitlist_enabled),
-    prerequisiteCourseIds: uuidArray(r.prerequisite_course_ids),
-  };
+  return r ? cohortRow(r) : null;
+}
+
+/**
+ * loadCohort for enrolling `learnerId`, in one statement with what enrollOne needs first: the
+ * learner's lock for the offering, and the learner's enrollment in it (if any) as of the
+ * statement's snapshot. That snapshot is taken before the lock, so an enrollment of the same
+ * learner committed while this waited for the lock is not seen here; enrollOne's insert then
+ * meets the one-per-offering index and answers ALREADY_ENROLLED all the same.
+ */
+export async function loadCohortFor(em: EntityManager, tenantId: string, cohortId: string, learnerId: string): Promise<{ cohort: CohortRow; existingId: string | null } | null> {
+  const [r] = await em.execute<Record<string, unknown>[]>(
+    `select ${COHORT_COLUMNS}, e.id as existing_id,
+            pg_advisory_xact_lock(hashtextextended('enroll:' || c.tenant_id || ':' || c.offering_id || ':' || ?::text, 0)) as locked
+       from cohorts c join offerings o on o.tenant_id = c.tenant_id and o.id = c.offering_id
+       left join lateral (
+         select id from enrollments e where e.tenant_id = c.tenant_id and e.offering_id = c.offering_id and e.learner_id = ?::uuid and e.status <> 'DROPPED'
+       ) e on true
+      where c.tenant_id = ? and c.id = ?`,
+    [learnerId, learnerId, tenantId, cohortId],
+  );
+  return r ? { cohort: cohortRow(r), existingId: (r.existing_id as string | null) ?? null } : null;
 }
 
 export type SeatOutcome =
@@ -81,7 +100,7 @@ export type SeatOutcome =
   | { kind: 'PREREQUISITES_NOT_MET'; missing: string[] }
   | { kind: 'COHORT_FULL' };
 
-/** A learner's lock for one offering (the same text loadCohort builds in SQL). */
+/** A learner's lock for one offering (the same text loadCohortFor builds in SQL). */
 const lockKey = (tenantId: string, offeringId: string, learnerId: string) => `enroll:${tenantId}:${offeringId}:${learnerId}`;
 
 /** Prerequisite courses of the offering that `learnerId` has not completed. */
@@ -95,15 +114,31 @@ async function missingPrerequisites(em: EntityManager, tenantId: string, cohort:
   return cohort.prerequisiteCourseIds.filter((id) => !done.has(id));
 }
 
+/** The cohort's CHECK (seats_taken <= capacity) refused a seat: the cohort is full. */
+const cohortFull = (err: unknown) => (err as { code?: string }).code === '23514' && (err as { constraint?: string }).constraint === 'cohorts_seats_ck';
+/** The one-per-offering index refused an enrollment: the learner has one already. */
+const enrolledAlready = (err: unknown) => (err as { code?: string }).code === '23505' && (err as { constraint?: string }).constraint === 'enrollments_one_per_offering';
+
+async function existingEnrollment(em: EntityManager, tenantId: string, offeringId: string, learnerId: string): Promise<string | null> {
+  const [existing] = await em.execute<{ id: string }[]>(
+    `select id from enrollments where tenant_id = ? and offering_id = ? and learner_id = ? and status <> 'DROPPED'`,
+    [tenantId, offeringId, learnerId],
+  );
+  return existing?.id ?? null;
+}
+
 /**
  * Enrolls one learner: a seat, else (waitlist on) the waitlist, else COHORT_FULL.
  *
- * The cohort row lock is what serialises a cohort's seats, and it is held from the seat
- * update until commit, so everything that can happen before it does: the learner's checks,
- * a cohort already full (seen without a lock, a valid answer as of that read), and
- * `beforeSeat` (the caller's idempotent result, stored ahead). The seat, the enrollment row,
- * its LearnerEnrolled event and the relays' wake-up are then one statement, which returns
- * the enrollment row (for the payload, so it needs no read under the lock either).
+ * The cohort row lock is what serialises a cohort's seats, so everything that can happen
+ * before it does: the learner's checks, and a cohort already full (seen without a lock, a
+ * valid answer as of that read). The seat is then one statement: it adds the seat, inserts
+ * the enrollment, writes its LearnerEnrolled event, wakes the relays, stores the caller's
+ * idempotent result (`store`) and returns the enrollment row (so the payload reads nothing).
+ * It adds the seat unconditionally: on a full cohort the CHECK (seats_taken <= capacity)
+ * fails it, and the transaction goes on from before it (a savepoint). With `commitWithSeat`
+ * it is the transaction's last statement and carries its COMMIT, so the row lock lasts as
+ * long as PostgreSQL takes to run it, not until this process has sent a COMMIT.
  */
 export async function enrollOne(
   em: EntityManager,
@@ -112,37 +147,62 @@ export async function enrollOne(
   learnerId: string,
   enrolledBy: string | null,
   opts: {
-    beforeSeat?: (enrollmentId: string) => Promise<void>;
-    /** The caller already holds the learner's lock (loadCohort with `lockLearnerId`). */
-    learnerLocked?: boolean;
+    /** loadCohortFor ran: the learner's lock is held, and this is the enrollment it saw. */
+    loaded?: { existingId: string | null };
+    /** The caller's result for a seat, stored by the seat statement (IdempotencyClaim.storeStatement). */
+    store?: (enrollmentId: string) => { sql: string; params: unknown[]; done(): void };
+    /** A seat is the transaction's last write: commit with it (nothing may run after an ACTIVE outcome). */
+    commitWithSeat?: boolean;
   } = {},
 ): Promise<SeatOutcome> {
-  if (!opts.learnerLocked) await em.execute('select pg_advisory_xact_lock(hashtextextended(?, 0))', [lockKey(tenantId, cohort.offeringId, learnerId)]);
-  const [existing] = await em.execute<{ id: string }[]>(
-    `select id from enrollments where tenant_id = ? and offering_id = ? and learner_id = ? and status <> 'DROPPED'`,
-    [tenantId, cohort.offeringId, learnerId],
-  );
-  if (existing) return { kind: 'ALREADY_ENROLLED', enrollmentId: existing.id };
+  if (!opts.loaded) await em.execute('select pg_advisory_xact_lock(hashtextextended(?, 0))', [lockKey(tenantId, cohort.offeringId, learnerId)]);
+  const existing = opts.loaded ? opts.loaded.existingId : await existingEnrollment(em, tenantId, cohort.offeringId, learnerId);
+  if (existing) return { kind: 'ALREADY_ENROLLED', enrollmentId: existing };
   const missing = await missingPrerequisites(em, tenantId, cohort, learnerId);
   if (missing.length) return { kind: 'PREREQUISITES_NOT_MET', missing };
   if (cohort.seatsTaken >= cohort.capacity && !cohort.waitlistEnabled) return { kind: 'COHORT_FULL' };
   const enrollmentId = randomUUID();
   const event = eventStatement(em, LearnerEnrolled, { tenantId, aggregateId: enrollmentId, payload: enrolledPayload(cohort, enrollmentId, learnerId, false) }, 'enrolled');
   for (let attempt = 0; attempt < 5; attempt++) {
-    if (attempt === 0 && cohort.seatsTaken < cohort.capacity) await opts.beforeSeat?.(enrollmentId);
-    const [row] = await em.execute<Record<string, unknown>[]>(
-      `with seat as (
-         update cohorts set seats_taken = seats_taken + 1, updated_at = now() where tenant_id = ? and id = ? and seats_taken < capacity returning id
-       ), enrolled as (
-         insert into enrollments (id, tenant_id, offering_id, cohort_id, learner_id, status, enrolled_by, enrolled_at)
-         select ?, ?, ?, ?, ?, 'ACTIVE', ?, now() from seat returning *
-       ), event as (${event.insert.sql})
-       select enrolled.*, ${event.notify.sql} as notified from enrolled`,
-      [tenantId, cohort.cohortId, enrollmentId, tenantId, cohort.offeringId, cohort.cohortId, learnerId, enrolledBy, ...event.insert.params, ...event.notify.params],
-    );
-    if (row) {
+    const store = opts.store?.(enrollmentId);
+    try {
+      // Every CTE runs whether or not it is read: without its cohort row (never deleted) the
+      // enrollment's foreign key fails the statement, as does a refused store.
+      const [row] = await executeGuarded(
+        em,
+        `with ${store ? `stored as (${store.sql}), ` : ''}seat as (
+           update cohorts set seats_taken = seats_taken + 1, updated_at = now() where tenant_id = ? and id = ? returning id
+         ), enrolled as (
+           insert into enrollments (id, tenant_id, offering_id, cohort_id, learner_id, status, enrolled_by, enrolled_at)
+           values (?, ?, ?, ?, ?, 'ACTIVE', ?, now()) returning *
+         ), event as (${event.insert.sql})
+         select enrolled.*, ${event.notify.sql} as notified from enrolled`,
+        [
+          ...(store?.params ?? []),
+          tenantId,
+          cohort.cohortId,
+          enrollmentId,
+          tenantId,
+          cohort.offeringId,
+          cohort.cohortId,
+          learnerId,
+          enrolledBy,
+          ...event.insert.params,
+          ...event.notify.params,
+        ],
+        { commit: opts.commitWithSeat },
+      );
+      if (!row) throw new Error('the seat statement returned no enrollment');
+      store?.done();
       const { notified: _, ...enrollment } = row;
       return { kind: 'ACTIVE', enrollmentId, row: enrollment };
+    } catch (err) {
+      // The learner's enrollment committed while loadCohortFor waited for the learner's lock.
+      if (enrolledAlready(err)) {
+        const id = await existingEnrollment(em, tenantId, cohort.offeringId, learnerId);
+        if (id) return { kind: 'ALREADY_ENROLLED', enrollmentId: id };
+      }
+      if (!cohortFull(err)) throw err;
     }
     if (!cohort.waitlistEnabled) return { kind: 'COHORT_FULL' };
     // Joins the waitlist only if the cohort is still full under the row lock; else a seat freed: retry it.
