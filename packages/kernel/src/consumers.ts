@@ -93,8 +93,18 @@ function tenantOf(data: unknown): string | null {
   return typeof t === 'string' && /^[0-9a-f-]{36}$/i.test(t) ? t : null;
 }
 
-/** Wraps a processor with dead-lettering and metrics; shared by event consumers and jobs. */
-function guarded(queue: string, orm: MikroORM, log: Logger, metrics: WorkerMetrics | undefined, run: (job: Job) => Promise<unknown>) {
+/**
+ * Wraps a processor with dead-lettering and metrics; shared by event consumers and jobs.
+ * `onFinal` runs once a job has failed for good, after its dead letter is recorded.
+ */
+function guarded(
+  queue: string,
+  orm: MikroORM,
+  log: Logger,
+  metrics: WorkerMetrics | undefined,
+  run: (job: Job) => Promise<unknown>,
+  onFinal?: (job: Job, err: unknown) => Promise<void>,
+) {
   return async (job: Job) => {
     const started = process.hrtime.bigint();
     try {
@@ -108,6 +118,7 @@ function guarded(queue: string, orm: MikroORM, log: Logger, metrics: WorkerMetri
       if (final) {
         await recordDeadLetter(orm, queue, job, tenantOf(job.data), err).catch((e: unknown) => log.error({ err: e }, 'could not record dead letter'));
         metrics?.deadLettered(queue);
+        await onFinal?.(job, err).catch((e: unknown) => log.error({ err: e, queue, jobId: job.id }, 'could not record the job’s failure'));
       }
       throw err;
     }
@@ -156,6 +167,12 @@ export interface JobDefinition<S extends z.ZodType = z.ZodType> {
   name: string;
   payload: S;
   run(ctx: { uow: UnitOfWork; data: z.infer<S>; job: Job; log: Logger }): Promise<unknown>;
+  /**
+   * Called once the job has failed for good (its last attempt, or an unrecoverable error),
+   * after its dead letter is recorded: record the failure where people look for it (the
+   * job's own status), in the payload's tenant. A replayed dead letter runs `run` again.
+   */
+  failed?(ctx: { uow: UnitOfWork; data: z.infer<S>; job: Job; log: Logger; attempts: number }): Promise<void>;
 }
 
 /** A typed background job; its payload must carry `tenantId` (ids only). */
@@ -182,7 +199,15 @@ export function startJobWorker(defs: JobDefinition[], opts: Omit<ConsumerOptions
     const tenantId = tenantOf(parsed.data);
     return inTenant(opts.orm, tenantId, (uow) => def.run({ uow, data: parsed.data, job, log: opts.log.child({ queue: opts.queue, jobId: job.id, tenantId }) }));
   };
-  return quiet(new Worker(opts.queue, guarded(opts.queue, opts.orm, opts.log, opts.metrics, process), {
+  const failed = async (job: Job) => {
+    const def = byName.get(job.name);
+    const parsed = def?.failed ? def.payload.safeParse(job.data) : undefined;
+    if (!def?.failed || !parsed?.success) return;
+    const tenantId = tenantOf(parsed.data);
+    const log = opts.log.child({ queue: opts.queue, jobId: job.id, tenantId });
+    await inTenant(opts.orm, tenantId, (uow) => def.failed!({ uow, data: parsed.data, job, log, attempts: job.attemptsMade + 1 }));
+  };
+  return quiet(new Worker(opts.queue, guarded(opts.queue, opts.orm, opts.log, opts.metrics, process, failed), {
     connection: opts.connection,
     prefix: opts.prefix,
     concurrency: opts.concurrency ?? 4,

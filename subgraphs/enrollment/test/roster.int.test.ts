@@ -1,6 +1,14 @@
 // Roster import of 10,000 rows (100 bad) through the worker: good rows enrolled, bad ones
-// reported with reasons, and running it again changes nothing.
+// reported with reasons, and running it again changes nothing. An import whose job fails for
+// good is FAILED with a reason, and replaying its dead letter resumes it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { inTenant } from '@lectern/kernel';
+import { listDeadLetters, replayDeadLetter, startJobWorker } from '@lectern/kernel/consumers';
+import { createLogger } from '@lectern/kernel/logger';
+import { bullPrefix, queueFactory, workerConnection } from '@lectern/kernel/queues';
+import { importRosterJob } from '../src/modules/roster/import-roster.job.ts';
+import { remoteContexts, type Remote } from '../src/modules/remote/remote.ts';
 import { call, idem, M, offeringWithCohort, ok, outboxTypes, seedOrg, startHarness, type Harness, type Org } from './helpers.ts';
 
 let h: Harness;
@@ -28,11 +36,11 @@ const IMPORT = `query($id: ID!, $after: String) { rosterImport(id: $id) {
   rejectedRows(first: 100, after: $after) { nodes { rowNumber identifier status reason } pageInfo { hasNextPage endCursor } }
 } }`;
 
-async function finished(id: string) {
+async function finished(id: string, statuses = ['COMPLETED', 'FAILED']) {
   const end = Date.now() + 120_000;
   for (;;) {
     const r = (await ok(h, org.admin, IMPORT, { id })).rosterImport;
-    if (r.status === 'COMPLETED' || r.status === 'FAILED') return r;
+    if (statuses.includes(r.status)) return r;
     if (Date.now() > end) throw new Error(`import not finished: ${JSON.stringify(r)}`);
     await new Promise((res) => setTimeout(res, 200));
   }
@@ -99,5 +107,60 @@ describe('roster import', () => {
     const mine = await ok(h, org.instructor, M.importRoster, { input: { offeringId, cohortId, rows: [{ userId: org.learner.userId }, { email: 'learner2@roster-org.example' }], idempotencyKey: idem() } });
     const done = await finished(mine.importRoster.rosterImport.id);
     expect(done).toMatchObject({ enrolled: 2, rejected: 0 });
+  });
+
+  it('marks an import FAILED, with why, when its job fails for good, and a replay of its dead letter resumes it', async () => {
+    const { offeringId, cohortId } = await offeringWithCohort(h, org, { capacity: 100 });
+    // An import of 5 rows as importRoster records it (its own queued job is left to this test).
+    const importId = randomUUID();
+    await h.admin.query(
+      `insert into enrollment.roster_imports (id, tenant_id, offering_id, cohort_id, status, total, created_by) values ($1, $2, $3, $4, 'QUEUED', 5, $5)`,
+      [importId, org.tenantId, offeringId, cohortId, org.admin.userId],
+    );
+    await h.admin.query(
+      `insert into enrollment.roster_import_rows (tenant_id, import_id, row_number, identifier, kind, status)
+       select $1, $2, i, 'person' || (9100 + i) || '@roster.example', 'EMAIL', 'PENDING' from generate_series(1, 5) i`,
+      [org.tenantId, importId],
+    );
+    await h.admin.query(`insert into enrollment.unfinished_roster_imports (import_id, organization_id) values ($1, $2)`, [importId, org.tenantId]);
+    // identity answers the first batch of 2, then is unreachable until `down` is cleared
+    const real = remoteContexts(h.env);
+    let calls = 0;
+    let down = true;
+    const remote: Remote = {
+      courses: (t, ids) => real.courses(t, ids),
+      members: (t, q) => (++calls > 1 && down ? Promise.reject(new Error('identity did not answer within 10000 ms')) : real.members(t, q)),
+    };
+    const orm = h.enrollment.deps.orm;
+    const queue = `jobs-roster-failure-${randomUUID().slice(0, 8)}`;
+    const prefix = bullPrefix(h.env.REDIS_PREFIX);
+    const connection = workerConnection(h.env.REDIS_URL);
+    const producer = workerConnection(h.env.REDIS_URL);
+    const queues = queueFactory(producer, prefix, { attempts: 1 });
+    const worker = startJobWorker([importRosterJob.with({ orm, remote, batchSize: 2 })], { queue, orm, connection, prefix, log: createLogger('roster-failure-test', 'silent') });
+    try {
+      await queues(queue).add(importRosterJob.def.name, { tenantId: org.tenantId, importId }, { jobId: importId });
+      const failed = await finished(importId);
+      expect(failed).toMatchObject({ status: 'FAILED', total: 5, processed: 2, enrolled: 2 });
+      const view = (await ok(h, org.admin, `query($id: ID!) { rosterImport(id: $id) { failure finishedAt } }`, { id: importId })).rosterImport;
+      expect(view.failure).toBe('The import stopped after 1 failed attempts; 3 rows were not processed yet. It resumes from them when an operator replays it.');
+      expect(view.finishedAt).not.toBeNull();
+      expect((await h.admin.query(`select count(*)::int as n from enrollment.unfinished_roster_imports where import_id = $1`, [importId])).rows[0].n).toBe(0);
+      // the operator's view has the error itself; replaying it resumes from the 3 rows left
+      down = false;
+      const letters = await inTenant(orm, org.tenantId, async (uow) => listDeadLetters(await uow.em()));
+      const letter = letters.find((l) => l.jobId === importId)!;
+      expect(letter.error).toContain('identity did not answer');
+      expect(await inTenant(orm, org.tenantId, async (uow) => replayDeadLetter(await uow.em(), letter.id, queues))).toBe(true);
+      const resumed = await finished(importId, ['COMPLETED']);
+      expect(resumed).toMatchObject({ status: 'COMPLETED', total: 5, processed: 5, enrolled: 5, rejected: 0 });
+      expect((await ok(h, org.admin, `query($id: ID!) { rosterImport(id: $id) { failure } }`, { id: importId })).rosterImport.failure).toBeNull();
+    } finally {
+      await worker.close();
+      await queues(queue).obliterate({ force: true }).catch(() => {});
+      await queues.close();
+      connection.disconnect();
+      producer.disconnect();
+    }
   });
 });

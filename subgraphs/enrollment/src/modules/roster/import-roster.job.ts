@@ -2,9 +2,11 @@
 // its own short transaction (resolve the people through identity first, then enroll with the
 // seat logic, record each row's outcome and the import's counters). A job that dies mid-way
 // loses only its open batch and resumes from the PENDING rows; re-running a finished import
-// finds none and changes nothing.
+// finds none and changes nothing. A job that fails for good (every attempt, e.g. identity
+// unreachable for minutes) marks the import FAILED with a reason people can read; replaying
+// its dead letter resumes it from its PENDING rows.
 import { z } from 'zod';
-import type { MikroORM } from '@mikro-orm/postgresql';
+import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { inTenant } from '@lectern/kernel';
 import { defineJob, type JobDefinition } from '@lectern/kernel/consumers';
 import { sqlArray as arr } from '@lectern/kernel/orm';
@@ -20,7 +22,13 @@ const payload = z.object({ tenantId: z.string().uuid(), importId: z.string().uui
 export const importRosterJob = {
   def: defineJob({ queue: 'enrollment', name: IMPORT_ROSTER, payload, run: () => Promise.reject(new Error('producer-side definition')) }),
   with(deps: { orm: MikroORM; remote: Remote; batchSize?: number }): JobDefinition {
-    return defineJob({ queue: 'enrollment', name: IMPORT_ROSTER, payload, run: ({ data, job }) => runImport(deps, data, (p) => job.updateProgress(p)) });
+    return defineJob({
+      queue: 'enrollment',
+      name: IMPORT_ROSTER,
+      payload,
+      run: ({ data, job }) => runImport(deps, data, (p) => job.updateProgress(p)),
+      failed: async ({ uow, data, attempts }) => markFailed(await uow.em(), data, attempts),
+    });
   },
 };
 
@@ -36,18 +44,24 @@ export async function runImport(
   progress: (p: { processed: number; total: number }) => Promise<unknown> = async () => {},
 ): Promise<{ processed: number; total: number }> {
   const { orm, remote } = deps;
+  // Started, or resumed (after a FAILED run, by the replay of its dead letter).
   const started = await inTenant(orm, tenantId, async (uow) => {
     const em = await uow.em();
-    const [r] = await em.execute<{ cohort_id: string; status: string; created_by: string | null; total: number; processed: number }[]>(
-      `update roster_imports set status = case when status = 'QUEUED' then 'RUNNING' else status end, updated_at = now()
-        where tenant_id = ? and id = ? returning cohort_id, status, created_by, total, processed`,
+    const [r] = await em.execute<{ cohort_id: string; status: string; was: string; created_by: string | null; total: number; processed: number }[]>(
+      `update roster_imports i set status = case when i.status = 'COMPLETED' then i.status else 'RUNNING' end,
+              failure = case when i.status = 'COMPLETED' then i.failure end, finished_at = case when i.status = 'COMPLETED' then i.finished_at end, updated_at = now()
+         from roster_imports was where was.tenant_id = i.tenant_id and was.id = i.id and i.tenant_id = ? and i.id = ?
+       returning i.cohort_id, i.status, was.status as was, i.created_by, i.total, i.processed`,
       [tenantId, importId],
     );
+    if (r?.was === 'FAILED') {
+      await em.execute(`insert into unfinished_roster_imports (import_id, organization_id) values (?, ?) on conflict do nothing`, [importId, tenantId]);
+    }
     return r;
   });
   // Not visible yet: the creating request has not committed; BullMQ retries shortly.
   if (!started) throw new Error(`roster import ${importId} not found (yet)`);
-  if (started.status === 'COMPLETED' || started.status === 'FAILED') return { processed: started.processed, total: started.total };
+  if (started.status === 'COMPLETED') return { processed: started.processed, total: started.total };
   let processed = started.processed;
   for (;;) {
     const rows = await inTenant(orm, tenantId, async (uow) =>
@@ -113,4 +127,19 @@ export async function runImport(
   });
   await progress({ processed, total: started.total });
   return { processed, total: started.total };
+}
+
+/**
+ * The import's job failed for good: FAILED with why, in words for the people who started it
+ * (the error itself, which may name internals, is in the dead letter operators see).
+ */
+async function markFailed(em: EntityManager, { tenantId, importId }: z.infer<typeof payload>, attempts: number) {
+  await em.execute(
+    `update roster_imports set status = 'FAILED', finished_at = now(), updated_at = now(),
+            failure = 'The import stopped after ' || ? || ' failed attempts; ' || (total - processed) || ' rows were not processed yet. It resumes from them when an operator replays it.'
+      where tenant_id = ? and id = ? and status <> 'COMPLETED'`,
+    [attempts, tenantId, importId],
+  );
+  // Not re-enqueued at the next start: it waits for the replay of its dead letter.
+  await em.execute(`delete from unfinished_roster_imports where import_id = ?`, [importId]);
 }

@@ -27,6 +27,7 @@ export const RosterImportSchema = defineEntity({
     createdAt: p.datetime(),
     updatedAt: p.datetime(),
     finishedAt: p.datetime().nullable(),
+    failure: p.string().nullable(),
   },
 });
 export class RosterImport extends RosterImportSchema.class {}
