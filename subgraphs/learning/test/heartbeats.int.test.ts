@@ -140,4 +140,42 @@ describe('heartbeat buffer and flusher', () => {
     process.stdout.write(`flushes=${flusher.stats.flushes} transactions=${flusher.stats.transactions} statements=${statements} maxLagMs=${flusher.stats.maxLagMs}\n`);
     prefixed.disconnect();
   });
+
+  it('shares the shards out among the live flushers, and hands a stopped one’s shards to the rest', async () => {
+    // its own key prefix: a buffer of its own, with no flusher of another test on it
+    const prefix = `${h.env.REDIS_PREFIX}share-${randomUUID().slice(0, 8)}:`;
+    const flushers = [0, 1, 2].map(() => h.flusher({ prefix, leaseMs: 5000 }));
+    const [a, b, c] = flushers as [typeof flushers[0], typeof flushers[0], typeof flushers[0]];
+    const all = Array.from({ length: SHARDS }, (_, i) => i);
+    const held = () => flushers.map((f) => f.shards.length);
+    const disjoint = () => {
+      const owners = flushers.flatMap((f) => f.shards);
+      expect(new Set(owners).size).toBe(owners.length);
+    };
+    await a.flushOnce();
+    expect(a.shards).toEqual(all);
+    // b arrives: a gives back what is above its share, b takes it on its next flush
+    await b.flushOnce();
+    expect(b.shards).toEqual([]);
+    await a.flushOnce();
+    await b.flushOnce();
+    expect(held()).toEqual([SHARDS / 2, SHARDS / 2, 0]);
+    disjoint();
+    // a third: shares of ceil(16 / 3) = 6, every shard still held by exactly one
+    await c.flushOnce();
+    for (let round = 0; round < 3; round++) for (const f of flushers) await f.flushOnce();
+    expect(Math.max(...held())).toBe(Math.ceil(SHARDS / 3));
+    expect(held().reduce((x, y) => x + y, 0)).toBe(SHARDS);
+    disjoint();
+    // b stops (final flush, leases released, gone from the live list): a and c take its shards
+    await b.stop();
+    for (let round = 0; round < 2; round++) for (const f of [a, c]) await f.flushOnce();
+    expect(a.shards.length + c.shards.length).toBe(SHARDS);
+    expect(Math.max(a.shards.length, c.shards.length)).toBe(SHARDS / 2);
+    disjoint();
+    await a.stop();
+    await c.flushOnce();
+    expect(c.shards).toEqual(all);
+    await c.stop();
+  });
 });

@@ -2,7 +2,9 @@
 // a full batch is waiting, it:
 //   1. renews (or takes) a lease per shard stream — one flusher drains a shard at a time,
 //      so a shard's beats are applied in stream order; a flusher that dies loses its leases
-//      after `leaseMs` and the next owner XAUTOCLAIMs its pending entries;
+//      after `leaseMs` and the next owner XAUTOCLAIMs its pending entries. The live flushers
+//      share the shards: each holds at most ceil(SHARDS / live flushers), releasing the rest
+//      for a newcomer, and takes free ones up to that share;
 //   2. reads each owned shard through the consumer group: its own pending entries first
 //      (a failed or interrupted flush), then new ones (XREADGROUP >);
 //   3. aggregates the beats per organization and writes each organization's batch in ONE
@@ -123,6 +125,12 @@ export class HeartbeatFlusher {
     }
     for (const s of this.#owned) await this.#o.redis.eval(RELEASE_LUA, 1, this.#keys.lease(s), this.consumer).catch(() => {});
     this.#owned.clear();
+    await this.#o.redis.zrem(this.#keys.flushers(), this.consumer).catch(() => {});
+  }
+
+  /** The shards this flusher holds now (ascending). */
+  get shards(): number[] {
+    return [...this.#owned].sort((a, b) => a - b);
   }
 
   #sleep(ms: number) {
@@ -136,18 +144,46 @@ export class HeartbeatFlusher {
     });
   }
 
+  /** Renews this flusher's leases and evens out the shards among the live flushers; returns the shards just taken. */
   async #leases(): Promise<number[]> {
-    const pipe = this.#o.redis.pipeline();
-    for (let s = 0; s < SHARDS; s++) pipe.eval(LEASE_LUA, 1, this.#keys.lease(s), this.consumer, this.#o.leaseMs);
-    const replies = (await pipe.exec()) ?? [];
-    const fresh: number[] = [];
-    this.#owned.clear();
-    replies.forEach(([err, r], s) => {
-      if (err) return;
-      if (r === 1 || r === 2) this.#owned.add(s);
-      if (r === 2) fresh.push(s);
-    });
-    return fresh;
+    const redis = this.#o.redis;
+    const now = Date.now();
+    // Who is flushing: each flusher says so every flush; one silent for a lease period is gone.
+    const seen = await redis.pipeline().zadd(this.#keys.flushers(), now, this.consumer).zremrangebyscore(this.#keys.flushers(), '-inf', now - this.#o.leaseMs).zcard(this.#keys.flushers()).exec();
+    const share = Math.ceil(SHARDS / Math.max(1, Number(seen?.[2]?.[1] ?? 1)));
+    const lease = async (shards: number[]) => {
+      if (!shards.length) return [];
+      const pipe = redis.pipeline();
+      for (const s of shards) pipe.eval(LEASE_LUA, 1, this.#keys.lease(s), this.consumer, this.#o.leaseMs);
+      return ((await pipe.exec()) ?? []).map(([err, r]) => (err ? 0 : Number(r)));
+    };
+    const release = async (shards: number[]) => {
+      const pipe = redis.pipeline();
+      for (const s of shards) pipe.eval(RELEASE_LUA, 1, this.#keys.lease(s), this.consumer);
+      if (shards.length) await pipe.exec();
+    };
+    // Keep what it holds (renewed, or taken again when it lapsed), up to its share.
+    const owned = [...this.#owned].sort((a, b) => a - b);
+    const renewed = await lease(owned);
+    let held = owned.filter((_, i) => renewed[i]! > 0);
+    const fresh = owned.filter((_, i) => renewed[i] === 2);
+    if (held.length > share) {
+      await release(held.slice(share));
+      held = held.slice(0, share);
+    }
+    // Below its share: take free shards, starting at a place of its own so newcomers spread out.
+    if (held.length < share) {
+      const start = parseInt(this.consumer.replace(/[^0-9a-f]/gi, '').slice(-6) || '0', 16) % SHARDS;
+      const others = Array.from({ length: SHARDS }, (_, i) => (start + i) % SHARDS).filter((s) => !held.includes(s));
+      const replies = await lease(others);
+      const got = others.filter((_, i) => replies[i]! > 0);
+      const room = share - held.length;
+      await release(got.slice(room));
+      held = [...held, ...got.slice(0, room)];
+      fresh.push(...got.slice(0, room));
+    }
+    this.#owned = new Set(held);
+    return fresh.filter((s) => this.#owned.has(s));
   }
 
   /** Takes over every pending entry of a shard whose lease this flusher just took. */

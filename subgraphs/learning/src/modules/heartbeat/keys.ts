@@ -19,6 +19,8 @@ export function learningKeys(prefix: string) {
     stream: (shard: number) => `${prefix}learning:beats:{${shard}}`,
     dedupe: (shard: number, tenantId: string, learnerId: string, key: string) => `${prefix}learning:beat:{${shard}}:${tenantId}:${learnerId}:${key}`,
     lease: (shard: number) => `${prefix}learning:flush-lease:{${shard}}`,
+    /** The live flushers (sorted set: consumer → last seen, ms), for sharing the shards out. */
+    flushers: () => `${prefix}learning:flushers`,
     access: (tenantId: string, learnerId: string) => `${prefix}learning:access:${tenantId}:${learnerId}`,
   };
 }
