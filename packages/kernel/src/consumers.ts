@@ -125,6 +125,16 @@ function guarded(
   };
 }
 
+/** BullMQ settings shared by event consumers and job workers. */
+const workerOptions = (opts: Omit<ConsumerOptions, 'consumer' | 'handlers'>) => ({
+  connection: opts.connection,
+  prefix: opts.prefix,
+  concurrency: opts.concurrency ?? 4,
+  lockDuration: opts.lockDuration ?? 30_000,
+  stalledInterval: opts.stalledInterval ?? 30_000,
+  maxStalledCount: 2,
+});
+
 /** Starts the worker of one context's event queue. */
 export function startConsumer(opts: ConsumerOptions): Worker {
   const queue = eventQueueName(opts.consumer);
@@ -152,14 +162,7 @@ export function startConsumer(opts: ConsumerOptions): Worker {
       }),
     );
   };
-  return quiet(new Worker(queue, guarded(queue, opts.orm, opts.log, opts.metrics, process), {
-    connection: opts.connection,
-    prefix: opts.prefix,
-    concurrency: opts.concurrency ?? 4,
-    lockDuration: opts.lockDuration ?? 30_000,
-    stalledInterval: opts.stalledInterval ?? 30_000,
-    maxStalledCount: 2,
-  }), opts.log);
+  return quiet(new Worker(queue, guarded(queue, opts.orm, opts.log, opts.metrics, process), workerOptions(opts)), opts.log);
 }
 
 export interface JobDefinition<S extends z.ZodType = z.ZodType> {
@@ -207,14 +210,7 @@ export function startJobWorker(defs: JobDefinition[], opts: Omit<ConsumerOptions
     const log = opts.log.child({ queue: opts.queue, jobId: job.id, tenantId });
     await inTenant(opts.orm, tenantId, (uow) => def.failed!({ uow, data: parsed.data, job, log, attempts: job.attemptsMade + 1 }));
   };
-  return quiet(new Worker(opts.queue, guarded(opts.queue, opts.orm, opts.log, opts.metrics, process, failed), {
-    connection: opts.connection,
-    prefix: opts.prefix,
-    concurrency: opts.concurrency ?? 4,
-    lockDuration: opts.lockDuration ?? 30_000,
-    stalledInterval: opts.stalledInterval ?? 30_000,
-    maxStalledCount: 2,
-  }), opts.log);
+  return quiet(new Worker(opts.queue, guarded(opts.queue, opts.orm, opts.log, opts.metrics, process, failed), workerOptions(opts)), opts.log);
 }
 
 /**

@@ -10,6 +10,7 @@ import type { Logger } from './logger.ts';
 import { OUTBOX_CHANNEL } from './outbox.ts';
 import { eventQueueName } from './queues.ts';
 import type { EventEnvelope } from './events.ts';
+import { Pause } from './pause.ts';
 
 export interface RelayOptions {
   /** Connection string as the relay role. */
@@ -42,7 +43,7 @@ export class OutboxRelay {
   #pool: pg.Pool;
   #listener: pg.Client | undefined;
   #running = false;
-  #wake: (() => void) | undefined;
+  #pause = new Pause();
   #loop: Promise<void> | undefined;
 
   constructor(opts: RelayOptions) {
@@ -64,7 +65,7 @@ export class OutboxRelay {
         this.#listener = undefined;
       });
       client.on('notification', (n) => {
-        if (n.payload === this.#opts.schema) this.#wake?.();
+        if (n.payload === this.#opts.schema) this.#pause.wake();
       });
       await client.connect();
       await client.query(`LISTEN ${OUTBOX_CHANNEL}`);
@@ -81,25 +82,14 @@ export class OutboxRelay {
         moved = await this.drain();
       } catch (err) {
         this.#opts.log.error({ err }, 'relay batch failed; will retry');
-        await this.#sleep(Math.min(this.#opts.pollMs * 4, 5000));
+        await this.#pause.for(Math.min(this.#opts.pollMs * 4, 5000));
         continue;
       }
       if (moved === 0) {
         if (!this.#listener && this.#running) await this.#listen();
-        await this.#sleep(this.#opts.pollMs);
+        await this.#pause.for(this.#opts.pollMs);
       }
     }
-  }
-
-  #sleep(ms: number) {
-    return new Promise<void>((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.#wake = done;
-    });
   }
 
   /** Moves one batch; returns how many events it published. */
@@ -165,7 +155,7 @@ export class OutboxRelay {
 
   async stop(): Promise<void> {
     this.#running = false;
-    this.#wake?.();
+    this.#pause.wake();
     await this.#loop;
     await this.#listener?.end().catch(() => {});
     await this.#pool.end();

@@ -53,6 +53,8 @@ afterAll(async () => {
 });
 
 const bodies = (notes: Note[]) => notes.map((n) => n.body).sort();
+/** Notes with this body, seen from outside any request (a superuser connection). */
+const count = async (body: string) => Number((await superuser.em.fork().execute<{ n: string }[]>(`select count(*) as n from kerneltest.notes where body = ?`, [body]))[0]!.n);
 
 describe('tenant isolation layers', () => {
   it('scopes reads to the unit of work’s tenant with both layers on', async () => {
@@ -101,7 +103,6 @@ describe('tenant isolation layers', () => {
 });
 
 describe('unit of work writes', () => {
-  const count = async (body: string) => Number((await superuser.em.fork().execute<{ n: string }[]>(`select count(*) as n from kerneltest.notes where body = ?`, [body]))[0]!.n);
 
   it('commits each write on its own: a failed one undoes only itself, and reads after it see the committed state', async () => {
     const uow = new UnitOfWork(runtime, A);
@@ -179,7 +180,7 @@ describe('idempotency store', () => {
         return actual;
       })),
     );
-  const notes = async (key: string) => Number((await superuser.em.fork().execute<{ n: string }[]>(`select count(*) as n from kerneltest.notes where body = ?`, [`note of ${key}`]))[0]!.n);
+  const notes = (key: string) => count(`note of ${key}`);
 
   it('stores a result inside the change’s own statement, and corrects it when the outcome differs', async () => {
     expect(await ahead('key-00000004', { seat: 'a' }, { seat: 'a' })).toEqual({ seat: 'a' });
@@ -248,7 +249,6 @@ describe('transactions with a deferred BEGIN', () => {
 });
 
 describe('guarded statements', () => {
-  const count = async (body: string) => Number((await superuser.em.fork().execute<{ n: string }[]>(`select count(*) as n from kerneltest.notes where body = ?`, [body]))[0]!.n);
   const insert = (body: string) => `insert into notes (id, tenant_id, body) values (gen_random_uuid(), '${A}', '${body}') returning body`;
 
   it('a failing one leaves the transaction where it was before it, and the transaction goes on', async () => {

@@ -106,5 +106,24 @@ export async function gql<T = Record<string, any>>(
   return { status: res.status, data: parsed.data, errors: parsed.errors, body };
 }
 
+// Tests read deep into ad-hoc responses.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Data = any;
+
+/** Runs an operation straight at a subgraph (`target.url`) as `who` and returns the raw result. */
+export function call<T = Data>(target: { url: string }, who: Actor, query: string, variables: Record<string, unknown> = {}): Promise<GqlResult<T>> {
+  return gql<T>(target.url, query, variables, { actor: who });
+}
+
+/** Runs an operation like `call` and fails the test on any GraphQL error. */
+export async function ok<T = Data>(target: { url: string }, who: Actor, query: string, variables: Record<string, unknown> = {}): Promise<T> {
+  const r = await call<T>(target, who, query, variables);
+  if (r.errors?.length || !r.data) throw new Error(`unexpected errors: ${r.body}`);
+  return r.data;
+}
+
+/** The first error's `extensions.code`. */
+export const errorCode = (r: GqlResult) => r.errors?.[0]?.extensions?.code;
+
 /** A unique idempotency key. */
 export const idem = () => `k-${randomUUID()}`;

@@ -4,7 +4,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Actor, Role } from '@lectern/kernel/actor';
 import type { RunningSubgraph } from '@lectern/kernel/subgraph';
-import { actor, createTestDatabase, gql, idem, type GqlResult, type TestDatabase } from '@lectern/testkit';
+import { actor, createTestDatabase, idem, type TestDatabase, ok } from '@lectern/testkit';
+export { call, errorCode, ok } from '@lectern/testkit';
 import { loadEnv, startCatalog, type CatalogEnv } from '../src/server.ts';
 
 export { idem };
@@ -57,19 +58,6 @@ export function organization() {
 }
 export type Organization = ReturnType<typeof organization>;
 
-/** Runs an operation as `who` and returns the raw result. */
-export function call<T = Data>(t: TestCatalog, who: Actor, query: string, variables: Record<string, unknown> = {}): Promise<GqlResult<T>> {
-  return gql<T>(t.url, query, variables, { actor: who });
-}
-
-/** Runs an operation and fails the test on any GraphQL error. */
-export async function ok<T = Data>(t: TestCatalog, who: Actor, query: string, variables: Record<string, unknown> = {}): Promise<T> {
-  const r = await call<T>(t, who, query, variables);
-  if (r.errors?.length || !r.data) throw new Error(`unexpected errors: ${r.body}`);
-  return r.data;
-}
-
-export const errorCode = (r: GqlResult) => r.errors?.[0]?.extensions?.code;
 
 export const MUTATIONS = {
   createCourse: `mutation($input: CreateCourseInput!) { createCourse(input: $input) { course { id slug title status } errors { code message field } } }`,

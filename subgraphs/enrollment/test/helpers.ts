@@ -7,7 +7,8 @@ import type { Actor, Role } from '@lectern/kernel/actor';
 import { eventQueueName } from '@lectern/kernel/queues';
 import type { RunningSubgraph } from '@lectern/kernel/subgraph';
 import { jobQueueName, type RunningWorker } from '@lectern/kernel/worker';
-import { actor, createTestDatabase, gql, idem, type GqlResult, type TestDatabase } from '@lectern/testkit';
+import { actor, createTestDatabase, idem, type TestDatabase, ok } from '@lectern/testkit';
+export { call, errorCode, ok } from '@lectern/testkit';
 import { loadEnv as identityEnv, migrations as identityMigrations, startIdentity } from '@lectern/identity/server';
 import { seedOrganizationWithPeople } from '@lectern/identity/testing';
 import { loadEnv as catalogEnv, migrations as catalogMigrations, startCatalog } from '@lectern/catalog/server';
@@ -89,17 +90,6 @@ export async function publishedCourse(h: Harness, org: Org, opts: { prerequisite
   });
 }
 
-export function call<T = Data>(h: Harness, who: Actor, query: string, variables: Record<string, unknown> = {}): Promise<GqlResult<T>> {
-  return gql<T>(h.url, query, variables, { actor: who });
-}
-
-export async function ok<T = Data>(h: Harness, who: Actor, query: string, variables: Record<string, unknown> = {}): Promise<T> {
-  const r = await call<T>(h, who, query, variables);
-  if (r.errors?.length || !r.data) throw new Error(`unexpected errors: ${r.body}`);
-  return r.data;
-}
-
-export const errorCode = (r: GqlResult) => r.errors?.[0]?.extensions?.code;
 
 export const M = {
   createOffering: `mutation($input: CreateOfferingInput!) { createOffering(input: $input) { offering { id courseVersionId selfEnrollment waitlistEnabled course { id } prerequisiteCourses { id } } errors { code message field } } }`,

@@ -5,13 +5,14 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import type { Redis } from 'ioredis';
 import type { MikroORM } from '@mikro-orm/postgresql';
-import type { Actor, Role } from '@lectern/kernel/actor';
+import type { Role } from '@lectern/kernel/actor';
 import type { EventHandler } from '@lectern/kernel/consumers';
 import { createOrm } from '@lectern/kernel/orm';
 import { createRedis, waitForRedis } from '@lectern/kernel/redis';
 import { createLogger } from '@lectern/kernel/logger';
 import type { RunningSubgraph } from '@lectern/kernel/subgraph';
-import { actor, createTestDatabase, gql, idem, type GqlResult, type TestDatabase } from '@lectern/testkit';
+import { actor, createTestDatabase, idem, type TestDatabase } from '@lectern/testkit';
+export { call, errorCode, ok } from '@lectern/testkit';
 import { loadEnv as catalogEnv, migrations as catalogMigrations, startCatalog } from '@lectern/catalog/server';
 import { seedCourse, type LessonSeed } from '@lectern/catalog/testing';
 import { LearnerEnrolled, CohortInstructorsChanged } from '@lectern/enrollment/contract';
@@ -126,17 +127,6 @@ export function organization() {
   return { tenantId, admin: member(['ORG_ADMIN']), instructor: member(['INSTRUCTOR']), learner: member(['LEARNER']), learner2: member(['LEARNER']) };
 }
 
-export function call<T = Data>(h: Harness, who: Actor, query: string, variables: Record<string, unknown> = {}): Promise<GqlResult<T>> {
-  return gql<T>(h.url, query, variables, { actor: who });
-}
-
-export async function ok<T = Data>(h: Harness, who: Actor, query: string, variables: Record<string, unknown> = {}): Promise<T> {
-  const r = await call<T>(h, who, query, variables);
-  if (r.errors?.length || !r.data) throw new Error(`unexpected errors: ${r.body}`);
-  return r.data;
-}
-
-export const errorCode = (r: GqlResult) => r.errors?.[0]?.extensions?.code;
 
 export const RECORD = `mutation($input: RecordProgressInput!) { recordProgress(input: $input) { accepted duplicate errors { code message field lessonId } } }`;
 export const SYNC = `mutation($input: SyncProgressInput!) { syncProgress(input: $input) {

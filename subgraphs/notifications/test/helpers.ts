@@ -14,7 +14,8 @@ import { OutboxRelay } from '@lectern/kernel/relay';
 import type { RunningSubgraph } from '@lectern/kernel/subgraph';
 import { jobQueueName, type RunningWorker } from '@lectern/kernel/worker';
 import { createLogger } from '@lectern/kernel/logger';
-import { actor, ADMIN_URL, createTestDatabase, gql, idem, type GqlResult, type TestDatabase } from '@lectern/testkit';
+import { actor, ADMIN_URL, createTestDatabase, idem, type TestDatabase, ok } from '@lectern/testkit';
+export { call, errorCode, ok } from '@lectern/testkit';
 import { loadEnv as identityEnv, migrations as identityMigrations, startIdentity } from '@lectern/identity/server';
 import { seedOrganizationWithPeople } from '@lectern/identity/testing';
 import { subscriptions } from '../src/contract/index.ts';
@@ -177,17 +178,6 @@ export async function mail(h: Harness): Promise<SinkMessage[]> {
   return readMailSink(h.mailDir);
 }
 
-export function call<T = Data>(h: Harness, who: Actor, query: string, variables: Record<string, unknown> = {}): Promise<GqlResult<T>> {
-  return gql<T>(h.url, query, variables, { actor: who });
-}
-
-export async function ok<T = Data>(h: Harness, who: Actor, query: string, variables: Record<string, unknown> = {}): Promise<T> {
-  const r = await call<T>(h, who, query, variables);
-  if (r.errors?.length || !r.data) throw new Error(`unexpected errors: ${r.body}`);
-  return r.data;
-}
-
-export const errorCode = (r: GqlResult) => r.errors?.[0]?.extensions?.code;
 
 export const Q = {
   inbox: `query($first: Int, $after: String, $unreadOnly: Boolean) {

@@ -21,6 +21,7 @@ import { inTenant, type Logger } from '@lectern/kernel';
 import { applyProgress, type DeviceFactsInput, type LessonFactsInput } from '../progress/progress.sql.ts';
 import { decodeBeat, type Beat } from './buffer.ts';
 import { FLUSH_GROUP, learningKeys, SHARDS, type LearningKeys } from './keys.ts';
+import { Pause } from '@lectern/kernel/pause';
 
 const LEASE_LUA = `
 local v = redis.call('GET', KEYS[1])
@@ -75,13 +76,17 @@ export class HeartbeatFlusher {
   #owned = new Set<number>();
   #loop: Promise<void> | undefined;
   #stopping = false;
-  #wake: (() => void) | undefined;
+  #pause = new Pause();
+  /** The order it tries free shards in: from a place given by its name. */
+  #takeOrder: number[];
   #groupsReady: Promise<void> | undefined;
 
   constructor(opts: FlusherOptions) {
     this.consumer = opts.consumer ?? `flusher-${randomUUID()}`;
     this.#o = { intervalMs: 500, batchPerShard: 1000, leaseMs: 10_000, ...opts };
     this.#keys = learningKeys(opts.prefix);
+    const start = parseInt(this.consumer.replace(/[^0-9a-f]/gi, '').slice(-6) || '0', 16) % SHARDS;
+    this.#takeOrder = Array.from({ length: SHARDS }, (_, i) => (start + i) % SHARDS);
   }
 
   /** Creates the consumer group of every shard (idempotent). */
@@ -108,7 +113,7 @@ export class HeartbeatFlusher {
           this.stats.failures++;
           this.#o.log.error({ err }, 'heartbeat flush failed; retrying');
         }
-        if (!full && !this.#stopping) await this.#sleep(this.#o.intervalMs);
+        if (!full && !this.#stopping) await this.#pause.for(this.#o.intervalMs);
       }
     })();
   }
@@ -116,7 +121,7 @@ export class HeartbeatFlusher {
   /** Stops the loop, flushes what is left (final flush) and releases the leases. */
   async stop(): Promise<void> {
     this.#stopping = true;
-    this.#wake?.();
+    this.#pause.wake();
     await this.#loop?.catch(() => {});
     try {
       for (let i = 0; i < 50; i++) if ((await this.flushOnce()).entries === 0) break;
@@ -131,17 +136,6 @@ export class HeartbeatFlusher {
   /** The shards this flusher holds now (ascending). */
   get shards(): number[] {
     return [...this.#owned].sort((a, b) => a - b);
-  }
-
-  #sleep(ms: number) {
-    return new Promise<void>((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.#wake = done;
-    });
   }
 
   /** Renews this flusher's leases and evens out the shards among the live flushers; returns the shards just taken. */
@@ -171,10 +165,9 @@ export class HeartbeatFlusher {
       await release(held.slice(share));
       held = held.slice(0, share);
     }
-    // Below its share: take free shards, starting at a place of its own so newcomers spread out.
+    // Below its share: take free shards (in an order of its own, so newcomers spread out).
     if (held.length < share) {
-      const start = parseInt(this.consumer.replace(/[^0-9a-f]/gi, '').slice(-6) || '0', 16) % SHARDS;
-      const others = Array.from({ length: SHARDS }, (_, i) => (start + i) % SHARDS).filter((s) => !held.includes(s));
+      const others = this.#takeOrder.filter((s) => !held.includes(s));
       const replies = await lease(others);
       const got = others.filter((_, i) => replies[i]! > 0);
       const room = share - held.length;
