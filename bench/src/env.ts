@@ -5,6 +5,8 @@ export const benchEnv = parseEnv(
     BENCH_DURATION: z.coerce.number().int().positive().default(8),
     BENCH_ROUNDS: z.coerce.number().int().positive().default(3),
     BENCH_CONNECTIONS: z.coerce.number().int().positive().default(10),
+    /** Seconds of unmeasured load on each target before the first round (JIT, pools, query plans). */
+    BENCH_WARMUP: z.coerce.number().int().min(0).default(3),
     BENCH_EVENTS: z.coerce.number().int().positive().default(2000),
     BENCH_RACERS: z.coerce.number().int().positive().default(500),
     BENCH_SEATS: z.coerce.number().int().positive().default(50),

@@ -11,6 +11,8 @@ import { SUBGRAPHS } from '../../scripts/subgraphs.ts';
 export interface BenchStack {
   db: TestDatabase;
   procs: Children;
+  /** Process id of each started process, by name (subgraph name, `<name>-w`, `gateway`). */
+  pids: Record<string, number>;
   gatewayUrl: string;
   subgraphUrl(name: string): string;
   close(): Promise<void>;
@@ -20,6 +22,8 @@ export interface BenchStack {
 export async function startBenchStack(opts: { label: string; subgraphs?: string[]; workers?: string[]; env?: Record<string, string> }): Promise<BenchStack> {
   const db = await createTestDatabase(Object.fromEntries(SUBGRAPHS.map((s) => [s.name, s.migrations])), opts.label);
   const procs = children({ quiet: true });
+  const pids: Record<string, number> = {};
+  const start = (name: string, script: string, env: Record<string, string>) => (pids[name] = procs.start(name, script, env).pid ?? 0);
   const base = 24_000 + Math.floor(Math.random() * 1000) * 10;
   const port = (name: string) => base + 1 + SUBGRAPHS.findIndex((s) => s.name === name);
   const urls = Object.fromEntries(SUBGRAPHS.map((s) => [s.urlEnv, `http://127.0.0.1:${port(s.name)}/graphql`]));
@@ -37,12 +41,12 @@ export async function startBenchStack(opts: { label: string; subgraphs?: string[
   };
   try {
     const wanted = SUBGRAPHS.filter((s) => (opts.subgraphs ?? SUBGRAPHS.map((x) => x.name)).includes(s.name));
-    for (const s of wanted) procs.start(s.name, s.main, { ...env, PORT: String(port(s.name)) });
+    for (const s of wanted) start(s.name, s.main, { ...env, PORT: String(port(s.name)) });
     for (const s of wanted) await waitReady(`http://127.0.0.1:${port(s.name)}/readyz`);
     const workers = SUBGRAPHS.filter((s) => (opts.workers ?? []).includes(s.name));
-    for (const s of workers) procs.start(`${s.name}-w`, s.worker, { ...env, WORKER_PORT: String(port(s.name) + 100) });
+    for (const s of workers) start(`${s.name}-w`, s.worker, { ...env, WORKER_PORT: String(port(s.name) + 100) });
     for (const s of workers) await waitReady(`http://127.0.0.1:${port(s.name) + 100}/readyz`);
-    procs.start('gateway', 'gateway/src/main.ts', { ...env, PORT: String(base) });
+    start('gateway', 'gateway/src/main.ts', { ...env, PORT: String(base) });
     await waitReady(`http://127.0.0.1:${base}/readyz`);
   } catch (err) {
     await procs.stop();
@@ -52,6 +56,7 @@ export async function startBenchStack(opts: { label: string; subgraphs?: string[
   return {
     db,
     procs,
+    pids,
     gatewayUrl: `http://127.0.0.1:${base}/graphql`,
     subgraphUrl: (name) => `http://127.0.0.1:${port(name)}/graphql`,
     async close() {
@@ -96,9 +101,11 @@ export async function pool<T>(items: T[], concurrency: number, run: (item: T, in
   );
 }
 
-/** CPU time (ms) each process on the machine has used so far, by pid (Linux /proc). */
-export function cpuSnapshot(): Map<number, { name: string; ms: number }> {
-  const out = new Map<number, { name: string; ms: number }>();
+/** CPU time (ms) each process on the machine has used so far, by pid (Linux /proc); `cmd` is its command line. */
+export type CpuSnapshot = Map<number, { name: string; cmd: string; ms: number }>;
+
+export function cpuSnapshot(): CpuSnapshot {
+  const out: CpuSnapshot = new Map();
   const tick = 1000 / 100; // USER_HZ
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
@@ -111,7 +118,7 @@ export function cpuSnapshot(): Map<number, { name: string; ms: number }> {
       const name = script
         ? script.replace(/^.*\/(gateway|subgraphs\/[^/]+|bench)\/(src\/)?/, '$1/')
         : (cmd[0] ?? stat.slice(stat.indexOf('(') + 1, close)).replace(/:.*$/, '').replace(/^.*\//, '').replace(/ .*$/, '');
-      out.set(Number(entry), { name, ms: (Number(fields[11]) + Number(fields[12])) * tick });
+      out.set(Number(entry), { name, cmd: cmd.join(' '), ms: (Number(fields[11]) + Number(fields[12])) * tick });
     } catch {
       // the process ended meanwhile
     }
@@ -120,7 +127,7 @@ export function cpuSnapshot(): Map<number, { name: string; ms: number }> {
 }
 
 /** CPU ms used between two snapshots, summed by process name, largest first. */
-export function cpuSpent(before: Map<number, { name: string; ms: number }>, after = cpuSnapshot()): Record<string, number> {
+export function cpuSpent(before: CpuSnapshot, after = cpuSnapshot()): Record<string, number> {
   const by: Record<string, number> = {};
   for (const [pid, a] of after) {
     const spent = a.ms - (before.get(pid)?.ms ?? 0);
