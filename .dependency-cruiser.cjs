@@ -1,13 +1,13 @@
-// Module boundaries of DESIGN.md ("a subgraph exposes to other code only its contract/"),
-// checked by `pnpm boundaries`:
+// Module boundaries of DESIGN.md, checked by `pnpm boundaries`:
 //   depcruise --config .dependency-cruiser.cjs gateway subgraphs packages e2e bench scripts
+// The contexts stand side by side: what one may know of another (events, job payloads,
+// internal endpoints) is that context's module in packages/contracts (@lectern/contracts),
+// which depends on the kernel alone; no subgraph imports another subgraph.
 // Workspace packages are imported by name (@lectern/identity/server); symlinks are resolved to
 // real paths (preserveSymlinks: false) so every rule below sees repository paths such as
 // subgraphs/identity/src/server.ts, never node_modules/@lectern/...
-/** Other code may import a subgraph only through these files. */
-const SUBGRAPH_CONTRACT = '^subgraphs/[^/]+/src/contract/';
-/** Test harnesses (e2e/, bench/) may also start a subgraph and use its test helpers. */
-const SUBGRAPH_HARNESS = '^subgraphs/[^/]+/src/(contract/|testing/|server\\.ts$)';
+/** Test harnesses (e2e/, bench/, a subgraph's test/) may start a subgraph and use its test helpers. */
+const SUBGRAPH_HARNESS = '^subgraphs/[^/]+/src/(testing/|server\\.ts$)';
 /** Files allowed to depend on the test runner. */
 const TEST_CODE = [
   '\\.test\\.ts$',
@@ -25,11 +25,11 @@ module.exports = {
     {
       name: 'no-cross-subgraph-imports',
       comment:
-        "A subgraph may import another subgraph only through its src/contract/ (event and job payload types). " +
-        'Meet through federation entity references and domain events instead.',
+        "A subgraph never imports another subgraph: other contexts' events, job payloads and internal endpoints " +
+        'come from @lectern/contracts. Meet through federation entity references and domain events.',
       severity: 'error',
       from: { path: '^subgraphs/([^/]+)/', pathNot: '^subgraphs/[^/]+/test/' },
-      to: { path: '^subgraphs/', pathNot: ['^subgraphs/$1/', SUBGRAPH_CONTRACT] },
+      to: { path: '^subgraphs/', pathNot: '^subgraphs/$1/' },
     },
     {
       name: 'subgraph-tests-use-harness-entry-points',
@@ -53,11 +53,25 @@ module.exports = {
       to: { path: '^(subgraphs|gateway|e2e|bench|scripts)/' },
     },
     {
+      name: 'contracts-depend-on-kernel-only',
+      comment: 'packages/contracts holds published contracts: it may import the kernel (defineEvent, roles) and zod, nothing else.',
+      severity: 'error',
+      from: { path: '^packages/contracts/', pathNot: '^packages/contracts/test/' },
+      to: { pathNot: ['^packages/(contracts|kernel)/', '(^|/)node_modules/(\\.pnpm/)?zod[/@]'] },
+    },
+    {
+      name: 'kernel-knows-no-contracts',
+      comment: "The kernel and testkit hold no business logic: they never import a context's contract.",
+      severity: 'error',
+      from: { path: '^packages/', pathNot: '^packages/contracts/' },
+      to: { path: '^packages/contracts/' },
+    },
+    {
       name: 'no-gateway-to-subgraph-imports',
-      comment: 'The gateway knows subgraphs only by URL (and may use their contract/ types).',
+      comment: "The gateway knows subgraphs only by URL (identity's token format comes from @lectern/contracts).",
       severity: 'error',
       from: { path: '^gateway/' },
-      to: { path: '^subgraphs/', pathNot: SUBGRAPH_CONTRACT },
+      to: { path: '^subgraphs/' },
     },
     {
       name: 'no-gateway-to-app-imports',
@@ -68,7 +82,7 @@ module.exports = {
     },
     {
       name: 'harness-uses-subgraph-entry-points',
-      comment: 'e2e/ and bench/ may use a subgraph only through src/server.ts, src/testing/ and src/contract/.',
+      comment: 'e2e/ and bench/ may use a subgraph only through src/server.ts and src/testing/ (contracts: @lectern/contracts).',
       severity: 'error',
       from: { path: '^(e2e|bench)/' },
       to: { path: '^subgraphs/', pathNot: SUBGRAPH_HARNESS },

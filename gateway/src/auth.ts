@@ -7,7 +7,7 @@ import { HttpError } from '@lectern/kernel/http';
 import {
   ACCESS_TOKEN_AUDIENCE, ACCESS_TOKEN_ISSUER, API_KEY_PREFIX, API_KEY_VERIFY_PATH, JWKS_PATH,
   accessTokenClaims, apiKeyVerification, type ApiKeyVerification,
-} from '@lectern/identity/contract';
+} from '@lectern/contracts/identity';
 
 const CLOCK_TOLERANCE = 5;
 

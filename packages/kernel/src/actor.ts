@@ -140,3 +140,6 @@ export class ActorVerifier {
 const fresh = (c: { iat: number; exp: number }, now: number) => c.exp > now && c.iat <= now + 5 && now - c.iat <= ACTOR_TTL_SECONDS + 5;
 
 export const hasRole = (actor: Actor, ...roles: Role[]) => actor.superAdmin || actor.roles.some((r) => roles.includes(r));
+
+/** Who the caller is, for keys private to a caller (idempotency scopes): the API key, the user, or the kind. */
+export const principalOf = (actor: Actor): string => actor.apiKeyId ?? actor.userId ?? actor.kind;

@@ -214,16 +214,16 @@ export function startJobWorker(defs: JobDefinition[], opts: Omit<ConsumerOptions
 }
 
 /**
- * A page of the dead letters visible to the unit of work's tenant, newest first; `after` is
+ * A page of `tenantId`'s dead letters (null: those of no organization), newest first; `after` is
  * the (failedAt ISO, id) of the last row of the previous page, `id` narrows to one letter.
  */
 export async function deadLetterPage(
   em: EntityManager,
-  opts: { limit: number; after?: [string, string] | null; id?: string },
+  opts: { tenantId: string | null; limit: number; after?: [string, string] | null; id?: string },
 ): Promise<{ cursor: string; letter: DeadLetter }[]> {
   const schema = String(em.config.get('schema'));
-  const where: string[] = ['true'];
-  const params: unknown[] = [];
+  const where: string[] = ['tenant_id is not distinct from ?'];
+  const params: unknown[] = [opts.tenantId];
   if (opts.after) {
     where.push('(failed_at, id) < (?::timestamptz, ?::uuid)');
     params.push(opts.after[0], opts.after[1]);
@@ -257,20 +257,21 @@ export async function deadLetterPage(
   }));
 }
 
-/** Dead letters visible to the unit of work's tenant, newest first. */
-export async function listDeadLetters(em: EntityManager, limit = 100): Promise<DeadLetter[]> {
-  return (await deadLetterPage(em, { limit })).map((r) => r.letter);
+/** `tenantId`'s dead letters, newest first. */
+export async function listDeadLetters(em: EntityManager, tenantId: string | null, limit = 100): Promise<DeadLetter[]> {
+  return (await deadLetterPage(em, { tenantId, limit })).map((r) => r.letter);
 }
 
 /**
  * Re-enqueues a dead letter as a fresh job (new attempts). Event consumers still apply it
- * once: processed_events dedups by event id. Returns false when no such dead letter is visible.
+ * once: processed_events dedups by event id. Returns false when `tenantId` has no such dead letter.
  */
-export async function replayDeadLetter(em: EntityManager, id: string, queueFor: (name: string) => Queue): Promise<boolean> {
+export async function replayDeadLetter(em: EntityManager, tenantId: string | null, id: string, queueFor: (name: string) => Queue): Promise<boolean> {
   const schema = String(em.config.get('schema'));
   const [row] = await em.execute<{ queue: string; job_id: string; job_name: string; payload: unknown; replay_count: number }[]>(
-    `update "${schema}".dead_letters set replayed_at = now(), replay_count = replay_count + 1 where id = ? returning queue, job_id, job_name, payload, replay_count`,
-    [id],
+    `update "${schema}".dead_letters set replayed_at = now(), replay_count = replay_count + 1
+      where tenant_id is not distinct from ? and id = ? returning queue, job_id, job_name, payload, replay_count`,
+    [tenantId, id],
   );
   if (!row) return false;
   await queueFor(row.queue).add(row.job_name, row.payload, { jobId: `${row.job_id}-replay-${row.replay_count}` });

@@ -1,5 +1,5 @@
-// Domain events: declared once in the producing subgraph's contract/ with a zod payload
-// schema (ids and non-personal facts only), carried in one envelope everywhere.
+// Domain events: declared once in the producing context's module of @lectern/contracts with a
+// zod payload schema (ids and non-personal facts only), carried in one envelope everywhere.
 import { z } from 'zod';
 
 export interface EventDefinition<T extends string = string, P extends z.ZodType = z.ZodType> {
@@ -27,13 +27,14 @@ export const envelopeSchema = z.object({
 export type EventEnvelope<P = unknown> = Omit<z.infer<typeof envelopeSchema>, 'payload'> & { payload: P };
 export type EventOf<E extends EventDefinition> = EventEnvelope<z.infer<E['payload']>>;
 
-/** Event type → consuming contexts, merged from the consumers' contracts. */
+/** Event type → consuming contexts: what an outbox relay enqueues each event to. */
 export type Routes = Record<string, string[]>;
 
-export function mergeRoutes(...maps: Routes[]): Routes {
+/** Routes from the consumers' declarations (consuming context → the events it subscribes to). */
+export function routesFrom(subscriptions: Record<string, readonly EventDefinition[]>): Routes {
   const out: Routes = {};
-  for (const map of maps) {
-    for (const [type, consumers] of Object.entries(map)) out[type] = [...new Set([...(out[type] ?? []), ...consumers])];
+  for (const [consumer, events] of Object.entries(subscriptions)) {
+    for (const { type } of events) if (!out[type]?.includes(consumer)) (out[type] ??= []).push(consumer);
   }
   return out;
 }

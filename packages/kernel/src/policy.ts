@@ -30,6 +30,3 @@ export function authorize(actor: Actor, req: Requirement): asserts actor is Acto
 export function requireMember(actor: Actor): asserts actor is Actor & { tenantId: string } {
   authorize(actor, {});
 }
-
-export const isAuthor = (actor: Actor) =>
-  actor.superAdmin || actor.roles.includes('ORG_ADMIN') || actor.roles.includes('INSTRUCTOR') || (actor.kind === 'api_key' && actor.scopes.includes('catalog:write'));

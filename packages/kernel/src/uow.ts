@@ -1,11 +1,29 @@
-// The tenant-scoped unit of work: a forked EntityManager with the `tenant` filter's
-// params set (layer 1) inside one transaction whose first statement is
-// set_config('app.tenant_id', …, true) (layer 2, RLS). The setting is transaction-local,
-// so a pooled connection carries nothing of it into the next request.
+// The tenant-scoped unit of work: one per GraphQL request, job run or event delivery.
+//
+// Two layers keep a tenant's rows its own (DESIGN rule 2):
+//   1. the `tenant` filter on every entity query (tenant_id = the unit of work's tenant), and
+//   2. RLS: MikroORM's session context makes set_config('app.tenant_id', tenant, true) the
+//      first statement of every transaction it begins. The setting is transaction-local, so a
+//      pooled connection carries nothing of it into the next request.
+//
+// Transactions, all opened and ended through MikroORM's own API:
+//   - em(): the unit of work's transaction, begun on first use (a request that needs no
+//     database costs nothing) and committed by commit() when the response is sent (the ORM
+//     flushes first). Reads use it; so do jobs and consumers for their writes.
+//   - write(fn): one transaction per mutation field. The transaction em() opened, if any, is
+//     committed first, so a request never holds two connections; then `fn` runs in
+//     em.transactional(): flushed and committed when it returns, rolled back when it throws.
+//     Committing per field keeps the locks a change takes no longer than the change, and a
+//     failed field leaves the fields before it committed. A write inside a write is a
+//     savepoint of it. After a write, em() begins a new transaction with an empty identity
+//     map, so a payload reads what the write left.
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
-import { DEFERRED } from './orm.ts';
 
 export const TENANT_FILTER = 'tenant';
+/** The PostgreSQL setting every RLS policy reads (kernel db.ts TENANT_PREDICATE). */
+export const TENANT_SETTING = 'app.tenant_id';
+/** No row has this tenant: a unit of work without one fails closed through the filter. */
+const NO_TENANT = '00000000-0000-0000-0000-000000000000';
 
 /** The `filters` entry every tenant entity declares (defineEntity({ filters: tenantFilter })). */
 export const tenantFilter = {
@@ -19,111 +37,92 @@ export const tenantFilter = {
 export class UnitOfWork {
   readonly tenantId: string | null;
   #orm: MikroORM;
-  #em: Promise<EntityManager> | undefined;
-  #mapper: EntityManager | undefined;
+  /** The open transaction of em(), while there is one. */
+  #open: Promise<EntityManager> | undefined;
+  /** The transaction of the running write(), while there is one. */
+  #writing: EntityManager | undefined;
   #done = false;
-  /** A write is running: a write inside it takes a savepoint. */
-  #writing = false;
 
   constructor(orm: MikroORM, tenantId: string | null) {
     this.#orm = orm;
     this.tenantId = tenantId;
   }
 
-  /** The request's EntityManager; the transaction starts on first use, so DB-free requests cost nothing. */
+  /** The unit of work's EntityManager, in its transaction (inside write(): the write's). */
   em(): Promise<EntityManager> {
     if (this.#done) throw new Error('unit of work already finished');
-    this.#em ??= this.#begin();
-    return this.#em;
+    if (this.#writing) return Promise.resolve(this.#writing);
+    this.#open ??= this.#begin();
+    return this.#open;
   }
 
   get started() {
-    return this.#em !== undefined;
+    return this.#open !== undefined;
   }
 
   /**
-   * An EntityManager outside any transaction, for turning rows already in hand (a write's
-   * RETURNING) into entities with `map`: a payload built from them takes no connection.
+   * A fresh EntityManager scoped to this tenant: the filter's parameter and RLS's session context.
+   * Never the transaction of a write that happens to be running (MikroORM finds that through
+   * async context): a unit of work is its own, even when started inside another's write.
    */
-  mapper(): EntityManager {
-    return (this.#mapper ??= this.#orm.em.fork({ clear: true, useContext: false }));
-  }
-
-  async #begin(): Promise<EntityManager> {
-    const em = this.#orm.em.fork({ clear: true, useContext: false });
-    // Without a tenant the filter gets an id no row has: fail closed, never open.
-    em.setFilterParams(TENANT_FILTER, { tenantId: this.tenantId ?? '00000000-0000-0000-0000-000000000000' });
-    await em.begin();
-    // Sent with BEGIN and the transaction's first statement, before it (orm.ts pipelineTransactions).
-    await em.execute(`${DEFERRED}select set_config('app.tenant_id', ?, true)`, [this.tenantId ?? '']);
+  #fork(): EntityManager {
+    const em = this.#orm.em.fork({ clear: true, useContext: false, disableContextResolution: true });
+    em.setFilterParams(TENANT_FILTER, { tenantId: this.tenantId ?? NO_TENANT });
+    em.setSessionContext({ variables: { [TENANT_SETTING]: this.tenantId ?? '' } });
     return em;
   }
 
-  /**
-   * Runs a state change and commits it at once: each mutation field is its own transaction
-   * (with what the request read before it), and its payload is read afterwards in a new one
-   * when it needs the database. Committing here, not after the whole response is built,
-   * keeps the locks a change takes (a cohort's seat row) no longer than the change itself.
-   * A failure rolls back only this change; the other fields of the operation keep theirs.
-   * A write inside a write runs in a savepoint of the outer one.
-   */
+  async #begin(): Promise<EntityManager> {
+    const em = this.#fork();
+    await em.begin();
+    return em;
+  }
+
+  /** Runs a state change in its own transaction (see the header). */
   async write<T>(fn: (em: EntityManager) => Promise<T>): Promise<T> {
-    const em = await this.em();
-    if (this.#writing) {
-      try {
-        return await em.transactional(async (tx) => fn(tx as EntityManager));
-      } catch (err) {
-        // The savepoint is gone, but entities the change touched are still managed by the
-        // request's EntityManager; forget them so the outer commit cannot flush them.
-        em.clear();
-        throw err;
-      }
-    }
-    this.#writing = true;
-    let result: T;
+    if (this.#done) throw new Error('unit of work already finished');
+    const outer = this.#writing;
+    if (outer) return outer.transactional((tx) => fn(tx as EntityManager));
+    await this.commitOpen();
     try {
-      result = await fn(em);
-      await em.flush();
-    } catch (err) {
-      // Drop the transaction and the entities it loaded (so nothing later flushes them);
-      // the next use begins a new one.
-      this.#reset();
-      em.clear();
-      await em.rollback().catch(() => {});
-      throw err;
+      return await this.#fork().transactional((tx) => {
+        this.#writing = tx as EntityManager;
+        return fn(tx as EntityManager);
+      });
+    } finally {
+      this.#writing = undefined;
     }
-    this.#reset();
+  }
+
+  /** Commits em()'s transaction, if one is open; the next em() begins another. */
+  async commitOpen(): Promise<void> {
+    const open = this.#open;
+    this.#open = undefined;
+    if (!open) return;
+    const em = await open;
     try {
       await em.commit();
     } catch (err) {
-      em.clear();
       await em.rollback().catch(() => {});
       throw err;
     }
-    return result;
-  }
-
-  #reset() {
-    this.#em = undefined;
-    this.#writing = false;
   }
 
   async commit(): Promise<void> {
     if (this.#done) return;
-    this.#done = true;
-    if (!this.#em) return;
-    const em = await this.#em;
-    // Every write committed itself (write()), so what is left has only reads: commit without
-    // the ORM's change-set computation over every entity the request loaded.
-    const ctx = em.getTransactionContext();
-    if (ctx) await em.getConnection('write').commit(ctx as Parameters<ReturnType<EntityManager['getConnection']>['commit']>[0]);
+    try {
+      await this.commitOpen();
+    } finally {
+      this.#done = true;
+    }
   }
 
   async rollback(): Promise<void> {
     if (this.#done) return;
     this.#done = true;
-    if (!this.#em) return;
-    const em = await this.#em.catch(() => undefined);
+    const open = this.#open;
+    this.#open = undefined;
+    const em = await open?.catch(() => undefined);
     await em?.rollback().catch(() => {});
   }
 }

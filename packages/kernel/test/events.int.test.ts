@@ -197,19 +197,19 @@ describe('relay and consumers', () => {
     const r = relay();
     await r.drain();
     await r.stop();
-    const dead = await until(() => inTenant(orm, A, async (uow) => listDeadLetters(await uow.em())), (d) => d.some((x) => x.jobId === event.id));
+    const dead = await until(() => inTenant(orm, A, async (uow) => listDeadLetters(await uow.em(), uow.tenantId)), (d) => d.some((x) => x.jobId === event.id));
     expect(failures).toEqual([1, 2, 3]);
     const letter = dead.find((x) => x.jobId === event.id)!;
     expect(letter).toMatchObject({ queue: eventQueueName(SCHEMA), jobName: 'NoteWritten', attempts: 3, error: 'poison payload', tenantId: A });
     // another tenant does not see it
-    expect(await inTenant(orm, B, async (uow) => listDeadLetters(await uow.em()))).toEqual([]);
+    expect(await inTenant(orm, B, async (uow) => listDeadLetters(await uow.em(), uow.tenantId))).toEqual([]);
     expect(await effects(event.id)).toHaveLength(0);
     state.fixed = true;
-    expect(await inTenant(orm, B, async (uow) => replayDeadLetter(await uow.em(), letter.id, queues))).toBe(false);
-    expect(await inTenant(orm, A, async (uow) => replayDeadLetter(await uow.em(), letter.id, queues))).toBe(true);
+    expect(await inTenant(orm, B, async (uow) => replayDeadLetter(await uow.em(), uow.tenantId, letter.id, queues))).toBe(false);
+    expect(await inTenant(orm, A, async (uow) => replayDeadLetter(await uow.em(), uow.tenantId, letter.id, queues))).toBe(true);
     await until(() => effects(event.id), (x) => x.length === 1);
     // replaying again changes nothing: the event was applied
-    await inTenant(orm, A, async (uow) => replayDeadLetter(await uow.em(), letter.id, queues));
+    await inTenant(orm, A, async (uow) => replayDeadLetter(await uow.em(), uow.tenantId, letter.id, queues));
     await new Promise((r) => setTimeout(r, 500));
     expect(await effects(event.id)).toHaveLength(1);
   });
@@ -220,7 +220,7 @@ describe('relay and consumers', () => {
     w.on('failed', (job) => attempts.push(job?.attemptsMade ?? -1));
     const id = randomUUID();
     await queues(eventQueueName(SCHEMA)).add('NoteWritten', { id, type: 'NoteWritten', version: 1, tenantId: A, aggregateId: 'x', occurredAt: new Date().toISOString(), payload: { noteId: 'not-a-uuid' } }, { jobId: id });
-    const dead = await until(() => inTenant(orm, A, async (uow) => listDeadLetters(await uow.em())), (d) => d.some((x) => x.jobId === id));
+    const dead = await until(() => inTenant(orm, A, async (uow) => listDeadLetters(await uow.em(), uow.tenantId)), (d) => d.some((x) => x.jobId === id));
     expect(attempts).toEqual([1]);
     expect(dead.find((x) => x.jobId === id)!.error).toMatch(/invalid NoteWritten payload/);
   });
@@ -239,7 +239,7 @@ describe('relay and consumers', () => {
     const planted = await writeNote(A, { plantFor: B });
     await r.drain();
     await r.stop();
-    const dead = await until(() => inTenant(orm, A, async (uow) => listDeadLetters(await uow.em())), (d) => d.some((x) => x.jobId === planted.id), 20_000);
+    const dead = await until(() => inTenant(orm, A, async (uow) => listDeadLetters(await uow.em(), uow.tenantId)), (d) => d.some((x) => x.jobId === planted.id), 20_000);
     expect(dead.find((x) => x.jobId === planted.id)!.error).toMatch(/row-level security/);
     expect((await admin.query(`select count(*)::int as n from ${SCHEMA}.notes where tenant_id = $1 and body = 'planted'`, [B])).rows[0].n).toBe(0);
   }, 30_000);

@@ -4,9 +4,9 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defineEntity, p } from '@mikro-orm/postgresql';
 import { bootstrapDatabase, connectionString, migrate, withClient } from '../src/db.ts';
-import { createOrm, executeGuarded, type MikroORM } from '../src/orm.ts';
+import { createOrm, type EntityManager, type MikroORM } from '../src/orm.ts';
 import { UnitOfWork, inTenant, tenantFilter } from '../src/uow.ts';
-import { idempotent } from '../src/idempotency.ts';
+import { claim, idempotent } from '../src/idempotency.ts';
 
 const NoteSchema = defineEntity({
   name: 'Note',
@@ -54,7 +54,7 @@ afterAll(async () => {
 
 const bodies = (notes: Note[]) => notes.map((n) => n.body).sort();
 /** Notes with this body, seen from outside any request (a superuser connection). */
-const count = async (body: string) => Number((await superuser.em.fork().execute<{ n: string }[]>(`select count(*) as n from kerneltest.notes where body = ?`, [body]))[0]!.n);
+const count = async (body: string) => Number((await superuser.em.fork({ disableContextResolution: true }).execute<{ n: string }[]>(`select count(*) as n from kerneltest.notes where body = ?`, [body]))[0]!.n);
 
 describe('tenant isolation layers', () => {
   it('scopes reads to the unit of work’s tenant with both layers on', async () => {
@@ -148,17 +148,30 @@ describe('idempotency store', () => {
     expect(await run('key-00000001', { x: 1 }, effect)).toEqual({ n: 1 });
     expect(effects).toBe(1);
     await expect(run('key-00000001', { x: 2 }, effect)).rejects.toMatchObject({ extensions: { code: 'BAD_USER_INPUT', reason: 'IDEMPOTENCY_KEY_REUSED' } });
-    // in flight: hold the first transaction open while the second arrives
+    // in flight: the first request has claimed the key (its change is running) and waits at a gate
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
+    let claimed!: () => void;
+    const isClaimed = new Promise<void>((r) => (claimed = r));
     const orm2 = await createOrm({ databaseUrl: connectionString(ADMIN, { user: '', database }), schema: 'kerneltest', entities: [NoteSchema], poolMax: 1 });
-    const first = inTenant(orm2, A, (uow) => uow.write((em) => idempotent(em, { tenantId: A, scope: 'test', key: 'key-00000002', input: {} }, async () => { await gate; return 'first'; })));
-    await new Promise((r) => setTimeout(r, 100));
-    await expect(run('key-00000002', {}, effect)).rejects.toMatchObject({ extensions: { code: 'CONFLICT' } });
-    release();
-    expect(await first).toBe('first');
-    expect(await run('key-00000002', {}, effect)).toBe('first');
-    await orm2.close();
+    try {
+      const first = inTenant(orm2, A, (uow) =>
+        uow.write((em) => idempotent(em, { tenantId: A, scope: 'test', key: 'key-00000002', input: {} }, async () => {
+          claimed();
+          await gate;
+          return 'first';
+        })),
+      );
+      await isClaimed;
+      await expect(run('key-00000002', {}, effect)).rejects.toMatchObject({ extensions: { code: 'CONFLICT' } });
+      release();
+      expect(await first).toBe('first');
+      expect(await run('key-00000002', {}, effect)).toBe('first');
+      expect(effects).toBe(1);
+    } finally {
+      release();
+      await orm2.close();
+    }
   });
 
   it('leaves no record when the change rolls back, so the request can be retried', async () => {
@@ -167,134 +180,84 @@ describe('idempotency store', () => {
   });
 
   const stored = async (key: string) =>
-    (await superuser.em.fork().execute<{ response: { value: unknown } }[]>(`select response from kerneltest.idempotency_keys where tenant_id = ? and scope = 'test' and key = ?`, [A, key])).map((r) => r.response.value);
-  // fn stores `expected` inside its own statement (as a CTE the change depends on), then returns `actual`
-  const ahead = (key: string, expected: unknown, actual: unknown, opts: { fail?: boolean; before?: () => Promise<unknown> } = {}) =>
-    inTenant(runtime, A, (uow) =>
-      uow.write((em) => idempotent<unknown>(em, { tenantId: A, scope: 'test', key, input: {} }, async (claim) => {
-        await opts.before?.();
-        const store = claim.storeStatement(expected);
-        await em.execute(`with stored as (${store.sql}) insert into notes (id, tenant_id, body) values (gen_random_uuid(), ?, ?)`, [...store.params, A, `note of ${key}`]);
-        store.done();
-        if (opts.fail) throw new Error('lost the race');
-        return actual;
-      })),
-    );
+    (await superuser.em.fork({ disableContextResolution: true }).execute<{ response: { value: unknown } }[]>(`select response from kerneltest.idempotency_keys where tenant_id = ? and scope = 'test' and key = ?`, [A, key])).map((r) => r.response.value);
   const notes = (key: string) => count(`note of ${key}`);
 
-  it('stores a result inside the change’s own statement, and corrects it when the outcome differs', async () => {
-    expect(await ahead('key-00000004', { seat: 'a' }, { seat: 'a' })).toEqual({ seat: 'a' });
+  it('stores the result with the change it describes, in its transaction', async () => {
+    const uow = new UnitOfWork(runtime, A);
+    await uow.write(async (em) => {
+      await claim(em, { tenantId: A, scope: 'test', key: 'key-00000004', input: {} }).then(async (c) => {
+        expect(c.replay).toBe(false);
+        await em.execute(`insert into notes (id, tenant_id, body) values (gen_random_uuid(), ?, 'note of key-00000004')`, [A]);
+        if (!c.replay) await c.complete({ seat: 'a' });
+      });
+      // not committed yet: nobody else sees the record or the change
+      expect([await stored('key-00000004'), await notes('key-00000004')]).toEqual([[], 0]);
+    });
     expect([await stored('key-00000004'), await notes('key-00000004')]).toEqual([[{ seat: 'a' }], 1]);
-    expect(await ahead('key-00000005', { seat: 'b' }, { full: true })).toEqual({ full: true });
-    expect(await stored('key-00000005')).toEqual([{ full: true }]);
-    // a replay gets the corrected result, not the one stored ahead
-    expect(await run('key-00000005', {}, async () => 'ran again')).toEqual({ full: true });
-    // rolled back after storing: no record, the key is free again
-    await expect(ahead('key-00000006', 'ahead', 'never', { fail: true })).rejects.toThrow('lost the race');
-    expect([await stored('key-00000006'), await notes('key-00000006')]).toEqual([[], 0]);
-    expect(await run('key-00000006', {}, async () => 'retried')).toBe('retried');
+    await uow.commit();
+    expect(await run('key-00000004', {}, async () => 'again')).toEqual({ seat: 'a' });
   });
 
   it('refuses with CONFLICT, and keeps no change, when another request’s record appears in the lookup’s snapshot gap', async () => {
     // the other request's record is written (and committed) after this one's lookup, as if it had committed in the gap
-    const sneak = (key: string) => superuser.em.fork().execute(
+    const sneak = (key: string) => superuser.em.fork({ disableContextResolution: true }).execute(
       `insert into kerneltest.idempotency_keys (tenant_id, scope, key, fingerprint, response, expires_at) values (?, 'test', ?, 'other', '{"value":"other"}', now() + interval '1 hour')`,
       [A, key],
     );
-    for (const [key, commitWithStore] of [['key-00000008', false], ['key-00000009', true]] as const) {
-      await expect(
-        inTenant(runtime, A, (uow) => uow.write((em) => idempotent(em, { tenantId: A, scope: 'test', key, input: {}, commitWithStore }, async () => {
-          await em.execute(`insert into notes (id, tenant_id, body) values (gen_random_uuid(), ?, ?)`, [A, `note of ${key}`]);
-          await sneak(key);
-          return 'mine';
-        }))),
-      ).rejects.toMatchObject({ extensions: { code: 'CONFLICT' } });
-      expect([await stored(key), await notes(key)]).toEqual([['other'], 0]);
-    }
-    // the same inside the change's own statement
-    await expect(ahead('key-00000010', 'mine', 'mine', { before: () => sneak('key-00000010') })).rejects.toMatchObject({ extensions: { code: 'CONFLICT' } });
-    expect([await stored('key-00000010'), await notes('key-00000010')]).toEqual([['other'], 0]);
-  });
-
-  it('with commitWithStore, the store carries the COMMIT of the change', async () => {
-    const uow = new UnitOfWork(runtime, A);
-    await uow.write((em) => idempotent(em, { tenantId: A, scope: 'test', key: 'key-00000011', input: {}, commitWithStore: true }, async () => {
-      await em.execute(`insert into notes (id, tenant_id, body) values (gen_random_uuid(), ?, 'note of key-00000011')`, [A]);
-      return 'done';
-    }));
-    expect([await stored('key-00000011'), await notes('key-00000011')]).toEqual([['done'], 1]);
-    await uow.commit();
-    expect(await run('key-00000011', {}, async () => 'again')).toBe('done');
+    const key = 'key-00000008';
+    await expect(
+      inTenant(runtime, A, (uow) => uow.write((em) => idempotent(em, { tenantId: A, scope: 'test', key, input: {} }, async () => {
+        await em.execute(`insert into notes (id, tenant_id, body) values (gen_random_uuid(), ?, ?)`, [A, `note of ${key}`]);
+        await sneak(key);
+        return 'mine';
+      }))),
+    ).rejects.toMatchObject({ extensions: { code: 'CONFLICT' } });
+    expect([await stored(key), await notes(key)]).toEqual([['other'], 0]);
   });
 
   it('reuses an expired key as a new request, in place of its old record', async () => {
     expect(await run('key-00000007', {}, async () => 'old')).toBe('old');
-    await superuser.em.fork().execute(`update kerneltest.idempotency_keys set expires_at = now() - interval '1 second' where key = 'key-00000007'`);
+    await superuser.em.fork({ disableContextResolution: true }).execute(`update kerneltest.idempotency_keys set expires_at = now() - interval '1 second' where key = 'key-00000007'`);
     expect(await run('key-00000007', { other: 'input' }, async () => 'new')).toBe('new');
     expect(await stored('key-00000007')).toEqual(['new']);
   });
 });
 
-describe('transactions with a deferred BEGIN', () => {
-  it('every statement of a unit of work is in one transaction, and a rollback undoes them all', async () => {
+describe('unit of work transactions', () => {
+  const insert = (em: EntityManager, body: string) => em.execute(`insert into notes (id, tenant_id, body) values (gen_random_uuid(), ?, ?)`, [A, body]);
+
+  it('every statement of em() is in one transaction, and a rollback undoes them all', async () => {
     const uow = new UnitOfWork(runtime, A);
     const em = await uow.em();
     const a = (await em.execute<{ a: string }[]>('select txid_current()::text as a'))[0]!.a;
-    await em.execute(`insert into notes (id, tenant_id, body) values (gen_random_uuid(), ?, 'rolled back')`, [A]);
+    await insert(em, 'rolled back');
     const b = (await em.execute<{ b: string }[]>('select txid_current()::text as b'))[0]!.b;
     expect(b).toBe(a);
     await uow.rollback();
-    expect(await inTenant(runtime, A, async (u) => (await u.em()).execute(`select count(*)::int as n from notes where body = 'rolled back'`))).toEqual([{ n: 0 }]);
+    expect(await count('rolled back')).toBe(0);
   });
-});
 
-describe('guarded statements', () => {
-  const insert = (body: string) => `insert into notes (id, tenant_id, body) values (gen_random_uuid(), '${A}', '${body}') returning body`;
-
-  it('a failing one leaves the transaction where it was before it, and the transaction goes on', async () => {
+  it('a failed write inside a write undoes only itself; a failed outer write undoes what its inner writes did', async () => {
     await inTenant(runtime, A, (uow) =>
       uow.write(async (em) => {
-        await em.execute(insert('before guard'));
-        await expect(executeGuarded(em, `select 1 / (select count(*) from notes where body = 'nothing') as boom`)).rejects.toThrow(/division by zero/);
-        expect(await executeGuarded(em, insert('guarded'))).toEqual([{ body: 'guarded' }]);
-        await em.execute(insert('after guard'));
+        await insert(em, 'savepoint outer');
+        await expect(uow.write(async (inner) => {
+          await insert(inner, 'savepoint inner undone');
+          throw new Error('inner fails');
+        })).rejects.toThrow('inner fails');
+        await uow.write((inner) => insert(inner, 'savepoint inner kept'));
       }),
     );
-    expect([await count('before guard'), await count('guarded'), await count('after guard')]).toEqual([1, 1, 1]);
-  });
-
-  it('with commit, commits in the same round trip: its locks end at once, the unit of work commits nothing more, and nothing can run after it', async () => {
-    const orm = await createOrm({ databaseUrl: connectionString(ADMIN, { user: '', database }), schema: 'kerneltest', entities: [NoteSchema], poolMax: 1 });
-    try {
-      const uow = new UnitOfWork(orm, A);
-      await uow.write(async (em) => {
-        expect(await executeGuarded(em, insert('committed with it'), [], { commit: true })).toEqual([{ body: 'committed with it' }]);
-        // committed already: another connection sees it while the write is still running
-        expect(await count('committed with it')).toBe(1);
-        await expect(em.execute(insert('too late'))).rejects.toThrow(/committed by its last statement/);
-      });
-      await uow.commit();
-      expect(await count('too late')).toBe(0);
-      // the pooled connection is back to normal: a failing guarded commit rolls back to before it, and the unit of work commits the rest
-      await inTenant(orm, A, (u) =>
-        u.write(async (em) => {
-          await em.execute(insert('kept'));
-          await expect(executeGuarded(em, `${insert('not kept')}; select 1/0`, [], { commit: true })).rejects.toThrow();
+    expect([await count('outer'), await count('savepoint inner undone'), await count('inner kept')]).toEqual([1, 0, 1]);
+    await expect(
+      inTenant(runtime, A, (uow) =>
+        uow.write(async () => {
+          await uow.write((inner) => insert(inner, 'nested in a failed write'));
+          throw new Error('outer fails');
         }),
-      );
-      expect([await count('kept'), await count('not kept')]).toEqual([1, 0]);
-      // inside a nested write it does not commit the outer transaction
-      await expect(
-        inTenant(orm, A, (u) =>
-          u.write(async () => {
-            await u.write(async (em) => void (await executeGuarded(em, insert('nested guarded'), [], { commit: true })));
-            throw new Error('outer fails');
-          }),
-        ),
-      ).rejects.toThrow('outer fails');
-      expect(await count('nested guarded')).toBe(0);
-    } finally {
-      await orm.close();
-    }
+      ),
+    ).rejects.toThrow('outer fails');
+    expect(await count('nested in a failed write')).toBe(0);
   });
 });

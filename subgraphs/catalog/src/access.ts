@@ -1,7 +1,7 @@
 // Who may read and who may author in the catalog. Authors (ORG_ADMIN, INSTRUCTOR, API keys
 // with catalog:write) see drafts; every other member (LEARNER, SUPPORT_READONLY, API keys
 // with catalog:read) sees published content only.
-import { authorize, isAuthor, type Actor } from '@lectern/kernel';
+import { authorize, type Actor } from '@lectern/kernel';
 
 export const AUTHOR_REQUIREMENT = { roles: ['ORG_ADMIN', 'INSTRUCTOR'], scope: 'catalog:write' } as const satisfies Parameters<typeof authorize>[1];
 
@@ -19,6 +19,10 @@ export function requireAuthor(actor: Actor): asserts actor is Actor & { tenantId
   authorize(actor, { roles: [...AUTHOR_REQUIREMENT.roles], scope: AUTHOR_REQUIREMENT.scope });
 }
 
+/** ORG_ADMIN, INSTRUCTOR, platform operators and API keys with catalog:write author courses. */
+export const isAuthor = (actor: Actor) =>
+  actor.superAdmin || actor.roles.includes('ORG_ADMIN') || actor.roles.includes('INSTRUCTOR') || (actor.kind === 'api_key' && actor.scopes.includes('catalog:write'));
+
 /** Whether the caller sees drafts (authors) or published content only. */
 export const seesDrafts = (actor: Actor) => isAuthor(actor);
 
@@ -29,12 +33,3 @@ export const seesDrafts = (actor: Actor) => isAuthor(actor);
 export function editsEveryCourse(actor: Actor): boolean {
   return actor.superAdmin || actor.roles.includes('ORG_ADMIN') || (actor.kind === 'api_key' && actor.scopes.includes('catalog:write'));
 }
-
-/** Who the caller is for idempotency scopes: the user, or the API key. */
-export function principalOf(actor: Actor): string {
-  return actor.apiKeyId ?? actor.userId ?? actor.kind;
-}
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-/** Ids that are not UUIDs name nothing; checking first keeps malformed ids away from SQL. */
-export const isUuid = (id: unknown): id is string => typeof id === 'string' && UUID.test(id);

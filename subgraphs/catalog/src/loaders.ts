@@ -1,9 +1,18 @@
 // One DataLoader per lookup, created once per request: every relation a resolver follows is
 // one batched query per level of the operation, whatever the page size (no N+1). Queries run
 // in the request's unit of work, so they see only the caller's organization.
-import type { DataLoader } from '@lectern/kernel';
-import { manyLoader, oneLoader, type UnitOfWork } from '@lectern/kernel';
-import { Course, CourseAuthor, CoursePrerequisite, CourseVersion } from './modules/course/course.entity.ts';
+// Course reads that only serve a response are plain rows (course.store.ts), not managed entities.
+import { DataLoader, manyLoader, oneLoader, type UnitOfWork } from '@lectern/kernel';
+import { CoursePrerequisite } from './modules/course/course.entity.ts';
+import {
+  authorIdsByCourse,
+  coursesById,
+  versionHeadsById,
+  versionsById,
+  type CourseRecord,
+  type VersionHead,
+  type VersionRecord,
+} from './modules/course/course.store.ts';
 import { CourseModule, Lesson } from './modules/content/content.entity.ts';
 
 export function createLoaders(uow: UnitOfWork) {
@@ -16,8 +25,10 @@ export function createLoaders(uow: UnitOfWork) {
   const module = oneLoader<string, CourseModule>(async (ids) => (await em()).find(CourseModule, { id: { $in: [...ids] } }), (m) => m.id);
   const lesson = oneLoader<string, Lesson>(async (ids) => (await em()).find(Lesson, { id: { $in: [...ids] } }), (l) => l.id);
   const loaders = {
-    course: oneLoader<string, Course>(async (ids) => (await em()).find(Course, { id: { $in: [...ids] } }), (c) => c.id),
-    version: oneLoader<string, CourseVersion>(async (ids) => (await em()).find(CourseVersion, { id: { $in: [...ids] } }), (v) => v.id),
+    course: oneLoader<string, CourseRecord>(async (ids) => coursesById(await em(), uow.tenantId, ids), (c) => c.id),
+    version: oneLoader<string, VersionRecord>(async (ids) => versionsById(await em(), uow.tenantId, ids), (v) => v.id),
+    /** Title and status of a version (a listing primes them from its own statement). */
+    versionHead: oneLoader<string, VersionHead>(async (ids) => versionHeadsById(await em(), uow.tenantId, ids), (v) => v.id),
     module,
     lesson,
     modulesByVersion: manyLoader<string, CourseModule>(
@@ -28,10 +39,16 @@ export function createLoaders(uow: UnitOfWork) {
       async (moduleIds) => primed(lesson, await (await em()).find(Lesson, { moduleId: { $in: [...moduleIds] } }, { orderBy: { position: 'asc' } })),
       (l) => l.moduleId,
     ),
-    authorsByCourse: manyLoader<string, CourseAuthor>(
-      async (courseIds) => (await em()).find(CourseAuthor, { courseId: { $in: [...courseIds] } }, { orderBy: { addedAt: 'asc', userId: 'asc' } }),
-      (a) => a.courseId,
-    ),
+    /** Author user ids per course, in the order they were added (a listing primes them). */
+    authorIdsByCourse: new DataLoader<string, string[]>(async (courseIds) => {
+      const byCourse = new Map<string, string[]>();
+      for (const a of await authorIdsByCourse(await em(), uow.tenantId, courseIds)) {
+        const list = byCourse.get(a.courseId);
+        if (list) list.push(a.userId);
+        else byCourse.set(a.courseId, [a.userId]);
+      }
+      return courseIds.map((id) => byCourse.get(id) ?? []);
+    }),
     prerequisitesByCourse: manyLoader<string, CoursePrerequisite>(
       async (courseIds) =>
         (await em()).find(CoursePrerequisite, { courseId: { $in: [...courseIds] } }, { orderBy: { createdAt: 'asc', prerequisiteCourseId: 'asc' } }),

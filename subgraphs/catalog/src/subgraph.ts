@@ -14,7 +14,7 @@ import { DateTime } from '@lectern/kernel/scalars';
 import { ActorVerifier } from '@lectern/kernel/actor';
 import { DEV_ACTOR_PUBLIC_KEY, requireKey } from '@lectern/kernel/dev-keys';
 import { internalRoute } from '@lectern/kernel/internal';
-import { COURSE_STRUCTURE_PATH, courseStructureRequest } from './contract/index.ts';
+import { COURSE_STRUCTURE_PATH, courseStructureRequest } from '@lectern/contracts/catalog';
 import { InternalService } from './modules/internal/internal.service.ts';
 import type { Resolvers } from './__generated__/resolvers.ts';
 

@@ -1,6 +1,5 @@
 // The catalog worker process: relays catalog's outbox to the contexts that consume its events.
-import { mergeRoutes } from '@lectern/kernel/events';
-import { subscriptions as notifications } from '@lectern/notifications/contract';
+import { routes } from '@lectern/contracts/subscriptions';
 import { runWorker, type WorkerDefinition } from '@lectern/kernel/worker';
 import { loadWorkerEnv, type CatalogWorkerEnv } from './env.ts';
 import { entities } from './subgraph.ts';
@@ -10,8 +9,8 @@ export const catalogWorker: WorkerDefinition<CatalogWorkerEnv> = {
   name: 'catalog',
   entities,
   migrations,
-  // Consumers subscribe in their contracts; each new consumer is merged in here.
-  routes: mergeRoutes(notifications),
+  // Whoever subscribes to its events (declared by the consumers in @lectern/contracts).
+  routes,
 };
 
 if (import.meta.main) await runWorker(catalogWorker, loadWorkerEnv());

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { actor, actorHeader, adminPool } from '@lectern/testkit';
 import { seedCourse } from '../src/testing/index.ts';
-import { COURSE_STRUCTURE_PATH, courseStructureResponse } from '../src/contract/index.ts';
+import { COURSE_STRUCTURE_PATH, courseStructureResponse } from '@lectern/contracts/catalog';
 import { startTestCatalog, type TestCatalog } from './helpers.ts';
 
 let catalog: TestCatalog;

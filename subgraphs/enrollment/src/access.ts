@@ -30,12 +30,3 @@ export function adminWrites(actor: Actor): boolean {
 export function teaches(actor: Actor, cohort: { instructorIds: string[] }): boolean {
   return actor.userId !== null && (actor.roles.includes('INSTRUCTOR') || actor.roles.includes('ORG_ADMIN')) && cohort.instructorIds.includes(actor.userId);
 }
-
-/** Who the caller is for idempotency scopes: the user, or the API key. */
-export function principalOf(actor: Actor): string {
-  return actor.apiKeyId ?? actor.userId ?? actor.kind;
-}
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-/** Ids that are not UUIDs name nothing; checking first keeps malformed ids away from SQL. */
-export const isUuid = (id: unknown): id is string => typeof id === 'string' && UUID.test(id);

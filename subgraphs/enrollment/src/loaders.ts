@@ -128,11 +128,6 @@ export function createLoaders(uow: UnitOfWork, tenantId: string | null, viewer: 
     clearAll() {
       for (const loader of all) loader.clearAll();
     },
-    /** Knows an enrollment from a row a write returned (`returning *`): no statement, no connection. */
-    primeEnrollment(row: Record<string, unknown>) {
-      const e = uow.mapper().map(Enrollment, row);
-      loaders.enrollment.clear(e.id).prime(e.id, e);
-    },
   };
 }
 

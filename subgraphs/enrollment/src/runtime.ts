@@ -3,7 +3,7 @@
 import type { Queue } from 'bullmq';
 import { bullPrefix, producerConnection, queueFactory } from '@lectern/kernel/queues';
 import { jobQueueName } from '@lectern/kernel/worker';
-import { ENROLLMENT } from './contract/index.ts';
+import { ENROLLMENT } from '@lectern/contracts/enrollment';
 import type { EnrollmentEnv } from './env.ts';
 import { remoteContexts, type Remote } from './modules/remote/remote.ts';
 

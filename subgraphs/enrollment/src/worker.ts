@@ -1,12 +1,11 @@
-// The enrollment worker process: relays enrollment's outbox to the contexts that consume its
-// events (learning), consumes learning's CourseCompleted (events-enrollment) and runs roster
-// imports (jobs-enrollment). At start it re-enqueues imports left unfinished.
+// The enrollment worker process: relays enrollment's outbox to the contexts that subscribe to
+// its events, consumes learning's CourseCompleted (events-enrollment) and runs roster imports
+// (jobs-enrollment). At start it re-enqueues imports left unfinished.
 // `node subgraphs/enrollment/src/worker.ts` runs it; importing this file only defines it.
 import { enqueue } from '@lectern/kernel/consumers';
-import { mergeRoutes } from '@lectern/kernel/events';
 import { jobQueueName, runWorker, type WorkerDefinition } from '@lectern/kernel/worker';
-import { subscriptions as learning } from '@lectern/learning/contract';
-import { ENROLLMENT } from './contract/index.ts';
+import { ENROLLMENT } from '@lectern/contracts/enrollment';
+import { routes } from '@lectern/contracts/subscriptions';
 import { loadEnv, type EnrollmentEnv } from './env.ts';
 import { entities } from './entities.ts';
 import { migrations } from './migrations/index.ts';
@@ -18,7 +17,7 @@ export const enrollmentWorker: WorkerDefinition<EnrollmentEnv> = {
   name: ENROLLMENT,
   entities,
   migrations,
-  routes: mergeRoutes(learning),
+  routes,
   handlers: () => [courseCompletedHandler],
   jobs: (deps) => [importRosterJob.with({ orm: deps.orm, remote: remoteContexts(deps.env) })],
   async init(deps) {

@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventQueueName } from '@lectern/kernel/queues';
-import { CourseCompleted } from '@lectern/learning/contract';
+import { CourseCompleted } from '@lectern/contracts/learning';
 import { enroll, offeringWithCohort, outboxTypes, publishedCourse, seedOrg, startHarness, type Harness, type Org } from './helpers.ts';
 
 let h: Harness;

@@ -148,10 +148,10 @@ describe('roster import', () => {
       expect((await h.admin.query(`select count(*)::int as n from enrollment.unfinished_roster_imports where import_id = $1`, [importId])).rows[0].n).toBe(0);
       // the operator's view has the error itself; replaying it resumes from the 3 rows left
       down = false;
-      const letters = await inTenant(orm, org.tenantId, async (uow) => listDeadLetters(await uow.em()));
+      const letters = await inTenant(orm, org.tenantId, async (uow) => listDeadLetters(await uow.em(), uow.tenantId));
       const letter = letters.find((l) => l.jobId === importId)!;
       expect(letter.error).toContain('identity did not answer');
-      expect(await inTenant(orm, org.tenantId, async (uow) => replayDeadLetter(await uow.em(), letter.id, queues))).toBe(true);
+      expect(await inTenant(orm, org.tenantId, async (uow) => replayDeadLetter(await uow.em(), uow.tenantId, letter.id, queues))).toBe(true);
       const resumed = await finished(importId, ['COMPLETED']);
       expect(resumed).toMatchObject({ status: 'COMPLETED', total: 5, processed: 5, enrolled: 5, rejected: 0 });
       expect((await ok(h, org.admin, `query($id: ID!) { rosterImport(id: $id) { failure } }`, { id: importId })).rosterImport.failure).toBeNull();

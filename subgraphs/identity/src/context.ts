@@ -6,14 +6,24 @@ import { AuthService } from './modules/auth/auth.service.ts';
 import { MembershipService } from './modules/membership/membership.service.ts';
 import { OrganizationService } from './modules/organization/organization.service.ts';
 import { ApiKeyService } from './modules/api-key/api-key.service.ts';
-import { User } from './modules/user/user.entity.ts';
+import { usersById, visibleUsersById, type UserRecord } from './modules/user/user.store.ts';
 import { Organization } from './modules/organization/organization.entity.ts';
 import { Membership } from './modules/membership/membership.entity.ts';
 
 function createLoaders(base: SubgraphContext) {
   return loaderRegistry({
     /** Any user by id (reached only through something the caller may see). */
-    user: () => oneLoader(async (ids: readonly string[]) => (await base.uow.em()).find(User, { id: { $in: [...ids] } }), (u) => u.id),
+    user: () => oneLoader(async (ids: readonly string[]) => usersById(await base.uow.em(), ids), (u: UserRecord) => u.id),
+    /**
+     * A user the caller may see (themself, or a member of the caller's organization), else null:
+     * one statement per batch, plain rows (a federated list of 100 users costs what 1 does).
+     */
+    visibleUser: () =>
+      oneLoader(
+        async (ids: readonly string[]) =>
+          base.actor.tenantId ? visibleUsersById(await base.uow.em(), base.actor.tenantId, base.actor.userId ?? null, ids) : [],
+        (u: UserRecord) => u.id,
+      ),
     /** The membership of each user in the caller's organization (tenant filter + RLS scope it). */
     membershipByUser: () =>
       oneLoader(async (ids: readonly string[]) => (await base.uow.em()).find(Membership, { userId: { $in: [...ids] } }), (m) => m.userId),

@@ -2,9 +2,9 @@
 // in the tenant-scoped loaders (a user outside the caller's organization resolves to null).
 import { DateTime } from '@lectern/kernel/scalars';
 import type { Resolvers } from './__generated__/resolvers.ts';
-import { hasRole, notFound, type Role } from '@lectern/kernel';
+import { hasRole, isUuid, notFound, type Role } from '@lectern/kernel';
 import type { Context } from './context.ts';
-import type { User } from './modules/user/user.entity.ts';
+import type { UserRecord as User } from './modules/user/user.store.ts';
 import type { Membership } from './modules/membership/membership.entity.ts';
 import type { Organization } from './modules/organization/organization.entity.ts';
 import { ApiKey } from './modules/api-key/api-key.entity.ts';
@@ -15,9 +15,9 @@ export { DateTime };
 
 /** The user, if they are a member of the caller's organization (or the caller themself). */
 async function visibleUser(ctx: Context, id: string): Promise<User | null> {
-  if (id === ctx.actor.userId) return ctx.loaders.user.load(id);
-  const membership = await ctx.loaders.membershipByUser.load(id);
-  return membership ? ctx.loaders.user.load(id) : null;
+  const user = await ctx.loaders.visibleUser.load(id);
+  if (user) ctx.loaders.user.prime(user.id, user);
+  return user;
 }
 
 const canSeeEmails = (ctx: Context) =>
@@ -41,8 +41,6 @@ async function authPayload(ctx: Context, r: AuthResult) {
 async function loadMembership(ctx: Context, id: string | undefined) {
   return id ? ctx.loaders.membership.load(id) : null;
 }
-
-const isUuid = (s: string) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(s);
 
 export const resolvers: Resolvers = {
   DateTime,
@@ -112,8 +110,8 @@ export const resolvers: Resolvers = {
   },
   User: {
     __resolveReference: (ref: { id: string }, ctx: Context) => (ctx.actor.tenantId && isUuid(ref.id) ? visibleUser(ctx, ref.id) : null),
-    email: (u: User, _a, ctx: Context) => (u.id === ctx.actor.userId || ctx.signedIn.has(u.id) || canSeeEmails(ctx) ? u.email : null),
-    membership: (u: User, _a, ctx: Context) => ctx.loaders.membershipByUser.load(u.id),
+    email: (u: Pick<User, 'id' | 'email'>, _a, ctx: Context) => (u.id === ctx.actor.userId || ctx.signedIn.has(u.id) || canSeeEmails(ctx) ? u.email : null),
+    membership: (u: Pick<User, 'id'>, _a, ctx: Context) => ctx.loaders.membershipByUser.load(u.id),
   },
   Membership: {
     user: async (m: Membership, _a, ctx: Context) => must(await ctx.loaders.user.load(m.userId), 'User'),

@@ -13,7 +13,7 @@ import { initRuntime, runtimeOf } from './runtime.ts';
 import {
   API_KEY_VERIFY_PATH, CONTACTS_PATH, INVITATION_DELIVERY_PATH, JWKS_PATH, MEMBERS_PATH, RESOLVE_MEMBERS_PATH, resolveMembersRequest,
   contactsRequest, invitationDeliveryRequest, membersRequest,
-} from './contract/index.ts';
+} from '@lectern/contracts/identity';
 import { internalRoute } from '@lectern/kernel/internal';
 import { InternalService } from './modules/internal/internal.service.ts';
 import { ApiKeyService } from './modules/api-key/api-key.service.ts';

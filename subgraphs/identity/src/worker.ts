@@ -1,6 +1,5 @@
 // The identity worker process: relays identity's outbox to the contexts that consume its events.
-import { mergeRoutes } from '@lectern/kernel/events';
-import { subscriptions as notifications } from '@lectern/notifications/contract';
+import { routes } from '@lectern/contracts/subscriptions';
 import { runWorker, type WorkerDefinition } from '@lectern/kernel/worker';
 import { loadWorkerEnv, type IdentityWorkerEnv } from './env.ts';
 import { entities } from './subgraph.ts';
@@ -10,8 +9,8 @@ export const identityWorker: WorkerDefinition<IdentityWorkerEnv> = {
   name: 'identity',
   entities,
   migrations,
-  // Consumers subscribe in their contracts; each new consumer is merged in here.
-  routes: mergeRoutes(notifications),
+  // Whoever subscribes to its events (declared by the consumers in @lectern/contracts).
+  routes,
 };
 
 if (import.meta.main) await runWorker(identityWorker, loadWorkerEnv());

@@ -25,9 +25,3 @@ export function canReadProgress(actor: Actor, enrollment: Enrollment, taught: ()
   if (actor.roles.includes('INSTRUCTOR') && actor.userId) return taught().then((set) => set.has(enrollment.cohortId));
   return false;
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-export const isUuid = (id: unknown): id is string => typeof id === 'string' && UUID.test(id);
-
-/** Who the caller is for idempotency scopes. */
-export const principalOf = (actor: Actor) => actor.apiKeyId ?? actor.userId ?? actor.kind;

@@ -3,12 +3,11 @@
 // learning's outbox (LessonCompleted, CourseCompleted) to its consumers.
 // `node subgraphs/learning/src/worker.ts` runs it; importing this file only defines it.
 // SIGTERM stops the flusher first (final flush), then the kernel's worker.
-import { subscriptions as enrollment } from '@lectern/enrollment/contract';
-import { mergeRoutes } from '@lectern/kernel/events';
 import { installShutdown } from '@lectern/kernel/http';
 import { createLogger, type Logger } from '@lectern/kernel/logger';
 import { startWorker, type RunningWorker, type WorkerDefinition } from '@lectern/kernel/worker';
-import { LEARNING } from './contract/index.ts';
+import { LEARNING } from '@lectern/contracts/learning';
+import { routes } from '@lectern/contracts/subscriptions';
 import { loadEnv, type LearningEnv } from './env.ts';
 import { migrations } from './migrations/index.ts';
 import { projectionHandlers } from './modules/projection/projection.handlers.ts';
@@ -19,7 +18,7 @@ export const learningWorker: WorkerDefinition<LearningEnv> = {
   name: LEARNING,
   entities,
   migrations,
-  routes: mergeRoutes(enrollment),
+  routes,
   handlers: (deps) => projectionHandlers(runtimeOf(deps)),
   async init(deps) {
     if (deps.env.FLUSHER_ENABLED) await runtimeOf(deps).startFlusher();

@@ -15,7 +15,7 @@ import { actor, createTestDatabase, idem, type TestDatabase } from '@lectern/tes
 export { call, errorCode, ok } from '@lectern/testkit';
 import { loadEnv as catalogEnv, migrations as catalogMigrations, startCatalog } from '@lectern/catalog/server';
 import { seedCourse, type LessonSeed } from '@lectern/catalog/testing';
-import { LearnerEnrolled, CohortInstructorsChanged } from '@lectern/enrollment/contract';
+import { LearnerEnrolled, CohortInstructorsChanged } from '@lectern/contracts/enrollment';
 import { loadEnv, startLearning, type LearningEnv } from '../src/server.ts';
 import { migrations } from '../src/migrations/index.ts';
 import { entities } from '../src/modules/progress/progress.entity.ts';
@@ -85,25 +85,30 @@ export async function startHarness(label: string): Promise<Harness> {
 
 export const VIDEO_SECONDS = 100;
 
+/** A published course of `lessons` (one module): its ids, the lessons' in order. */
+export async function seedPublished(h: Harness, tenantId: string, lessons: LessonSeed[]) {
+  const course = await seedCourse(h.catalog.deps.orm, { tenantId, authorId: randomUUID(), published: true, modules: [{ title: 'Only module', lessons }] });
+  const versionId = await catalogClient(h.env).publishedVersionId(tenantId, course.id);
+  if (!versionId) throw new Error('course not published');
+  return { courseId: course.id, versionId, lessonIds: course.modules[0]!.lessons.map((l) => l.id) };
+}
+
 /** A published course: two required videos (100 s), a required quiz, an optional text lesson. */
 export async function publishedCourse(h: Harness, tenantId: string) {
   const quizId = randomUUID();
-  const lessons: LessonSeed[] = [
+  const { courseId, versionId, lessonIds } = await seedPublished(h, tenantId, [
     { title: 'Video one', kind: 'VIDEO', durationSeconds: VIDEO_SECONDS },
     { title: 'Video two', kind: 'VIDEO', durationSeconds: VIDEO_SECONDS },
     { title: 'Quiz', kind: 'QUIZ', quizId },
     { title: 'Reading', kind: 'TEXT', required: false },
-  ];
-  const course = await seedCourse(h.catalog.deps.orm, { tenantId, authorId: randomUUID(), published: true, modules: [{ title: 'Only module', lessons }] });
-  const versionId = await catalogClient(h.env).publishedVersionId(tenantId, course.id);
-  if (!versionId) throw new Error('course not published');
-  const [v1, v2, quiz, text] = course.modules[0]!.lessons.map((l) => l.id) as [string, string, string, string];
-  return { courseId: course.id, versionId, quizId, lessons: { v1, v2, quiz, text } };
+  ]);
+  const [v1, v2, quiz, text] = lessonIds as [string, string, string, string];
+  return { courseId, versionId, quizId, lessons: { v1, v2, quiz, text } };
 }
 export type Course = Awaited<ReturnType<typeof publishedCourse>>;
 
 /** Enrolls `learnerId` through the projection (LearnerEnrolled as enrollment emits it). */
-export async function enroll(h: Harness, tenantId: string, course: Course, learnerId: string, cohortId = randomUUID()) {
+export async function enroll(h: Harness, tenantId: string, course: Pick<Course, 'courseId' | 'versionId'>, learnerId: string, cohortId = randomUUID()) {
   const enrollmentId = randomUUID();
   await applyEvent(
     h.orm,
@@ -157,4 +162,16 @@ export async function outboxCount(h: Harness, type: string, enrollmentId: string
 export async function drain(h: Harness, flusher: HeartbeatFlusher) {
   for (let i = 0; i < 100; i++) if ((await flusher.flushOnce()).entries === 0) return;
   throw new Error('buffer did not drain');
+}
+
+/**
+ * Polls `condition` until it holds (returns true) or `timeoutMs` passes: waiting for another
+ * process or loop to reach a state without assuming how long it takes.
+ */
+export async function until(what: string, condition: () => Promise<boolean> | boolean, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
 }

@@ -1,7 +1,7 @@
 // Who may do what in notifications. Everyone signed in to an organization has an inbox and
 // preferences of their own; the operator view is for ORG_ADMIN (their organization) and
 // SUPER_ADMIN. API keys have no inbox (there is no person behind them).
-import { authorize, forbidden, type Actor } from '@lectern/kernel';
+import { authorize, forbidden, isUuid, type Actor } from '@lectern/kernel';
 
 export type UserActor = Actor & { tenantId: string; userId: string };
 
@@ -16,13 +16,6 @@ export function requireOperator(actor: Actor): void {
   if (actor.superAdmin && actor.kind === 'user') return;
   authorize(actor, { roles: ['ORG_ADMIN'] });
 }
-
-/** Who the caller is for idempotency scopes. */
-export const principalOf = (actor: Actor): string => actor.apiKeyId ?? actor.userId ?? actor.kind;
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-/** Ids that are not UUIDs name nothing; checking first keeps malformed ids away from SQL. */
-export const isUuid = (id: unknown): id is string => typeof id === 'string' && UUID.test(id);
 
 /** A PostgreSQL uuid[] literal of already validated ids (em.execute expands JS arrays into lists). */
 export const uuidArray = (ids: readonly string[]): string => {

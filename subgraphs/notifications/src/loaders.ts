@@ -22,8 +22,8 @@ export function createLoaders(uow: UnitOfWork, actor: Actor) {
     unreadCount: new DataLoader<string, number>(async (userIds) => {
       const rows = await (await em()).execute<{ user_id: string; n: number }[]>(
         `select user_id, count(*)::int as n from notifications
-          where user_id = any(?::uuid[]) and in_app and read_at is null group by user_id`,
-        [uuidArray(userIds)],
+          where tenant_id = ? and user_id = any(?::uuid[]) and in_app and read_at is null group by user_id`,
+        [uow.tenantId, uuidArray(userIds)],
       );
       const byUser = new Map(rows.map((r) => [r.user_id, r.n]));
       return userIds.map((id) => byUser.get(id) ?? 0);

@@ -3,7 +3,7 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from '@lectern/kernel';
 import { jobQueueName, type WorkerDeps } from '@lectern/kernel/worker';
-import { NOTIFICATIONS } from './contract/index.ts';
+import { NOTIFICATIONS } from '@lectern/contracts/notifications';
 import type { NotificationsEnv } from './env.ts';
 import { DigestService } from './modules/digest/digest.service.ts';
 import { DigestSchedules } from './modules/digest/schedules.ts';

@@ -2,9 +2,9 @@
 // runs jobs-notifications (send-digests, per organization on a job scheduler) and relays this
 // schema's outbox (it emits nothing yet). `node subgraphs/notifications/src/worker.ts` runs it;
 // importing this file only defines it.
-import { mergeRoutes } from '@lectern/kernel/events';
 import { runWorker, type WorkerDefinition } from '@lectern/kernel/worker';
-import { NOTIFICATIONS } from './contract/index.ts';
+import { NOTIFICATIONS } from '@lectern/contracts/notifications';
+import { routes } from '@lectern/contracts/subscriptions';
 import { loadEnv, type NotificationsEnv } from './env.ts';
 import { entities } from './entities.ts';
 import { migrations } from './migrations/index.ts';
@@ -16,8 +16,8 @@ export const notificationsWorker: WorkerDefinition<NotificationsEnv> = {
   name: NOTIFICATIONS,
   entities,
   migrations,
-  // notifications emits no events yet; consumers' subscriptions are merged in here when it does.
-  routes: mergeRoutes(),
+  // notifications emits no events yet; when it does, its subscribers are already in `routes`.
+  routes,
   handlers: (deps) => eventHandlers(runtimeOf(deps)),
   jobs: (deps) => [sendDigestsJob(runtimeOf(deps).digests)],
   async init(deps) {

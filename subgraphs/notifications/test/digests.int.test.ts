@@ -2,7 +2,7 @@
 // pending item once, nothing twice across runs or periods, immediate preference at once.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CoursePublished } from '@lectern/catalog/contract';
+import { CoursePublished } from '@lectern/contracts/catalog';
 import { duePeriod, isoWeekKey } from '../src/modules/digest/period.ts';
 import { envelope, type SinkMessage } from '../src/testing/index.ts';
 import { handle, jobsQueue, mail, ok, Q, runDigests, seedOrg, setPreference, setTimeZone, settled, startHarness, type Harness, type SeededOrg } from './helpers.ts';

@@ -5,12 +5,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inTenant } from '@lectern/kernel';
 import { tenantTablesWithoutRls } from '@lectern/kernel/db';
 import { actor, gql } from '@lectern/testkit';
-import { CoursePublished } from '@lectern/catalog/contract';
+import { CoursePublished } from '@lectern/contracts/catalog';
 import { loadEnv as catalogEnv, migrations as catalogMigrations, startCatalog } from '@lectern/catalog/server';
 import { seedCourse } from '@lectern/catalog/testing';
-import { MemberAdded, MemberInvited } from '@lectern/identity/contract';
+import { MemberAdded, MemberInvited } from '@lectern/contracts/identity';
 import { TEST_PASSWORD } from '@lectern/identity/testing';
-import { subscriptions } from '../src/contract/index.ts';
+import { NOTIFICATIONS } from '@lectern/contracts/notifications';
+import { routes, subscriptions } from '@lectern/contracts/subscriptions';
 import { eventHandlers } from '../src/modules/events/events.handlers.ts';
 import { envelope } from '../src/testing/index.ts';
 import { eventsQueue, handle, idem, mail, ok, Q, relay, seedOrg, setPreference, settled, startHarness, until, type Harness, type SeededOrg } from './helpers.ts';
@@ -38,10 +39,11 @@ const published = (org: SeededOrg, publishedBy: string | null, courseId = random
   envelope(CoursePublished, { tenantId: org.tenantId, aggregateId: courseId, payload: { courseId, versionId: randomUUID(), previousVersionId, publishedBy } });
 
 describe('contract', () => {
-  it('subscribes producers to exactly the events it handles', () => {
+  it('subscribes to exactly the events it handles, and producers route exactly those to its queue', () => {
     const handled = eventHandlers({ env: { PUBLIC_APP_URL: 'http://x' } } as never).map((handler) => handler.event.type).sort();
-    expect(Object.keys(subscriptions).sort()).toEqual(handled);
-    expect(Object.values(subscriptions).every((to) => to.length === 1 && to[0] === 'notifications')).toBe(true);
+    expect(subscriptions[NOTIFICATIONS].map((event) => event.type).sort()).toEqual(handled);
+    const routed = Object.entries(routes).filter(([, to]) => to.includes(NOTIFICATIONS)).map(([type]) => type);
+    expect(routed.sort()).toEqual(handled);
   });
 
   it('puts every tenant table under forced row-level security', async () => {

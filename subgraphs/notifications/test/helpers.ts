@@ -18,7 +18,7 @@ import { actor, ADMIN_URL, createTestDatabase, idem, type TestDatabase, ok } fro
 export { call, errorCode, ok } from '@lectern/testkit';
 import { loadEnv as identityEnv, migrations as identityMigrations, startIdentity } from '@lectern/identity/server';
 import { seedOrganizationWithPeople } from '@lectern/identity/testing';
-import { subscriptions } from '../src/contract/index.ts';
+import { routes } from '@lectern/contracts/subscriptions';
 import { loadEnv, migrations, startNotifications, startNotificationsWorker, type NotificationsEnv } from '../src/server.ts';
 import { deliver, readMailSink, type SinkMessage } from '../src/testing/index.ts';
 
@@ -161,7 +161,7 @@ export async function relay(h: Harness, schema: string): Promise<number> {
   const r = new OutboxRelay({
     url: connectionString(h.db.url, { user: RELAY_ROLE }),
     schema,
-    routes: subscriptions,
+    routes,
     queue: h.queues,
     log: createLogger('test-relay', 'silent'),
   });

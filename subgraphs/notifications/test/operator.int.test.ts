@@ -3,8 +3,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { actor } from '@lectern/testkit';
-import { CoursePublished } from '@lectern/catalog/contract';
-import { MemberAdded } from '@lectern/identity/contract';
+import { CoursePublished } from '@lectern/contracts/catalog';
+import { MemberAdded } from '@lectern/contracts/identity';
 import { envelope } from '../src/testing/index.ts';
 import { call, errorCode, eventsQueue, idem, ok, Q, seedOrg, settled, startHarness, until, type Data, type Harness, type SeededOrg } from './helpers.ts';
 

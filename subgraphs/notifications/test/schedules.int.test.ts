@@ -2,7 +2,7 @@
 // first sees the organization's event, and restored for every known organization at start.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CoursePublished } from '@lectern/catalog/contract';
+import { CoursePublished } from '@lectern/contracts/catalog';
 import { startNotificationsWorker } from '../src/server.ts';
 import { envelope } from '../src/testing/index.ts';
 import { handle, jobsQueue, seedOrg, startHarness, until, type Harness } from './helpers.ts';

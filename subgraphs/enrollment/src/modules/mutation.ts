@@ -1,8 +1,8 @@
 // Plumbing every enrollment mutation shares: the idempotent savepoint, driver errors turned
 // into CONFLICT, and fresh loaders for the payload.
 import { DeadlockException, LockWaitTimeoutException, UniqueConstraintViolationException, type EntityManager } from '@mikro-orm/postgresql';
-import { conflict, idempotent, type Actor, type IdempotencyClaim, type UnitOfWork } from '@lectern/kernel';
-import { principalOf, type Member } from '../access.ts';
+import { conflict, idempotentWrite, type Actor, type UnitOfWork } from '@lectern/kernel';
+import type { Member } from '../access.ts';
 import type { EnrollmentLoaders } from '../loaders.ts';
 import type { Remote } from './remote/remote.ts';
 
@@ -17,27 +17,21 @@ export interface Idempotent {
   idempotencyKey: string;
 }
 
-type MutationFn<T> = (em: EntityManager, tenantId: string, claim: IdempotencyClaim<T>) => Promise<T>;
+type MutationFn<T> = (em: EntityManager, tenantId: string) => Promise<T>;
 
 /**
- * Runs `fn` once per idempotency key in a savepoint of the request transaction (the caller
- * authorized first). `fn` returns JSON (ids and typed errors) that a replay gets back as stored.
- * With `commitWithStore`, the store of that result carries the transaction's COMMIT (`fn`
- * must then leave nothing for the unit of work to flush).
+ * Runs `fn` once per idempotency key in the mutation's own transaction (kernel idempotentWrite;
+ * the caller authorized first). `fn` returns JSON (ids and typed errors) that a replay gets back as stored.
  */
 export async function runMutation<I extends Idempotent, T>(
   deps: ServiceDeps & { actor: Member },
   mutation: string,
   input: I,
   fn: MutationFn<T>,
-  opts: { commitWithStore?: boolean } = {},
 ): Promise<T> {
   const { actor, uow } = deps;
-  const { idempotencyKey, ...fields } = input;
   try {
-    return await uow.write((em) =>
-      idempotent(em, { tenantId: actor.tenantId, scope: `${mutation}:${principalOf(actor)}`, key: idempotencyKey, input: fields, ...opts }, (claim) => fn(em, actor.tenantId, claim)),
-    );
+    return await idempotentWrite(uow, actor, mutation, input, (em) => fn(em, actor.tenantId));
   } catch (err) {
     if (err instanceof UniqueConstraintViolationException) throw conflict('A concurrent change got there first; retry');
     if (err instanceof DeadlockException || err instanceof LockWaitTimeoutException) throw conflict('The cohort is being changed by another request; retry');
@@ -45,6 +39,5 @@ export async function runMutation<I extends Idempotent, T>(
   } finally {
     // Payloads load what the mutation left, not what the request saw before it.
     deps.loaders.clearAll();
-    if (uow.started) (await uow.em()).clear();
   }
 }

@@ -3,8 +3,8 @@
 // learner, to instructors of their cohort and to ORG_ADMIN. Another organization's object is
 // simply not there (the unit of work scopes every query), so it is indistinguishable from a
 // missing one.
-import { pageSize, decodeCursor, toConnection, type Actor, type Connection, type PageArgs, type UnitOfWork } from '@lectern/kernel';
-import { isUuid, managesAll, requireReader, teaches } from '../access.ts';
+import { isUuid, pageSize, decodeCursor, toConnection, type Actor, type Connection, type PageArgs, type UnitOfWork } from '@lectern/kernel';
+import { managesAll, requireReader, teaches } from '../access.ts';
 import type { EnrollmentLoaders } from '../loaders.ts';
 
 import type { Enrollment, EnrollmentStatus } from './enrollment/enrollment.entity.ts';

@@ -8,7 +8,7 @@ import { inTenant } from '@lectern/kernel';
 import { createLogger } from '@lectern/kernel/logger';
 import type { EventHandler } from '@lectern/kernel/consumers';
 import type { EventDefinition, EventEnvelope } from '@lectern/kernel/events';
-import { LEARNING } from '../contract/index.ts';
+import { LEARNING } from '@lectern/contracts/learning';
 
 export { HeartbeatFlusher, aggregate } from '../modules/heartbeat/flusher.ts';
 export { HeartbeatBuffer } from '../modules/heartbeat/buffer.ts';

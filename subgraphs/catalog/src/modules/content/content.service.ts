@@ -3,8 +3,7 @@
 // published one a client is showing) is followed by lineage to its copy in the draft.
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { badInput, notFound } from '@lectern/kernel';
-import { isUuid } from '../../access.ts';
+import { badInput, isUuid, notFound } from '@lectern/kernel';
 import type { MutationResult } from '../../errors.ts';
 import { assertCanEdit, draftOf, lockCourse, renumber, runMutation, type DraftContent, type Idempotent, type ServiceDeps } from '../course/authoring.ts';
 import { cleanTitle } from '../course/course.service.ts';

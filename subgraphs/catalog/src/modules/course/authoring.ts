@@ -8,8 +8,8 @@ import {
   UniqueConstraintViolationException,
   type EntityManager,
 } from '@mikro-orm/postgresql';
-import { conflict, forbidden, idempotent, notFound, type Actor, type UnitOfWork } from '@lectern/kernel';
-import { editsEveryCourse, isUuid, principalOf, requireAuthor } from '../../access.ts';
+import { conflict, forbidden, idempotentWrite, isUuid, notFound, type Actor, type UnitOfWork } from '@lectern/kernel';
+import { editsEveryCourse, requireAuthor } from '../../access.ts';
 import type { CatalogLoaders } from '../../loaders.ts';
 import { CourseModule, Lesson } from '../content/content.entity.ts';
 import { Course, CourseAuthor, CourseVersion } from './course.entity.ts';
@@ -27,8 +27,8 @@ export interface Idempotent {
 
 /**
  * Runs one authoring mutation: authorizes the caller, then runs `fn` once per idempotency key
- * in a savepoint of the request transaction. `fn` returns JSON (ids and typed errors) that a
- * replay gets back as stored. Typed errors must be decided before anything is changed.
+ * in the mutation's own transaction (kernel idempotentWrite). `fn` returns JSON (ids and typed
+ * errors) that a replay gets back as stored. Typed errors must be decided before anything is changed.
  */
 export async function runMutation<I extends Idempotent, T>(
   deps: ServiceDeps,
@@ -38,17 +38,9 @@ export async function runMutation<I extends Idempotent, T>(
 ): Promise<T> {
   const { actor, uow } = deps;
   requireAuthor(actor);
-  const { idempotencyKey, ...rest } = input;
   try {
-    return await uow.write((em) =>
-      idempotent(em, { tenantId: actor.tenantId, scope: `${mutation}:${principalOf(actor)}`, key: idempotencyKey, input: rest }, () =>
-        fn(em, actor.tenantId),
-      ),
-    );
+    return await idempotentWrite(uow, actor, mutation, input, (em) => fn(em, actor.tenantId));
   } catch (err) {
-    // The savepoint is rolled back, but entities the change touched are shared with the
-    // request's EntityManager: forget them, or the request's final commit would flush them.
-    if (uow.started) (await uow.em()).clear();
     throw translateDriverError(err);
   } finally {
     deps.loaders.clearAll();

@@ -2,11 +2,12 @@
 // and its latest version (the draft when there is one); everyone else sees published courses
 // and their published version only. Another organization's course is simply not there (the
 // unit of work scopes every query), so it is indistinguishable from a missing one.
-import { badInput, decodeCursor, pageSize, toConnection, type Actor, type Connection, type PageArgs, type UnitOfWork } from '@lectern/kernel';
-import { isUuid, requireReader, seesDrafts } from '../../access.ts';
+import { badInput, decodeCursor, isUuid, pageSize, toConnection, type Actor, type Connection, type PageArgs, type UnitOfWork } from '@lectern/kernel';
+import { requireReader, seesDrafts } from '../../access.ts';
 import type { CatalogLoaders } from '../../loaders.ts';
 import type { CourseModule, Lesson } from '../content/content.entity.ts';
-import { Course, COURSE_STATUSES, type CourseStatus, type CourseVersion } from './course.entity.ts';
+import { COURSE_STATUSES, type CourseStatus } from './course.entity.ts';
+import { courseBySlug, courseColumns, coursePage, parseCourse, type CoursePageRow, type CourseRecord, type VersionHead, type VersionRecord } from './course.store.ts';
 
 export interface CourseFilter {
   status?: CourseStatus | null;
@@ -19,11 +20,11 @@ const MAX_SEARCH_QUERY = 200;
 const CURSOR_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 
 interface CourseRow {
-  course: Course;
+  course: CourseRecord;
   cursor: string;
 }
 
-function courseConnection(rows: CourseRow[], limit: number, hasPrevious: boolean): Connection<Course> {
+function courseConnection(rows: CourseRow[], limit: number, hasPrevious: boolean): Connection<CourseRecord> {
   const connection = toConnection(rows, limit, (r) => [r.cursor, r.course.id], hasPrevious);
   return {
     ...connection,
@@ -54,47 +55,52 @@ export class CatalogQueries {
   }
 
   /** The course if the caller may see it; null for missing, another tenant's, or (for learners) unpublished ones. */
-  async course(id: string): Promise<Course | null> {
+  async course(id: string): Promise<CourseRecord | null> {
     requireReader(this.#actor);
     if (!isUuid(id)) return null;
     return this.visible(await this.#loaders.course.load(id.toLowerCase()));
   }
 
-  async courses(ids: readonly string[]): Promise<Course[]> {
+  async courses(ids: readonly string[]): Promise<CourseRecord[]> {
     requireReader(this.#actor);
     const found = await this.#loaders.course.loadMany(ids.filter(isUuid));
-    return found.filter((c): c is Course => c instanceof Course && this.visible(c) !== null);
+    return found.filter((c): c is CourseRecord => c !== null && !(c instanceof Error) && this.visible(c) !== null);
   }
 
-  async courseBySlug(slug: string): Promise<Course | null> {
-    requireReader(this.#actor);
-    const em = await this.#uow.em();
-    const course = await em.findOne(Course, { slug });
-    if (course) this.#loaders.course.prime(course.id, course);
+  async courseBySlug(slug: string): Promise<CourseRecord | null> {
+    const tenantId = this.#tenantId;
+    const course = await courseBySlug(await this.#uow.em(), tenantId, slug);
+    if (course) this.#loaders.course.clear(course.id).prime(course.id, course);
     return this.visible(course);
   }
 
-  visible(course: Course | null): Course | null {
+  visible(course: CourseRecord | null): CourseRecord | null {
     if (!course) return null;
     return this.authorView || course.publishedVersionId ? course : null;
   }
 
   /** The version whose content the caller sees: latest for authors, published for everyone else. */
-  visibleVersionId(course: Course): string | null {
+  visibleVersionId(course: CourseRecord): string | null {
     return this.authorView ? course.latestVersionId : (course.publishedVersionId ?? null);
   }
 
-  async visibleVersion(course: Course): Promise<CourseVersion | null> {
+  async visibleVersion(course: CourseRecord): Promise<VersionRecord | null> {
     const id = this.visibleVersionId(course);
     return id ? this.#loaders.version.load(id) : null;
   }
 
-  async publishedVersion(course: Course): Promise<CourseVersion | null> {
+  /** The title and status of the visible version (a listing has them already). */
+  async visibleVersionHead(course: CourseRecord): Promise<VersionHead | null> {
+    const id = this.visibleVersionId(course);
+    return id ? this.#loaders.versionHead.load(id) : null;
+  }
+
+  async publishedVersion(course: CourseRecord): Promise<VersionRecord | null> {
     return course.publishedVersionId ? this.#loaders.version.load(course.publishedVersionId) : null;
   }
 
   /** Authors only: the draft being prepared, when there is one. */
-  async draftVersion(course: Course): Promise<CourseVersion | null> {
+  async draftVersion(course: CourseRecord): Promise<VersionRecord | null> {
     if (!this.authorView) return null;
     const latest = await this.#loaders.version.load(course.latestVersionId);
     return latest?.status === 'DRAFT' ? latest : null;
@@ -109,7 +115,7 @@ export class CatalogQueries {
   }
 
   /** The course of a module or lesson the caller reached through it (so it is visible). */
-  async courseOf(child: { courseId: string }): Promise<Course> {
+  async courseOf(child: { courseId: string }): Promise<CourseRecord> {
     const course = await this.#loaders.course.load(child.courseId);
     if (!course) throw new Error(`course ${child.courseId} of a visible module or lesson is missing`);
     return course;
@@ -121,13 +127,13 @@ export class CatalogQueries {
     return module;
   }
 
-  async prerequisites(course: Course): Promise<Course[]> {
+  async prerequisites(course: CourseRecord): Promise<CourseRecord[]> {
     const links = await this.#loaders.prerequisitesByCourse.load(course.id);
     return this.courses(links.map((l) => l.prerequisiteCourseId));
   }
 
-  async authorIds(course: Course): Promise<string[]> {
-    return (await this.#loaders.authorsByCourse.load(course.id)).map((a) => a.userId);
+  async authorIds(course: CourseRecord): Promise<string[]> {
+    return this.#loaders.authorIdsByCourse.load(course.id);
   }
 
   /**
@@ -145,7 +151,7 @@ export class CatalogQueries {
   }
 
   /** Courses newest first (created_at desc, id desc), as a Relay connection. */
-  async listCourses(args: PageArgs & { filter?: CourseFilter | null }): Promise<Connection<Course>> {
+  async listCourses(args: PageArgs & { filter?: CourseFilter | null }): Promise<Connection<CourseRecord>> {
     const tenantId = this.#tenantId;
     const limit = pageSize(args);
     const after = decodeCursor(args.after, 2);
@@ -175,13 +181,21 @@ export class CatalogQueries {
       params.push(createdAt, id);
     }
     params.push(limit + 1);
-    const rows = await this.#rows(
-      `SELECT c.*, to_char(c.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_at FROM courses c
-        WHERE ${where.join(' AND ')}
-        ORDER BY c.created_at DESC, c.id DESC
-        LIMIT ?`,
-      params,
+    // One statement per page: the courses, their visible version's title and status, their author ids.
+    const rows = await coursePage(
+      await this.#uow.em(),
+      tenantId,
+      {
+        sql: `SELECT ${courseColumns('c')}, to_char(c.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_at FROM courses c
+               WHERE ${where.join(' AND ')}
+               ORDER BY c.created_at DESC, c.id DESC
+               LIMIT ?`,
+        params,
+        orderBy: 'p.created_at DESC, p.id DESC',
+      },
+      versionColumn,
     );
+    for (const row of rows) this.#prime(row);
     return courseConnection(rows, limit, after !== null);
   }
 
@@ -190,7 +204,7 @@ export class CatalogQueries {
    * (ts_rank desc, id desc). The join on courses.published_version_id is evaluated by the
    * query itself, so an unpublished course is never returned once the unpublish committed.
    */
-  async searchCourses(args: PageArgs & { query: string }): Promise<Connection<Course>> {
+  async searchCourses(args: PageArgs & { query: string }): Promise<Connection<CourseRecord>> {
     const tenantId = this.#tenantId;
     const limit = pageSize(args);
     const query = args.query.trim();
@@ -208,7 +222,7 @@ export class CatalogQueries {
     params.push(limit + 1);
     const rows = await this.#rows(
       `SELECT r.*, r.rank::text AS cursor_at FROM (
-         SELECT c.*, ts_rank(v.search_vector, q.query) AS rank
+         SELECT ${courseColumns('c')}, ts_rank(v.search_vector, q.query) AS rank
            FROM courses c
            JOIN course_versions v ON v.tenant_id = c.tenant_id AND v.id = c.published_version_id
            CROSS JOIN websearch_to_tsquery('english', ?) AS q(query)
@@ -222,15 +236,22 @@ export class CatalogQueries {
     return courseConnection(rows, limit, after !== null);
   }
 
-  /** Runs a course query and turns its rows into managed entities (primed into the loader). */
+  /** A listed course answers later lookups of it, its version's head and its authors. */
+  #prime(row: CoursePageRow): void {
+    const { course, version, authorIds } = row;
+    this.#loaders.course.clear(course.id).prime(course.id, course);
+    if (version) this.#loaders.versionHead.clear(version.id).prime(version.id, version);
+    this.#loaders.authorIdsByCourse.clear(course.id).prime(course.id, authorIds);
+  }
+
+  /** Runs a course query and turns its rows into plain course rows (primed into the loader). */
   async #rows(sql: string, params: unknown[]): Promise<CourseRow[]> {
     const em = await this.#uow.em();
     const raw = await em.execute<Record<string, unknown>[]>(sql, params);
     return raw.map((row) => {
-      const { cursor_at: cursor, rank: _rank, ...columns } = row;
-      const course = em.map(Course, columns as never);
+      const course = parseCourse(row);
       this.#loaders.course.clear(course.id).prime(course.id, course);
-      return { course, cursor: String(cursor) };
+      return { course, cursor: String(row.cursor_at) };
     });
   }
 }

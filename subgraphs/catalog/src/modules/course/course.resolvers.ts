@@ -4,7 +4,7 @@
 import type { PageArgs } from '@lectern/kernel';
 import type { Context } from '../../context.ts';
 import type { MutationResult } from '../../errors.ts';
-import type { Course, CourseVersion } from './course.entity.ts';
+import type { CourseRecord as Course, VersionRecord as CourseVersion } from './course.store.ts';
 import type { CourseFilter } from './course.queries.ts';
 import type {
   CourseAuthorInput,
@@ -49,7 +49,7 @@ export const courseResolvers = {
   Course: {
     __resolveReference: (ref: { id: string }, ctx: Context) => ctx.queries.course(ref.id),
     status: (course: Course) => course.status,
-    title: async (course: Course, _: unknown, ctx: Context) => (await ctx.queries.visibleVersion(course))?.title ?? '',
+    title: async (course: Course, _: unknown, ctx: Context) => (await ctx.queries.visibleVersionHead(course))?.title ?? '',
     description: async (course: Course, _: unknown, ctx: Context) => (await ctx.queries.visibleVersion(course))?.description ?? '',
     modules: (course: Course, _: unknown, ctx: Context) => ctx.queries.modules(ctx.queries.visibleVersionId(course)),
     publishedVersion: (course: Course, _: unknown, ctx: Context) => ctx.queries.publishedVersion(course),

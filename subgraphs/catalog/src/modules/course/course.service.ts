@@ -2,14 +2,13 @@
 // unpublish, authors and prerequisites. Only this service and the content service write.
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { badInput, notFound } from '@lectern/kernel';
-import { isUuid } from '../../access.ts';
+import { badInput, isUuid, notFound } from '@lectern/kernel';
 import { catalogError, type CatalogError, type MutationResult } from '../../errors.ts';
 import { CourseModule, Lesson } from '../content/content.entity.ts';
 import { assertCanEdit, draftOf, lockCourse, runMutation, type Idempotent, type ServiceDeps } from './authoring.ts';
 import { Course, CourseAuthor, CoursePrerequisite, CourseVersion } from './course.entity.ts';
 import { recordEvent } from '@lectern/kernel/outbox';
-import { CoursePublished, CourseUnpublished } from '../../contract/index.ts';
+import { CoursePublished, CourseUnpublished } from '@lectern/contracts/catalog';
 
 export interface CreateCourseInput extends Idempotent {
   title: string;

@@ -3,7 +3,7 @@
 // (learning). Read in the organization's unit of work, so RLS scopes it like any request.
 import { inTenant } from '@lectern/kernel';
 import type { MikroORM } from '@mikro-orm/postgresql';
-import type { CourseStructure } from '../../contract/index.ts';
+import type { CourseStructure } from '@lectern/contracts/catalog';
 import { Course, CoursePrerequisite, CourseVersion } from '../course/course.entity.ts';
 import { CourseModule, Lesson } from '../content/content.entity.ts';
 

@@ -4,8 +4,8 @@
 // CourseCompleted for the same enrollment one too.
 import { onEvent } from '@lectern/kernel/consumers';
 import { recordEvent } from '@lectern/kernel/outbox';
-import { CourseCompleted } from '@lectern/learning/contract';
-import { EnrollmentCompleted } from '../../contract/index.ts';
+import { CourseCompleted } from '@lectern/contracts/learning';
+import { EnrollmentCompleted } from '@lectern/contracts/enrollment';
 
 export const courseCompletedHandler = onEvent(CourseCompleted, async ({ em, event }) => {
   const tenantId = event.tenantId;

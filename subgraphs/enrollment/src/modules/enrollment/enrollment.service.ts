@@ -1,8 +1,8 @@
 // enrollLearner, dropEnrollment, moveEnrollment: who may, and which typed outcome; the seat
 // work itself is in seats.ts. Calls to identity happen before the transaction opens, so the
 // transaction (the hot path) stays a few statements long.
-import { badInput, forbidden, notFound, type Actor } from '@lectern/kernel';
-import { adminWrites, isUuid, requireReader, teaches } from '../../access.ts';
+import { badInput, forbidden, isUuid, notFound, type Actor } from '@lectern/kernel';
+import { adminWrites, requireReader, teaches } from '../../access.ts';
 import { enrollmentError, type MutationResult } from '../../errors.ts';
 import { runMutation, type Idempotent, type ServiceDeps } from '../mutation.ts';
 import { drop, enrollOne, loadCohort, loadCohortFor, lockCohorts, lockEnrollment, move, type CohortRow } from './seats.ts';
@@ -49,9 +49,7 @@ export class EnrollmentService {
       if (!adminWrites(actor) && !actor.roles.includes('INSTRUCTOR')) throw forbidden('Only organization admins and the cohort\'s instructors can enroll others');
       member = (await remote.members(actor.tenantId, { userIds: [learnerId] })).length > 0;
     }
-    let seated: Record<string, unknown> | undefined;
-    // Whatever the outcome, its last statement commits: the seat's, or the store of a result without one.
-    const result = await runMutation<EnrollLearnerInput, MutationResult>({ ...this.#deps, actor }, 'enrollLearner', input, async (em, tenantId, claim) => {
+    const result = await runMutation<EnrollLearnerInput, MutationResult>({ ...this.#deps, actor }, 'enrollLearner', input, async (em, tenantId) => {
       if (!isUuid(input.cohortId)) throw notFound('Cohort');
       const loaded = await loadCohortFor(em, tenantId, input.cohortId.toLowerCase(), learnerId);
       if (!loaded) throw notFound('Cohort');
@@ -62,15 +60,9 @@ export class EnrollmentService {
       // Managers may enroll outside the self-enrollment window, never once the offering ended.
       const blocked = manager ? (new Date() >= cohort.endsAt ? enrollmentError('OFFERING_ENDED', 'The offering has ended') : null) : selfEnrollmentBlocked(cohort);
       if (blocked) return { enrollmentId: null, errors: [blocked] };
-      const outcome = await enrollOne(em, tenantId, cohort, learnerId, actor.userId, {
-        loaded,
-        // A seat stores this mutation's result and commits, all in the seat statement.
-        store: (enrollmentId) => claim.storeStatement({ enrollmentId, cohortId: cohort.cohortId, errors: [] }),
-        commitWithSeat: true,
-      });
+      const outcome = await enrollOne(em, tenantId, cohort, learnerId, actor.userId, { loaded });
       switch (outcome.kind) {
         case 'ACTIVE':
-          seated = outcome.row;
           return { enrollmentId: outcome.enrollmentId, cohortId: cohort.cohortId, errors: [] };
         case 'WAITLISTED':
           return { enrollmentId: outcome.enrollmentId, cohortId: cohort.cohortId, errors: [] };
@@ -84,9 +76,7 @@ export class EnrollmentService {
         case 'COHORT_FULL':
           return { enrollmentId: null, errors: [enrollmentError('COHORT_FULL', 'The cohort has no free seat', 'cohortId')] };
       }
-    }, { commitWithStore: true });
-    // The payload's enrollment is the row the seat statement returned: the payload reads nothing.
-    if (seated) this.#deps.loaders.primeEnrollment(seated);
+    });
     return result;
   }
 

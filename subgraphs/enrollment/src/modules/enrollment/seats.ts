@@ -13,8 +13,8 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { eventStatement, recordEvent, recordEvents } from '@lectern/kernel/outbox';
-import { executeGuarded, sqlArray as arr } from '@lectern/kernel/orm';
-import { EnrollmentDropped, EnrollmentMoved, LearnerEnrolled } from '../../contract/index.ts';
+import { sqlArray as arr } from '@lectern/kernel/orm';
+import { EnrollmentDropped, EnrollmentMoved, LearnerEnrolled } from '@lectern/contracts/enrollment';
 
 export interface CohortRow {
   cohortId: string;
@@ -73,24 +73,16 @@ export async function loadCohort(em: EntityManager, tenantId: string, cohortId: 
 }
 
 /**
- * loadCohort for enrolling `learnerId`, in one statement with what enrollOne needs first: the
- * learner's lock for the offering, and the learner's enrollment in it (if any) as of the
- * statement's snapshot. That snapshot is taken before the lock, so an enrollment of the same
- * learner committed while this waited for the lock is not seen here; enrollOne's insert then
- * meets the one-per-offering index and answers ALREADY_ENROLLED all the same.
+ * loadCohort for enrolling `learnerId`, after taking the learner's lock for the offering, with
+ * the learner's enrollment in it (if any). The lock comes first, in its own statement, so the
+ * read sees every enrollment of the learner committed before it: nothing enrollOne inserts can
+ * then meet the one-per-offering index.
  */
 export async function loadCohortFor(em: EntityManager, tenantId: string, cohortId: string, learnerId: string): Promise<{ cohort: CohortRow; existingId: string | null } | null> {
-  const [r] = await em.execute<Record<string, unknown>[]>(
-    `select ${COHORT_COLUMNS}, e.id as existing_id,
-            pg_advisory_xact_lock(hashtextextended('enroll:' || c.tenant_id || ':' || c.offering_id || ':' || ?::text, 0)) as locked
-       from cohorts c join offerings o on o.tenant_id = c.tenant_id and o.id = c.offering_id
-       left join lateral (
-         select id from enrollments e where e.tenant_id = c.tenant_id and e.offering_id = c.offering_id and e.learner_id = ?::uuid and e.status <> 'DROPPED'
-       ) e on true
-      where c.tenant_id = ? and c.id = ?`,
-    [learnerId, learnerId, tenantId, cohortId],
-  );
-  return r ? { cohort: cohortRow(r), existingId: (r.existing_id as string | null) ?? null } : null;
+  const cohort = await loadCohort(em, tenantId, cohortId);
+  if (!cohort) return null;
+  await em.execute('select pg_advisory_xact_lock(hashtextextended(?, 0))', [lockKey(tenantId, cohort.offeringId, learnerId)]);
+  return { cohort, existingId: await existingEnrollment(em, tenantId, cohort.offeringId, learnerId) };
 }
 
 export type SeatOutcome =
@@ -114,10 +106,6 @@ async function missingPrerequisites(em: EntityManager, tenantId: string, cohort:
   return cohort.prerequisiteCourseIds.filter((id) => !done.has(id));
 }
 
-/** The cohort's CHECK (seats_taken <= capacity) refused a seat: the cohort is full. */
-const cohortFull = (err: unknown) => (err as { code?: string }).code === '23514' && (err as { constraint?: string }).constraint === 'cohorts_seats_ck';
-/** The one-per-offering index refused an enrollment: the learner has one already. */
-const enrolledAlready = (err: unknown) => (err as { code?: string }).code === '23505' && (err as { constraint?: string }).constraint === 'enrollments_one_per_offering';
 
 async function existingEnrollment(em: EntityManager, tenantId: string, offeringId: string, learnerId: string): Promise<string | null> {
   const [existing] = await em.execute<{ id: string }[]>(
@@ -132,13 +120,10 @@ async function existingEnrollment(em: EntityManager, tenantId: string, offeringI
  *
  * The cohort row lock is what serialises a cohort's seats, so everything that can happen
  * before it does: the learner's checks, and a cohort already full (seen without a lock, a
- * valid answer as of that read). The seat is then one statement: it adds the seat, inserts
- * the enrollment, writes its LearnerEnrolled event, wakes the relays, stores the caller's
- * idempotent result (`store`) and returns the enrollment row (so the payload reads nothing).
- * It adds the seat unconditionally: on a full cohort the CHECK (seats_taken <= capacity)
- * fails it, and the transaction goes on from before it (a savepoint). With `commitWithSeat`
- * it is the transaction's last statement and carries its COMMIT, so the row lock lasts as
- * long as PostgreSQL takes to run it, not until this process has sent a COMMIT.
+ * valid answer as of that read). The seat is then one statement: the guarded seat update
+ * (seats_taken < capacity, rechecked under the row lock), the enrollment, its LearnerEnrolled
+ * event and the relays' wake-up, each only when the one before it happened; it returns the
+ * enrollment row, or nothing when the cohort is full.
  */
 export async function enrollOne(
   em: EntityManager,
@@ -149,10 +134,6 @@ export async function enrollOne(
   opts: {
     /** loadCohortFor ran: the learner's lock is held, and this is the enrollment it saw. */
     loaded?: { existingId: string | null };
-    /** The caller's result for a seat, stored by the seat statement (IdempotencyClaim.storeStatement). */
-    store?: (enrollmentId: string) => { sql: string; params: unknown[]; done(): void };
-    /** A seat is the transaction's last write: commit with it (nothing may run after an ACTIVE outcome). */
-    commitWithSeat?: boolean;
   } = {},
 ): Promise<SeatOutcome> {
   if (!opts.loaded) await em.execute('select pg_advisory_xact_lock(hashtextextended(?, 0))', [lockKey(tenantId, cohort.offeringId, learnerId)]);
@@ -164,45 +145,19 @@ export async function enrollOne(
   const enrollmentId = randomUUID();
   const event = eventStatement(em, LearnerEnrolled, { tenantId, aggregateId: enrollmentId, payload: enrolledPayload(cohort, enrollmentId, learnerId, false) }, 'enrolled');
   for (let attempt = 0; attempt < 5; attempt++) {
-    const store = opts.store?.(enrollmentId);
-    try {
-      // Every CTE runs whether or not it is read: without its cohort row (never deleted) the
-      // enrollment's foreign key fails the statement, as does a refused store.
-      const [row] = await executeGuarded(
-        em,
-        `with ${store ? `stored as (${store.sql}), ` : ''}seat as (
-           update cohorts set seats_taken = seats_taken + 1, updated_at = now() where tenant_id = ? and id = ? returning id
-         ), enrolled as (
-           insert into enrollments (id, tenant_id, offering_id, cohort_id, learner_id, status, enrolled_by, enrolled_at)
-           values (?, ?, ?, ?, ?, 'ACTIVE', ?, now()) returning *
-         ), event as (${event.insert.sql})
-         select enrolled.*, ${event.notify.sql} as notified from enrolled`,
-        [
-          ...(store?.params ?? []),
-          tenantId,
-          cohort.cohortId,
-          enrollmentId,
-          tenantId,
-          cohort.offeringId,
-          cohort.cohortId,
-          learnerId,
-          enrolledBy,
-          ...event.insert.params,
-          ...event.notify.params,
-        ],
-        { commit: opts.commitWithSeat },
-      );
-      if (!row) throw new Error('the seat statement returned no enrollment');
-      store?.done();
+    const [row] = await em.execute<Record<string, unknown>[]>(
+      `with seat as (
+         update cohorts set seats_taken = seats_taken + 1, updated_at = now() where tenant_id = ? and id = ? and seats_taken < capacity returning id
+       ), enrolled as (
+         insert into enrollments (id, tenant_id, offering_id, cohort_id, learner_id, status, enrolled_by, enrolled_at)
+         select ?, ?, ?, ?, ?, 'ACTIVE', ?, now() from seat returning *
+       ), event as (${event.insert.sql})
+       select enrolled.*, ${event.notify.sql} as notified from enrolled`,
+      [tenantId, cohort.cohortId, enrollmentId, tenantId, cohort.offeringId, cohort.cohortId, learnerId, enrolledBy, ...event.insert.params, ...event.notify.params],
+    );
+    if (row) {
       const { notified: _, ...enrollment } = row;
       return { kind: 'ACTIVE', enrollmentId, row: enrollment };
-    } catch (err) {
-      // The learner's enrollment committed while loadCohortFor waited for the learner's lock.
-      if (enrolledAlready(err)) {
-        const id = await existingEnrollment(em, tenantId, cohort.offeringId, learnerId);
-        if (id) return { kind: 'ALREADY_ENROLLED', enrollmentId: id };
-      }
-      if (!cohortFull(err)) throw err;
     }
     if (!cohort.waitlistEnabled) return { kind: 'COHORT_FULL' };
     // Joins the waitlist only if the cohort is still full under the row lock; else a seat freed: retry it.
@@ -246,8 +201,8 @@ export async function promoteWaitlisted(em: EntityManager, tenantId: string, coh
   const promoted = await em.execute<{ id: string; learner_id: string }[]>(
     `update enrollments e set status = 'ACTIVE', waitlist_seq = null, enrolled_at = now(), updated_at = now()
        from (select id from enrollments where tenant_id = ? and cohort_id = ? and status = 'WAITLISTED' order by waitlist_seq limit ?) next
-      where e.id = next.id returning e.id, e.learner_id`,
-    [tenantId, cohort.cohortId, seats],
+      where e.tenant_id = ? and e.id = next.id returning e.id, e.learner_id`,
+    [tenantId, cohort.cohortId, seats, tenantId],
   );
   if (!promoted.length) return [];
   await em.execute(`update cohorts set seats_taken = seats_taken + ?, updated_at = now() where tenant_id = ? and id = ?`, [promoted.length, tenantId, cohort.cohortId]);

@@ -2,10 +2,10 @@
 // from catalog) and their cohorts (capacity, instructors). ORG_ADMIN only.
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { badInput, notFound } from '@lectern/kernel';
+import { badInput, isUuid, notFound } from '@lectern/kernel';
 import { recordEvent } from '@lectern/kernel/outbox';
-import { isUuid, requireAdmin } from '../../access.ts';
-import { CohortInstructorsChanged } from '../../contract/index.ts';
+import { requireAdmin } from '../../access.ts';
+import { CohortInstructorsChanged } from '@lectern/contracts/enrollment';
 import { enrollmentError, type MutationResult } from '../../errors.ts';
 import { runMutation, type Idempotent, type ServiceDeps } from '../mutation.ts';
 import { lockCohorts, loadCohort, promoteWaitlisted } from '../enrollment/seats.ts';

@@ -4,8 +4,8 @@
 import { ActorSigner } from '@lectern/kernel/actor';
 import { DEV_ACTOR_PRIVATE_KEY, requireKey } from '@lectern/kernel/dev-keys';
 import { serviceClient, type ServiceClient } from '@lectern/kernel/service-client';
-import { COURSE_STRUCTURE_PATH, courseStructureResponse, type CourseStructure } from '@lectern/catalog/contract';
-import { RESOLVE_MEMBERS_PATH, resolveMembersResponse } from '@lectern/identity/contract';
+import { COURSE_STRUCTURE_PATH, courseStructureResponse, type CourseStructure } from '@lectern/contracts/catalog';
+import { RESOLVE_MEMBERS_PATH, resolveMembersResponse } from '@lectern/contracts/identity';
 import type { Role } from '@lectern/kernel';
 
 export interface ResolvedMember {

@@ -3,9 +3,9 @@
 // import-roster job. Returns the import at once.
 import { randomUUID } from 'node:crypto';
 import type { Queue } from 'bullmq';
-import { badInput, forbidden, notFound, type Logger } from '@lectern/kernel';
+import { badInput, forbidden, isUuid, notFound, type Logger } from '@lectern/kernel';
 import { enqueue } from '@lectern/kernel/consumers';
-import { adminWrites, isUuid, requireReader, teaches } from '../../access.ts';
+import { adminWrites, requireReader, teaches } from '../../access.ts';
 import type { MutationResult } from '../../errors.ts';
 import { sqlArray as arr } from '@lectern/kernel/orm';
 import { runMutation, type Idempotent, type ServiceDeps } from '../mutation.ts';

@@ -1,9 +1,9 @@
 // API keys for integrators: a hash is stored, the secret is shown once; revocable; scoped.
 import { randomUUID } from 'node:crypto';
-import { authorize, badInput, decodeCursor, idempotent, inTenant, notFound, pageSize, toConnection, type Actor, type PageArgs, type UnitOfWork } from '@lectern/kernel';
+import { authorize, badInput, decodeCursor, idempotentWrite, inTenant, notFound, pageSize, toConnection, type Actor, type PageArgs, type UnitOfWork } from '@lectern/kernel';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { IdentityRuntime } from '../../runtime.ts';
-import { API_KEY_PREFIX, API_KEY_SCOPES, type ApiKeyVerification } from '../../contract/index.ts';
+import { API_KEY_PREFIX, API_KEY_SCOPES, type ApiKeyVerification } from '@lectern/contracts/identity';
 import { hashSecret, mintOpaque, parseOpaque, sameHash } from '../auth/secrets.ts';
 import { ApiKey } from './api-key.entity.ts';
 
@@ -31,9 +31,12 @@ export class ApiKeyService {
     if (!name || name.length > 100) throw badInput('name must be 1-100 characters', 'name');
     if (input.scopes.length === 0) throw badInput('scopes must name at least one scope', 'scopes');
     if (input.expiresInDays != null && (input.expiresInDays < 1 || input.expiresInDays > 3650)) throw badInput('expiresInDays must be 1-3650', 'expiresInDays');
-    const { idempotencyKey, ...rest } = input;
-    return uow.write((em) =>
-      idempotent(em, { tenantId: actor.tenantId, scope: `createApiKey:${actor.userId}`, key: idempotencyKey, input: rest, protect: this.#rt.sealer }, async () => {
+    return idempotentWrite(
+      uow,
+      actor,
+      'createApiKey',
+      input,
+      async (em) => {
         if (await em.findOne(ApiKey, { name })) throw badInput('An API key with this name exists', 'name');
         const id = randomUUID();
         const secret = mintOpaque(API_KEY_PREFIX, actor.tenantId, id);
@@ -51,22 +54,20 @@ export class ApiKeyService {
         });
         await em.flush();
         return { apiKeyId: id, secret: secret.token };
-      }),
+      },
+      { protect: this.#rt.sealer },
     );
   }
 
   async revoke(uow: UnitOfWork, actor: Actor, input: { apiKeyId: string; idempotencyKey: string }) {
     authorize(actor, { roles: ['ORG_ADMIN'] });
-    const { idempotencyKey, ...rest } = input;
-    return uow.write((em) =>
-      idempotent(em, { tenantId: actor.tenantId, scope: `revokeApiKey:${actor.userId}`, key: idempotencyKey, input: rest }, async () => {
-        const key = await em.findOne(ApiKey, { id: input.apiKeyId });
-        if (!key) throw notFound('API key');
-        key.revokedAt ??= new Date();
-        await em.flush();
-        return { apiKeyId: key.id };
-      }),
-    );
+    return idempotentWrite(uow, actor, 'revokeApiKey', input, async (em) => {
+      const key = await em.findOne(ApiKey, { id: input.apiKeyId });
+      if (!key) throw notFound('API key');
+      key.revokedAt ??= new Date();
+      await em.flush();
+      return { apiKeyId: key.id };
+    });
   }
 
   /** Called by the gateway for each request bearing an API key. */

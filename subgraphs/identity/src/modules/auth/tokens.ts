@@ -1,5 +1,5 @@
 import { SignJWT, calculateJwkThumbprint, exportJWK, importJWK, type JWK } from 'jose';
-import { ACCESS_TOKEN_AUDIENCE, ACCESS_TOKEN_ISSUER, type AccessTokenClaims } from '../../contract/index.ts';
+import { ACCESS_TOKEN_AUDIENCE, ACCESS_TOKEN_ISSUER, type AccessTokenClaims } from '@lectern/contracts/identity';
 
 /** Signs short-lived access tokens (EdDSA) and publishes the matching JWKS. */
 export class TokenIssuer {

@@ -2,12 +2,12 @@
 // and an organization always keeps at least one active ORG_ADMIN.
 import { randomUUID } from 'node:crypto';
 import {
-  authorize, badInput, idempotent, inTenant, notFound, ROLES, decodeCursor, pageSize, toConnection,
+  authorize, badInput, idempotent, idempotentWrite, inTenant, notFound, ROLES, decodeCursor, pageSize, toConnection,
   type Actor, type PageArgs, type Role, type UnitOfWork,
 } from '@lectern/kernel';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { recordEvent } from '@lectern/kernel/outbox';
-import { MemberAdded, MemberInvited } from '../../contract/index.ts';
+import { MemberAdded, MemberInvited } from '@lectern/contracts/identity';
 import type { IdentityRuntime } from '../../runtime.ts';
 import { User } from '../user/user.entity.ts';
 import { Invitation, Membership } from './membership.entity.ts';
@@ -68,31 +68,31 @@ export class MembershipService {
     authorize(actor, { roles: ['ORG_ADMIN'] });
     const email = validEmail(input.email);
     const roles = validRoles(input.roles);
-    const { idempotencyKey, ...rest } = input;
-    return uow.write((em) =>
-      idempotent(
-        em,
-        { tenantId: actor.tenantId, scope: `inviteMember:${actor.userId}`, key: idempotencyKey, input: { ...rest, email, roles }, protect: this.#rt.sealer },
-        async () => {
-          const user = (await em.findOne(User, { email })) ?? em.create(User, { email, displayName: input.displayName?.trim() || email.split('@')[0]!, passwordHash: null, superAdmin: false, timeZone: 'UTC' });
-          await em.flush(); // the user row must exist before its membership references it
-          const existing = await em.findOne(Membership, { userId: user.id });
-          if (existing) return { errors: [{ code: 'ALREADY_MEMBER', message: 'This person is already a member or invited', field: 'email' }] as IdentityError[] };
-          const membership = em.create(Membership, { tenantId: actor.tenantId, userId: user.id, roles, status: 'INVITED' });
-          await em.flush(); // before the invitation that references it
-          const invitationId = randomUUID();
-          const secret = mintOpaque(INVITATION_PREFIX, actor.tenantId, invitationId);
-          const expiresAt = new Date(Date.now() + INVITATION_DAYS * 86_400_000);
-          em.create(Invitation, { id: invitationId, tenantId: actor.tenantId, membershipId: membership.id, tokenHash: secret.hash, deliveryTokenHash: null, expiresAt, acceptedAt: null });
-          await em.flush();
-          await recordEvent(em, MemberInvited, {
-            tenantId: actor.tenantId,
-            aggregateId: membership.id,
-            payload: { membershipId: membership.id, userId: user.id, invitationId, roles, invitedBy: actor.userId },
-          });
-          return { membershipId: membership.id, invitation: { id: invitationId, email, expiresAt: expiresAt.toISOString(), token: secret.token }, errors: [] as IdentityError[] };
-        },
-      ),
+    return idempotentWrite(
+      uow,
+      actor,
+      'inviteMember',
+      { ...input, email, roles },
+      async (em) => {
+        const user = (await em.findOne(User, { email })) ?? em.create(User, { email, displayName: input.displayName?.trim() || email.split('@')[0]!, passwordHash: null, superAdmin: false, timeZone: 'UTC' });
+        await em.flush(); // the user row must exist before its membership references it
+        const existing = await em.findOne(Membership, { userId: user.id });
+        if (existing) return { errors: [{ code: 'ALREADY_MEMBER', message: 'This person is already a member or invited', field: 'email' }] as IdentityError[] };
+        const membership = em.create(Membership, { tenantId: actor.tenantId, userId: user.id, roles, status: 'INVITED' });
+        await em.flush(); // before the invitation that references it
+        const invitationId = randomUUID();
+        const secret = mintOpaque(INVITATION_PREFIX, actor.tenantId, invitationId);
+        const expiresAt = new Date(Date.now() + INVITATION_DAYS * 86_400_000);
+        em.create(Invitation, { id: invitationId, tenantId: actor.tenantId, membershipId: membership.id, tokenHash: secret.hash, deliveryTokenHash: null, expiresAt, acceptedAt: null });
+        await em.flush();
+        await recordEvent(em, MemberInvited, {
+          tenantId: actor.tenantId,
+          aggregateId: membership.id,
+          payload: { membershipId: membership.id, userId: user.id, invitationId, roles, invitedBy: actor.userId },
+        });
+        return { membershipId: membership.id, invitation: { id: invitationId, email, expiresAt: expiresAt.toISOString(), token: secret.token }, errors: [] as IdentityError[] };
+      },
+      { protect: this.#rt.sealer },
     );
   }
 
@@ -134,44 +134,38 @@ export class MembershipService {
     authorize(actor, { roles: ['ORG_ADMIN'] });
     const email = validEmail(input.email);
     const roles = validRoles(input.roles);
-    const { idempotencyKey, ...rest } = input;
-    return uow.write((em) =>
-      idempotent(em, { tenantId: actor.tenantId, scope: `addMember:${actor.userId}`, key: idempotencyKey, input: { ...rest, email, roles } }, async () => {
-        const user = await em.findOne(User, { email });
-        if (!user) return { errors: [{ code: 'USER_NOT_FOUND', message: 'No Lectern user has this email; invite them instead', field: 'email' }] as IdentityError[] };
-        if (await em.findOne(Membership, { userId: user.id })) {
-          return { errors: [{ code: 'ALREADY_MEMBER', message: 'This person is already a member or invited', field: 'email' }] as IdentityError[] };
-        }
-        const membership = em.create(Membership, { tenantId: actor.tenantId, userId: user.id, roles, status: 'ACTIVE' });
-        await em.flush();
-        await recordEvent(em, MemberAdded, {
-          tenantId: actor.tenantId,
-          aggregateId: membership.id,
-          payload: { membershipId: membership.id, userId: user.id, roles, via: 'ADDED' },
-        });
-        return { membershipId: membership.id, errors: [] as IdentityError[] };
-      }),
-    );
+    return idempotentWrite(uow, actor, 'addMember', { ...input, email, roles }, async (em) => {
+      const user = await em.findOne(User, { email });
+      if (!user) return { errors: [{ code: 'USER_NOT_FOUND', message: 'No Lectern user has this email; invite them instead', field: 'email' }] as IdentityError[] };
+      if (await em.findOne(Membership, { userId: user.id })) {
+        return { errors: [{ code: 'ALREADY_MEMBER', message: 'This person is already a member or invited', field: 'email' }] as IdentityError[] };
+      }
+      const membership = em.create(Membership, { tenantId: actor.tenantId, userId: user.id, roles, status: 'ACTIVE' });
+      await em.flush();
+      await recordEvent(em, MemberAdded, {
+        tenantId: actor.tenantId,
+        aggregateId: membership.id,
+        payload: { membershipId: membership.id, userId: user.id, roles, via: 'ADDED' },
+      });
+      return { membershipId: membership.id, errors: [] as IdentityError[] };
+    });
   }
 
   async changeRoles(uow: UnitOfWork, actor: Actor, input: { membershipId: string; roles: Role[]; idempotencyKey: string }) {
     authorize(actor, { roles: ['ORG_ADMIN'] });
     const roles = validRoles(input.roles);
-    const { idempotencyKey, ...rest } = input;
-    return uow.write((em) =>
-      idempotent(em, { tenantId: actor.tenantId, scope: `changeMemberRoles:${actor.userId}`, key: idempotencyKey, input: { ...rest, roles } }, async () => {
-        // Serialise role changes per organization so two admins cannot demote each other at once.
-        await em.execute('select pg_advisory_xact_lock(hashtextextended(?, 0))', [`admins:${actor.tenantId}`]);
-        const membership = await em.findOne(Membership, { id: input.membershipId });
-        if (!membership) throw notFound('Membership');
-        if (membership.roles.includes('ORG_ADMIN') && !roles.includes('ORG_ADMIN') && (await this.#activeAdmins(em)) <= 1 && membership.status === 'ACTIVE') {
-          return { membershipId: membership.id, errors: [{ code: 'LAST_ADMIN', message: 'An organization needs at least one ORG_ADMIN', field: 'roles' }] as IdentityError[] };
-        }
-        membership.roles = roles;
-        await em.flush();
-        return { membershipId: membership.id, errors: [] as IdentityError[] };
-      }),
-    );
+    return idempotentWrite(uow, actor, 'changeMemberRoles', { ...input, roles }, async (em) => {
+      // Serialise role changes per organization so two admins cannot demote each other at once.
+      await em.execute('select pg_advisory_xact_lock(hashtextextended(?, 0))', [`admins:${actor.tenantId}`]);
+      const membership = await em.findOne(Membership, { id: input.membershipId });
+      if (!membership) throw notFound('Membership');
+      if (membership.roles.includes('ORG_ADMIN') && !roles.includes('ORG_ADMIN') && (await this.#activeAdmins(em)) <= 1 && membership.status === 'ACTIVE') {
+        return { membershipId: membership.id, errors: [{ code: 'LAST_ADMIN', message: 'An organization needs at least one ORG_ADMIN', field: 'roles' }] as IdentityError[] };
+      }
+      membership.roles = roles;
+      await em.flush();
+      return { membershipId: membership.id, errors: [] as IdentityError[] };
+    });
   }
 
   #activeAdmins(em: EntityManager) {

@@ -1,4 +1,4 @@
-import { forbidden, idempotent, unauthenticated, type Actor, type UnitOfWork, badInput } from '@lectern/kernel';
+import { forbidden, idempotentWrite, unauthenticated, type Actor, type UnitOfWork, badInput } from '@lectern/kernel';
 import { Organization } from './organization.entity.ts';
 import type { IdentityError } from '../membership/membership.service.ts';
 
@@ -13,16 +13,13 @@ export class OrganizationService {
     if (!SLUG.test(slug)) throw badInput('slug must be 2-63 lowercase letters, digits or dashes', 'slug');
     const name = input.name.trim();
     if (!name || name.length > 200) throw badInput('name must be 1-200 characters', 'name');
-    const { idempotencyKey } = input;
-    return uow.write((em) =>
-      idempotent(em, { tenantId: actor.tenantId, scope: `createOrganization:${actor.userId}`, key: idempotencyKey, input: { slug, name } }, async () => {
-        if (await em.findOne(Organization, { slug })) {
-          return { errors: [{ code: 'SLUG_TAKEN', message: 'An organization with this slug exists', field: 'slug' }] as IdentityError[] };
-        }
-        const org = em.create(Organization, { slug, name });
-        await em.flush();
-        return { organizationId: org.id, errors: [] as IdentityError[] };
-      }),
-    );
+    return idempotentWrite(uow, actor, 'createOrganization', { idempotencyKey: input.idempotencyKey, slug, name }, async (em) => {
+      if (await em.findOne(Organization, { slug })) {
+        return { errors: [{ code: 'SLUG_TAKEN', message: 'An organization with this slug exists', field: 'slug' }] as IdentityError[] };
+      }
+      const org = em.create(Organization, { slug, name });
+      await em.flush();
+      return { organizationId: org.id, errors: [] as IdentityError[] };
+    });
   }
 }

@@ -2,8 +2,8 @@
 // the signed actor; the lesson is checked against the learner's cached lesson access (one
 // PostgreSQL read on a miss, never on a hit); the beat is deduplicated and buffered in Redis
 // in one atomic script (buffer.ts); the flusher writes it to PostgreSQL within a second.
-import { AppError, badInput, fingerprint, type Actor, type UnitOfWork } from '@lectern/kernel';
-import { isUuid, requireLearner } from '../../access.ts';
+import { AppError, badInput, fingerprint, isUuid, type Actor, type UnitOfWork } from '@lectern/kernel';
+import { requireLearner } from '../../access.ts';
 import { notEnrolled, type LearningError } from '../../errors.ts';
 import { readAccess, type AccessCache } from './access-cache.ts';
 import type { HeartbeatBuffer } from './buffer.ts';

@@ -2,8 +2,8 @@
 // course rule) so the SQL evaluation reads one jsonb; a course without a row uses
 // DEFAULT_POLICY. A change applies from each learner's next progress (completions already
 // reached never regress).
-import { badInput, idempotent, type Actor, type UnitOfWork } from '@lectern/kernel';
-import { isUuid, principalOf, requireLearner, requireOrgAdmin } from '../../access.ts';
+import { badInput, idempotent, isUuid, principalOf, type Actor, type UnitOfWork } from '@lectern/kernel';
+import { requireLearner, requireOrgAdmin } from '../../access.ts';
 import type { LearningError } from '../../errors.ts';
 import type { LearningLoaders } from '../../loaders.ts';
 import { policySchema, readPolicy, type CompletionPolicy, type CourseRuleName, type LessonRuleName } from './policy.ts';

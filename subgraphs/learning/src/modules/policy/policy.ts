@@ -1,13 +1,7 @@
-// The completion policy: rules as data, per course, and the state machine they drive.
-//
-// Lesson:  NOT_STARTED → IN_PROGRESS (any activity) → COMPLETED (its kind's rule holds).
-// Course:  NOT_STARTED → IN_PROGRESS (any lesson started) → COMPLETED (the course rule holds).
-// COMPLETED is terminal: no transition leaves it, whatever facts arrive later. Facts are
-// monotone (coverage only grows, opened/passed only become true, durations are maxima), so
-// the state reached does not depend on the order facts arrive in.
-//
-// The same rules run in SQL (progress.sql.ts compiles them, set-based, for flushes, syncs
-// and QuizPassed); this module is their specification and what the unit tests pin down.
+// The completion policy as data: per course, a rule per lesson kind and a course rule
+// (stored as one jsonb in completion_policies), and the defaults a course without one has.
+// The policy is evaluated in one place only, the set-based progress statement
+// (progress/progress.sql.ts), whose header describes the states and transitions.
 import { z } from 'zod';
 
 export const LESSON_KINDS = ['VIDEO', 'TEXT', 'QUIZ', 'EXTERNAL'] as const;
@@ -44,65 +38,13 @@ export const DEFAULT_POLICY: CompletionPolicy = {
   course: { rule: 'ALL_REQUIRED' },
 };
 
-/** What is known about one learner's lesson (all monotone). */
-export interface LessonFacts {
-  kind: LessonKind;
-  /** Seconds of the lesson covered at least once (union of watched ranges). */
-  coveredSeconds: number;
-  /** Catalog's duration; null when catalog has none. */
-  durationSeconds: number | null;
-  /** The longest duration a player reported (used when catalog has none). */
-  reportedDurationSeconds: number | null;
-  opened: boolean;
-  quizPassed: boolean;
-  position: number;
-}
-
 /**
- * The duration a WATCHED_FRACTION rule measures against: catalog's, else the player's
- * reported one. With neither, the rule degrades to OPENED (any second watched completes):
- * a video nobody can measure must not block the course for ever.
+ * The duration a lesson's watched fraction is shown against (progress reads): catalog's,
+ * else the longest the player reported, else none. The same choice as the progress
+ * statement's `eff`, which a WATCHED_FRACTION rule measures against.
  */
-export const effectiveDuration = (f: Pick<LessonFacts, 'durationSeconds' | 'reportedDurationSeconds'>) =>
+export const effectiveDuration = (f: { durationSeconds: number | null; reportedDurationSeconds: number | null }) =>
   f.durationSeconds && f.durationSeconds > 0 ? f.durationSeconds : f.reportedDurationSeconds && f.reportedDurationSeconds > 0 ? f.reportedDurationSeconds : null;
-
-const active = (f: LessonFacts) => f.opened || f.coveredSeconds > 0 || f.position > 0 || f.quizPassed;
-
-export function ruleHolds(rule: LessonRule, f: LessonFacts): boolean {
-  switch (rule.rule) {
-    case 'OPENED':
-      return active(f);
-    case 'PASSED':
-      return f.quizPassed;
-    case 'WATCHED_FRACTION': {
-      const d = effectiveDuration(f);
-      if (d === null) return f.coveredSeconds > 0;
-      return f.coveredSeconds >= Math.ceil(rule.threshold * d);
-    }
-  }
-}
-
-/** The lesson's next state: pure, total, never leaving COMPLETED. */
-export function nextLessonStatus(current: ProgressStatus, policy: CompletionPolicy, f: LessonFacts): ProgressStatus {
-  if (current === 'COMPLETED') return 'COMPLETED';
-  if (ruleHolds(policy[f.kind], f)) return 'COMPLETED';
-  if (current === 'IN_PROGRESS' || active(f)) return 'IN_PROGRESS';
-  return 'NOT_STARTED';
-}
-
-export interface CourseLesson {
-  required: boolean;
-  status: ProgressStatus;
-}
-
-/** The course's next state from its lessons' states: pure, never leaving COMPLETED. */
-export function nextCourseStatus(current: ProgressStatus, policy: CompletionPolicy, lessons: CourseLesson[]): ProgressStatus {
-  if (current === 'COMPLETED') return 'COMPLETED';
-  const counted = policy.course.rule === 'ALL_LESSONS' ? lessons : lessons.filter((l) => l.required);
-  if (counted.length > 0 && counted.every((l) => l.status === 'COMPLETED')) return 'COMPLETED';
-  if (current === 'IN_PROGRESS' || lessons.some((l) => l.status !== 'NOT_STARTED')) return 'IN_PROGRESS';
-  return 'NOT_STARTED';
-}
 
 /** A stored policy (jsonb), completed with the defaults for anything missing. */
 export function readPolicy(stored: unknown): CompletionPolicy {

@@ -1,7 +1,7 @@
 // Reading progress: the views resolvers map (an enrollment with its lessons, each with its
 // merged state), built from per-request DataLoaders, and the access rule applied to each.
-import type { Actor } from '@lectern/kernel';
-import { canReadProgress, isUuid } from '../../access.ts';
+import { isUuid, type Actor } from '@lectern/kernel';
+import { canReadProgress } from '../../access.ts';
 import type { LearningLoaders } from '../../loaders.ts';
 import { effectiveDuration, readPolicy } from '../policy/policy.ts';
 import type { Enrollment, LessonProgress, VersionLesson } from './progress.entity.ts';

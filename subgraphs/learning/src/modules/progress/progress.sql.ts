@@ -1,5 +1,41 @@
-// The one write path of progress, shared by the heartbeat flusher, offline sync and
-// QuizPassed: facts in, merged state and completion events out, set-based.
+// Progress: the one write path (heartbeat flusher, offline sync, QuizPassed) and the one
+// implementation of the completion policy. Facts in; merged state, state transitions and
+// their completion events out; set-based: one statement computes every state of a call, for
+// one organization, however many learners and lessons it carries. The policy's behaviour is
+// pinned down by test/completion-policy.int.test.ts, through applyProgress on PostgreSQL.
+//
+// The state machines, for a newcomer. A lesson's state is lesson_progress.status (per
+// enrollment and lesson), a course's is enrollments.progress_status (per enrollment):
+//
+//   lesson  NOT_STARTED ──activity──▶ IN_PROGRESS ──the kind's rule holds──▶ COMPLETED
+//           (a lesson whose rule holds at once goes straight to COMPLETED)
+//   course  NOT_STARTED ──a lesson is no longer NOT_STARTED──▶ IN_PROGRESS ──the course rule holds──▶ COMPLETED
+//
+//   activity  opened, any second covered, a position above 0, or the quiz passed.
+//   lesson rules, per lesson kind, from the course's policy (completion_policies.rules over
+//     DEFAULT_POLICY in policy.ts; a course without a row has the defaults):
+//       WATCHED_FRACTION t  covered seconds (the union of watched ranges, so rewatching adds
+//                           nothing) >= ceil(t × duration); the duration is catalog's, else
+//                           the longest one a player reported; with neither, any covered
+//                           second completes (a video nobody can measure must not block
+//                           the course for ever). Default for VIDEO: t = 0.8.
+//       OPENED              any activity. Default for TEXT and EXTERNAL.
+//       PASSED              the quiz was passed (QuizPassed). Default for QUIZ.
+//   course rule: ALL_REQUIRED (default) every required lesson of the enrolled version is
+//     COMPLETED; ALL_LESSONS every lesson is. A version with no counted lesson does not
+//     complete through progress.
+//   COMPLETED is terminal: no later fact and no stricter policy leaves it, and completed_at
+//     keeps its first value. A policy change applies from each learner's next progress.
+//   A DROPPED enrollment completes nothing (its lessons may still become IN_PROGRESS).
+//   Facts only grow (coverage is a union, opened and passed only become true, reported
+//     durations are maxima, a device's watched time a deduplicated sum or a max), so the
+//     state reached does not depend on the order facts arrive in, and a replay changes nothing.
+//
+// Exactly once: a transition to COMPLETED stamps completed_tx = txid_current(). The
+// statement returns the rows this transaction stamped, and only those are recorded, in the
+// same transaction, as LessonCompleted / CourseCompleted through the kernel's outbox
+// (recordEvents: each payload checked by the contract's schema). A row completed by another
+// transaction is never announced again.
 //
 // Per call (inside the caller's transaction, tenant already set):
 //   1. lock the affected enrollment rows (sorted): every writer of an enrollment's progress
@@ -9,14 +45,13 @@
 //   2. ONE statement: upsert device_watch (heartbeat deltas deduplicated by the last applied
 //      stream id; device-cumulative sync time as a max), upsert lesson_progress (coverage
 //      union, last-writer-wins position by (positionAt, deviceId), monotone flags, the lesson
-//      state machine), update the enrollment's course state, and insert LessonCompleted /
-//      CourseCompleted outbox rows for exactly the transitions this transaction made
-//      (completed_tx = txid_current(): a row completed by another transaction is never
-//      announced again);
-//   3. pg_notify the relay, only when events were recorded.
-// The completion rules are those of policy.ts, compiled to SQL over the stored policy jsonb.
+//      state machine), update the enrollment's course state machine, return the transitions;
+//   3. record their events (an insert and the relay's wake-up per event type, only when this
+//      call completed something).
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { OUTBOX_CHANNEL } from '@lectern/kernel/outbox';
+import type { z } from 'zod';
+import { recordEvents } from '@lectern/kernel/outbox';
+import { CourseCompleted, LessonCompleted } from '@lectern/contracts/learning';
 import { DEFAULT_POLICY } from '../policy/policy.ts';
 
 export interface LessonFactsInput {
@@ -72,14 +107,22 @@ export function parseMultirange(text: string | null | undefined): [number, numbe
   });
 }
 
+// Its SQL comments hold no question mark or quote: the driver would take a question mark for
+// a parameter, and a quote for the start of a string.
 const APPLY_SQL = `
 with t as (select ?::uuid as id),
+-- The policy of a course without a row, and what a stored row leaves out (as readPolicy merges).
+defaults as (select ?::jsonb as rules),
+-- Facts in: per (enrollment, lesson), and per (enrollment, lesson, device).
 li as (
   select x.* from jsonb_to_recordset(?::jsonb) as x(e uuid, l uuid, pos int, pos_at timestamptz, pos_dev text, ranges int4multirange, opened boolean, passed boolean, dur int)
 ),
 di as (
   select x.* from jsonb_to_recordset(?::jsonb) as x(e uuid, l uuid, d text, beats jsonb, lm bigint, ls bigint, sync int)
 ),
+-- Watched time per device: heartbeat seconds count once per stream id above the last one
+-- applied; sync time is the cumulative count of the device (a max); the time of a device
+-- is the greater of the two, the time of a lesson the sum over its devices.
 dprev as (
   select di.*, coalesce(w.hb_seconds, 0) as hb0, coalesce(w.sync_seconds, 0) as sync0,
          coalesce(w.hb_last_ms, 0) as ms0, coalesce(w.hb_last_seq, 0) as seq0
@@ -105,10 +148,11 @@ dup as (
 wdelta as (
   select e, l, sum(greatest(hb1, sync1) - greatest(hb0, sync0))::int as delta from dnew group by e, l
 ),
+-- Each lesson: its stored state (s0, w0, ...) beside the new facts, its kind and the policy.
 facts as (
   select li.*, vl.kind, vl.required, vl.duration_seconds, vl.lineage_id,
          en.learner_id, en.course_id, en.course_version_id, en.status as est,
-         coalesce(cp.rules, ?::jsonb) as rules, coalesce(wd.delta, 0) as wdelta,
+         (select rules from defaults) || coalesce(cp.rules, '{}'::jsonb) as rules, coalesce(wd.delta, 0) as wdelta,
          p.status as s0, p.watched as w0, p.position as pos0, p.position_at as pat0, p.position_device as pdev0,
          p.opened as o0, p.quiz_passed as q0, p.reported_duration as rd0, p.watched_seconds as ws0,
          p.completed_at as c0, p.completed_tx as ctx0, p.started_at as st0
@@ -119,6 +163,8 @@ facts as (
     left join wdelta wd on wd.e = li.e and wd.l = li.l
     left join lesson_progress p on p.tenant_id = (select id from t) and p.enrollment_id = li.e and p.lesson_id = li.l
 ),
+-- The merged facts: coverage union, flags ored, the longest reported duration, the later
+-- position by (positionAt, deviceId).
 merged as (
   select f.*,
          coalesce(f.w0, '{}'::int4multirange) + coalesce(f.ranges, '{}'::int4multirange) as w1,
@@ -139,6 +185,7 @@ covered as (
          m.rules -> m.kind as rule
     from merged m
 ),
+-- The lesson rules: act = any activity; done = the rule of its kind holds (never for a DROPPED enrollment).
 evaluated as (
   select c.*,
          (c.o1 or c.cov1 > 0 or c.pos1 > 0 or c.q1) as act,
@@ -150,6 +197,8 @@ evaluated as (
             else false end) as done
     from covered c
 ),
+-- The lesson state machine. COMPLETED stays (also against a concurrent writer: the
+-- conflict branch keeps it); completed_tx marks a transition made by this transaction.
 lup as (
   insert into lesson_progress as lp (tenant_id, enrollment_id, lesson_id, learner_id, status, position, position_at, position_device,
                                      watched, covered_seconds, watched_seconds, reported_duration, opened, quiz_passed,
@@ -174,6 +223,8 @@ lup as (
          updated_at = now()
   returning lp.enrollment_id, lp.lesson_id, lp.status, coalesce(lp.completed_tx = txid_current(), false) as newly
 ),
+-- The course rule, over every lesson of the enrolled version: the lesson states this statement
+-- wrote (lup) where it wrote one, else the stored ones (locked in step 1, so current).
 course_eval as (
   select en.id as e, en.course_id, en.course_version_id, en.learner_id,
          count(*) filter (where x.counted) as n_counted,
@@ -186,11 +237,12 @@ course_eval as (
     left join completion_policies cp on cp.tenant_id = en.tenant_id and cp.course_id = en.course_id
     cross join lateral (
       select coalesce(lup.status, p.status, 'NOT_STARTED') as st,
-             (coalesce(cp.rules, ?::jsonb)->'course'->>'rule' = 'ALL_LESSONS' or vl.required) as counted
+             (((select rules from defaults) || coalesce(cp.rules, '{}'::jsonb))->'course'->>'rule' = 'ALL_LESSONS' or vl.required) as counted
     ) x
    where en.tenant_id = (select id from t) and en.id in (select distinct e from li) and en.status <> 'DROPPED'
    group by en.id, en.course_id, en.course_version_id, en.learner_id
 ),
+-- The course state machine, on the enrollment row (COMPLETED stays; completed_tx as above).
 cup as (
   update enrollments en
      set progress_status = case when en.progress_status = 'COMPLETED' then 'COMPLETED'
@@ -203,30 +255,22 @@ cup as (
     from course_eval ce
    where en.tenant_id = (select id from t) and en.id = ce.e
   returning en.id, en.learner_id, en.course_id, en.course_version_id, coalesce(en.completed_tx = txid_current(), false) as newly
-),
-ev_lessons as (
-  insert into outbox (id, tenant_id, type, version, aggregate_type, aggregate_id, occurred_at, payload)
-  select gen_random_uuid(), (select id from t), 'learning.LessonCompleted', 1, 'enrollment', f.e::text, now(),
-         jsonb_build_object('enrollmentId', f.e, 'learnerId', f.learner_id, 'courseId', f.course_id,
-                            'courseVersionId', f.course_version_id, 'lessonId', f.l, 'lineageId', f.lineage_id)
-    from lup join facts f on f.e = lup.enrollment_id and f.l = lup.lesson_id
-   where lup.newly
-  returning 1
-),
-ev_courses as (
-  insert into outbox (id, tenant_id, type, version, aggregate_type, aggregate_id, occurred_at, payload)
-  select gen_random_uuid(), (select id from t), 'learning.CourseCompleted', 1, 'enrollment', cup.id::text, now(),
-         jsonb_build_object('enrollmentId', cup.id, 'learnerId', cup.learner_id, 'courseId', cup.course_id, 'courseVersionId', cup.course_version_id)
-    from cup where cup.newly
-  returning 1
 )
-select (select count(*) from ev_lessons)::int as lessons, (select count(*) from ev_courses)::int as courses,
-       (select count(*) from dup)::int as devices, (select count(*) from lup)::int as progress`;
+-- The transitions to COMPLETED this transaction made, as the payloads of their events.
+select coalesce((select jsonb_agg(jsonb_build_object('enrollmentId', f.e, 'learnerId', f.learner_id, 'courseId', f.course_id,
+                                                     'courseVersionId', f.course_version_id, 'lessonId', f.l, 'lineageId', f.lineage_id))
+                   from lup join facts f on f.e = lup.enrollment_id and f.l = lup.lesson_id
+                  where lup.newly), '[]'::jsonb) as lessons,
+       coalesce((select jsonb_agg(jsonb_build_object('enrollmentId', cup.id, 'learnerId', cup.learner_id, 'courseId', cup.course_id,
+                                                     'courseVersionId', cup.course_version_id))
+                   from cup where cup.newly), '[]'::jsonb) as courses`;
+
+const DEFAULT_RULES = JSON.stringify(DEFAULT_POLICY);
 
 /**
- * Applies progress facts for one organization in the caller's transaction (see the header).
- * Facts for lessons outside the enrollment's course version are ignored (the request path
- * refuses them first). Returns how many completions this call recorded.
+ * Applies progress facts for one organization in the caller's transaction (see the header),
+ * completion events included. Facts for lessons outside the enrollment's course version are
+ * ignored (the request path refuses them first). Returns how many completions this call recorded.
  */
 export async function applyProgress(
   em: EntityManager,
@@ -254,11 +298,17 @@ export async function applyProgress(
     for (const [ms, seq] of d.beats) if (ms > lm || (ms === lm && seq > ls)) [lm, ls] = [ms, seq];
     return { e: d.enrollmentId, l: d.lessonId, d: d.deviceId, beats: d.beats, lm, ls, sync: d.syncSeconds };
   });
-  const policy = JSON.stringify(DEFAULT_POLICY);
-  const [row] = await em.execute<{ lessons: number; courses: number }[]>(APPLY_SQL, [tenantId, JSON.stringify(li), JSON.stringify(di), policy, policy]);
-  const result = { lessonsCompleted: row?.lessons ?? 0, coursesCompleted: row?.courses ?? 0 };
-  if (result.lessonsCompleted + result.coursesCompleted > 0) {
-    await em.execute('select pg_notify(?, ?)', [OUTBOX_CHANNEL, String(em.config.get('schema') ?? 'learning')]);
-  }
-  return result;
+  const [row] = await em.execute<Transitions[]>(APPLY_SQL, [tenantId, DEFAULT_RULES, JSON.stringify(li), JSON.stringify(di)]);
+  const lessonsDone = row?.lessons ?? [];
+  const coursesDone = row?.courses ?? [];
+  // Lessons first: a consumer reading the enrollment's events in order sees the course last.
+  await recordEvents(em, LessonCompleted, tenantId, lessonsDone.map((payload) => ({ aggregateId: payload.enrollmentId, payload })));
+  await recordEvents(em, CourseCompleted, tenantId, coursesDone.map((payload) => ({ aggregateId: payload.enrollmentId, payload })));
+  return { lessonsCompleted: lessonsDone.length, coursesCompleted: coursesDone.length };
+}
+
+/** What APPLY_SQL returns: the payloads of the completions it made (checked by recordEvents). */
+interface Transitions {
+  lessons: z.input<typeof LessonCompleted.payload>[];
+  courses: z.input<typeof CourseCompleted.payload>[];
 }

@@ -5,8 +5,8 @@
 // completion never regresses. Every merge is commutative, associative and idempotent: any
 // order of devices' syncs ends in the same state and a replay changes nothing (it also
 // returns the stored result: the mutation is idempotent by key).
-import { badInput, idempotent, type Actor, type UnitOfWork } from '@lectern/kernel';
-import { isUuid, requireLearner } from '../../access.ts';
+import { badInput, idempotent, isUuid, type Actor, type UnitOfWork } from '@lectern/kernel';
+import { requireLearner } from '../../access.ts';
 import { notEnrolled, type LearningError } from '../../errors.ts';
 import type { LearningLoaders } from '../../loaders.ts';
 import { readAccess } from '../heartbeat/access-cache.ts';

@@ -4,7 +4,7 @@
 import { ActorSigner } from '@lectern/kernel/actor';
 import { DEV_ACTOR_PRIVATE_KEY, requireKey } from '@lectern/kernel/dev-keys';
 import { serviceClient, type ServiceClient } from '@lectern/kernel/service-client';
-import { COURSE_STRUCTURE_PATH, courseStructureResponse, type CourseStructure } from '@lectern/catalog/contract';
+import { COURSE_STRUCTURE_PATH, courseStructureResponse, type CourseStructure } from '@lectern/contracts/catalog';
 
 export type VersionStructure = CourseStructure['versions'][number];
 

@@ -1,7 +1,7 @@
 // Job send-digests (queue jobs-notifications), run per organization by its job scheduler.
 import { defineJob, type JobDefinition } from '@lectern/kernel/consumers';
 import { jobQueueName } from '@lectern/kernel/worker';
-import { NOTIFICATIONS, SEND_DIGESTS, sendDigestsPayload } from '../../contract/index.ts';
+import { NOTIFICATIONS, SEND_DIGESTS, sendDigestsPayload } from '@lectern/contracts/notifications';
 import type { DigestService } from './digest.service.ts';
 
 export function sendDigestsJob(digests: DigestService): JobDefinition {

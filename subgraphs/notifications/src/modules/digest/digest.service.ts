@@ -52,7 +52,8 @@ export class DigestService {
     const { orm, directory, log } = this.#deps;
     const pending = await inTenant(orm, tenantId, async (uow) =>
       (await uow.em()).execute<{ user_id: string; frequency: DigestFrequency }[]>(
-        'select distinct user_id, frequency from digest_items where digest_id is null order by user_id, frequency',
+        'select distinct user_id, frequency from digest_items where tenant_id = ? and digest_id is null order by user_id, frequency',
+        [tenantId],
       ),
     );
     if (pending.length === 0) return { pending: 0, sent: [] };
@@ -68,8 +69,8 @@ export class DigestService {
     if (candidates.length) {
       const done = await inTenant(orm, tenantId, async (uow) =>
         (await uow.em()).execute<{ user_id: string; frequency: string; period_key: string }[]>(
-          'select user_id, frequency, period_key from digests where user_id = any(?::uuid[]) and period_key = any(?::text[])',
-          [uuidArray(candidates.map((c) => c.userId)), textArray(candidates.map((c) => c.periodKey))],
+          'select user_id, frequency, period_key from digests where tenant_id = ? and user_id = any(?::uuid[]) and period_key = any(?::text[])',
+          [tenantId, uuidArray(candidates.map((c) => c.userId)), textArray(candidates.map((c) => c.periodKey))],
         ),
       );
       const sentAlready = new Set(done.map((d) => `${d.user_id}:${d.frequency}:${d.period_key}`));
@@ -97,8 +98,8 @@ export class DigestService {
     const { mailer, env } = this.#deps;
     // Locks the items, so a concurrent run waits here and then finds them taken.
     const items = await em.execute<{ notification_id: string }[]>(
-      'select notification_id from digest_items where user_id = ? and frequency = ? and digest_id is null for update',
-      [c.userId, c.frequency],
+      'select notification_id from digest_items where tenant_id = ? and user_id = ? and frequency = ? and digest_id is null for update',
+      [tenantId, c.userId, c.frequency],
     );
     if (items.length === 0) return null;
     const digestId = randomUUID();
@@ -109,10 +110,10 @@ export class DigestService {
     );
     if (created.length === 0) return null;
     const ids = uuidArray(items.map((i) => i.notification_id));
-    await em.execute('update digest_items set digest_id = ? where notification_id = any(?::uuid[]) and digest_id is null', [digestId, ids]);
+    await em.execute('update digest_items set digest_id = ? where tenant_id = ? and notification_id = any(?::uuid[]) and digest_id is null', [digestId, tenantId, ids]);
     const entries = await em.execute<{ title: string; body: string; link: string | null; created_at: Date }[]>(
-      'select title, body, link, created_at from notifications where id = any(?::uuid[]) order by created_at, id',
-      [ids],
+      'select title, body, link, created_at from notifications where tenant_id = ? and id = any(?::uuid[]) order by created_at, id',
+      [tenantId, ids],
     );
     await sendEmailOnce(em, mailer, {
       tenantId,

@@ -5,7 +5,7 @@
 import type { Queue } from 'bullmq';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { RETENTION } from '@lectern/kernel/queues';
-import { SEND_DIGESTS } from '../../contract/index.ts';
+import { SEND_DIGESTS } from '@lectern/contracts/notifications';
 
 export const schedulerId = (tenantId: string) => `digest-${tenantId}`;
 

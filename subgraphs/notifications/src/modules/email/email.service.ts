@@ -35,10 +35,10 @@ export async function sendEmailOnce(em: EntityManager, mailer: Mailer, req: Emai
   if (claimed.length === 0) return 'duplicate';
   const message = await req.compose();
   if (!message) {
-    await em.execute('delete from emails_sent where id = ?', [id]);
+    await em.execute('delete from emails_sent where tenant_id = ? and id = ?', [req.tenantId, id]);
     return 'nothing-to-send';
   }
   const { messageId } = await mailer.send(message, { kind: req.kind, dedupeKey: req.dedupeKey });
-  await em.execute('update emails_sent set subject = ?, message_id = ?, sent_at = now() where id = ?', [message.subject.slice(0, 300), messageId, id]);
+  await em.execute('update emails_sent set subject = ?, message_id = ?, sent_at = now() where tenant_id = ? and id = ?', [message.subject.slice(0, 300), messageId, req.tenantId, id]);
   return 'sent';
 }

@@ -4,8 +4,8 @@
 import { UnrecoverableError } from 'bullmq';
 import { onEvent, type EventHandler } from '@lectern/kernel/consumers';
 import type { EventEnvelope } from '@lectern/kernel/events';
-import { MemberAdded, MemberInvited } from '@lectern/identity/contract';
-import { CoursePublished } from '@lectern/catalog/contract';
+import { MemberAdded, MemberInvited } from '@lectern/contracts/identity';
+import { CoursePublished } from '@lectern/contracts/catalog';
 import { sendEmailOnce } from '../email/email.service.ts';
 import { invitationEmail, newCourseEmail } from '../email/templates.ts';
 import type { NotificationsRuntime } from '../../runtime.ts';

@@ -56,7 +56,7 @@ export class DeliveryService {
 
   async deliver(em: EntityManager, req: DeliveryRequest): Promise<DeliveryReport> {
     const userIds = [...new Set(req.userIds)];
-    const frequencies = await frequenciesFor(em, userIds, req.item.category);
+    const frequencies = await frequenciesFor(em, req.tenantId, userIds, req.item.category);
     const plan = userIds
       .map((userId) => {
         const f = frequencies.get(userId)!;

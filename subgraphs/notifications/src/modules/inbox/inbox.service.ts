@@ -1,8 +1,8 @@
 // The caller's own inbox: a Relay connection newest first, the unread count, and marking read.
 // Queries run in the request's unit of work (the organization) and name the caller (the
 // person), so another person's or organization's notification is simply not there.
-import { badInput, decodeCursor, idempotent, pageSize, toConnection, type Actor, type Connection, type PageArgs, type UnitOfWork } from '@lectern/kernel';
-import { isUuid, principalOf, requireUser, uuidArray } from '../../access.ts';
+import { badInput, decodeCursor, idempotentWrite, isUuid, pageSize, toConnection, type Actor, type Connection, type PageArgs, type UnitOfWork } from '@lectern/kernel';
+import { requireUser, uuidArray } from '../../access.ts';
 import { notificationError, type NotificationError } from '../../errors.ts';
 import type { NotificationsLoaders } from '../../loaders.ts';
 import { Notification } from './notification.entity.ts';
@@ -96,40 +96,37 @@ export class InboxService {
     const ids = input.ids ?? null;
     if ((ids === null) === (input.all !== true)) throw badInput('Give either ids or all: true', ids === null ? 'all' : 'ids');
     if (ids !== null && (ids.length === 0 || ids.length > MAX_MARK_IDS)) throw badInput(`ids must hold 1 to ${MAX_MARK_IDS} ids`, 'ids');
-    const { idempotencyKey, ...rest } = input;
     try {
-      return await this.#uow.write((em) =>
-        idempotent(em, { tenantId: actor.tenantId, scope: `markNotificationsRead:${principalOf(actor)}`, key: idempotencyKey, input: rest }, async () => {
-          if (ids === null) {
-            const marked = await em.execute<{ id: string }[]>(
-              'update notifications set read_at = now() where user_id = ? and in_app and read_at is null returning id',
-              [actor.userId],
-            );
-            // The payload lists what ids named; after `all` the client reloads its inbox.
-            return { notificationIds: [], markedCount: marked.length, errors: [] };
-          }
-          const wanted = [...new Set(ids.filter(isUuid).map((id) => id.toLowerCase()))];
-          const mine = wanted.length
-            ? await em.execute<{ id: string; was_unread: boolean }[]>(
-                `with target as (
-                   select id, read_at is null as was_unread from notifications
-                    where user_id = ? and in_app and id = any(?::uuid[])
-                    for update
-                 )
-                 update notifications n set read_at = coalesce(n.read_at, now())
-                   from target where n.id = target.id
-                 returning n.id, target.was_unread`,
-                [actor.userId, uuidArray(wanted)],
-              )
-            : [];
-          const found = new Set(mine.map((r) => r.id));
-          const missing = new Set(ids.filter((id) => !found.has(id.toLowerCase())));
-          const errors = missing.size
-            ? [notificationError('NOTIFICATION_NOT_FOUND', `${missing.size} of the notifications were not found; the others are marked read`, 'ids')]
-            : [];
-          return { notificationIds: ids.filter((id) => found.has(id.toLowerCase())).map((id) => id.toLowerCase()), markedCount: mine.filter((r) => r.was_unread).length, errors };
-        }),
-      );
+      return await idempotentWrite(this.#uow, actor, 'markNotificationsRead', input, async (em) => {
+        if (ids === null) {
+          const marked = await em.execute<{ id: string }[]>(
+            'update notifications set read_at = now() where tenant_id = ? and user_id = ? and in_app and read_at is null returning id',
+            [actor.tenantId, actor.userId],
+          );
+          // The payload lists what ids named; after `all` the client reloads its inbox.
+          return { notificationIds: [], markedCount: marked.length, errors: [] };
+        }
+        const wanted = [...new Set(ids.filter(isUuid).map((id) => id.toLowerCase()))];
+        const mine = wanted.length
+          ? await em.execute<{ id: string; was_unread: boolean }[]>(
+              `with target as (
+                 select id, read_at is null as was_unread from notifications
+                  where tenant_id = ? and user_id = ? and in_app and id = any(?::uuid[])
+                  for update
+               )
+               update notifications n set read_at = coalesce(n.read_at, now())
+                 from target where n.tenant_id = ? and n.id = target.id
+               returning n.id, target.was_unread`,
+              [actor.tenantId, actor.userId, uuidArray(wanted), actor.tenantId],
+            )
+          : [];
+        const found = new Set(mine.map((r) => r.id));
+        const missing = new Set(ids.filter((id) => !found.has(id.toLowerCase())));
+        const errors = missing.size
+          ? [notificationError('NOTIFICATION_NOT_FOUND', `${missing.size} of the notifications were not found; the others are marked read`, 'ids')]
+          : [];
+        return { notificationIds: ids.filter((id) => found.has(id.toLowerCase())).map((id) => id.toLowerCase()), markedCount: mine.filter((r) => r.was_unread).length, errors };
+      });
     } finally {
       this.#loaders.clearAll();
     }

@@ -11,8 +11,9 @@ import {
   AppError,
   badInput,
   decodeCursor,
-  idempotent,
+  idempotentWrite,
   inTenant,
+  isUuid,
   notFound,
   pageSize,
   toConnection,
@@ -24,8 +25,8 @@ import {
 import { deadLetterPage, replayDeadLetter, type DeadLetter } from '@lectern/kernel/consumers';
 import { eventQueueName, type QueueFactory } from '@lectern/kernel/queues';
 import { jobQueueName } from '@lectern/kernel/worker';
-import { isUuid, principalOf, requireOperator } from '../../access.ts';
-import { NOTIFICATIONS } from '../../contract/index.ts';
+import { requireOperator } from '../../access.ts';
+import { NOTIFICATIONS } from '@lectern/contracts/notifications';
 
 export type { DeadLetter };
 /** The operator view itself carries nothing: its fields are resolved by this service. */
@@ -97,10 +98,10 @@ export class OperatorService {
     const limit = pageSize(args);
     const after = decodeCursor(args.after, 2);
     if (after && (typeof after[0] !== 'string' || !CURSOR_TIME.test(after[0]) || !isUuid(after[1]))) throw badInput('after is not a valid cursor', 'after');
-    const page = (em: EntityManager) => deadLetterPage(em, { limit: limit + 1, after: after as [string, string] | null });
-    let rows = await page(await this.#uow.em());
+    const page = (em: EntityManager, tenantId: string | null) => deadLetterPage(em, { tenantId, limit: limit + 1, after: after as [string, string] | null });
+    let rows = await page(await this.#uow.em(), this.#uow.tenantId);
     if (this.#alsoTenantless) {
-      const more = await inTenant(this.#orm, null, async (uow) => page(await uow.em()));
+      const more = await inTenant(this.#orm, null, async (uow) => page(await uow.em(), null));
       rows = [...rows, ...more].sort((a, b) => (a.cursor === b.cursor ? (a.letter.id < b.letter.id ? 1 : -1) : a.cursor < b.cursor ? 1 : -1)).slice(0, limit + 1);
     }
     const connection = toConnection(rows, limit, (r) => [r.cursor, r.letter.id], after !== null);
@@ -112,9 +113,9 @@ export class OperatorService {
   }
 
   async deadLetter(id: string, tenantless: boolean): Promise<DeadLetter | null> {
-    const one = async (em: EntityManager) => (await deadLetterPage(em, { limit: 1, id }))[0]?.letter ?? null;
-    if (tenantless) return inTenant(this.#orm, null, async (uow) => one(await uow.em()));
-    return one(await this.#uow.em());
+    const one = async (em: EntityManager, tenantId: string | null) => (await deadLetterPage(em, { tenantId, limit: 1, id }))[0]?.letter ?? null;
+    if (tenantless) return inTenant(this.#orm, null, async (uow) => one(await uow.em(), null));
+    return one(await this.#uow.em(), this.#uow.tenantId);
   }
 
   /** Enqueues the letter again as a new job; event consumers still apply an event once. */
@@ -123,23 +124,20 @@ export class OperatorService {
     requireOperator(actor);
     if (!isUuid(input.id)) throw notFound('Dead letter');
     const id = input.id.toLowerCase();
-    const { idempotencyKey, ...rest } = input;
-    return this.#uow.write((em) =>
-      idempotent(em, { tenantId: actor.tenantId, scope: `replayDeadLetter:${principalOf(actor)}`, key: idempotencyKey, input: rest }, async () => {
-        const replay = async (scope: EntityManager) => {
-          try {
-            return await replayDeadLetter(scope, id, this.#queues);
-          } catch (err) {
-            if (err instanceof AppError) throw err;
-            throw unavailable();
-          }
-        };
-        if (await replay(em)) return { deadLetterId: id, tenantless: actor.tenantId === null };
-        if (this.#alsoTenantless && (await inTenant(this.#orm, null, (uow) => uow.write((tem) => replay(tem))))) {
-          return { deadLetterId: id, tenantless: true };
+    return idempotentWrite(this.#uow, actor, 'replayDeadLetter', input, async (em) => {
+      const replay = async (scope: EntityManager, tenantId: string | null) => {
+        try {
+          return await replayDeadLetter(scope, tenantId, id, this.#queues);
+        } catch (err) {
+          if (err instanceof AppError) throw err;
+          throw unavailable();
         }
-        throw notFound('Dead letter');
-      }),
-    );
+      };
+      if (await replay(em, actor.tenantId)) return { deadLetterId: id, tenantless: actor.tenantId === null };
+      if (this.#alsoTenantless && (await inTenant(this.#orm, null, (uow) => uow.write((tem) => replay(tem, null))))) {
+        return { deadLetterId: id, tenantless: true };
+      }
+      throw notFound('Dead letter');
+    });
   }
 }

@@ -11,7 +11,7 @@ import {
   invitationDeliveryResponse,
   MEMBERS_PATH,
   membersResponse,
-} from '@lectern/identity/contract';
+} from '@lectern/contracts/identity';
 import type { z } from 'zod';
 
 export type Contact = z.infer<typeof contactsResponse>['contacts'][number];

@@ -1,8 +1,8 @@
 // Preferences: the caller's effective choices (stored or default), changing one, and the
 // batch lookup event handlers use to decide how each recipient hears of an item.
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { badInput, idempotent, type Actor, type UnitOfWork } from '@lectern/kernel';
-import { principalOf, requireUser, uuidArray } from '../../access.ts';
+import { badInput, idempotentWrite, type Actor, type UnitOfWork } from '@lectern/kernel';
+import { requireUser, uuidArray } from '../../access.ts';
 import { notificationError, type NotificationError } from '../../errors.ts';
 import type { NotificationsLoaders } from '../../loaders.ts';
 import {
@@ -50,12 +50,17 @@ export function effective(stored: readonly Pick<Preference, 'category' | 'channe
 
 export type Frequencies = Record<Channel, Frequency>;
 
-/** How each of `userIds` wants items of `category`, in one query (the handlers' fan-out). */
-export async function frequenciesFor(em: EntityManager, userIds: readonly string[], category: Category): Promise<Map<string, Frequencies>> {
+/** How each of `userIds` of the organization wants items of `category`, in one query (the handlers' fan-out). */
+export async function frequenciesFor(
+  em: EntityManager,
+  tenantId: string,
+  userIds: readonly string[],
+  category: Category,
+): Promise<Map<string, Frequencies>> {
   const rows = userIds.length
     ? await em.execute<{ user_id: string; channel: Channel; frequency: Frequency }[]>(
-        'select user_id, channel, frequency from preferences where category = ? and user_id = any(?::uuid[])',
-        [category, uuidArray(userIds)],
+        'select user_id, channel, frequency from preferences where tenant_id = ? and category = ? and user_id = any(?::uuid[])',
+        [tenantId, category, uuidArray(userIds)],
       )
     : [];
   const result = new Map<string, Frequencies>(userIds.map((id) => [id, { IN_APP: DEFAULT_FREQUENCY.IN_APP[category], EMAIL: DEFAULT_FREQUENCY.EMAIL[category] }]));
@@ -90,36 +95,35 @@ export class PreferenceService {
     if (!CATEGORIES.includes(input.category)) throw badInput('category is not a notification category', 'category');
     if (!CHANNELS.includes(input.channel)) throw badInput('channel is not a notification channel', 'channel');
     if (!FREQUENCIES.includes(input.frequency)) throw badInput('frequency is not a notification frequency', 'frequency');
-    const { idempotencyKey, ...rest } = input;
     try {
-      return await this.#uow.write((em) =>
-        idempotent(em, { tenantId: actor.tenantId, scope: `setNotificationPreference:${principalOf(actor)}`, key: idempotencyKey, input: rest }, async () => {
-          if (input.channel === 'IN_APP' && !IN_APP_FREQUENCIES.includes(input.frequency)) {
-            return {
-              preference: null,
-              errors: [notificationError('FREQUENCY_NOT_SUPPORTED', 'In-app notifications are shown at once or not at all: use IMMEDIATE or OFF', 'frequency')],
-            };
-          }
-          await em.execute(
-            `insert into preferences (tenant_id, user_id, category, channel, frequency) values (?, ?, ?, ?, ?)
-             on conflict (tenant_id, user_id, category, channel) do update set frequency = excluded.frequency, updated_at = now()`,
-            [actor.tenantId, actor.userId, input.category, input.channel, input.frequency],
-          );
-          if (input.channel === 'EMAIL') await retargetPending(em, actor.userId, input.category, input.frequency);
-          return { preference: { category: input.category, channel: input.channel, frequency: input.frequency, isDefault: false }, errors: [] };
-        }),
-      );
+      return await idempotentWrite(this.#uow, actor, 'setNotificationPreference', input, async (em) => {
+        if (input.channel === 'IN_APP' && !IN_APP_FREQUENCIES.includes(input.frequency)) {
+          return {
+            preference: null,
+            errors: [notificationError('FREQUENCY_NOT_SUPPORTED', 'In-app notifications are shown at once or not at all: use IMMEDIATE or OFF', 'frequency')],
+          };
+        }
+        await em.execute(
+          `insert into preferences (tenant_id, user_id, category, channel, frequency) values (?, ?, ?, ?, ?)
+           on conflict (tenant_id, user_id, category, channel) do update set frequency = excluded.frequency, updated_at = now()`,
+          [actor.tenantId, actor.userId, input.category, input.channel, input.frequency],
+        );
+        if (input.channel === 'EMAIL') await retargetPending(em, actor.tenantId, actor.userId, input.category, input.frequency);
+        return { preference: { category: input.category, channel: input.channel, frequency: input.frequency, isDefault: false }, errors: [] };
+      });
     } finally {
       this.#loaders.preferencesByUser.clearAll();
     }
   }
 }
 
-async function retargetPending(em: EntityManager, userId: string, category: Category, frequency: Frequency) {
-  const pending = `user_id = ? and digest_id is null and notification_id in (select id from notifications where user_id = ? and category = ?)`;
+async function retargetPending(em: EntityManager, tenantId: string, userId: string, category: Category, frequency: Frequency) {
+  const pending = `tenant_id = ? and user_id = ? and digest_id is null
+    and notification_id in (select id from notifications where tenant_id = ? and user_id = ? and category = ?)`;
+  const params = [tenantId, userId, tenantId, userId, category];
   if (isDigest(frequency)) {
-    await em.execute(`update digest_items set frequency = ? where ${pending}`, [frequency, userId, userId, category]);
+    await em.execute(`update digest_items set frequency = ? where ${pending}`, [frequency, ...params]);
   } else {
-    await em.execute(`delete from digest_items where ${pending}`, [userId, userId, category]);
+    await em.execute(`delete from digest_items where ${pending}`, params);
   }
 }

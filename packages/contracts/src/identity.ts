@@ -1,5 +1,6 @@
-// What other Lectern code may know of identity: the access-token format the gateway
-// verifies and the internal endpoints it calls. Nothing else of identity is importable.
+// identity's published contract: the access-token format the gateway verifies, the events it
+// emits through its outbox and the internal endpoints other contexts call. Nothing else of
+// identity is importable.
 import { z } from 'zod';
 import { ROLES } from '@lectern/kernel/actor';
 import { defineEvent } from '@lectern/kernel/events';

@@ -1,5 +1,5 @@
-// What other Lectern code may know of enrollment: the events it emits through its outbox, the
-// events it consumes (so producers' relays route them to its queue) and its job payloads.
+// enrollment's published contract: its name (queue events-enrollment) and the events it emits
+// through its outbox. What it consumes is declared in subscriptions.ts.
 // Payloads carry ids and non-personal facts only.
 import { z } from 'zod';
 import { defineEvent } from '@lectern/kernel/events';
@@ -89,11 +89,3 @@ export const CohortInstructorsChanged = defineEvent({
 });
 
 export const ENROLLMENT_EVENTS = [LearnerEnrolled, EnrollmentDropped, EnrollmentMoved, EnrollmentCompleted, CohortInstructorsChanged] as const;
-
-/**
- * Event type → consuming contexts, for the producers' relay routes (learning's worker merges
- * this into its `routes`). Plain type strings, so this contract imports no other subgraph.
- */
-export const subscriptions: Record<string, string[]> = {
-  'learning.CourseCompleted': [ENROLLMENT],
-};

@@ -1,5 +1,5 @@
-// What other Lectern code may know of catalog: the events it emits through its outbox.
-// Payloads carry ids and non-personal facts only.
+// catalog's published contract: the events it emits through its outbox and the internal
+// course-structure endpoint. Payloads carry ids and non-personal facts only.
 import { z } from 'zod';
 import { defineEvent } from '@lectern/kernel/events';
 

@@ -1,0 +1,174 @@
+// Read-only course rows for responses: plain objects shaped once from explicit column lists,
+// no change tracking (writes go through the ORM's entities in authoring.ts and the services).
+// Every statement names tenant_id = ? itself (DESIGN rule 2); RLS is the second layer.
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Course, CourseStatus, CourseVersion, CourseVersionStatus } from './course.entity.ts';
+
+/**
+ * A course as the read side sees it: the columns of Course, as a plain object (the entity's
+ * type, so entity and row are interchangeable as a resolver's parent).
+ */
+export type CourseRecord = Pick<
+  Course,
+  'id' | 'tenantId' | 'slug' | 'status' | 'latestVersionId' | 'publishedVersionId' | 'createdBy' | 'createdAt' | 'updatedAt'
+>;
+
+/** A course version: the columns of CourseVersion, never the search vector. */
+export type VersionRecord = Pick<
+  CourseVersion,
+  'id' | 'tenantId' | 'courseId' | 'number' | 'title' | 'description' | 'status' | 'basedOnVersionId' | 'publishedAt' | 'createdAt' | 'updatedAt'
+>;
+
+/** What a course's card needs of its version: title and status. */
+export interface VersionHead {
+  id: string;
+  title: string;
+  status: CourseVersionStatus;
+}
+
+/** A page row of the listing: the course, its visible version's head and its author ids, in one statement. */
+export interface CoursePageRow {
+  course: CourseRecord;
+  version: VersionHead | null;
+  authorIds: string[];
+  cursor: string;
+}
+
+type Row = Record<string, unknown>;
+
+/** The course columns, as `alias.column`. */
+export const courseColumns = (alias: string) =>
+  ['id', 'tenant_id', 'slug', 'status', 'latest_version_id', 'published_version_id', 'created_by', 'created_at', 'updated_at']
+    .map((c) => `${alias}.${c}`)
+    .join(', ');
+
+const VERSION_COLUMNS =
+  'v.id, v.tenant_id, v.course_id, v.number, v.title, v.description, v.status, v.based_on_version_id, v.published_at, v.created_at, v.updated_at';
+
+/** A uuid[] parameter (a PostgreSQL array literal: uuids need no quoting). */
+export const uuidArray = (ids: readonly string[]) => `{${ids.join(',')}}`;
+
+const str = (v: unknown) => String(v);
+const optStr = (v: unknown) => (v == null ? null : String(v));
+function date(v: unknown): Date {
+  if (v instanceof Date) return v;
+  // '2026-01-02 03:04:05.678901+00' -> ISO 8601
+  const text = String(v).replace(' ', 'T').replace(/([+-]\d{2})$/, '$1:00');
+  return new Date(text);
+}
+const optDate = (v: unknown) => (v == null ? null : date(v));
+
+export function parseCourse(r: Row): CourseRecord {
+  return {
+    id: str(r.id),
+    tenantId: str(r.tenant_id),
+    slug: str(r.slug),
+    status: str(r.status) as CourseStatus,
+    latestVersionId: str(r.latest_version_id),
+    publishedVersionId: optStr(r.published_version_id),
+    createdBy: optStr(r.created_by),
+    createdAt: date(r.created_at),
+    updatedAt: date(r.updated_at),
+  };
+}
+
+function parseVersion(r: Row): VersionRecord {
+  return {
+    id: str(r.id),
+    tenantId: str(r.tenant_id),
+    courseId: str(r.course_id),
+    number: Number(r.number),
+    title: str(r.title),
+    description: r.description == null ? '' : str(r.description),
+    status: str(r.status) as CourseVersionStatus,
+    basedOnVersionId: optStr(r.based_on_version_id),
+    publishedAt: optDate(r.published_at),
+    createdAt: date(r.created_at),
+    updatedAt: date(r.updated_at),
+  };
+}
+
+/** array_agg of uuids: an array from the driver, or an array literal '{a,b}' as text. */
+function uuids(v: unknown): string[] {
+  if (v == null) return [];
+  if (Array.isArray(v)) return v.map(String);
+  const text = String(v).replace(/^\{|\}$/g, '');
+  return text === '' ? [] : text.split(',');
+}
+
+export async function coursesById(em: EntityManager, tenantId: string | null, ids: readonly string[]): Promise<CourseRecord[]> {
+  if (ids.length === 0) return [];
+  const rows = await em.execute<Row[]>(`SELECT ${courseColumns('c')} FROM courses c WHERE c.tenant_id = ? AND c.id = ANY(?::uuid[])`, [
+    tenantId,
+    uuidArray(ids),
+  ]);
+  return rows.map(parseCourse);
+}
+
+export async function courseBySlug(em: EntityManager, tenantId: string | null, slug: string): Promise<CourseRecord | null> {
+  const rows = await em.execute<Row[]>(`SELECT ${courseColumns('c')} FROM courses c WHERE c.tenant_id = ? AND c.slug = ?`, [tenantId, slug]);
+  return rows[0] ? parseCourse(rows[0]) : null;
+}
+
+export async function versionsById(em: EntityManager, tenantId: string | null, ids: readonly string[]): Promise<VersionRecord[]> {
+  if (ids.length === 0) return [];
+  const rows = await em.execute<Row[]>(`SELECT ${VERSION_COLUMNS} FROM course_versions v WHERE v.tenant_id = ? AND v.id = ANY(?::uuid[])`, [
+    tenantId,
+    uuidArray(ids),
+  ]);
+  return rows.map(parseVersion);
+}
+
+export async function versionHeadsById(em: EntityManager, tenantId: string | null, ids: readonly string[]): Promise<VersionHead[]> {
+  if (ids.length === 0) return [];
+  const rows = await em.execute<Row[]>(`SELECT v.id, v.title, v.status FROM course_versions v WHERE v.tenant_id = ? AND v.id = ANY(?::uuid[])`, [
+    tenantId,
+    uuidArray(ids),
+  ]);
+  return rows.map((r) => ({ id: str(r.id), title: str(r.title), status: str(r.status) as CourseVersionStatus }));
+}
+
+/** Author ids per course, in the order they were added. */
+export async function authorIdsByCourse(
+  em: EntityManager,
+  tenantId: string | null,
+  courseIds: readonly string[],
+): Promise<{ courseId: string; userId: string }[]> {
+  if (courseIds.length === 0) return [];
+  const rows = await em.execute<Row[]>(
+    `SELECT a.course_id, a.user_id FROM course_authors a WHERE a.tenant_id = ? AND a.course_id = ANY(?::uuid[]) ORDER BY a.added_at ASC, a.user_id ASC`,
+    [tenantId, uuidArray(courseIds)],
+  );
+  return rows.map((r) => ({ courseId: str(r.course_id), userId: str(r.user_id) }));
+}
+
+/**
+ * One page of courses in one statement: `pageSql` selects the page (the course columns as
+ * `c.*`-free explicit list, a `cursor_at` text column, ordered and limited), and this joins each
+ * row to the head of the version `versionColumn` names and to its author ids.
+ */
+export async function coursePage(
+  em: EntityManager,
+  tenantId: string,
+  page: { sql: string; params: unknown[]; orderBy: string },
+  versionColumn: 'latest_version_id' | 'published_version_id',
+): Promise<CoursePageRow[]> {
+  const rows = await em.execute<Row[]>(
+    `SELECT p.*, v.id AS version_id, v.title AS version_title, v.status AS version_status, au.author_ids
+       FROM (${page.sql}) p
+       LEFT JOIN course_versions v ON v.tenant_id = ? AND v.id = p.${versionColumn}
+       LEFT JOIN LATERAL (
+         SELECT array_agg(a.user_id ORDER BY a.added_at ASC, a.user_id ASC) AS author_ids
+           FROM course_authors a
+          WHERE a.tenant_id = ? AND a.course_id = p.id
+       ) au ON true
+      ORDER BY ${page.orderBy}`,
+    [...page.params, tenantId, tenantId],
+  );
+  return rows.map((r) => ({
+    course: parseCourse(r),
+    version: r.version_id == null ? null : { id: str(r.version_id), title: str(r.version_title), status: str(r.version_status) as CourseVersionStatus },
+    authorIds: uuids(r.author_ids),
+    cursor: str(r.cursor_at),
+  }));
+}

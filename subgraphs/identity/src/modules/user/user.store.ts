@@ -1,0 +1,60 @@
+// Read-only user rows for responses: plain objects from an explicit column list, no change
+// tracking (writes go through the User entity in the services). users has no tenant_id: a
+// user belongs to organizations through memberships, which are tenant rows and are named by
+// tenant_id = ? in every statement here (DESIGN rule 2).
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { User } from './user.entity.ts';
+
+/**
+ * A user as responses see it: the columns of User but the password hash, which is never read
+ * here (undefined, so a row stands where the schema's User model is expected).
+ */
+export type UserRecord = Pick<User, 'id' | 'email' | 'displayName' | 'superAdmin' | 'timeZone' | 'createdAt'> & { passwordHash: undefined };
+
+type Row = Record<'id' | 'email' | 'display_name' | 'super_admin' | 'time_zone' | 'created_at', unknown>;
+const COLUMNS = 'u.id, u.email, u.display_name, u.super_admin, u.time_zone, u.created_at';
+
+function date(v: unknown): Date {
+  if (v instanceof Date) return v;
+  // '2026-01-02 03:04:05.678901+00' -> ISO 8601
+  return new Date(String(v).replace(' ', 'T').replace(/([+-]\d{2})$/, '$1:00'));
+}
+
+const parse = (r: Row): UserRecord => ({
+  id: String(r.id),
+  email: String(r.email),
+  displayName: String(r.display_name),
+  superAdmin: r.super_admin === true || r.super_admin === 't',
+  timeZone: String(r.time_zone),
+  createdAt: date(r.created_at),
+  passwordHash: undefined,
+});
+/** A uuid[] parameter (a PostgreSQL array literal: uuids need no quoting). */
+const uuidArray = (ids: readonly string[]) => `{${ids.join(',')}}`;
+
+/** Users by id, whoever they are (callers reach them only through something they may see). */
+export async function usersById(em: EntityManager, ids: readonly string[]): Promise<UserRecord[]> {
+  if (ids.length === 0) return [];
+  const rows = await em.execute<Row[]>(`SELECT ${COLUMNS} FROM users u WHERE u.id = ANY(?::uuid[])`, [uuidArray(ids)]);
+  return rows.map(parse);
+}
+
+/**
+ * The users among `ids` the caller may see: themself, and the members of the caller's
+ * organization. One statement for the whole batch.
+ */
+export async function visibleUsersById(
+  em: EntityManager,
+  tenantId: string,
+  selfId: string | null,
+  ids: readonly string[],
+): Promise<UserRecord[]> {
+  if (ids.length === 0) return [];
+  const rows = await em.execute<Row[]>(
+    `SELECT ${COLUMNS} FROM users u
+      WHERE u.id = ANY(?::uuid[])
+        AND (u.id = ?::uuid OR EXISTS (SELECT 1 FROM memberships m WHERE m.tenant_id = ? AND m.user_id = u.id))`,
+    [uuidArray(ids), selfId, tenantId],
+  );
+  return rows.map(parse);
+}
