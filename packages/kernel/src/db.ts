@@ -101,6 +101,11 @@ export interface Migration {
   up(h: MigrationHelpers): string[];
 }
 
+/** SQLSTATE raised by idempotency_complete when the key has a live record (idempotency.ts). */
+export const IDEMPOTENCY_CONFLICT = 'L0409';
+/** The channel outbox_record notifies (the relays LISTEN on it; payload: the schema). */
+export const OUTBOX_CHANNEL = 'lectern_outbox';
+
 export const TENANT_PREDICATE = `tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid`;
 
 function helpersFor(schema: string): MigrationHelpers {
@@ -185,6 +190,48 @@ export const kernelMigrations: Migration[] = [
          UNIQUE (queue, job_id)
        )`,
       ...nullableTenantPolicy(h.schema, 'dead_letters'),
+    ],
+  },
+  {
+    // The idempotency and outbox rules as SQL functions, so the kernel's TypeScript
+    // (idempotency.ts, outbox.ts) and a subgraph's own hot-path function (one round trip) run
+    // the same rule. SECURITY INVOKER: RLS applies to the caller as to any statement.
+    id: '0002-kernel-functions',
+    up: (h) => [
+      // The key's transaction-scoped lock, taken without waiting, and its live record (if the
+      // lock was had). See idempotency.ts for the rule.
+      `CREATE FUNCTION ${h.schema}.idempotency_claim(p_tenant uuid, p_scope text, p_key text)
+         RETURNS TABLE (locked boolean, fingerprint text, response jsonb)
+         LANGUAGE sql VOLATILE AS $$
+           select l.locked, k.fingerprint, k.response
+             from (select pg_try_advisory_xact_lock(hashtextextended(coalesce(p_tenant::text, '-') || ':' || p_scope || ':' || p_key, 0)) as locked) l
+             left join ${h.schema}.idempotency_keys k
+               on l.locked and k.tenant_id is not distinct from p_tenant and k.scope = p_scope and k.key = p_key and k.expires_at > now()
+         $$`,
+      // The key's record: inserted, or in place of an expired one; a live one is never replaced,
+      // and meeting one raises ${IDEMPOTENCY_CONFLICT} (the caller's transaction rolls back).
+      `CREATE FUNCTION ${h.schema}.idempotency_complete(p_tenant uuid, p_scope text, p_key text, p_fingerprint text, p_response jsonb, p_ttl_hours int)
+         RETURNS void LANGUAGE plpgsql VOLATILE AS $$
+         BEGIN
+           insert into ${h.schema}.idempotency_keys as k (tenant_id, scope, key, fingerprint, response, expires_at)
+           values (p_tenant, p_scope, p_key, p_fingerprint, p_response, now() + make_interval(hours => p_ttl_hours))
+           on conflict ((coalesce(tenant_id, '00000000-0000-0000-0000-000000000000'::uuid)), scope, key) do update
+             set fingerprint = excluded.fingerprint, response = excluded.response, created_at = now(), expires_at = excluded.expires_at
+             where k.expires_at <= now();
+           IF NOT FOUND THEN
+             RAISE EXCEPTION 'idempotency key % already has a live record', p_key USING ERRCODE = '${IDEMPOTENCY_CONFLICT}';
+           END IF;
+         END
+         $$`,
+      // One event into the outbox, and the relays' wake-up (delivered only if the transaction commits).
+      `CREATE FUNCTION ${h.schema}.outbox_record(p_id uuid, p_tenant uuid, p_type text, p_version int, p_aggregate_type text, p_aggregate_id text, p_occurred_at timestamptz, p_payload jsonb)
+         RETURNS void LANGUAGE plpgsql VOLATILE AS $$
+         BEGIN
+           insert into ${h.schema}.outbox (id, tenant_id, type, version, aggregate_type, aggregate_id, occurred_at, payload)
+           values (p_id, p_tenant, p_type, p_version, p_aggregate_type, p_aggregate_id, p_occurred_at, p_payload);
+           PERFORM pg_notify('${OUTBOX_CHANNEL}', '${h.schema}');
+         END
+         $$`,
     ],
   },
 ];

@@ -1,21 +1,23 @@
 // Idempotent mutations (DESIGN rule 4): a change runs at most once per (tenant, scope, key),
 // and a replay with the same input gets the first result back. Two steps, both inside the
-// change's own transaction (uow.write):
+// change's own transaction (uow.write), each one call of a kernel SQL function (db.ts
+// 0002-kernel-functions), so a subgraph's own hot-path function can run the same rule:
 //
-//   claim()     takes the key's transaction-scoped advisory lock without waiting, then looks
-//               up its record. Lock held by another transaction: that request is in flight,
-//               CONFLICT at once. A live record: its input must match (else BAD_USER_INPUT,
-//               IDEMPOTENCY_KEY_REUSED) and its stored result is the answer; nothing runs.
-//   complete()  stores the result as the key's record, in the same transaction as the change
-//               it describes: a change that rolls back leaves no record and can be retried.
-//               The conflict rule is the table's unique key: an expired record is replaced,
-//               a live one never. If a record committed between claim's lock and its lookup
-//               (another request finished just then), complete() finds it live, stores
-//               nothing and throws CONFLICT: the transaction, and so the change, rolls back.
+//   claim()     idempotency_claim: the key's transaction-scoped advisory lock, taken without
+//               waiting, then its live record. Lock held by another transaction: that request
+//               is in flight, CONFLICT at once. A record: its input must match (else
+//               BAD_USER_INPUT, IDEMPOTENCY_KEY_REUSED) and its stored result is the answer.
+//   complete()  idempotency_complete: stores the result as the key's record, in the same
+//               transaction as the change it describes: a change that rolls back leaves no
+//               record and can be retried. An expired record is replaced, a live one never:
+//               if one committed between claim's lock and its lookup (another request finished
+//               just then), the function raises IDEMPOTENCY_CONFLICT and the transaction, so
+//               the change, rolls back; the caller sees CONFLICT.
 //
 // `idempotent(em, opts, fn)` is the two steps around `fn`.
 import { createHash } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { IDEMPOTENCY_CONFLICT } from './db.ts';
 import { AppError, badInput, conflict } from './errors.ts';
 
 export const IDEMPOTENCY_TTL_HOURS = 24;
@@ -49,47 +51,57 @@ export interface IdempotencyOptions {
 
 export type Claim<T> = { replay: true; value: T } | { replay: false; complete(value: T): Promise<void> };
 
-/** Step 1: the key's lock and its record (see the header). */
-export async function claim<T>(em: EntityManager, opts: IdempotencyOptions): Promise<Claim<T>> {
-  if (!KEY_PATTERN.test(opts.key)) {
+/** What idempotency_claim returned for a key. */
+export interface ClaimRow {
+  locked: boolean;
+  fingerprint: string | null;
+  response: { value: unknown } | null;
+}
+
+/** Checks the key's shape before anything runs. */
+export function checkIdempotencyKey(key: string): void {
+  if (!KEY_PATTERN.test(key)) {
     throw badInput('idempotencyKey must be 8 to 128 characters of letters, digits, ".", "_", "~" or "-"', 'idempotencyKey');
   }
-  // Qualified, so it works whatever the connection's search_path (a superuser's in tests).
-  const table = `"${String(em.config.get('schema') ?? 'public')}".idempotency_keys`;
-  const [row] = await em.execute<{ locked: boolean; fingerprint: string | null; response: { value: unknown } | null }[]>(
-    `select l.locked, k.fingerprint, k.response
-       from (select pg_try_advisory_xact_lock(hashtextextended(?, 0)) as locked) l
-       left join ${table} k
-         on l.locked and k.tenant_id is not distinct from ? and k.scope = ? and k.key = ? and k.expires_at > now()`,
-    [`${opts.tenantId ?? '-'}:${opts.scope}:${opts.key}`, opts.tenantId, opts.scope, opts.key],
-  );
+}
+
+/** A claim's answer: the stored result of a replay, null for a new request; in flight or reused throw. */
+export function replayOf<T>(row: ClaimRow | undefined, fp: string, opts: Pick<IdempotencyOptions, 'protect' | 'input'>): { value: T } | null {
   if (!row?.locked) throw conflict('A request with this idempotencyKey is still being processed; retry when it has finished');
-  const fp = fingerprint(opts.input);
-  if (row.fingerprint !== null) {
-    if (row.fingerprint !== fp) {
-      throw new AppError('BAD_USER_INPUT', 'This idempotencyKey was already used with different input; use a new key for a new request', {
-        field: 'idempotencyKey',
-        reason: 'IDEMPOTENCY_KEY_REUSED',
-      });
-    }
-    const stored = row.response!.value;
-    return { replay: true, value: (opts.protect ? opts.protect.open(stored, opts.input) : stored) as T };
+  if (row.fingerprint === null) return null;
+  if (row.fingerprint !== fp) {
+    throw new AppError('BAD_USER_INPUT', 'This idempotencyKey was already used with different input; use a new key for a new request', {
+      field: 'idempotencyKey',
+      reason: 'IDEMPOTENCY_KEY_REUSED',
+    });
   }
+  const stored = row.response!.value;
+  return { value: (opts.protect ? opts.protect.open(stored, opts.input) : stored) as T };
+}
+
+/** idempotency_complete refused: another request's live record (see the header). */
+export const completeRefused = (err: unknown) => (err as { code?: string }).code === IDEMPOTENCY_CONFLICT;
+export const completeConflict = () => conflict('A request with this idempotencyKey has just finished; retry to get its result');
+
+/** Step 1: the key's lock and its record (see the header). */
+export async function claim<T>(em: EntityManager, opts: IdempotencyOptions): Promise<Claim<T>> {
+  checkIdempotencyKey(opts.key);
+  const schema = String(em.config.get('schema') ?? 'public');
+  const [row] = await em.execute<ClaimRow[]>(`select * from "${schema}".idempotency_claim(?, ?, ?)`, [opts.tenantId, opts.scope, opts.key]);
+  const fp = fingerprint(opts.input);
+  const replay = replayOf<T>(row, fp, opts);
+  if (replay) return { replay: true, value: replay.value };
   return {
     replay: false,
-    // Step 2: insert the record, or replace an expired one; a live one is left alone (no row returned).
+    // Step 2: the record, in the change's transaction.
     async complete(value: T) {
       const response = JSON.stringify({ value: opts.protect ? opts.protect.seal(value, opts.input) : (value ?? null) });
-      const stored = await em.execute<{ key: string }[]>(
-        `insert into ${table} as k (tenant_id, scope, key, fingerprint, response, expires_at)
-         values (?, ?, ?, ?, ?::jsonb, now() + make_interval(hours => ?))
-         on conflict ((coalesce(tenant_id, '00000000-0000-0000-0000-000000000000'::uuid)), scope, key) do update
-           set fingerprint = excluded.fingerprint, response = excluded.response, created_at = now(), expires_at = excluded.expires_at
-           where k.expires_at <= now()
-         returning k.key`,
-        [opts.tenantId, opts.scope, opts.key, fp, response, opts.ttlHours ?? IDEMPOTENCY_TTL_HOURS],
-      );
-      if (!stored.length) throw conflict('A request with this idempotencyKey has just finished; retry to get its result');
+      try {
+        await em.execute(`select "${schema}".idempotency_complete(?, ?, ?, ?, ?::jsonb, ?)`, [opts.tenantId, opts.scope, opts.key, fp, response, opts.ttlHours ?? IDEMPOTENCY_TTL_HOURS]);
+      } catch (err) {
+        if (completeRefused(err)) throw completeConflict();
+        throw err;
+      }
     },
   };
 }

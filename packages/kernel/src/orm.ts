@@ -1,6 +1,7 @@
 // MikroORM for one subgraph: connected as the subgraph's runtime role (so PostgreSQL's RLS
 // applies to everything it sends), its schema the default, no global context (every use goes
 // through a unit of work: uow.ts).
+import type pg from 'pg';
 import { MikroORM, type EntitySchema } from '@mikro-orm/postgresql';
 import { connectionString, runtimeRole } from './db.ts';
 
@@ -22,9 +23,34 @@ export interface OrmOptions {
   onStatement?: (sql: string) => void;
 }
 
+/** The ORM's own pg pool and statement counter, for batches the ORM cannot send (uow.statement). */
+interface Raw {
+  /** Created by MikroORM with its first connection (driverOptions.onPoolCreated). */
+  pool?: pg.Pool;
+  onStatement?: (sql: string) => void;
+}
+const raw = new WeakMap<MikroORM, Raw>();
+
+/**
+ * Sends `text` (one or more statements, parameters already inlined) as one simple query on the
+ * ORM's pool, and returns the rows of its last statement. PostgreSQL runs a multi-statement
+ * simple query as one transaction.
+ */
+export async function queryBatch<T>(orm: MikroORM, text: string): Promise<T[]> {
+  const r = raw.get(orm);
+  if (!r) throw new Error('queryBatch needs an ORM made by createOrm');
+  // MikroORM makes its pool on its first statement.
+  if (!r.pool) await orm.em.getConnection().execute('select 1');
+  if (!r.pool) throw new Error('MikroORM did not create its pg pool');
+  r.onStatement?.(text);
+  const results = (await r.pool.query(text)) as pg.QueryResult | pg.QueryResult[];
+  return (Array.isArray(results) ? results[results.length - 1]! : results).rows as T[];
+}
+
 /** MikroORM for one subgraph, connected as its runtime role, its schema the default. */
 export async function createOrm(opts: OrmOptions): Promise<MikroORM> {
-  return MikroORM.init({
+  const state: Raw = { onStatement: opts.onStatement };
+  const orm = await MikroORM.init({
     clientUrl: connectionString(opts.databaseUrl, { user: opts.user ?? runtimeRole(opts.schema), password: opts.password }),
     schema: opts.schema,
     entities: opts.entities,
@@ -32,11 +58,14 @@ export async function createOrm(opts: OrmOptions): Promise<MikroORM> {
     allowGlobalContext: false,
     ensureDatabase: false,
     debug: false,
+    driverOptions: { onPoolCreated: (created: pg.Pool) => void (state.pool = created) },
     onQuery: (sql) => {
       opts.onStatement?.(sql);
       return sql;
     },
   });
+  raw.set(orm, state);
+  return orm;
 }
 
 /**

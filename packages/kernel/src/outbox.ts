@@ -4,9 +4,10 @@ import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { z } from 'zod';
 import type { EventDefinition, EventEnvelope } from './events.ts';
+import { OUTBOX_CHANNEL } from './db.ts';
 import { sqlArray } from './orm.ts';
 
-export const OUTBOX_CHANNEL = 'lectern_outbox';
+export { OUTBOX_CHANNEL };
 
 const schemaOf = (em: EntityManager) => String(em.config.get('schema') ?? 'public');
 
@@ -19,48 +20,30 @@ export async function recordEvent<E extends EventDefinition>(
   def: E,
   args: { tenantId: string | null; aggregateId: string; payload: z.input<E['payload']> },
 ): Promise<EventEnvelope<z.infer<E['payload']>>> {
-  const payload = def.payload.parse(args.payload) as z.infer<E['payload']>;
-  const schema = schemaOf(em);
-  const envelope = {
+  const envelope = eventEnvelope(def, args);
+  // The row and the relays' wake-up (delivered only if the transaction commits): kernel db.ts outbox_record.
+  await em.execute(`select "${schemaOf(em)}".outbox_record(?, ?, ?, ?, ?, ?, ?, ?::jsonb)`, outboxRecordParams(def, envelope));
+  return envelope;
+}
+
+/** The arguments of the kernel's outbox_record SQL function for `envelope`, in order. */
+export function outboxRecordParams(def: EventDefinition, envelope: EventEnvelope): unknown[] {
+  return [envelope.id, envelope.tenantId, def.type, def.version, def.aggregate, envelope.aggregateId, envelope.occurredAt, JSON.stringify(envelope.payload)];
+}
+
+/** A validated envelope of `def` (recordEvent records one; a subgraph's own SQL function may take it as outboxRecordParams). */
+export function eventEnvelope<E extends EventDefinition>(
+  def: E,
+  args: { tenantId: string | null; aggregateId: string; payload: z.input<E['payload']> },
+): EventEnvelope<z.infer<E['payload']>> {
+  return {
     id: randomUUID(),
     type: def.type,
     version: def.version,
     tenantId: args.tenantId,
     aggregateId: args.aggregateId,
     occurredAt: new Date().toISOString(),
-    payload,
-  };
-  await em.execute(
-    `insert into "${schema}".outbox (id, tenant_id, type, version, aggregate_type, aggregate_id, occurred_at, payload)
-     values (?, ?, ?, ?, ?, ?, ?, ?::jsonb)`,
-    [envelope.id, envelope.tenantId, def.type, def.version, def.aggregate, args.aggregateId, envelope.occurredAt, JSON.stringify(payload)],
-  );
-  // Delivered to listeners only if the transaction commits.
-  await em.execute('select pg_notify(?, ?)', [OUTBOX_CHANNEL, schema]);
-  return envelope;
-}
-
-/**
- * recordEvent as part of one data-modifying statement, for hot paths that hold a lock until
- * commit: `insert` is a CTE body writing the event once per row of the CTE `source` (so only
- * when the guarded change happened), `notify` the wake-up to select in the same statement.
- * Validated like recordEvent. Params are in text order: the CTE's, then the select's.
- */
-export function eventStatement<E extends EventDefinition>(
-  em: EntityManager,
-  def: E,
-  args: { tenantId: string | null; aggregateId: string; payload: z.input<E['payload']> },
-  source: string,
-): { insert: { sql: string; params: unknown[] }; notify: { sql: string; params: unknown[] } } {
-  const payload = def.payload.parse(args.payload);
-  const schema = schemaOf(em);
-  return {
-    insert: {
-      sql: `insert into "${schema}".outbox (id, tenant_id, type, version, aggregate_type, aggregate_id, occurred_at, payload)
-            select ?, ?, ?, ?, ?, ?, ?, ?::jsonb from ${source}`,
-      params: [randomUUID(), args.tenantId, def.type, def.version, def.aggregate, args.aggregateId, new Date().toISOString(), JSON.stringify(payload)],
-    },
-    notify: { sql: 'pg_notify(?, ?)', params: [OUTBOX_CHANNEL, schema] },
+    payload: def.payload.parse(args.payload) as z.infer<E['payload']>,
   };
 }
 

@@ -17,7 +17,11 @@
 //     failed field leaves the fields before it committed. A write inside a write is a
 //     savepoint of it. After a write, em() begins a new transaction with an empty identity
 //     map, so a payload reads what the write left.
+//   - statement(sql, params): one statement in one round trip, outside em()'s transaction
+//     (see its comment): for hot reads, and for a subgraph's own SQL function that makes a
+//     whole change (enrollment's enroll_learner).
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import { queryBatch } from './orm.ts';
 
 export const TENANT_FILTER = 'tenant';
 /** The PostgreSQL setting every RLS policy reads (kernel db.ts TENANT_PREDICATE). */
@@ -76,6 +80,22 @@ export class UnitOfWork {
     const em = this.#fork();
     await em.begin();
     return em;
+  }
+
+  /**
+   * Runs one statement in its own transaction, in one round trip, with the tenant setting
+   * before it: `select set_config('app.tenant_id', <tenant>, true); <statement>` is sent as one
+   * simple query, which PostgreSQL runs as one transaction: the setting is transaction-local as
+   * everywhere else, RLS applies to the statement, and a failure undoes all of it. Parameters
+   * (`?`) are inlined by MikroORM's own formatter, as for every query MikroORM sends. It does
+   * not see em()'s or a write's uncommitted rows, so it is refused inside a write.
+   */
+  async statement<T extends object = Record<string, unknown>>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
+    if (this.#done) throw new Error('unit of work already finished');
+    if (this.#writing) throw new Error('uow.statement runs outside a write: use the write\'s EntityManager');
+    const platform = this.#orm.em.getPlatform();
+    const tenant = platform.formatQuery(`select set_config('${TENANT_SETTING}', ?, true)`, [this.tenantId ?? '']);
+    return queryBatch<T>(this.#orm, `${tenant}; ${platform.formatQuery(sql, [...params])}`);
   }
 
   /** Runs a state change in its own transaction (see the header). */

@@ -261,3 +261,27 @@ describe('unit of work transactions', () => {
     expect(await count('nested in a failed write')).toBe(0);
   });
 });
+
+describe('uow.statement: one statement in one round trip, with the tenant setting', () => {
+  it('runs under RLS as the unit of work’s tenant, and nothing of it stays on the connection', async () => {
+    // ORM filter not involved: raw SQL without a tenant predicate still sees only B (RLS)
+    expect(await new UnitOfWork(runtime, B).statement(`select body from notes order by body`)).toEqual([{ body: 'b1' }]);
+    expect(await new UnitOfWork(runtime, null).statement(`select count(*)::int as n from notes`)).toEqual([{ n: 0 }]);
+    // parameters are inlined safely
+    expect(await new UnitOfWork(runtime, A).statement(`select ?::text as s, ?::int as n`, [`it's; select 1`, 7])).toEqual([{ s: `it's; select 1`, n: 7 }]);
+    const uow = new UnitOfWork(runtime, null);
+    expect(await (await uow.em()).execute(`select coalesce(current_setting('app.tenant_id', true), '') as t`)).toEqual([{ t: '' }]);
+    await uow.commit();
+  });
+
+  it('is one transaction: a failure undoes the whole statement, and RLS refuses another tenant’s rows', async () => {
+    await expect(new UnitOfWork(runtime, A).statement(`with w as (insert into notes (id, tenant_id, body) values (gen_random_uuid(), ?, 'batch undone') returning 1) select 1 / (select count(*) - 1 from w) as boom`, [A])).rejects.toThrow(/division by zero/);
+    expect(await count('batch undone')).toBe(0);
+    await expect(new UnitOfWork(runtime, B).statement(`insert into notes (id, tenant_id, body) values (gen_random_uuid(), ?, 'planted by B')`, [A])).rejects.toThrow(/row-level security/);
+  });
+
+  it('is refused inside a write, which it could not see', async () => {
+    const uow = new UnitOfWork(runtime, A);
+    await expect(uow.write(() => uow.statement('select 1'))).rejects.toThrow(/outside a write/);
+  });
+});

@@ -79,7 +79,7 @@ describe('seats', () => {
     const { offeringId, cohortId } = await offeringWithCohort(h, org, { capacity: 5 });
     const learner = org.anyLearner();
     // Another transaction holds the learner's lock, enrolls them and commits only once this
-    // request waits for that lock: its first read's snapshot (taken before the lock) misses it.
+    // request waits for that lock (inside enroll_learner): its cohort read, before the lock, misses it.
     const other = await h.admin.connect();
     try {
       await other.query('begin');
@@ -93,7 +93,7 @@ describe('seats', () => {
       const key = idem();
       const pending = ok(h, learner, M.enroll, { input: { cohortId, idempotencyKey: key } });
       const waiting = async () =>
-        (await h.admin.query(`select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and wait_event = 'advisory' and query like '%pg_advisory_xact_lock%'`)).rows[0].n;
+        (await h.admin.query(`select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and wait_event = 'advisory' and query like '%enroll_learner(%'`)).rows[0].n;
       for (let i = 0; i < 100 && (await waiting()) === 0; i++) await new Promise((r) => setTimeout(r, 20));
       expect(await waiting()).toBe(1);
       await other.query('commit');

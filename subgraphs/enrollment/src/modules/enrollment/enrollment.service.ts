@@ -1,11 +1,11 @@
 // enrollLearner, dropEnrollment, moveEnrollment: who may, and which typed outcome; the seat
 // work itself is in seats.ts. Calls to identity happen before the transaction opens, so the
 // transaction (the hot path) stays a few statements long.
-import { badInput, forbidden, isUuid, notFound, type Actor } from '@lectern/kernel';
+import { badInput, forbidden, isUuid, notFound, principalOf, type Actor } from '@lectern/kernel';
 import { adminWrites, requireReader, teaches } from '../../access.ts';
 import { enrollmentError, type MutationResult } from '../../errors.ts';
 import { runMutation, type Idempotent, type ServiceDeps } from '../mutation.ts';
-import { drop, enrollOne, loadCohort, loadCohortFor, lockCohorts, lockEnrollment, move, type CohortRow } from './seats.ts';
+import { drop, enrollOne, loadCohort, lockCohorts, lockEnrollment, move, readCohortFor, type CohortRow } from './seats.ts';
 
 export interface EnrollLearnerInput extends Idempotent {
   cohortId: string;
@@ -49,35 +49,48 @@ export class EnrollmentService {
       if (!adminWrites(actor) && !actor.roles.includes('INSTRUCTOR')) throw forbidden('Only organization admins and the cohort\'s instructors can enroll others');
       member = (await remote.members(actor.tenantId, { userIds: [learnerId] })).length > 0;
     }
-    const result = await runMutation<EnrollLearnerInput, MutationResult>({ ...this.#deps, actor }, 'enrollLearner', input, async (em, tenantId) => {
-      if (!isUuid(input.cohortId)) throw notFound('Cohort');
-      const loaded = await loadCohortFor(em, tenantId, input.cohortId.toLowerCase(), learnerId);
-      if (!loaded) throw notFound('Cohort');
-      const { cohort } = loaded;
-      const manager = adminWrites(actor) || teaches(actor, cohort);
-      if (!self && !manager) throw forbidden('Only organization admins and the cohort\'s instructors can enroll others');
-      if (!member) return { enrollmentId: null, errors: [enrollmentError('NOT_A_MEMBER', 'The learner is not an active member of the organization', 'learnerId')] };
-      // Managers may enroll outside the self-enrollment window, never once the offering ended.
-      const blocked = manager ? (new Date() >= cohort.endsAt ? enrollmentError('OFFERING_ENDED', 'The offering has ended') : null) : selfEnrollmentBlocked(cohort);
-      if (blocked) return { enrollmentId: null, errors: [blocked] };
-      const outcome = await enrollOne(em, tenantId, cohort, learnerId, actor.userId, { loaded });
-      switch (outcome.kind) {
-        case 'ACTIVE':
-          return { enrollmentId: outcome.enrollmentId, cohortId: cohort.cohortId, errors: [] };
-        case 'WAITLISTED':
-          return { enrollmentId: outcome.enrollmentId, cohortId: cohort.cohortId, errors: [] };
-        case 'ALREADY_ENROLLED':
-          return { enrollmentId: outcome.enrollmentId, errors: [enrollmentError('ALREADY_ENROLLED', 'The learner is already enrolled in this offering')] };
-        case 'PREREQUISITES_NOT_MET':
-          return {
-            enrollmentId: null,
-            errors: [enrollmentError('PREREQUISITES_NOT_MET', `Complete these courses first: ${outcome.missing.join(', ')}`)],
-          };
-        case 'COHORT_FULL':
-          return { enrollmentId: null, errors: [enrollmentError('COHORT_FULL', 'The cohort has no free seat', 'cohortId')] };
-      }
-    });
-    return result;
+    // What needs no lock is read and decided first, in one round trip; the change is another
+    // (seats.ts enrollOne), which stores the result prepared here for the outcome it reaches.
+    const read = isUuid(input.cohortId) ? await readCohortFor(this.#deps.uow, actor.tenantId, input.cohortId.toLowerCase(), learnerId) : null;
+    const manager = read !== null && (adminWrites(actor) || teaches(actor, read.cohort));
+    if (!read || (!self && !manager)) {
+      // Refused before any change, after the key's claim, as every mutation is: a replay or a
+      // reused key is answered as such; otherwise the refusal, and no record is kept.
+      const refusal = read ? forbidden('Only organization admins and the cohort\'s instructors can enroll others') : notFound('Cohort');
+      return runMutation({ ...this.#deps, actor }, 'enrollLearner', input, async () => {
+        throw refusal;
+      });
+    }
+    const { cohort, missing } = read;
+    // Managers may enroll outside the self-enrollment window, never once the offering ended.
+    const blocked = manager ? (new Date() >= cohort.endsAt ? enrollmentError('OFFERING_ENDED', 'The offering has ended') : null) : selfEnrollmentBlocked(cohort);
+    const decided: MutationResult | null = !member
+      ? { enrollmentId: null, errors: [enrollmentError('NOT_A_MEMBER', 'The learner is not an active member of the organization', 'learnerId')] }
+      : blocked
+        ? { enrollmentId: null, errors: [blocked] }
+        : missing.length
+          ? { enrollmentId: null, errors: [enrollmentError('PREREQUISITES_NOT_MET', `Complete these courses first: ${missing.join(', ')}`)] }
+          : null;
+    const { idempotencyKey, ...fields } = input;
+    try {
+      const { result } = await enrollOne<MutationResult>(
+        this.#deps.uow,
+        { tenantId: actor.tenantId, scope: `enrollLearner:${principalOf(actor)}`, key: idempotencyKey, input: fields },
+        cohort,
+        learnerId,
+        actor.userId,
+        {
+          decided,
+          seated: { enrollmentId: null, cohortId: cohort.cohortId, errors: [] },
+          already: { enrollmentId: null, errors: [enrollmentError('ALREADY_ENROLLED', 'The learner is already enrolled in this offering')] },
+          full: { enrollmentId: null, errors: [enrollmentError('COHORT_FULL', 'The cohort has no free seat', 'cohortId')] },
+        },
+      );
+      return result;
+    } finally {
+      // Payloads load what the mutation left, not what the request saw before it.
+      this.#deps.loaders.clearAll();
+    }
   }
 
   async dropEnrollment(input: DropEnrollmentInput): Promise<MutationResult> {

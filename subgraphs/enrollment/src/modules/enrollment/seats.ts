@@ -1,5 +1,7 @@
 // The seat algorithm, shared by enrollLearner, dropEnrollment, moveEnrollment, updateCohort
-// and roster imports. Every function runs inside the caller's transaction.
+// and roster imports. Every function runs inside the caller's transaction, but enrollOne:
+// enrollLearner's change is one call of the enroll_learner SQL function in its own round trip
+// (migrations/0003-enroll-learner.ts), under the same rules and lock order.
 //
 // - A seat is taken only by a guarded UPDATE of the cohort row (seats_taken < capacity); the
 //   row lock it takes serialises seat changes of one cohort, the CHECK on cohorts is the last
@@ -12,7 +14,8 @@
 //   rows. Nothing that holds a cohort row waits for a learner lock, so there is no cycle.
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { eventStatement, recordEvent, recordEvents } from '@lectern/kernel/outbox';
+import { eventEnvelope, recordEvent, recordEvents } from '@lectern/kernel/outbox';
+import { checkIdempotencyKey, completeConflict, completeRefused, fingerprint, IDEMPOTENCY_TTL_HOURS, replayOf, type ClaimRow, type UnitOfWork } from '@lectern/kernel';
 import { sqlArray as arr } from '@lectern/kernel/orm';
 import { EnrollmentDropped, EnrollmentMoved, LearnerEnrolled } from '@lectern/contracts/enrollment';
 
@@ -73,107 +76,73 @@ export async function loadCohort(em: EntityManager, tenantId: string, cohortId: 
 }
 
 /**
- * loadCohort for enrolling `learnerId`, after taking the learner's lock for the offering, with
- * the learner's enrollment in it (if any). The lock comes first, in its own statement, so the
- * read sees every enrollment of the learner committed before it: nothing enrollOne inserts can
- * then meet the one-per-offering index.
+ * The cohort with its offering and the prerequisite courses `learnerId` has not completed, in
+ * one round trip of its own (uow.statement, no lock): what enrollLearner decides before the seat.
  */
-export async function loadCohortFor(em: EntityManager, tenantId: string, cohortId: string, learnerId: string): Promise<{ cohort: CohortRow; existingId: string | null } | null> {
-  const cohort = await loadCohort(em, tenantId, cohortId);
-  if (!cohort) return null;
-  await em.execute('select pg_advisory_xact_lock(hashtextextended(?, 0))', [lockKey(tenantId, cohort.offeringId, learnerId)]);
-  return { cohort, existingId: await existingEnrollment(em, tenantId, cohort.offeringId, learnerId) };
+export async function readCohortFor(uow: UnitOfWork, tenantId: string, cohortId: string, learnerId: string): Promise<{ cohort: CohortRow; missing: string[] } | null> {
+  const [r] = await uow.statement(
+    `select ${COHORT_COLUMNS},
+            array(select p from unnest(o.prerequisite_course_ids) p
+                   where not exists (select 1 from course_completions cc where cc.tenant_id = c.tenant_id and cc.learner_id = ?::uuid and cc.course_id = p)) as missing
+       from cohorts c join offerings o on o.tenant_id = c.tenant_id and o.id = c.offering_id
+      where c.tenant_id = ? and c.id = ?`,
+    [learnerId, tenantId, cohortId],
+  );
+  return r ? { cohort: cohortRow(r), missing: uuidArray(r.missing) } : null;
 }
 
-export type SeatOutcome =
-  | { kind: 'ACTIVE'; enrollmentId: string; row: Record<string, unknown> }
-  | { kind: 'WAITLISTED'; enrollmentId: string }
-  | { kind: 'ALREADY_ENROLLED'; enrollmentId: string }
-  | { kind: 'PREREQUISITES_NOT_MET'; missing: string[] }
-  | { kind: 'COHORT_FULL' };
-
-/** A learner's lock for one offering (the same text loadCohortFor builds in SQL). */
+/** A learner's lock for one offering (the same text enroll_learner builds in SQL). */
 const lockKey = (tenantId: string, offeringId: string, learnerId: string) => `enroll:${tenantId}:${offeringId}:${learnerId}`;
 
-/** Prerequisite courses of the offering that `learnerId` has not completed. */
-async function missingPrerequisites(em: EntityManager, tenantId: string, cohort: CohortRow, learnerId: string): Promise<string[]> {
-  if (!cohort.prerequisiteCourseIds.length) return [];
-  const rows = await em.execute<{ course_id: string }[]>(
-    `select course_id from course_completions where tenant_id = ? and learner_id = ? and course_id = any(${arr(cohort.prerequisiteCourseIds, 'uuid')})`,
-    [tenantId, learnerId, ...cohort.prerequisiteCourseIds],
-  );
-  const done = new Set(rows.map((r) => r.course_id));
-  return cohort.prerequisiteCourseIds.filter((id) => !done.has(id));
-}
-
-
-async function existingEnrollment(em: EntityManager, tenantId: string, offeringId: string, learnerId: string): Promise<string | null> {
-  const [existing] = await em.execute<{ id: string }[]>(
-    `select id from enrollments where tenant_id = ? and offering_id = ? and learner_id = ? and status <> 'DROPPED'`,
-    [tenantId, offeringId, learnerId],
-  );
-  return existing?.id ?? null;
+/** What enrollOne stores for each outcome it may reach (a replay gets it back as stored). */
+export interface EnrollResults<R extends { enrollmentId?: string | null }> {
+  /** An outcome decided before the seat (who may, the window, prerequisites): stored, nothing changes. */
+  decided: R | null;
+  /** ACTIVE or WAITLISTED; its `enrollmentId` is set to the new enrollment's. */
+  seated: R;
+  /** ALREADY_ENROLLED; its `enrollmentId` is set to the learner's enrollment. */
+  already: R;
+  full: R;
 }
 
 /**
- * Enrolls one learner: a seat, else (waitlist on) the waitlist, else COHORT_FULL.
- *
- * The cohort row lock is what serialises a cohort's seats, so everything that can happen
- * before it does: the learner's checks, and a cohort already full (seen without a lock, a
- * valid answer as of that read). The seat is then one statement: the guarded seat update
- * (seats_taken < capacity, rechecked under the row lock), the enrollment, its LearnerEnrolled
- * event and the relays' wake-up, each only when the one before it happened; it returns the
- * enrollment row, or nothing when the cohort is full.
+ * Enrolls one learner, idempotently, in one round trip: enroll_learner (see its migration)
+ * claims the key, takes the learner's lock, the seat (else the waitlist, else COHORT_FULL),
+ * records the enrollment and its event, and stores the result for that outcome; the statement
+ * commits as it ends. A replay, a request in flight and a reused key are answered as the
+ * kernel's claim() answers them.
  */
-export async function enrollOne(
-  em: EntityManager,
-  tenantId: string,
+export async function enrollOne<R extends { enrollmentId?: string | null }>(
+  uow: UnitOfWork,
+  idem: { tenantId: string; scope: string; key: string; input: unknown },
   cohort: CohortRow,
   learnerId: string,
   enrolledBy: string | null,
-  opts: {
-    /** loadCohortFor ran: the learner's lock is held, and this is the enrollment it saw. */
-    loaded?: { existingId: string | null };
-  } = {},
-): Promise<SeatOutcome> {
-  if (!opts.loaded) await em.execute('select pg_advisory_xact_lock(hashtextextended(?, 0))', [lockKey(tenantId, cohort.offeringId, learnerId)]);
-  const existing = opts.loaded ? opts.loaded.existingId : await existingEnrollment(em, tenantId, cohort.offeringId, learnerId);
-  if (existing) return { kind: 'ALREADY_ENROLLED', enrollmentId: existing };
-  const missing = await missingPrerequisites(em, tenantId, cohort, learnerId);
-  if (missing.length) return { kind: 'PREREQUISITES_NOT_MET', missing };
-  if (cohort.seatsTaken >= cohort.capacity && !cohort.waitlistEnabled) return { kind: 'COHORT_FULL' };
+  results: EnrollResults<R>,
+): Promise<{ outcome: 'REPLAY' | 'DECIDED' | 'ACTIVE' | 'WAITLISTED' | 'ALREADY_ENROLLED' | 'COHORT_FULL'; result: R }> {
+  checkIdempotencyKey(idem.key);
+  const fp = fingerprint(idem.input);
   const enrollmentId = randomUUID();
-  const event = eventStatement(em, LearnerEnrolled, { tenantId, aggregateId: enrollmentId, payload: enrolledPayload(cohort, enrollmentId, learnerId, false) }, 'enrolled');
-  for (let attempt = 0; attempt < 5; attempt++) {
-    const [row] = await em.execute<Record<string, unknown>[]>(
-      `with seat as (
-         update cohorts set seats_taken = seats_taken + 1, updated_at = now() where tenant_id = ? and id = ? and seats_taken < capacity returning id
-       ), enrolled as (
-         insert into enrollments (id, tenant_id, offering_id, cohort_id, learner_id, status, enrolled_by, enrolled_at)
-         select ?, ?, ?, ?, ?, 'ACTIVE', ?, now() from seat returning *
-       ), event as (${event.insert.sql})
-       select enrolled.*, ${event.notify.sql} as notified from enrolled`,
-      [tenantId, cohort.cohortId, enrollmentId, tenantId, cohort.offeringId, cohort.cohortId, learnerId, enrolledBy, ...event.insert.params, ...event.notify.params],
-    );
-    if (row) {
-      const { notified: _, ...enrollment } = row;
-      return { kind: 'ACTIVE', enrollmentId, row: enrollment };
-    }
-    if (!cohort.waitlistEnabled) return { kind: 'COHORT_FULL' };
-    // Joins the waitlist only if the cohort is still full under the row lock; else a seat freed: retry it.
-    const [queued] = await em.execute<{ waitlist_seq: number }[]>(
-      `update cohorts set waitlist_seq = waitlist_seq + 1 where tenant_id = ? and id = ? and seats_taken >= capacity returning waitlist_seq`,
-      [tenantId, cohort.cohortId],
-    );
-    if (queued) {
-      await em.execute(
-        `insert into enrollments (id, tenant_id, offering_id, cohort_id, learner_id, status, waitlist_seq, enrolled_by) values (?, ?, ?, ?, ?, 'WAITLISTED', ?, ?)`,
-        [enrollmentId, tenantId, cohort.offeringId, cohort.cohortId, learnerId, queued.waitlist_seq, enrolledBy],
-      );
-      return { kind: 'WAITLISTED', enrollmentId };
-    }
+  const event = eventEnvelope(LearnerEnrolled, { tenantId: idem.tenantId, aggregateId: enrollmentId, payload: enrolledPayload(cohort, enrollmentId, learnerId, false) });
+  const json = (v: unknown) => (v == null ? null : JSON.stringify(v));
+  let row: ClaimRow & { outcome: string | null; result: R | null };
+  try {
+    [row] = (await uow.statement<ClaimRow & { outcome: string | null; result: R | null }>(
+      `select * from enroll_learner(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?::jsonb, ?::jsonb, ?::jsonb, ?::jsonb)`,
+      [
+        idem.tenantId, idem.scope, idem.key, fp, IDEMPOTENCY_TTL_HOURS,
+        cohort.cohortId, cohort.offeringId, learnerId, enrolledBy, cohort.waitlistEnabled,
+        enrollmentId, json({ ...event, aggregateType: LearnerEnrolled.aggregate }),
+        json(results.decided), json({ ...results.seated, enrollmentId }), json(results.already), json(results.full),
+      ],
+    )) as [ClaimRow & { outcome: string | null; result: R | null }];
+  } catch (err) {
+    if (completeRefused(err)) throw completeConflict();
+    throw err;
   }
-  return { kind: 'COHORT_FULL' };
+  const replay = replayOf<R>(row, fp, { input: idem.input });
+  if (replay) return { outcome: 'REPLAY', result: replay.value };
+  return { outcome: row.outcome as 'ACTIVE', result: row.result! };
 }
 
 export const enrolledPayload = (cohort: Pick<CohortRow, 'offeringId' | 'cohortId' | 'courseId' | 'courseVersionId'>, enrollmentId: string, learnerId: string, promoted: boolean) => ({
