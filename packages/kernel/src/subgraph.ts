@@ -34,34 +34,42 @@ export interface SubgraphDeps<Env> {
   stats: { statements: number };
 }
 
-export interface SubgraphDefinition<Env extends SubgraphEnv, Ctx extends SubgraphContext> {
+/**
+ * One subgraph as the kernel hosts it. `Runtime` holds its process-wide pieces (clients of
+ * other contexts, queues, key material, Redis helpers): `runtime` builds them once, after the
+ * ORM and Redis are up and before listening; `context`, `routes` and `close` receive them.
+ * A subgraph without any leaves `Runtime` as `void` and omits `runtime`.
+ */
+export interface SubgraphDefinition<Env extends SubgraphEnv, Ctx extends SubgraphContext, Runtime = void> {
   name: string;
   typeDefs: DocumentNode;
   resolvers: GraphQLResolverMap<Ctx>;
   entities: AnyEntitySchema[];
   migrations: Migration[];
+  /** Builds the process-wide pieces once, before listening. */
+  runtime?(deps: SubgraphDeps<Env>): Promise<Runtime> | Runtime;
   /** Adds per-request services and DataLoaders to the base context. */
-  context(base: SubgraphContext, deps: SubgraphDeps<Env>): Ctx;
-  routes?(deps: SubgraphDeps<Env>): Route[];
-  /** Runs once the ORM and Redis are up (e.g. key material), before listening. */
-  init?(deps: SubgraphDeps<Env>): Promise<void>;
-  close?(deps: SubgraphDeps<Env>): Promise<void>;
+  context(base: SubgraphContext, deps: SubgraphDeps<Env>, runtime: Runtime): Ctx;
+  routes?(deps: SubgraphDeps<Env>, runtime: Runtime): Route[];
+  /** Releases what `runtime` built (after the HTTP host stopped, before Redis and the ORM). */
+  close?(deps: SubgraphDeps<Env>, runtime: Runtime): Promise<void>;
 }
 
 export type SubgraphEnv = BaseEnv & DatabaseEnv & { PORT: number };
 
-export interface RunningSubgraph<Env> {
+export interface RunningSubgraph<Env, Runtime = unknown> {
   url: string;
   deps: SubgraphDeps<Env>;
+  runtime: Runtime;
   http: HttpHost;
   close(): Promise<void>;
 }
 
-export async function startSubgraph<Env extends SubgraphEnv, Ctx extends SubgraphContext>(
-  def: SubgraphDefinition<Env, Ctx>,
+export async function startSubgraph<Env extends SubgraphEnv, Ctx extends SubgraphContext, Runtime = void>(
+  def: SubgraphDefinition<Env, Ctx, Runtime>,
   env: Env,
   opts: { port?: number; log?: Logger } = {},
-): Promise<RunningSubgraph<Env>> {
+): Promise<RunningSubgraph<Env, Runtime>> {
   const log = opts.log ?? createLogger(def.name, env.LOG_LEVEL);
   const metrics = createMetrics(def.name);
   const stats = { statements: 0 };
@@ -93,9 +101,11 @@ export async function startSubgraph<Env extends SubgraphEnv, Ctx extends Subgrap
   }
   const redis = createRedis(env.REDIS_URL, { keyPrefix: env.REDIS_PREFIX });
   const deps: SubgraphDeps<Env> = { name: def.name, env, orm, redis, log, metrics, stats };
+  let runtime: Runtime;
   try {
     await waitForRedis(redis, env.REDIS_URL);
-    await def.init?.(deps);
+    // Without a `runtime` builder, Runtime is void.
+    runtime = (await def.runtime?.(deps)) as Runtime;
   } catch (err) {
     redis.disconnect();
     await orm.close();
@@ -128,7 +138,7 @@ export async function startSubgraph<Env extends SubgraphEnv, Ctx extends Subgrap
   const host = createHttpHost<Ctx>({
     log,
     metrics,
-    routes: def.routes?.(deps) ?? [],
+    routes: def.routes?.(deps, runtime) ?? [],
     graphql: {
       path: '/graphql',
       apollo,
@@ -144,7 +154,7 @@ export async function startSubgraph<Env extends SubgraphEnv, Ctx extends Subgrap
           log: info.log.child({ actor: actor.userId ?? actor.kind, tenantId: actor.tenantId }),
           requestId: actor.requestId ?? info.requestId,
         };
-        return def.context(base, deps);
+        return def.context(base, deps, runtime);
       },
       finish: (ctx) => ctx.uow.commit(),
       abort: (ctx) => ctx.uow.rollback(),
@@ -166,13 +176,14 @@ export async function startSubgraph<Env extends SubgraphEnv, Ctx extends Subgrap
   return {
     url: `${url}/graphql`,
     deps,
+    runtime,
     http: host,
     async close() {
       if (closed) return;
       closed = true;
       await host.close();
       await apollo.stop();
-      await def.close?.(deps);
+      await def.close?.(deps, runtime);
       redis.disconnect();
       await orm.close();
     },
@@ -180,7 +191,7 @@ export async function startSubgraph<Env extends SubgraphEnv, Ctx extends Subgrap
 }
 
 /** Entry point helper for `main.ts`: start, log a one-line reason on failure, stop on SIGTERM. */
-export async function runSubgraph<Env extends SubgraphEnv, Ctx extends SubgraphContext>(def: SubgraphDefinition<Env, Ctx>, env: Env) {
+export async function runSubgraph<Env extends SubgraphEnv, Ctx extends SubgraphContext, Runtime = void>(def: SubgraphDefinition<Env, Ctx, Runtime>, env: Env) {
   const log = createLogger(def.name, env.LOG_LEVEL);
   try {
     const running = await startSubgraph(def, env, { log });

@@ -18,9 +18,9 @@
 //     savepoint of it. After a write, em() begins a new transaction with an empty identity
 //     map, so a payload reads what the write left.
 //   - statement(sql, params): one statement in one round trip, outside em()'s transaction
-//     (see its comment): for hot reads, and for a subgraph's own SQL function that makes a
-//     whole change (enrollment's enroll_learner).
-import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+//     (see its comment): for hot reads (map() turns their rows into entities), and for a
+//     subgraph's own SQL function that makes a whole change (enrollment's enroll_learner).
+import type { EntityDictionary, EntityManager, EntityName, MikroORM } from '@mikro-orm/postgresql';
 import { queryBatch } from './orm.ts';
 
 export const TENANT_FILTER = 'tenant';
@@ -38,11 +38,16 @@ export const tenantFilter = {
   },
 };
 
+/** What a store needs of a unit of work to read: uow.statement. */
+export type Statements = Pick<UnitOfWork, 'statement'>;
+
 export class UnitOfWork {
   readonly tenantId: string | null;
   #orm: MikroORM;
-  /** The open transaction of em(), while there is one. */
-  #open: Promise<EntityManager> | undefined;
+  /** The unit of work's EntityManager (its identity map), made on first use. */
+  #em: EntityManager | undefined;
+  /** em()'s transaction on it, while one is open. */
+  #open: Promise<void> | undefined;
   /** The transaction of the running write(), while there is one. */
   #writing: EntityManager | undefined;
   #done = false;
@@ -53,15 +58,25 @@ export class UnitOfWork {
   }
 
   /** The unit of work's EntityManager, in its transaction (inside write(): the write's). */
-  em(): Promise<EntityManager> {
+  async em(): Promise<EntityManager> {
     if (this.#done) throw new Error('unit of work already finished');
-    if (this.#writing) return Promise.resolve(this.#writing);
-    this.#open ??= this.#begin();
-    return this.#open;
+    if (this.#writing) return this.#writing;
+    const em = (this.#em ??= this.#fork());
+    await (this.#open ??= em.begin());
+    return em;
   }
 
   get started() {
     return this.#open !== undefined;
+  }
+
+  /**
+   * Turns a row read by statement() into a managed entity of the unit of work's EntityManager
+   * (no statement, no transaction): em.map().
+   */
+  map<T extends object>(entity: EntityName<T>, row: Record<string, unknown>): T {
+    if (this.#done) throw new Error('unit of work already finished');
+    return (this.#writing ?? (this.#em ??= this.#fork())).map(entity, row as EntityDictionary<T>);
   }
 
   /**
@@ -73,12 +88,6 @@ export class UnitOfWork {
     const em = this.#orm.em.fork({ clear: true, useContext: false, disableContextResolution: true });
     em.setFilterParams(TENANT_FILTER, { tenantId: this.tenantId ?? NO_TENANT });
     em.setSessionContext({ variables: { [TENANT_SETTING]: this.tenantId ?? '' } });
-    return em;
-  }
-
-  async #begin(): Promise<EntityManager> {
-    const em = this.#fork();
-    await em.begin();
     return em;
   }
 
@@ -114,12 +123,13 @@ export class UnitOfWork {
     }
   }
 
-  /** Commits em()'s transaction, if one is open; the next em() begins another. */
+  /** Commits em()'s transaction, if one is open; the next em() begins another, with an empty identity map. */
   async commitOpen(): Promise<void> {
-    const open = this.#open;
+    const [em, open] = [this.#em, this.#open];
+    this.#em = undefined;
     this.#open = undefined;
-    if (!open) return;
-    const em = await open;
+    if (!em || !open) return;
+    await open;
     try {
       await em.commit();
     } catch (err) {
@@ -140,10 +150,11 @@ export class UnitOfWork {
   async rollback(): Promise<void> {
     if (this.#done) return;
     this.#done = true;
-    const open = this.#open;
+    const [em, open] = [this.#em, this.#open];
+    this.#em = undefined;
     this.#open = undefined;
-    const em = await open?.catch(() => undefined);
-    await em?.rollback().catch(() => {});
+    if (!em || !open) return;
+    if (await open.then(() => true, () => false)) await em.rollback().catch(() => {});
   }
 }
 

@@ -29,26 +29,36 @@ export interface WorkerDeps<Env> {
   relay: OutboxRelay;
 }
 
-export interface WorkerDefinition<Env extends WorkerEnv> {
+/**
+ * One subgraph's background process. `Runtime` holds its process-wide pieces (mail transport,
+ * clients of other contexts, flushers...): `runtime` builds them once, after the ORM and Redis
+ * are up; `handlers`, `jobs`, `init` and `close` receive them. Without any, `Runtime` is `void`.
+ */
+export interface WorkerDefinition<Env extends WorkerEnv, Runtime = void> {
   /** The subgraph (and its schema). */
   name: string;
   entities: AnyEntitySchema[];
   migrations: Migration[];
   /** Event type → consuming contexts, for this subgraph's outbox (from the consumers' contracts). */
   routes: Record<string, string[]>;
+  /** Builds the process-wide pieces once, before handlers and jobs. */
+  runtime?: (deps: WorkerDeps<Env>) => Promise<Runtime> | Runtime;
   /** Handlers of the events this subgraph consumes (queue events-<name>). */
-  handlers?: (deps: WorkerDeps<Env>) => EventHandler[];
+  handlers?: (deps: WorkerDeps<Env>, runtime: Runtime) => EventHandler[];
   /** Jobs of queue jobs-<name>. */
-  jobs?: (deps: WorkerDeps<Env>) => JobDefinition[];
+  jobs?: (deps: WorkerDeps<Env>, runtime: Runtime) => JobDefinition[];
   /** Runs once at start: job schedulers and the like. */
-  init?: (deps: WorkerDeps<Env>) => Promise<void>;
+  init?: (deps: WorkerDeps<Env>, runtime: Runtime) => Promise<void>;
+  /** Releases what `runtime` built (after the consumers stopped, before queues, Redis and the ORM). */
+  close?: (deps: WorkerDeps<Env>, runtime: Runtime) => Promise<void>;
   concurrency?: number;
   lockDuration?: number;
   stalledInterval?: number;
 }
 
-export interface RunningWorker<Env> {
+export interface RunningWorker<Env, Runtime = unknown> {
   deps: WorkerDeps<Env>;
+  runtime: Runtime;
   url: string;
   close(): Promise<void>;
 }
@@ -68,7 +78,11 @@ function workerMetrics(metrics: Metrics): WorkerMetrics {
   };
 }
 
-export async function startWorker<Env extends WorkerEnv>(def: WorkerDefinition<Env>, env: Env, opts: { port?: number; log?: Logger } = {}): Promise<RunningWorker<Env>> {
+export async function startWorker<Env extends WorkerEnv, Runtime = void>(
+  def: WorkerDefinition<Env, Runtime>,
+  env: Env,
+  opts: { port?: number; log?: Logger } = {},
+): Promise<RunningWorker<Env, Runtime>> {
   const log = opts.log ?? createLogger(`${def.name}-worker`, env.LOG_LEVEL);
   const metrics = createMetrics(`${def.name}-worker`);
   const redis = createRedis(env.REDIS_URL);
@@ -101,20 +115,22 @@ export async function startWorker<Env extends WorkerEnv>(def: WorkerDefinition<E
     log,
   });
   const deps: WorkerDeps<Env> = { name: def.name, env, orm, redis, queues, log, metrics, relay };
+  // Without a `runtime` builder, Runtime is void.
+  const runtime = (await def.runtime?.(deps)) as Runtime;
   const wm = workerMetrics(metrics);
   const workers: { worker: Worker; connection: Redis }[] = [];
   const common = { orm, prefix, log, metrics: wm, concurrency: def.concurrency, lockDuration: def.lockDuration, stalledInterval: def.stalledInterval };
-  const handlers = def.handlers?.(deps) ?? [];
+  const handlers = def.handlers?.(deps, runtime) ?? [];
   if (handlers.length) {
     const connection = workerConnection(env.REDIS_URL);
     workers.push({ worker: startConsumer({ ...common, consumer: def.name, handlers, connection }), connection });
   }
-  const jobs = def.jobs?.(deps) ?? [];
+  const jobs = def.jobs?.(deps, runtime) ?? [];
   if (jobs.length) {
     const connection = workerConnection(env.REDIS_URL);
     workers.push({ worker: startJobWorker(jobs, { ...common, queue: jobQueueName(def.name), connection }), connection });
   }
-  await def.init?.(deps);
+  await def.init?.(deps, runtime);
   await relay.start();
 
   // Queue depth and outbox backlog, read when Prometheus scrapes.
@@ -160,6 +176,7 @@ export async function startWorker<Env extends WorkerEnv>(def: WorkerDefinition<E
   let closed = false;
   return {
     deps,
+    runtime,
     url,
     async close() {
       if (closed) return;
@@ -168,6 +185,7 @@ export async function startWorker<Env extends WorkerEnv>(def: WorkerDefinition<E
       // Let running jobs finish; unfinished ones are retried by another worker after their lock.
       await Promise.all(workers.map((w) => w.worker.close()));
       await relay.stop();
+      await def.close?.(deps, runtime);
       await queues.close();
       for (const w of workers) w.connection.disconnect();
       queueConnection.disconnect();
@@ -177,7 +195,7 @@ export async function startWorker<Env extends WorkerEnv>(def: WorkerDefinition<E
   };
 }
 
-export async function runWorker<Env extends WorkerEnv>(def: WorkerDefinition<Env>, env: Env) {
+export async function runWorker<Env extends WorkerEnv, Runtime = void>(def: WorkerDefinition<Env, Runtime>, env: Env) {
   const log = createLogger(`${def.name}-worker`, env.LOG_LEVEL);
   try {
     const running = await startWorker(def, env, { log });

@@ -25,10 +25,10 @@ export function createLoaders(uow: UnitOfWork) {
   const module = oneLoader<string, CourseModule>(async (ids) => (await em()).find(CourseModule, { id: { $in: [...ids] } }), (m) => m.id);
   const lesson = oneLoader<string, Lesson>(async (ids) => (await em()).find(Lesson, { id: { $in: [...ids] } }), (l) => l.id);
   const loaders = {
-    course: oneLoader<string, CourseRecord>(async (ids) => coursesById(await em(), uow.tenantId, ids), (c) => c.id),
-    version: oneLoader<string, VersionRecord>(async (ids) => versionsById(await em(), uow.tenantId, ids), (v) => v.id),
+    course: oneLoader<string, CourseRecord>(async (ids) => coursesById(uow, uow.tenantId, ids), (c) => c.id),
+    version: oneLoader<string, VersionRecord>(async (ids) => versionsById(uow, uow.tenantId, ids), (v) => v.id),
     /** Title and status of a version (a listing primes them from its own statement). */
-    versionHead: oneLoader<string, VersionHead>(async (ids) => versionHeadsById(await em(), uow.tenantId, ids), (v) => v.id),
+    versionHead: oneLoader<string, VersionHead>(async (ids) => versionHeadsById(uow, uow.tenantId, ids), (v) => v.id),
     module,
     lesson,
     modulesByVersion: manyLoader<string, CourseModule>(
@@ -42,7 +42,7 @@ export function createLoaders(uow: UnitOfWork) {
     /** Author user ids per course, in the order they were added (a listing primes them). */
     authorIdsByCourse: new DataLoader<string, string[]>(async (courseIds) => {
       const byCourse = new Map<string, string[]>();
-      for (const a of await authorIdsByCourse(await em(), uow.tenantId, courseIds)) {
+      for (const a of await authorIdsByCourse(uow, uow.tenantId, courseIds)) {
         const list = byCourse.get(a.courseId);
         if (list) list.push(a.userId);
         else byCourse.set(a.courseId, [a.userId]);

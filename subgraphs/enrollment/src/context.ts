@@ -5,7 +5,7 @@ import { managesAll } from './access.ts';
 import { createLoaders, type EnrollmentLoaders } from './loaders.ts';
 import { EnrollmentService } from './modules/enrollment/enrollment.service.ts';
 import { OfferingService } from './modules/offering/offering.service.ts';
-import { EnrollmentQueries } from './modules/queries.ts';
+import { EnrollmentQueries } from './modules/enrollment/enrollment.queries.ts';
 import { RosterService } from './modules/roster/roster.service.ts';
 import type { SubgraphRuntime } from './runtime.ts';
 

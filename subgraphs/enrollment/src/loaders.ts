@@ -92,9 +92,19 @@ export function createLoaders(uow: UnitOfWork, tenantId: string | null, viewer: 
   }
 
   const loaders = {
-    offering: oneLoader<string, Offering>(async (ids) => (await em()).find(Offering, { id: { $in: [...ids] } }), (o) => o.id),
-    cohort: oneLoader<string, Cohort>(async (ids) => (await em()).find(Cohort, { id: { $in: [...ids] } }), (c) => c.id),
-    enrollment: oneLoader<string, Enrollment>(async (ids) => (await em()).find(Enrollment, { id: { $in: [...ids] } }), (e) => e.id),
+    // By id, in one round trip each (uow.statement, rows mapped to entities without a statement).
+    offering: oneLoader<string, Offering>(
+      async (ids) => (await uow.statement(`select * from offerings where tenant_id = ? and id = any(${arr([...ids], 'uuid')})`, [tenant, ...ids])).map((r) => uow.map(Offering, r)),
+      (o) => o.id,
+    ),
+    cohort: oneLoader<string, Cohort>(
+      async (ids) => (await uow.statement(`select * from cohorts where tenant_id = ? and id = any(${arr([...ids], 'uuid')})`, [tenant, ...ids])).map((r) => uow.map(Cohort, r)),
+      (c) => c.id,
+    ),
+    enrollment: oneLoader<string, Enrollment>(
+      async (ids) => (await uow.statement(`select * from enrollments where tenant_id = ? and id = any(${arr([...ids], 'uuid')})`, [tenant, ...ids])).map((r) => uow.map(Enrollment, r)),
+      (e) => e.id,
+    ),
     rosterImport: oneLoader<string, RosterImport>(async (ids) => (await em()).find(RosterImport, { id: { $in: [...ids] } }), (r) => r.id),
     cohortsByOffering: manyLoader<string, Cohort>(
       async (ids) => (await em()).find(Cohort, { offeringId: { $in: [...ids] } }, { orderBy: { createdAt: 'asc', id: 'asc' } }),

@@ -1,9 +1,10 @@
-// The process-wide pieces of the subgraph (the request path) and of the worker, built once
-// from their dependencies: the clients of catalog and identity, and the job queue.
+// The process-wide pieces of the subgraph (the request path), built once at start (the
+// definition's `runtime`): the clients of catalog and identity, and the job queue.
 import type { Queue } from 'bullmq';
 import { bullPrefix, producerConnection, queueFactory } from '@lectern/kernel/queues';
 import { jobQueueName } from '@lectern/kernel/worker';
 import { ENROLLMENT } from '@lectern/contracts/enrollment';
+import type { SubgraphDeps } from '@lectern/kernel/subgraph';
 import type { EnrollmentEnv } from './env.ts';
 import { remoteContexts, type Remote } from './modules/remote/remote.ts';
 
@@ -13,12 +14,10 @@ export interface SubgraphRuntime {
   close(): Promise<void>;
 }
 
-const runtimes = new WeakMap<object, SubgraphRuntime>();
-
-export function createSubgraphRuntime(key: object, env: EnrollmentEnv): SubgraphRuntime {
+export function createSubgraphRuntime({ env }: SubgraphDeps<EnrollmentEnv>): SubgraphRuntime {
   const connection = producerConnection(env.REDIS_URL);
   const queues = queueFactory(connection, bullPrefix(env.REDIS_PREFIX));
-  const rt: SubgraphRuntime = {
+  return {
     remote: remoteContexts(env),
     queue: queues(jobQueueName(ENROLLMENT)),
     async close() {
@@ -26,12 +25,4 @@ export function createSubgraphRuntime(key: object, env: EnrollmentEnv): Subgraph
       connection.disconnect();
     },
   };
-  runtimes.set(key, rt);
-  return rt;
-}
-
-export function subgraphRuntime(key: object): SubgraphRuntime {
-  const rt = runtimes.get(key);
-  if (!rt) throw new Error('enrollment runtime not initialised');
-  return rt;
 }

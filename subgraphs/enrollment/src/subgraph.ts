@@ -5,33 +5,60 @@ import { gql } from 'graphql-tag';
 import { DateTime } from '@lectern/kernel/scalars';
 import type { SubgraphDefinition } from '@lectern/kernel/subgraph';
 import { createContext, type Context } from './context.ts';
-import { entities } from './entities.ts';
 import type { EnrollmentEnv } from './env.ts';
 import { migrations } from './migrations/index.ts';
-import { resolvers as moduleResolvers } from './modules/resolvers.ts';
-import { createSubgraphRuntime, subgraphRuntime } from './runtime.ts';
+import { CourseCompletionSchema, EnrollmentSchema } from './modules/enrollment/enrollment.entity.ts';
+import { CohortSchema, OfferingSchema } from './modules/offering/offering.entity.ts';
+import { RosterImportRowSchema, RosterImportSchema } from './modules/roster/roster.entity.ts';
+import { enrollmentResolvers, payloadResolvers, singlePromotedPayloadResolvers } from './modules/enrollment/enrollment.resolvers.ts';
+import { offeringResolvers } from './modules/offering/offering.resolvers.ts';
+import { rosterResolvers } from './modules/roster/roster.resolvers.ts';
+import { createSubgraphRuntime, type SubgraphRuntime } from './runtime.ts';
 import type { Resolvers } from './__generated__/resolvers.ts';
 
 export const typeDefs = gql(readFileSync(new URL('../schema.graphql', import.meta.url), 'utf8'));
 
-export { entities };
+/** Every entity of the schema (the subgraph and the worker share the list). */
+export const entities = [OfferingSchema, CohortSchema, EnrollmentSchema, CourseCompletionSchema, RosterImportSchema, RosterImportRowSchema];
 
-export const enrollment: SubgraphDefinition<EnrollmentEnv, Context> = {
+/** Mutation payload types: each resolves from the mutation's stored MutationResult. */
+const PAYLOADS = [
+  'CreateOfferingPayload',
+  'UpdateOfferingPayload',
+  'CreateCohortPayload',
+  'UpdateCohortPayload',
+  'SetCohortInstructorsPayload',
+  'EnrollLearnerPayload',
+  'ImportRosterPayload',
+];
+/** DropEnrollmentPayload and MoveEnrollmentPayload promote at most one. */
+const SINGLE_PROMOTED_PAYLOADS = ['DropEnrollmentPayload', 'MoveEnrollmentPayload'];
+
+export const enrollment: SubgraphDefinition<EnrollmentEnv, Context, SubgraphRuntime> = {
   name: 'enrollment',
   typeDefs,
   resolvers: resolvers(),
   entities,
   migrations,
-  async init(deps) {
-    createSubgraphRuntime(deps, deps.env);
-  },
-  async close(deps) {
-    await subgraphRuntime(deps).close();
-  },
-  context: (base, deps) => createContext(base, subgraphRuntime(deps)),
+  runtime: createSubgraphRuntime,
+  context: (base, _deps, runtime) => createContext(base, runtime),
+  close: (_deps, runtime) => runtime.close(),
 };
 
 /** Typed by codegen from schema.graphql: a resolver that drifts from the SDL fails typecheck. */
 function resolvers(): Resolvers {
-  return { DateTime, ...moduleResolvers };
+  return {
+    DateTime,
+    Query: { ...offeringResolvers.Query, ...enrollmentResolvers.Query, ...rosterResolvers.Query },
+    Mutation: { ...offeringResolvers.Mutation, ...enrollmentResolvers.Mutation, ...rosterResolvers.Mutation },
+    User: enrollmentResolvers.User,
+    Course: offeringResolvers.Course,
+    Offering: offeringResolvers.Offering,
+    Cohort: offeringResolvers.Cohort,
+    Enrollment: enrollmentResolvers.Enrollment,
+    RosterImport: rosterResolvers.RosterImport,
+    RosterImportRow: rosterResolvers.RosterImportRow,
+    ...Object.fromEntries(PAYLOADS.map((name) => [name, payloadResolvers])),
+    ...Object.fromEntries(SINGLE_PROMOTED_PAYLOADS.map((name) => [name, singlePromotedPayloadResolvers])),
+  };
 }

@@ -7,7 +7,7 @@ import { jobQueueName, runWorker, type WorkerDefinition } from '@lectern/kernel/
 import { ENROLLMENT } from '@lectern/contracts/enrollment';
 import { routes } from '@lectern/contracts/subscriptions';
 import { loadEnv, type EnrollmentEnv } from './env.ts';
-import { entities } from './entities.ts';
+import { entities } from './subgraph.ts';
 import { migrations } from './migrations/index.ts';
 import { courseCompletedHandler } from './modules/enrollment/completion.handler.ts';
 import { remoteContexts } from './modules/remote/remote.ts';

@@ -3,13 +3,12 @@ import { parse } from 'graphql';
 import { sendJson, type Route } from '@lectern/kernel/http';
 import { z } from 'zod';
 import { ActorVerifier } from '@lectern/kernel/actor';
-import { DEV_ACTOR_PUBLIC_KEY, DEV_IDENTITY_PRIVATE_KEY, requireKey } from '@lectern/kernel/dev-keys';
+import { DEV_ACTOR_PUBLIC_KEY, requireKey } from '@lectern/kernel/dev-keys';
 import type { SubgraphDefinition } from '@lectern/kernel/subgraph';
 import type { IdentityEnv } from './env.ts';
 import { createContext, type Context } from './context.ts';
-import { resolvers } from './resolvers.ts';
 import { migrations } from './migrations/index.ts';
-import { initRuntime, runtimeOf } from './runtime.ts';
+import { createSubgraphRuntime, type SubgraphRuntime } from './runtime.ts';
 import {
   API_KEY_VERIFY_PATH, CONTACTS_PATH, INVITATION_DELIVERY_PATH, JWKS_PATH, MEMBERS_PATH, RESOLVE_MEMBERS_PATH, resolveMembersRequest,
   contactsRequest, invitationDeliveryRequest, membersRequest,
@@ -22,25 +21,30 @@ import { UserSchema } from './modules/user/user.entity.ts';
 import { InvitationSchema, MembershipSchema } from './modules/membership/membership.entity.ts';
 import { RefreshTokenSchema } from './modules/auth/refresh-token.entity.ts';
 import { ApiKeySchema } from './modules/api-key/api-key.entity.ts';
+import { apiKeyResolvers } from './modules/api-key/api-key.resolvers.ts';
+import { authResolvers } from './modules/auth/auth.resolvers.ts';
+import { membershipResolvers } from './modules/membership/membership.resolvers.ts';
+import { organizationResolvers } from './modules/organization/organization.resolvers.ts';
+import { userResolvers } from './modules/user/user.resolvers.ts';
+import { DateTime } from '@lectern/kernel/scalars';
+import type { Resolvers } from './__generated__/resolvers.ts';
 
 export const typeDefs = parse(readFileSync(new URL('../schema.graphql', import.meta.url), 'utf8'));
 export const entities = [OrganizationSchema, UserSchema, MembershipSchema, InvitationSchema, RefreshTokenSchema, ApiKeySchema];
 
-export const identity: SubgraphDefinition<IdentityEnv, Context> = {
+export const identity: SubgraphDefinition<IdentityEnv, Context, SubgraphRuntime> = {
   name: 'identity',
   typeDefs,
-  resolvers,
+  resolvers: resolvers(),
   entities,
   migrations,
-  context: createContext,
-  async init(deps) {
-    await initRuntime(deps, requireKey(deps.env.IDENTITY_JWT_PRIVATE_KEY, DEV_IDENTITY_PRIVATE_KEY, 'IDENTITY_JWT_PRIVATE_KEY', deps.env.NODE_ENV));
-  },
-  routes(deps) {
+  runtime: createSubgraphRuntime,
+  context: (base, _deps, runtime) => createContext(base, runtime),
+  routes(deps, runtime) {
     const verifier = ActorVerifier.fromJwk(requireKey(deps.env.ACTOR_VERIFY_KEY, DEV_ACTOR_PUBLIC_KEY, 'ACTOR_VERIFY_KEY', deps.env.NODE_ENV));
     const jwks: Route = (req, res, url) => {
       if (url.pathname !== JWKS_PATH || req.method !== 'GET') return false;
-      sendJson(res, 200, runtimeOf(deps).tokens.jwks(), { 'cache-control': 'public, max-age=300' });
+      sendJson(res, 200, runtime.tokens.jwks(), { 'cache-control': 'public, max-age=300' });
       return true;
     };
     const internal = new InternalService(deps.orm);
@@ -55,3 +59,16 @@ export const identity: SubgraphDefinition<IdentityEnv, Context> = {
     ];
   },
 };
+
+/** Typed by codegen from schema.graphql: a resolver that drifts from the SDL fails typecheck. */
+function resolvers(): Resolvers {
+  return {
+    DateTime,
+    Query: { ...userResolvers.Query, ...organizationResolvers.Query, ...membershipResolvers.Query, ...apiKeyResolvers.Query },
+    Mutation: { ...authResolvers.Mutation, ...organizationResolvers.Mutation, ...membershipResolvers.Mutation, ...apiKeyResolvers.Mutation },
+    User: userResolvers.User,
+    Organization: organizationResolvers.Organization,
+    Membership: membershipResolvers.Membership,
+    ApiKey: apiKeyResolvers.ApiKey,
+  };
+}

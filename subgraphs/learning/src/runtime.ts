@@ -1,15 +1,29 @@
-// The learning worker's process-wide pieces, built once from its dependencies: catalog's
-// course structure, the lesson access cache, and the heartbeat flusher (with its own ORM,
-// whose statements it counts: a flush costs a bounded number of statements, not one per beat).
+// Learning's process-wide pieces, built once at start through the definitions' `runtime`.
+// The subgraph's: the lesson access cache and the heartbeat buffer on its Redis client.
+// The worker's: catalog's course structure, the lesson access cache, and the heartbeat flusher
+// (with its own ORM, whose statements it counts: a flush costs a bounded number of
+// statements, not one per beat).
+import type { SubgraphDeps } from '@lectern/kernel/subgraph';
 import type { WorkerDeps } from '@lectern/kernel/worker';
 import { createOrm, type MikroORM } from '@lectern/kernel/orm';
 import type { LearningEnv } from './env.ts';
 import { AccessCache } from './modules/heartbeat/access-cache.ts';
+import { HeartbeatBuffer } from './modules/heartbeat/buffer.ts';
 import { HeartbeatFlusher } from './modules/heartbeat/flusher.ts';
 import { catalogClient, type CatalogClient } from './modules/projection/catalog-client.ts';
 import { entities } from './modules/progress/progress.entity.ts';
 
-export interface LearningRuntime {
+export interface SubgraphRuntime {
+  cache: AccessCache;
+  buffer: HeartbeatBuffer;
+}
+
+/** The subgraph's Redis client adds REDIS_PREFIX itself (keyPrefix): the helpers add none. */
+export function createSubgraphRuntime(deps: SubgraphDeps<LearningEnv>): SubgraphRuntime {
+  return { cache: new AccessCache(deps.redis, ''), buffer: new HeartbeatBuffer(deps.redis, '') };
+}
+
+export interface WorkerRuntime {
   catalog: CatalogClient;
   access: AccessCache;
   /** Started by the worker's init (unless FLUSHER_ENABLED=false). */
@@ -21,50 +35,43 @@ export interface LearningRuntime {
   close(): Promise<void>;
 }
 
-const runtimes = new WeakMap<object, LearningRuntime>();
-
-export function runtimeOf(deps: WorkerDeps<LearningEnv>): LearningRuntime {
-  let rt = runtimes.get(deps);
-  if (!rt) {
-    let flushOrm: MikroORM | undefined;
-    const runtime: LearningRuntime = {
-      catalog: catalogClient(deps.env),
-      // The worker's Redis client has no keyPrefix: keys carry REDIS_PREFIX themselves.
-      access: new AccessCache(deps.redis, deps.env.REDIS_PREFIX),
-      flusher: null,
-      flushStats: { statements: 0 },
-      async close() {
-        await runtime.flusher?.stop();
-        await flushOrm?.close();
-      },
-      async startFlusher() {
-        if (runtime.flusher) return runtime.flusher;
-        flushOrm = await createOrm({
-          databaseUrl: deps.env.DATABASE_URL,
-          schema: deps.name,
-          entities,
-          password: deps.env.DATABASE_PASSWORD,
-          poolMax: 4,
-          onStatement: () => {
-            runtime.flushStats.statements++;
-          },
-        });
-        runtime.flusher = new HeartbeatFlusher({
-          orm: flushOrm,
-          redis: deps.redis,
-          prefix: deps.env.REDIS_PREFIX,
-          log: deps.log.child({ component: 'heartbeat-flusher' }),
-          intervalMs: deps.env.FLUSH_INTERVAL_MS,
-          batchPerShard: deps.env.FLUSH_BATCH_PER_SHARD,
-          leaseMs: deps.env.FLUSH_LEASE_MS,
-        });
-        await runtime.flusher.ensureGroups();
-        runtime.flusher.start();
-        return runtime.flusher;
-      },
-    };
-    rt = runtime;
-    runtimes.set(deps, rt);
-  }
-  return rt;
+export function createWorkerRuntime(deps: WorkerDeps<LearningEnv>): WorkerRuntime {
+  let flushOrm: MikroORM | undefined;
+  const runtime: WorkerRuntime = {
+    catalog: catalogClient(deps.env),
+    // The worker's Redis client has no keyPrefix: keys carry REDIS_PREFIX themselves.
+    access: new AccessCache(deps.redis, deps.env.REDIS_PREFIX),
+    flusher: null,
+    flushStats: { statements: 0 },
+    async close() {
+      await runtime.flusher?.stop();
+      await flushOrm?.close();
+    },
+    async startFlusher() {
+      if (runtime.flusher) return runtime.flusher;
+      flushOrm = await createOrm({
+        databaseUrl: deps.env.DATABASE_URL,
+        schema: deps.name,
+        entities,
+        password: deps.env.DATABASE_PASSWORD,
+        poolMax: 4,
+        onStatement: () => {
+          runtime.flushStats.statements++;
+        },
+      });
+      runtime.flusher = new HeartbeatFlusher({
+        orm: flushOrm,
+        redis: deps.redis,
+        prefix: deps.env.REDIS_PREFIX,
+        log: deps.log.child({ component: 'heartbeat-flusher' }),
+        intervalMs: deps.env.FLUSH_INTERVAL_MS,
+        batchPerShard: deps.env.FLUSH_BATCH_PER_SHARD,
+        leaseMs: deps.env.FLUSH_LEASE_MS,
+      });
+      await runtime.flusher.ensureGroups();
+      runtime.flusher.start();
+      return runtime.flusher;
+    },
+  };
+  return runtime;
 }

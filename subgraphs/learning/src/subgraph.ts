@@ -9,19 +9,21 @@ import type { LearningEnv } from './env.ts';
 import { migrations } from './migrations/index.ts';
 import { entities } from './modules/progress/progress.entity.ts';
 import { progressResolvers } from './modules/progress/progress.resolvers.ts';
+import { createSubgraphRuntime, type SubgraphRuntime } from './runtime.ts';
 import type { Resolvers } from './__generated__/resolvers.ts';
 
 export const typeDefs = gql(readFileSync(new URL('../schema.graphql', import.meta.url), 'utf8'));
 
 export { entities };
 
-export const learning: SubgraphDefinition<LearningEnv, Context> = {
+export const learning: SubgraphDefinition<LearningEnv, Context, SubgraphRuntime> = {
   name: 'learning',
   typeDefs,
   resolvers: resolvers(),
   entities,
   migrations,
-  context: (base, deps) => createContext(base, deps.redis),
+  runtime: createSubgraphRuntime,
+  context: (base, _deps, runtime) => createContext(base, runtime),
 };
 
 /** Typed by codegen from schema.graphql: a resolver that drifts from the SDL fails typecheck. */

@@ -1,7 +1,11 @@
-// The worker's process-wide pieces, built once from its dependencies: mail transport, the
-// identity directory, digest schedules, and the services handlers and jobs share.
+// Notifications' process-wide pieces, built once at start through the definitions' `runtime`.
+// The subgraph's: the queues the request path reads (operator view) and replays into.
+// The worker's: mail transport, the identity directory, digest schedules, and the services
+// handlers and jobs share.
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from '@lectern/kernel';
+import { bullPrefix, producerConnection, queueFactory, type QueueFactory } from '@lectern/kernel/queues';
+import type { SubgraphDeps } from '@lectern/kernel/subgraph';
 import { jobQueueName, type WorkerDeps } from '@lectern/kernel/worker';
 import { NOTIFICATIONS } from '@lectern/contracts/notifications';
 import type { NotificationsEnv } from './env.ts';
@@ -11,7 +15,25 @@ import { createMailer, type Mailer } from './modules/email/mailer.ts';
 import { DeliveryService } from './modules/inbox/delivery.service.ts';
 import { identityDirectory, type Directory } from './modules/people/directory.ts';
 
-export interface NotificationsRuntime {
+export interface SubgraphRuntime {
+  /** Fail fast while Redis is down (a producer connection). */
+  queues: QueueFactory;
+  close(): Promise<void>;
+}
+
+export function createSubgraphRuntime({ env }: SubgraphDeps<NotificationsEnv>): SubgraphRuntime {
+  const connection = producerConnection(env.REDIS_URL);
+  const queues = queueFactory(connection, bullPrefix(env.REDIS_PREFIX));
+  return {
+    queues,
+    async close() {
+      await queues.close().catch(() => {});
+      connection.disconnect();
+    },
+  };
+}
+
+export interface WorkerRuntime {
   env: NotificationsEnv;
   orm: MikroORM;
   log: Logger;
@@ -22,26 +44,18 @@ export interface NotificationsRuntime {
   digests: DigestService;
 }
 
-const runtimes = new WeakMap<object, NotificationsRuntime>();
-
-/** The runtime of a worker (its handlers, jobs and init get the same deps object). */
-export function runtimeOf(deps: WorkerDeps<NotificationsEnv>): NotificationsRuntime {
-  let rt = runtimes.get(deps);
-  if (!rt) {
-    const { env, orm, log } = deps;
-    const mailer = createMailer(env);
-    const directory = identityDirectory(env);
-    rt = {
-      env,
-      orm,
-      log,
-      mailer,
-      directory,
-      schedules: new DigestSchedules(orm, deps.queues(jobQueueName(NOTIFICATIONS)), env.DIGEST_INTERVAL_MINUTES * 60_000),
-      delivery: new DeliveryService({ orm, mailer, directory, log }),
-      digests: new DigestService({ orm, mailer, directory, log, env }),
-    };
-    runtimes.set(deps, rt);
-  }
-  return rt;
+export function createWorkerRuntime(deps: WorkerDeps<NotificationsEnv>): WorkerRuntime {
+  const { env, orm, log } = deps;
+  const mailer = createMailer(env);
+  const directory = identityDirectory(env);
+  return {
+    env,
+    orm,
+    log,
+    mailer,
+    directory,
+    schedules: new DigestSchedules(orm, deps.queues(jobQueueName(NOTIFICATIONS)), env.DIGEST_INTERVAL_MINUTES * 60_000),
+    delivery: new DeliveryService({ orm, mailer, directory, log }),
+    digests: new DigestService({ orm, mailer, directory, log, env }),
+  };
 }

@@ -17,8 +17,7 @@ export function startNotificationsWorker(env: NotificationsEnv, opts: { port?: n
   return startWorker(notificationsWorker, env, opts);
 }
 
-export { notifications } from './subgraph.ts';
+export { notifications, entities } from './subgraph.ts';
 export { notificationsWorker } from './worker.ts';
-export { entities } from './entities.ts';
 export { migrations } from './migrations/index.ts';
 export { loadEnv, type NotificationsEnv } from './env.ts';

@@ -6,22 +6,22 @@ import { runWorker, type WorkerDefinition } from '@lectern/kernel/worker';
 import { NOTIFICATIONS } from '@lectern/contracts/notifications';
 import { routes } from '@lectern/contracts/subscriptions';
 import { loadEnv, type NotificationsEnv } from './env.ts';
-import { entities } from './entities.ts';
+import { entities } from './subgraph.ts';
 import { migrations } from './migrations/index.ts';
 import { sendDigestsJob } from './modules/digest/digest.job.ts';
 import { eventHandlers } from './modules/events/events.handlers.ts';
-import { runtimeOf } from './runtime.ts';
+import { createWorkerRuntime, type WorkerRuntime } from './runtime.ts';
 
-export const notificationsWorker: WorkerDefinition<NotificationsEnv> = {
+export const notificationsWorker: WorkerDefinition<NotificationsEnv, WorkerRuntime> = {
   name: NOTIFICATIONS,
   entities,
   migrations,
   // notifications emits no events yet; when it does, its subscribers are already in `routes`.
   routes,
-  handlers: (deps) => eventHandlers(runtimeOf(deps)),
-  jobs: (deps) => [sendDigestsJob(runtimeOf(deps).digests)],
-  async init(deps) {
-    const rt = runtimeOf(deps);
+  runtime: createWorkerRuntime,
+  handlers: (_deps, rt) => eventHandlers(rt),
+  jobs: (_deps, rt) => [sendDigestsJob(rt.digests)],
+  async init(deps, rt) {
     const restored = await rt.schedules.restoreAll();
     deps.log.info({ organizations: restored, mail: rt.mailer.target, everyMinutes: deps.env.DIGEST_INTERVAL_MINUTES }, 'digest schedules restored');
   },

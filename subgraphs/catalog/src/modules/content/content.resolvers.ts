@@ -11,6 +11,7 @@ import type {
   UpdateLessonInput,
   UpdateModuleInput,
 } from './content.service.ts';
+import type { Resolvers } from '../../__generated__/resolvers.ts';
 
 type Input<T> = { input: T };
 
@@ -36,4 +37,4 @@ export const contentResolvers = {
     module: (lesson: Lesson, _: unknown, ctx: Context) => ctx.queries.moduleOf(lesson),
     course: (lesson: Lesson, _: unknown, ctx: Context) => ctx.queries.courseOf(lesson),
   },
-};
+} satisfies Resolvers;

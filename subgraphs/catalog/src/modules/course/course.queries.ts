@@ -69,7 +69,7 @@ export class CatalogQueries {
 
   async courseBySlug(slug: string): Promise<CourseRecord | null> {
     const tenantId = this.#tenantId;
-    const course = await courseBySlug(await this.#uow.em(), tenantId, slug);
+    const course = await courseBySlug(this.#uow, tenantId, slug);
     if (course) this.#loaders.course.clear(course.id).prime(course.id, course);
     return this.visible(course);
   }
@@ -183,7 +183,7 @@ export class CatalogQueries {
     params.push(limit + 1);
     // One statement per page: the courses, their visible version's title and status, their author ids.
     const rows = await coursePage(
-      await this.#uow.em(),
+      this.#uow,
       tenantId,
       {
         sql: `SELECT ${courseColumns('c')}, to_char(c.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_at FROM courses c
@@ -246,8 +246,7 @@ export class CatalogQueries {
 
   /** Runs a course query and turns its rows into plain course rows (primed into the loader). */
   async #rows(sql: string, params: unknown[]): Promise<CourseRow[]> {
-    const em = await this.#uow.em();
-    const raw = await em.execute<Record<string, unknown>[]>(sql, params);
+    const raw = await this.#uow.statement(sql, params);
     return raw.map((row) => {
       const course = parseCourse(row);
       this.#loaders.course.clear(course.id).prime(course.id, course);

@@ -13,6 +13,7 @@ import type {
   CreateCourseInput,
   UpdateCourseInput,
 } from './course.service.ts';
+import type { Resolvers } from '../../__generated__/resolvers.ts';
 
 type Input<T> = { input: T };
 
@@ -62,4 +63,4 @@ export const courseResolvers = {
   CourseVersion: {
     modules: (version: CourseVersion, _: unknown, ctx: Context) => ctx.queries.modules(version.id),
   },
-};
+} satisfies Resolvers;

@@ -1,7 +1,9 @@
 // Read-only course rows for responses: plain objects shaped once from explicit column lists,
 // no change tracking (writes go through the ORM's entities in authoring.ts and the services).
-// Every statement names tenant_id = ? itself (DESIGN rule 2); RLS is the second layer.
-import type { EntityManager } from '@mikro-orm/postgresql';
+// Every statement names tenant_id = ? itself (DESIGN rule 2); RLS is the second layer. Each runs
+// as one round trip of its own with the tenant setting (kernel uow.statement): a read needs
+// nothing else of a transaction.
+import type { Statements } from '@lectern/kernel';
 import type { Course, CourseStatus, CourseVersion, CourseVersionStatus } from './course.entity.ts';
 
 /**
@@ -96,32 +98,32 @@ function uuids(v: unknown): string[] {
   return text === '' ? [] : text.split(',');
 }
 
-export async function coursesById(em: EntityManager, tenantId: string | null, ids: readonly string[]): Promise<CourseRecord[]> {
+export async function coursesById(db: Statements, tenantId: string | null, ids: readonly string[]): Promise<CourseRecord[]> {
   if (ids.length === 0) return [];
-  const rows = await em.execute<Row[]>(`SELECT ${courseColumns('c')} FROM courses c WHERE c.tenant_id = ? AND c.id = ANY(?::uuid[])`, [
+  const rows = await db.statement<Row>(`SELECT ${courseColumns('c')} FROM courses c WHERE c.tenant_id = ? AND c.id = ANY(?::uuid[])`, [
     tenantId,
     uuidArray(ids),
   ]);
   return rows.map(parseCourse);
 }
 
-export async function courseBySlug(em: EntityManager, tenantId: string | null, slug: string): Promise<CourseRecord | null> {
-  const rows = await em.execute<Row[]>(`SELECT ${courseColumns('c')} FROM courses c WHERE c.tenant_id = ? AND c.slug = ?`, [tenantId, slug]);
+export async function courseBySlug(db: Statements, tenantId: string | null, slug: string): Promise<CourseRecord | null> {
+  const rows = await db.statement<Row>(`SELECT ${courseColumns('c')} FROM courses c WHERE c.tenant_id = ? AND c.slug = ?`, [tenantId, slug]);
   return rows[0] ? parseCourse(rows[0]) : null;
 }
 
-export async function versionsById(em: EntityManager, tenantId: string | null, ids: readonly string[]): Promise<VersionRecord[]> {
+export async function versionsById(db: Statements, tenantId: string | null, ids: readonly string[]): Promise<VersionRecord[]> {
   if (ids.length === 0) return [];
-  const rows = await em.execute<Row[]>(`SELECT ${VERSION_COLUMNS} FROM course_versions v WHERE v.tenant_id = ? AND v.id = ANY(?::uuid[])`, [
+  const rows = await db.statement<Row>(`SELECT ${VERSION_COLUMNS} FROM course_versions v WHERE v.tenant_id = ? AND v.id = ANY(?::uuid[])`, [
     tenantId,
     uuidArray(ids),
   ]);
   return rows.map(parseVersion);
 }
 
-export async function versionHeadsById(em: EntityManager, tenantId: string | null, ids: readonly string[]): Promise<VersionHead[]> {
+export async function versionHeadsById(db: Statements, tenantId: string | null, ids: readonly string[]): Promise<VersionHead[]> {
   if (ids.length === 0) return [];
-  const rows = await em.execute<Row[]>(`SELECT v.id, v.title, v.status FROM course_versions v WHERE v.tenant_id = ? AND v.id = ANY(?::uuid[])`, [
+  const rows = await db.statement<Row>(`SELECT v.id, v.title, v.status FROM course_versions v WHERE v.tenant_id = ? AND v.id = ANY(?::uuid[])`, [
     tenantId,
     uuidArray(ids),
   ]);
@@ -130,12 +132,12 @@ export async function versionHeadsById(em: EntityManager, tenantId: string | nul
 
 /** Author ids per course, in the order they were added. */
 export async function authorIdsByCourse(
-  em: EntityManager,
+  db: Statements,
   tenantId: string | null,
   courseIds: readonly string[],
 ): Promise<{ courseId: string; userId: string }[]> {
   if (courseIds.length === 0) return [];
-  const rows = await em.execute<Row[]>(
+  const rows = await db.statement<Row>(
     `SELECT a.course_id, a.user_id FROM course_authors a WHERE a.tenant_id = ? AND a.course_id = ANY(?::uuid[]) ORDER BY a.added_at ASC, a.user_id ASC`,
     [tenantId, uuidArray(courseIds)],
   );
@@ -148,12 +150,12 @@ export async function authorIdsByCourse(
  * row to the head of the version `versionColumn` names and to its author ids.
  */
 export async function coursePage(
-  em: EntityManager,
+  db: Statements,
   tenantId: string,
   page: { sql: string; params: unknown[]; orderBy: string },
   versionColumn: 'latest_version_id' | 'published_version_id',
 ): Promise<CoursePageRow[]> {
-  const rows = await em.execute<Row[]>(
+  const rows = await db.statement<Row>(
     `SELECT p.*, v.id AS version_id, v.title AS version_title, v.status AS version_status, au.author_ids
        FROM (${page.sql}) p
        LEFT JOIN course_versions v ON v.tenant_id = ? AND v.id = p.${versionColumn}

@@ -4,7 +4,7 @@
 import { badInput, forbidden, isUuid, notFound, principalOf, type Actor } from '@lectern/kernel';
 import { adminWrites, requireReader, teaches } from '../../access.ts';
 import { enrollmentError, type MutationResult } from '../../errors.ts';
-import { runMutation, type Idempotent, type ServiceDeps } from '../mutation.ts';
+import { runMutation, type Idempotent, type ServiceDeps } from './mutation.ts';
 import { drop, enrollOne, loadCohort, lockCohorts, lockEnrollment, move, readCohortFor, type CohortRow } from './seats.ts';
 
 export interface EnrollLearnerInput extends Idempotent {

@@ -7,7 +7,7 @@ import { recordEvent } from '@lectern/kernel/outbox';
 import { requireAdmin } from '../../access.ts';
 import { CohortInstructorsChanged } from '@lectern/contracts/enrollment';
 import { enrollmentError, type MutationResult } from '../../errors.ts';
-import { runMutation, type Idempotent, type ServiceDeps } from '../mutation.ts';
+import { runMutation, type Idempotent, type ServiceDeps } from '../enrollment/mutation.ts';
 import { lockCohorts, loadCohort, promoteWaitlisted } from '../enrollment/seats.ts';
 import { Cohort, Offering } from './offering.entity.ts';
 

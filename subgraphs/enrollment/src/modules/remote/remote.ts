@@ -8,6 +8,11 @@ import { COURSE_STRUCTURE_PATH, courseStructureResponse, type CourseStructure } 
 import { RESOLVE_MEMBERS_PATH, resolveMembersResponse } from '@lectern/contracts/identity';
 import type { Role } from '@lectern/kernel';
 
+/** Another context's entity (User, Course), as enrollment knows it: its id. */
+export interface EntityRef {
+  id: string;
+}
+
 export interface ResolvedMember {
   userId: string;
   email: string;

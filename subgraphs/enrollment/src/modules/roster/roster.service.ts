@@ -8,7 +8,7 @@ import { enqueue } from '@lectern/kernel/consumers';
 import { adminWrites, requireReader, teaches } from '../../access.ts';
 import type { MutationResult } from '../../errors.ts';
 import { sqlArray as arr } from '@lectern/kernel/orm';
-import { runMutation, type Idempotent, type ServiceDeps } from '../mutation.ts';
+import { runMutation, type Idempotent, type ServiceDeps } from '../enrollment/mutation.ts';
 import { loadCohort } from '../enrollment/seats.ts';
 import { importRosterJob } from './import-roster.job.ts';
 

@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { authorize, badInput, decodeCursor, idempotentWrite, inTenant, notFound, pageSize, toConnection, type Actor, type PageArgs, type UnitOfWork } from '@lectern/kernel';
 import type { MikroORM } from '@mikro-orm/postgresql';
-import type { IdentityRuntime } from '../../runtime.ts';
+import type { ServiceRuntime } from '../../runtime.ts';
 import { API_KEY_PREFIX, API_KEY_SCOPES, type ApiKeyVerification } from '@lectern/contracts/identity';
 import { hashSecret, mintOpaque, parseOpaque, sameHash } from '../auth/secrets.ts';
 import { ApiKey } from './api-key.entity.ts';
@@ -10,8 +10,8 @@ import { ApiKey } from './api-key.entity.ts';
 type ScopeName = keyof typeof API_KEY_SCOPES;
 
 export class ApiKeyService {
-  #rt: IdentityRuntime;
-  constructor(rt: IdentityRuntime) {
+  #rt: ServiceRuntime;
+  constructor(rt: ServiceRuntime) {
     this.#rt = rt;
   }
 

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { hash as argonHash, verify as argonVerify, type Options as ArgonOptions } from '@node-rs/argon2';
 import { AppError, badInput, idempotent, inTenant, unauthenticated, type Actor, type Role, type UnitOfWork } from '@lectern/kernel';
 import { LockMode } from '@mikro-orm/postgresql';
-import type { IdentityRuntime } from '../../runtime.ts';
+import type { ServiceRuntime } from '../../runtime.ts';
 import { Organization } from '../organization/organization.entity.ts';
 import { User } from '../user/user.entity.ts';
 import { Membership } from '../membership/membership.entity.ts';
@@ -34,9 +34,9 @@ export interface AuthResult {
 }
 
 export class AuthService {
-  #rt: IdentityRuntime;
+  #rt: ServiceRuntime;
   #throttle: LoginThrottle;
-  constructor(rt: IdentityRuntime) {
+  constructor(rt: ServiceRuntime) {
     this.#rt = rt;
     const env = rt.deps.env;
     this.#throttle = new LoginThrottle(rt.deps.redis, {

@@ -8,7 +8,7 @@ import {
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { recordEvent } from '@lectern/kernel/outbox';
 import { MemberAdded, MemberInvited } from '@lectern/contracts/identity';
-import type { IdentityRuntime } from '../../runtime.ts';
+import type { ServiceRuntime } from '../../runtime.ts';
 import { User } from '../user/user.entity.ts';
 import { Invitation, Membership } from './membership.entity.ts';
 import { hashSecret, mintOpaque, parseOpaque, sameHash } from '../auth/secrets.ts';
@@ -41,9 +41,9 @@ function validEmail(email: string): string {
 export const MEMBER_READERS: Role[] = ['ORG_ADMIN', 'INSTRUCTOR', 'SUPPORT_READONLY'];
 
 export class MembershipService {
-  #rt: IdentityRuntime;
+  #rt: ServiceRuntime;
   #auth: AuthService;
-  constructor(rt: IdentityRuntime, auth: AuthService) {
+  constructor(rt: ServiceRuntime, auth: AuthService) {
     this.#rt = rt;
     this.#auth = auth;
   }

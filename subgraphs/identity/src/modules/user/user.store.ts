@@ -1,8 +1,9 @@
 // Read-only user rows for responses: plain objects from an explicit column list, no change
 // tracking (writes go through the User entity in the services). users has no tenant_id: a
 // user belongs to organizations through memberships, which are tenant rows and are named by
-// tenant_id = ? in every statement here (DESIGN rule 2).
-import type { EntityManager } from '@mikro-orm/postgresql';
+// tenant_id = ? in every statement here (DESIGN rule 2). Each statement is one round trip of
+// its own with the tenant setting (kernel uow.statement).
+import type { Statements } from '@lectern/kernel';
 import type { User } from './user.entity.ts';
 
 /**
@@ -33,9 +34,9 @@ const parse = (r: Row): UserRecord => ({
 const uuidArray = (ids: readonly string[]) => `{${ids.join(',')}}`;
 
 /** Users by id, whoever they are (callers reach them only through something they may see). */
-export async function usersById(em: EntityManager, ids: readonly string[]): Promise<UserRecord[]> {
+export async function usersById(db: Statements, ids: readonly string[]): Promise<UserRecord[]> {
   if (ids.length === 0) return [];
-  const rows = await em.execute<Row[]>(`SELECT ${COLUMNS} FROM users u WHERE u.id = ANY(?::uuid[])`, [uuidArray(ids)]);
+  const rows = await db.statement<Row>(`SELECT ${COLUMNS} FROM users u WHERE u.id = ANY(?::uuid[])`, [uuidArray(ids)]);
   return rows.map(parse);
 }
 
@@ -44,13 +45,13 @@ export async function usersById(em: EntityManager, ids: readonly string[]): Prom
  * organization. One statement for the whole batch.
  */
 export async function visibleUsersById(
-  em: EntityManager,
+  db: Statements,
   tenantId: string,
   selfId: string | null,
   ids: readonly string[],
 ): Promise<UserRecord[]> {
   if (ids.length === 0) return [];
-  const rows = await em.execute<Row[]>(
+  const rows = await db.statement<Row>(
     `SELECT ${COLUMNS} FROM users u
       WHERE u.id = ANY(?::uuid[])
         AND (u.id = ?::uuid OR EXISTS (SELECT 1 FROM memberships m WHERE m.tenant_id = ? AND m.user_id = u.id))`,

@@ -8,14 +8,14 @@ import { MemberAdded, MemberInvited } from '@lectern/contracts/identity';
 import { CoursePublished } from '@lectern/contracts/catalog';
 import { sendEmailOnce } from '../email/email.service.ts';
 import { invitationEmail, newCourseEmail } from '../email/templates.ts';
-import type { NotificationsRuntime } from '../../runtime.ts';
+import type { WorkerRuntime } from '../../runtime.ts';
 
 function tenantOf(event: EventEnvelope): string {
   if (!event.tenantId) throw new UnrecoverableError(`${event.type} ${event.id} has no organization`);
   return event.tenantId;
 }
 
-export function eventHandlers(rt: NotificationsRuntime): EventHandler[] {
+export function eventHandlers(rt: WorkerRuntime): EventHandler[] {
   const { env } = rt;
   const preferencesUrl = `${env.PUBLIC_APP_URL}/settings/notifications`;
 

@@ -4,6 +4,7 @@ import type { PageArgs } from '@lectern/kernel';
 import type { Context } from '../../context.ts';
 import type { MarkReadInput, MarkReadResult } from './inbox.service.ts';
 import type { Notification } from './notification.entity.ts';
+import type { Resolvers } from '../../__generated__/resolvers.ts';
 
 export const inboxResolvers = {
   Query: {
@@ -24,4 +25,4 @@ export const inboxResolvers = {
     unreadCount: (_: MarkReadResult, __: unknown, ctx: Context) => ctx.inbox.unreadCount(),
     errors: (r: MarkReadResult) => r.errors,
   },
-};
+} satisfies Resolvers;

@@ -1,6 +1,7 @@
 import type { PageArgs } from '@lectern/kernel';
 import type { Context } from '../../context.ts';
 import type { DeadLetter, ReplayResult } from './operator.service.ts';
+import type { Resolvers } from '../../__generated__/resolvers.ts';
 
 export const operatorResolvers = {
   Query: {
@@ -23,4 +24,4 @@ export const operatorResolvers = {
       return letter;
     },
   },
-};
+} satisfies Resolvers;

@@ -1,5 +1,6 @@
 import type { Context } from '../../context.ts';
 import type { SetPreferenceInput, SetPreferenceResult } from './preference.service.ts';
+import type { Resolvers } from '../../__generated__/resolvers.ts';
 
 export const preferenceResolvers = {
   Query: {
@@ -13,4 +14,4 @@ export const preferenceResolvers = {
     preferences: (_: SetPreferenceResult, __: unknown, ctx: Context) => ctx.preferences.mine(),
     errors: (r: SetPreferenceResult) => r.errors,
   },
-};
+} satisfies Resolvers;

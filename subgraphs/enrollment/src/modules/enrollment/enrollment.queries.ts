@@ -4,12 +4,12 @@
 // simply not there (the unit of work scopes every query), so it is indistinguishable from a
 // missing one.
 import { isUuid, pageSize, decodeCursor, toConnection, type Actor, type Connection, type PageArgs, type UnitOfWork } from '@lectern/kernel';
-import { managesAll, requireReader, teaches } from '../access.ts';
-import type { EnrollmentLoaders } from '../loaders.ts';
+import { managesAll, requireReader, teaches } from '../../access.ts';
+import type { EnrollmentLoaders } from '../../loaders.ts';
 
-import type { Enrollment, EnrollmentStatus } from './enrollment/enrollment.entity.ts';
-import { Offering, type Cohort } from './offering/offering.entity.ts';
-import type { RosterImport } from './roster/roster.entity.ts';
+import type { Enrollment, EnrollmentStatus } from './enrollment.entity.ts';
+import { Offering, type Cohort } from '../offering/offering.entity.ts';
+import type { RosterImport } from '../roster/roster.entity.ts';
 
 export interface RejectedRow {
   rowNumber: number;

@@ -2,9 +2,9 @@
 // into CONFLICT, and fresh loaders for the payload.
 import { DeadlockException, LockWaitTimeoutException, UniqueConstraintViolationException, type EntityManager } from '@mikro-orm/postgresql';
 import { conflict, idempotentWrite, type Actor, type UnitOfWork } from '@lectern/kernel';
-import type { Member } from '../access.ts';
-import type { EnrollmentLoaders } from '../loaders.ts';
-import type { Remote } from './remote/remote.ts';
+import type { Member } from '../../access.ts';
+import type { EnrollmentLoaders } from '../../loaders.ts';
+import type { Remote } from '../remote/remote.ts';
 
 export interface ServiceDeps {
   actor: Actor;
