@@ -1,14 +1,14 @@
 // The completion policy, tested where it runs: facts go through applyProgress (the one
 // statement the heartbeat flusher, offline sync and QuizPassed all write progress with) on
 // PostgreSQL, in a unit of work as the flusher opens one; states are read back from the
-// tables, events from the outbox. The states and rules are described in progress.sql.ts.
+// tables, events from the outbox. The states and rules are described in progress.store.ts.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inTenant } from '@lectern/kernel';
 import { EnrollmentDropped } from '@lectern/contracts/enrollment';
 import { QuizPassed } from '@lectern/contracts/assessment';
 import { CourseCompleted, LessonCompleted } from '@lectern/contracts/learning';
-import { applyProgress, type LessonFactsInput } from '../src/modules/progress/progress.sql.ts';
+import { applyProgress, type LessonFactsInput } from '../src/modules/progress/progress.store.ts';
 import { applyEvent, envelope } from '../src/testing/index.ts';
 import { enroll, idem, ok, organization, seedPublished, startHarness, type Harness } from './helpers.ts';
 

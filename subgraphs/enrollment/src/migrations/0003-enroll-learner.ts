@@ -2,7 +2,7 @@
 // takes a seat also commits it (uow.statement) and the cohort's row lock lasts only as long as
 // PostgreSQL takes to run it. The caller has read the cohort and decided what does not need a
 // lock (who may, the enrollment window, membership, prerequisites: `p_decided`); this does what
-// must happen under the locks, in this order (seats.ts gives the lock order):
+// must happen under the locks, in this order (enrollment.store.ts gives the lock order):
 //   1. the idempotency key: kernel idempotency_claim; in flight or already used, it returns the
 //      claim as it found it and changes nothing (the caller answers as kernel claim() does);
 //   2. the learner's advisory lock for the offering, then their enrollment in it (read after

@@ -4,6 +4,7 @@
 // as one round trip of its own with the tenant setting (kernel uow.statement): a read needs
 // nothing else of a transaction.
 import type { Statements } from '@lectern/kernel';
+import { optionalTimestamp, timestamp } from '@lectern/kernel/rows';
 import type { Course, CourseStatus, CourseVersion, CourseVersionStatus } from './course.entity.ts';
 
 /**
@@ -52,13 +53,6 @@ export const uuidArray = (ids: readonly string[]) => `{${ids.join(',')}}`;
 
 const str = (v: unknown) => String(v);
 const optStr = (v: unknown) => (v == null ? null : String(v));
-function date(v: unknown): Date {
-  if (v instanceof Date) return v;
-  // '2026-01-02 03:04:05.678901+00' -> ISO 8601
-  const text = String(v).replace(' ', 'T').replace(/([+-]\d{2})$/, '$1:00');
-  return new Date(text);
-}
-const optDate = (v: unknown) => (v == null ? null : date(v));
 
 export function parseCourse(r: Row): CourseRecord {
   return {
@@ -69,8 +63,8 @@ export function parseCourse(r: Row): CourseRecord {
     latestVersionId: str(r.latest_version_id),
     publishedVersionId: optStr(r.published_version_id),
     createdBy: optStr(r.created_by),
-    createdAt: date(r.created_at),
-    updatedAt: date(r.updated_at),
+    createdAt: timestamp(r.created_at),
+    updatedAt: timestamp(r.updated_at),
   };
 }
 
@@ -84,18 +78,15 @@ function parseVersion(r: Row): VersionRecord {
     description: r.description == null ? '' : str(r.description),
     status: str(r.status) as CourseVersionStatus,
     basedOnVersionId: optStr(r.based_on_version_id),
-    publishedAt: optDate(r.published_at),
-    createdAt: date(r.created_at),
-    updatedAt: date(r.updated_at),
+    publishedAt: optionalTimestamp(r.published_at),
+    createdAt: timestamp(r.created_at),
+    updatedAt: timestamp(r.updated_at),
   };
 }
 
-/** array_agg of uuids: an array from the driver, or an array literal '{a,b}' as text. */
+/** string_agg of uuids (comma-separated: cheaper to split than a uuid[] to parse). */
 function uuids(v: unknown): string[] {
-  if (v == null) return [];
-  if (Array.isArray(v)) return v.map(String);
-  const text = String(v).replace(/^\{|\}$/g, '');
-  return text === '' ? [] : text.split(',');
+  return v == null || v === '' ? [] : String(v).split(',');
 }
 
 export async function coursesById(db: Statements, tenantId: string | null, ids: readonly string[]): Promise<CourseRecord[]> {
@@ -160,7 +151,7 @@ export async function coursePage(
        FROM (${page.sql}) p
        LEFT JOIN course_versions v ON v.tenant_id = ? AND v.id = p.${versionColumn}
        LEFT JOIN LATERAL (
-         SELECT array_agg(a.user_id ORDER BY a.added_at ASC, a.user_id ASC) AS author_ids
+         SELECT string_agg(a.user_id::text, ',' ORDER BY a.added_at ASC, a.user_id ASC) AS author_ids
            FROM course_authors a
           WHERE a.tenant_id = ? AND a.course_id = p.id
        ) au ON true

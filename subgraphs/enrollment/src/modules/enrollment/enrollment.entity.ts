@@ -1,5 +1,5 @@
 // Enrollment (a learner in a cohort) and CourseCompletion (what prerequisites are checked
-// against, fed by learning's CourseCompleted). Enrollments are written by seats.ts (SQL that
+// against, fed by learning's CourseCompleted). Enrollments are written by enrollment.store.ts (SQL that
 // keeps the seat counter exact); the ORM reads them.
 import { defineEntity, p } from '@mikro-orm/postgresql';
 import { tenantFilter } from '@lectern/kernel';

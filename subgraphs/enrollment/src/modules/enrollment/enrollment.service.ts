@@ -1,11 +1,11 @@
 // enrollLearner, dropEnrollment, moveEnrollment: who may, and which typed outcome; the seat
-// work itself is in seats.ts. Calls to identity happen before the transaction opens, so the
+// work itself is in enrollment.store.ts. Calls to identity happen before the transaction opens, so the
 // transaction (the hot path) stays a few statements long.
 import { badInput, forbidden, isUuid, notFound, principalOf, type Actor } from '@lectern/kernel';
 import { adminWrites, requireReader, teaches } from '../../access.ts';
 import { enrollmentError, type MutationResult } from '../../errors.ts';
 import { runMutation, type Idempotent, type ServiceDeps } from './mutation.ts';
-import { drop, enrollOne, loadCohort, lockCohorts, lockEnrollment, move, readCohortFor, type CohortRow } from './seats.ts';
+import { drop, enrollOne, loadCohort, lockCohorts, lockEnrollment, move, readCohortFor, type CohortRow } from './enrollment.store.ts';
 
 export interface EnrollLearnerInput extends Idempotent {
   cohortId: string;
@@ -42,7 +42,7 @@ export class EnrollmentService {
     const learnerId = (input.learnerId ?? actor.userId)?.toLowerCase();
     if (!learnerId) throw badInput('learnerId is required for API keys', 'learnerId');
     const self = learnerId === actor.userId;
-    // Someone else: only ORG_ADMIN or an instructor of the cohort (checked in the transaction);
+    // Someone else: only ORG_ADMIN or an instructor of the cohort (checked once the cohort is read);
     // the learner must be an active member (asked of identity first).
     let member = self;
     if (!self) {
@@ -50,7 +50,7 @@ export class EnrollmentService {
       member = (await remote.members(actor.tenantId, { userIds: [learnerId] })).length > 0;
     }
     // What needs no lock is read and decided first, in one round trip; the change is another
-    // (seats.ts enrollOne), which stores the result prepared here for the outcome it reaches.
+    // (enrollment.store.ts enrollOne), which stores the result prepared here for the outcome it reaches.
     const read = isUuid(input.cohortId) ? await readCohortFor(this.#deps.uow, actor.tenantId, input.cohortId.toLowerCase(), learnerId) : null;
     const manager = read !== null && (adminWrites(actor) || teaches(actor, read.cohort));
     if (!read || (!self && !manager)) {
@@ -61,16 +61,24 @@ export class EnrollmentService {
         throw refusal;
       });
     }
-    const { cohort, missing } = read;
+    const { cohort, missing, existingId } = read;
     // Managers may enroll outside the self-enrollment window, never once the offering ended.
     const blocked = manager ? (new Date() >= cohort.endsAt ? enrollmentError('OFFERING_ENDED', 'The offering has ended') : null) : selfEnrollmentBlocked(cohort);
+    const already: MutationResult = { enrollmentId: null, errors: [enrollmentError('ALREADY_ENROLLED', 'The learner is already enrolled in this offering')] };
+    const full: MutationResult = { enrollmentId: null, errors: [enrollmentError('COHORT_FULL', 'The cohort has no free seat', 'cohortId')] };
+    // In this order; each is a valid answer as of the read (a full cohort without a waitlist is
+    // answered without touching its row; enroll_learner rechecks the rest under its locks).
     const decided: MutationResult | null = !member
       ? { enrollmentId: null, errors: [enrollmentError('NOT_A_MEMBER', 'The learner is not an active member of the organization', 'learnerId')] }
       : blocked
         ? { enrollmentId: null, errors: [blocked] }
-        : missing.length
-          ? { enrollmentId: null, errors: [enrollmentError('PREREQUISITES_NOT_MET', `Complete these courses first: ${missing.join(', ')}`)] }
-          : null;
+        : existingId
+          ? { ...already, enrollmentId: existingId }
+          : missing.length
+            ? { enrollmentId: null, errors: [enrollmentError('PREREQUISITES_NOT_MET', `Complete these courses first: ${missing.join(', ')}`)] }
+            : cohort.seatsTaken >= cohort.capacity && !cohort.waitlistEnabled
+              ? full
+              : null;
     const { idempotencyKey, ...fields } = input;
     try {
       const { result } = await enrollOne<MutationResult>(
@@ -82,8 +90,8 @@ export class EnrollmentService {
         {
           decided,
           seated: { enrollmentId: null, cohortId: cohort.cohortId, errors: [] },
-          already: { enrollmentId: null, errors: [enrollmentError('ALREADY_ENROLLED', 'The learner is already enrolled in this offering')] },
-          full: { enrollmentId: null, errors: [enrollmentError('COHORT_FULL', 'The cohort has no free seat', 'cohortId')] },
+          already,
+          full,
         },
       );
       return result;

@@ -42,7 +42,7 @@ export const CohortSchema = defineEntity({
     offeringId: p.uuid(),
     name: p.string(),
     capacity: p.integer(),
-    /** Changed only by the seat SQL (seats.ts), never through the ORM. */
+    /** Changed only by the seat SQL (enrollment.store.ts), never through the ORM. */
     seatsTaken: p.integer().persist(false),
     waitlistSeq: p.integer().persist(false),
     instructorIds: p.array().$type<string[]>(),

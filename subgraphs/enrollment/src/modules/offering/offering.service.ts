@@ -8,7 +8,7 @@ import { requireAdmin } from '../../access.ts';
 import { CohortInstructorsChanged } from '@lectern/contracts/enrollment';
 import { enrollmentError, type MutationResult } from '../../errors.ts';
 import { runMutation, type Idempotent, type ServiceDeps } from '../enrollment/mutation.ts';
-import { lockCohorts, loadCohort, promoteWaitlisted } from '../enrollment/seats.ts';
+import { lockCohorts, loadCohort, promoteWaitlisted } from '../enrollment/enrollment.store.ts';
 import { Cohort, Offering } from './offering.entity.ts';
 
 type DateInput = Date | string;

@@ -10,7 +10,7 @@ import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { inTenant } from '@lectern/kernel';
 import { defineJob, type JobDefinition } from '@lectern/kernel/consumers';
 import { sqlArray as arr } from '@lectern/kernel/orm';
-import { enrollMany, loadCohort, type BatchOutcome } from '../enrollment/seats.ts';
+import { enrollMany, loadCohort, type BatchOutcome } from '../enrollment/enrollment.store.ts';
 import type { Remote } from '../remote/remote.ts';
 
 export const IMPORT_ROSTER = 'import-roster';

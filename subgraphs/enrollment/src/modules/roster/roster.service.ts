@@ -9,7 +9,7 @@ import { adminWrites, requireReader, teaches } from '../../access.ts';
 import type { MutationResult } from '../../errors.ts';
 import { sqlArray as arr } from '@lectern/kernel/orm';
 import { runMutation, type Idempotent, type ServiceDeps } from '../enrollment/mutation.ts';
-import { loadCohort } from '../enrollment/seats.ts';
+import { loadCohort } from '../enrollment/enrollment.store.ts';
 import { importRosterJob } from './import-roster.job.ts';
 
 export interface RosterRowInput {

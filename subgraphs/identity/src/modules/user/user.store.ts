@@ -4,6 +4,7 @@
 // tenant_id = ? in every statement here (DESIGN rule 2). Each statement is one round trip of
 // its own with the tenant setting (kernel uow.statement).
 import type { Statements } from '@lectern/kernel';
+import { timestamp } from '@lectern/kernel/rows';
 import type { User } from './user.entity.ts';
 
 /**
@@ -15,11 +16,6 @@ export type UserRecord = Pick<User, 'id' | 'email' | 'displayName' | 'superAdmin
 type Row = Record<'id' | 'email' | 'display_name' | 'super_admin' | 'time_zone' | 'created_at', unknown>;
 const COLUMNS = 'u.id, u.email, u.display_name, u.super_admin, u.time_zone, u.created_at';
 
-function date(v: unknown): Date {
-  if (v instanceof Date) return v;
-  // '2026-01-02 03:04:05.678901+00' -> ISO 8601
-  return new Date(String(v).replace(' ', 'T').replace(/([+-]\d{2})$/, '$1:00'));
-}
 
 const parse = (r: Row): UserRecord => ({
   id: String(r.id),
@@ -27,7 +23,7 @@ const parse = (r: Row): UserRecord => ({
   displayName: String(r.display_name),
   superAdmin: r.super_admin === true || r.super_admin === 't',
   timeZone: String(r.time_zone),
-  createdAt: date(r.created_at),
+  createdAt: timestamp(r.created_at),
   passwordHash: undefined,
 });
 /** A uuid[] parameter (a PostgreSQL array literal: uuids need no quoting). */

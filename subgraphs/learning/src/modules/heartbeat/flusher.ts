@@ -8,7 +8,7 @@
 //   2. reads each owned shard through the consumer group: its own pending entries first
 //      (a failed or interrupted flush), then new ones (XREADGROUP >);
 //   3. aggregates the beats per organization and writes each organization's batch in ONE
-//      transaction (lock + one set-based statement, progress.sql.ts), completion events
+//      transaction (lock + one set-based statement, progress.store.ts), completion events
 //      included;
 //   4. after commit, XACK + XDEL the entries.
 // A crash between 3 and 4 re-delivers entries whose effect already committed: coverage is
@@ -18,7 +18,7 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { inTenant, type Logger } from '@lectern/kernel';
-import { applyProgress, type DeviceFactsInput, type LessonFactsInput } from '../progress/progress.sql.ts';
+import { applyProgress, type DeviceFactsInput, type LessonFactsInput } from '../progress/progress.store.ts';
 import { decodeBeat, type Beat } from './buffer.ts';
 import { FLUSH_GROUP, learningKeys, SHARDS, type LearningKeys } from './keys.ts';
 import { Pause } from '@lectern/kernel/pause';

@@ -1,7 +1,7 @@
 // The completion policy as data: per course, a rule per lesson kind and a course rule
 // (stored as one jsonb in completion_policies), and the defaults a course without one has.
 // The policy is evaluated in one place only, the set-based progress statement
-// (progress/progress.sql.ts), whose header describes the states and transitions.
+// (progress/progress.store.ts), whose header describes the states and transitions.
 import { z } from 'zod';
 
 export const LESSON_KINDS = ['VIDEO', 'TEXT', 'QUIZ', 'EXTERNAL'] as const;

@@ -1,5 +1,5 @@
 // Learning's rows as the ORM reads them (tenant filter: layer 1 of isolation). Progress is
-// written by set-based SQL (progress.sql.ts, projection handlers) under RLS (layer 2);
+// written by set-based SQL (progress.store.ts, projection handlers) under RLS (layer 2);
 // resolvers read through these entities and per-request DataLoaders.
 import { defineEntity, p } from '@mikro-orm/postgresql';
 import { tenantFilter } from '@lectern/kernel';

@@ -5,7 +5,7 @@ import { canReadProgress } from '../../access.ts';
 import type { LearningLoaders } from '../../loaders.ts';
 import { effectiveDuration, readPolicy } from '../policy/policy.ts';
 import type { Enrollment, LessonProgress, VersionLesson } from './progress.entity.ts';
-import { parseMultirange } from './progress.sql.ts';
+import { parseMultirange } from './progress.store.ts';
 
 export interface CourseRef {
   id: string;

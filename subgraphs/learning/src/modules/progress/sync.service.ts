@@ -1,5 +1,5 @@
 // syncProgress: a device's offline progress, merged into PostgreSQL in one short
-// transaction through the same write path as heartbeats (progress.sql.ts), so both merge
+// transaction through the same write path as heartbeats (progress.store.ts), so both merge
 // into one state: coverage is a union, position last-writer-wins by (positionAt, deviceId),
 // a device's watched time is a max of its cumulative counts (the total sums devices),
 // completion never regresses. Every merge is commutative, associative and idempotent: any
@@ -11,7 +11,7 @@ import { notEnrolled, type LearningError } from '../../errors.ts';
 import type { LearningLoaders } from '../../loaders.ts';
 import { readAccess } from '../heartbeat/access-cache.ts';
 import { DEVICE_PATTERN, MAX_SECONDS, parseClientTime } from '../heartbeat/heartbeat.service.ts';
-import { applyProgress, normaliseRanges, type DeviceFactsInput, type LessonFactsInput } from './progress.sql.ts';
+import { applyProgress, normaliseRanges, type DeviceFactsInput, type LessonFactsInput } from './progress.store.ts';
 
 export interface SyncItemInput {
   lessonId: string;

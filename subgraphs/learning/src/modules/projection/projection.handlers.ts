@@ -8,7 +8,7 @@ import { onEvent, type EventHandler } from '@lectern/kernel/consumers';
 import type { EventEnvelope } from '@lectern/kernel/events';
 import { CohortInstructorsChanged, EnrollmentCompleted, EnrollmentDropped, EnrollmentMoved, LearnerEnrolled } from '@lectern/contracts/enrollment';
 import { QuizPassed } from '@lectern/contracts/assessment';
-import { applyProgress } from '../progress/progress.sql.ts';
+import { applyProgress } from '../progress/progress.store.ts';
 import type { AccessCache } from '../heartbeat/access-cache.ts';
 import type { CatalogClient } from './catalog-client.ts';
 

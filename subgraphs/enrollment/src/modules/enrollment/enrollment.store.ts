@@ -1,4 +1,4 @@
-// The seat algorithm, shared by enrollLearner, dropEnrollment, moveEnrollment, updateCohort
+// enrollment's store: the seat algorithm in set-based SQL, shared by enrollLearner, dropEnrollment, moveEnrollment, updateCohort
 // and roster imports. Every function runs inside the caller's transaction, but enrollOne:
 // enrollLearner's change is one call of the enroll_learner SQL function in its own round trip
 // (migrations/0003-enroll-learner.ts), under the same rules and lock order.
@@ -76,19 +76,27 @@ export async function loadCohort(em: EntityManager, tenantId: string, cohortId: 
 }
 
 /**
- * The cohort with its offering and the prerequisite courses `learnerId` has not completed, in
- * one round trip of its own (uow.statement, no lock): what enrollLearner decides before the seat.
+ * The cohort with its offering, the prerequisite courses `learnerId` has not completed and the
+ * learner's enrollment in the offering (if any), in one round trip of its own (uow.statement,
+ * no lock): what enrollLearner decides before the seat, valid as of this read.
  */
-export async function readCohortFor(uow: UnitOfWork, tenantId: string, cohortId: string, learnerId: string): Promise<{ cohort: CohortRow; missing: string[] } | null> {
+export async function readCohortFor(
+  uow: UnitOfWork,
+  tenantId: string,
+  cohortId: string,
+  learnerId: string,
+): Promise<{ cohort: CohortRow; missing: string[]; existingId: string | null } | null> {
   const [r] = await uow.statement(
     `select ${COHORT_COLUMNS},
             array(select p from unnest(o.prerequisite_course_ids) p
-                   where not exists (select 1 from course_completions cc where cc.tenant_id = c.tenant_id and cc.learner_id = ?::uuid and cc.course_id = p)) as missing
+                   where not exists (select 1 from course_completions cc where cc.tenant_id = c.tenant_id and cc.learner_id = ?::uuid and cc.course_id = p)) as missing,
+            (select e.id from enrollments e
+              where e.tenant_id = c.tenant_id and e.offering_id = c.offering_id and e.learner_id = ?::uuid and e.status <> 'DROPPED') as existing_id
        from cohorts c join offerings o on o.tenant_id = c.tenant_id and o.id = c.offering_id
       where c.tenant_id = ? and c.id = ?`,
-    [learnerId, tenantId, cohortId],
+    [learnerId, learnerId, tenantId, cohortId],
   );
-  return r ? { cohort: cohortRow(r), missing: uuidArray(r.missing) } : null;
+  return r ? { cohort: cohortRow(r), missing: uuidArray(r.missing), existingId: (r.existing_id as string | null) ?? null } : null;
 }
 
 /** A learner's lock for one offering (the same text enroll_learner builds in SQL). */
