@@ -66,10 +66,6 @@ export class UnitOfWork {
     return em;
   }
 
-  get started() {
-    return this.#open !== undefined;
-  }
-
   /**
    * Turns a row read by statement() into a managed entity of the unit of work's EntityManager
    * (no statement, no transaction): em.map().
@@ -125,11 +121,8 @@ export class UnitOfWork {
 
   /** Commits em()'s transaction, if one is open; the next em() begins another, with an empty identity map. */
   async commitOpen(): Promise<void> {
-    const [em, open] = [this.#em, this.#open];
-    this.#em = undefined;
-    this.#open = undefined;
-    if (!em || !open) return;
-    await open;
+    const em = await this.#take();
+    if (!em) return;
     try {
       await em.commit();
     } catch (err) {
@@ -150,11 +143,17 @@ export class UnitOfWork {
   async rollback(): Promise<void> {
     if (this.#done) return;
     this.#done = true;
+    await (await this.#take().catch(() => undefined))?.rollback().catch(() => {});
+  }
+
+  /** em()'s EntityManager if its transaction began, forgotten here either way. */
+  async #take(): Promise<EntityManager | undefined> {
     const [em, open] = [this.#em, this.#open];
     this.#em = undefined;
     this.#open = undefined;
-    if (!em || !open) return;
-    if (await open.then(() => true, () => false)) await em.rollback().catch(() => {});
+    if (!em || !open) return undefined;
+    await open;
+    return em;
   }
 }
 

@@ -6,6 +6,7 @@ import { badInput, idempotent, isUuid, principalOf, type Actor, type UnitOfWork 
 import { requireLearner, requireOrgAdmin } from '../../access.ts';
 import type { LearningError } from '../../errors.ts';
 import type { LearningLoaders } from '../../loaders.ts';
+import { lockPolicyRules, upsertPolicy } from './policy.store.ts';
 import { policySchema, readPolicy, type CompletionPolicy, type CourseRuleName, type LessonRuleName } from './policy.ts';
 
 export interface PolicyView {
@@ -73,13 +74,9 @@ export class PolicyService {
     if (input.course) patch.course = { rule: input.course };
     const result = await this.#uow.write((em) =>
       idempotent(em, { tenantId: actor.tenantId, scope: `setCompletionPolicy:${principalOf(actor)}`, key: input.idempotencyKey, input }, async () => {
-        const [row] = await em.execute<{ rules: unknown }[]>('select rules from completion_policies where tenant_id = ? and course_id = ? for update', [actor.tenantId, input.courseId]);
+        const row = await lockPolicyRules(em, actor.tenantId, input.courseId);
         const next = policySchema.parse({ ...readPolicy(row?.rules), ...patch });
-        await em.execute(
-          `insert into completion_policies (tenant_id, course_id, rules, updated_by) values (?, ?, ?::jsonb, ?)
-           on conflict (tenant_id, course_id) do update set rules = excluded.rules, updated_by = excluded.updated_by, updated_at = now()`,
-          [actor.tenantId, input.courseId, JSON.stringify(next), actor.userId],
-        );
+        await upsertPolicy(em, actor.tenantId, input.courseId, next, actor.userId);
         return { courseId: input.courseId, errors: [] };
       }),
     );

@@ -6,12 +6,12 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { inTenant, type Logger } from '@lectern/kernel';
-import { uuidArray } from '../../access.ts';
 import { sendEmailOnce } from '../email/email.service.ts';
 import type { Mailer } from '../email/mailer.ts';
 import { digestEmail } from '../email/templates.ts';
 import type { Contact, Directory } from '../people/directory.ts';
 import type { DigestFrequency } from '../preferences/categories.ts';
+import { digestEntries, insertDigest, lockPendingItems, pendingDigests, sentDigests, takeItems } from './digest.store.ts';
 import { duePeriod, safeTimeZone } from './period.ts';
 
 export interface DigestSent {
@@ -50,30 +50,22 @@ export class DigestService {
 
   async run(tenantId: string, now: Date): Promise<DigestRunReport> {
     const { orm, directory, log } = this.#deps;
-    const pending = await inTenant(orm, tenantId, async (uow) =>
-      (await uow.em()).execute<{ user_id: string; frequency: DigestFrequency }[]>(
-        'select distinct user_id, frequency from digest_items where tenant_id = ? and digest_id is null order by user_id, frequency',
-        [tenantId],
-      ),
-    );
+    const pending = await inTenant(orm, tenantId, async (uow) => pendingDigests(await uow.em(), tenantId));
     if (pending.length === 0) return { pending: 0, sent: [] };
-    const contacts = await directory.contacts(tenantId, pending.map((p) => p.user_id));
+    const contacts = await directory.contacts(tenantId, pending.map((p) => p.userId));
     let candidates: Candidate[] = [];
     for (const p of pending) {
       // No contact: no longer a member of the organization. The items wait (they go out if the
       // person comes back); nothing can be sent to them now.
-      const contact = contacts.get(p.user_id);
+      const contact = contacts.get(p.userId);
       const periodKey = contact ? duePeriod(p.frequency, now, contact.timeZone) : null;
-      if (contact && periodKey) candidates.push({ userId: p.user_id, frequency: p.frequency, periodKey, contact });
+      if (contact && periodKey) candidates.push({ userId: p.userId, frequency: p.frequency, periodKey, contact });
     }
     if (candidates.length) {
       const done = await inTenant(orm, tenantId, async (uow) =>
-        (await uow.em()).execute<{ user_id: string; frequency: string; period_key: string }[]>(
-          'select user_id, frequency, period_key from digests where tenant_id = ? and user_id = any(?::uuid[]) and period_key = any(?::text[])',
-          [tenantId, uuidArray(candidates.map((c) => c.userId)), textArray(candidates.map((c) => c.periodKey))],
-        ),
+        sentDigests(await uow.em(), tenantId, candidates.map((c) => c.userId), candidates.map((c) => c.periodKey)),
       );
-      const sentAlready = new Set(done.map((d) => `${d.user_id}:${d.frequency}:${d.period_key}`));
+      const sentAlready = new Set(done.map((d) => `${d.userId}:${d.frequency}:${d.periodKey}`));
       candidates = candidates.filter((c) => !sentAlready.has(`${c.userId}:${c.frequency}:${c.periodKey}`));
     }
     const report: DigestRunReport = { pending: pending.length, sent: [] };
@@ -97,24 +89,13 @@ export class DigestService {
   async #sendOne(em: EntityManager, tenantId: string, organizationName: string, c: Candidate): Promise<DigestSent | null> {
     const { mailer, env } = this.#deps;
     // Locks the items, so a concurrent run waits here and then finds them taken.
-    const items = await em.execute<{ notification_id: string }[]>(
-      'select notification_id from digest_items where tenant_id = ? and user_id = ? and frequency = ? and digest_id is null for update',
-      [tenantId, c.userId, c.frequency],
-    );
+    const items = await lockPendingItems(em, tenantId, c.userId, c.frequency);
     if (items.length === 0) return null;
     const digestId = randomUUID();
-    const created = await em.execute<{ id: string }[]>(
-      `insert into digests (id, tenant_id, user_id, frequency, period_key, item_count) values (?, ?, ?, ?, ?, ?)
-       on conflict (tenant_id, user_id, frequency, period_key) do nothing returning id`,
-      [digestId, tenantId, c.userId, c.frequency, c.periodKey, items.length],
-    );
-    if (created.length === 0) return null;
-    const ids = uuidArray(items.map((i) => i.notification_id));
-    await em.execute('update digest_items set digest_id = ? where tenant_id = ? and notification_id = any(?::uuid[]) and digest_id is null', [digestId, tenantId, ids]);
-    const entries = await em.execute<{ title: string; body: string; link: string | null; created_at: Date }[]>(
-      'select title, body, link, created_at from notifications where tenant_id = ? and id = any(?::uuid[]) order by created_at, id',
-      [tenantId, ids],
-    );
+    const created = await insertDigest(em, { id: digestId, tenantId, userId: c.userId, frequency: c.frequency, periodKey: c.periodKey, itemCount: items.length });
+    if (!created) return null;
+    await takeItems(em, tenantId, digestId, items);
+    const entries = await digestEntries(em, tenantId, items);
     await sendEmailOnce(em, mailer, {
       tenantId,
       userId: c.userId,
@@ -125,7 +106,7 @@ export class DigestService {
           to: c.contact,
           organizationName,
           frequency: c.frequency,
-          entries: entries.map((e) => ({ title: e.title, body: e.body, link: e.link, createdAt: new Date(e.created_at) })),
+          entries,
           timeZone: safeTimeZone(c.contact.timeZone),
           inboxUrl: `${env.PUBLIC_APP_URL}/notifications`,
           preferencesUrl: `${env.PUBLIC_APP_URL}/settings/notifications`,
@@ -133,10 +114,4 @@ export class DigestService {
     });
     return { userId: c.userId, frequency: c.frequency, periodKey: c.periodKey, items: items.length };
   }
-}
-
-/** A PostgreSQL text[] literal of period keys (digits, dashes and W only). */
-function textArray(values: string[]): string {
-  if (!values.every((v) => /^[0-9W-]+$/.test(v))) throw new Error('textArray: unexpected value');
-  return `{${[...new Set(values)].join(',')}}`;
 }

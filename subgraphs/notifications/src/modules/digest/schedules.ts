@@ -6,6 +6,7 @@ import type { Queue } from 'bullmq';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { RETENTION } from '@lectern/kernel/queues';
 import { SEND_DIGESTS } from '@lectern/contracts/notifications';
+import { registerOrganization, registeredOrganizations } from './digest.store.ts';
 
 export const schedulerId = (tenantId: string) => `digest-${tenantId}`;
 
@@ -26,15 +27,15 @@ export class DigestSchedules {
   async ensure(tenantId: string): Promise<void> {
     if (this.#known.has(tenantId)) return;
     // Its own statement, outside the handler's transaction: the registry is not tenant data.
-    await this.#orm.em.fork().execute('insert into organizations (id) values (?) on conflict do nothing', [tenantId]);
+    await registerOrganization(this.#orm.em.fork(), tenantId);
     await this.#upsert(tenantId);
     this.#known.add(tenantId);
   }
 
   /** Upserts the scheduler of every registered organization; returns how many. */
   async restoreAll(): Promise<number> {
-    const rows = await this.#orm.em.fork().execute<{ id: string }[]>('select id from organizations order by first_seen_at');
-    for (const { id } of rows) {
+    const rows = await registeredOrganizations(this.#orm.em.fork());
+    for (const id of rows) {
       await this.#upsert(id);
       this.#known.add(id);
     }

@@ -9,6 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { EmailKind } from './email.entity.ts';
+import { claimEmail, markEmailSent, releaseEmail } from './email.store.ts';
 import type { Mailer, MailMessage } from './mailer.ts';
 
 export interface EmailRequest {
@@ -25,20 +26,14 @@ export type EmailOutcome = 'sent' | 'duplicate' | 'nothing-to-send';
 
 export async function sendEmailOnce(em: EntityManager, mailer: Mailer, req: EmailRequest): Promise<EmailOutcome> {
   const id = randomUUID();
-  const claimed = await em.execute<{ id: string }[]>(
-    `insert into emails_sent (id, tenant_id, user_id, kind, dedupe_key, subject)
-     values (?, ?, ?, ?, ?, '')
-     on conflict (tenant_id, dedupe_key) do nothing
-     returning id`,
-    [id, req.tenantId, req.userId, req.kind, req.dedupeKey],
-  );
-  if (claimed.length === 0) return 'duplicate';
+  const claimed = await claimEmail(em, { id, tenantId: req.tenantId, userId: req.userId, kind: req.kind, dedupeKey: req.dedupeKey });
+  if (!claimed) return 'duplicate';
   const message = await req.compose();
   if (!message) {
-    await em.execute('delete from emails_sent where tenant_id = ? and id = ?', [req.tenantId, id]);
+    await releaseEmail(em, req.tenantId, id);
     return 'nothing-to-send';
   }
   const { messageId } = await mailer.send(message, { kind: req.kind, dedupeKey: req.dedupeKey });
-  await em.execute('update emails_sent set subject = ?, message_id = ?, sent_at = now() where tenant_id = ? and id = ?', [message.subject.slice(0, 300), messageId, req.tenantId, id]);
+  await markEmailSent(em, req.tenantId, id, message.subject.slice(0, 300), messageId);
   return 'sent';
 }

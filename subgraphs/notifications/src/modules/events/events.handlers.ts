@@ -8,6 +8,7 @@ import { MemberAdded, MemberInvited } from '@lectern/contracts/identity';
 import { CoursePublished } from '@lectern/contracts/catalog';
 import { sendEmailOnce } from '../email/email.service.ts';
 import { invitationEmail, newCourseEmail } from '../email/templates.ts';
+import { claimCourseAnnouncement } from './events.store.ts';
 import type { WorkerRuntime } from '../../runtime.ts';
 
 function tenantOf(event: EventEnvelope): string {
@@ -80,11 +81,8 @@ export function eventHandlers(rt: WorkerRuntime): EventHandler[] {
     await rt.schedules.ensure(tenantId);
     const { courseId, previousVersionId, publishedBy } = event.payload;
     if (previousVersionId !== null) return;
-    const first = await em.execute<{ course_id: string }[]>(
-      'insert into course_announcements (tenant_id, course_id, source_event_id) values (?, ?, ?) on conflict do nothing returning course_id',
-      [tenantId, courseId, event.id],
-    );
-    if (first.length === 0) return;
+    const first = await claimCourseAnnouncement(em, tenantId, courseId, event.id);
+    if (!first) return;
     const { organization, members } = await rt.directory.members(tenantId);
     const title = `New course in ${organization.name}`;
     const body = `A new course was published in ${organization.name}. Have a look at what it covers.`;

@@ -13,6 +13,7 @@ import type { Mailer, MailMessage } from '../email/mailer.ts';
 import type { Contact, Directory } from '../people/directory.ts';
 import { isDigest, type Category, type Frequency } from '../preferences/categories.ts';
 import { frequenciesFor } from '../preferences/preference.service.ts';
+import { insertDigestItems, insertNotifications } from './inbox.store.ts';
 
 export interface NewItem {
   category: Category;
@@ -72,15 +73,8 @@ export class DeliveryService {
         user_id: p.userId,
         in_app: p.inApp,
       }));
-      const inserted = await em.execute<{ id: string }[]>(
-        `insert into notifications (id, tenant_id, user_id, category, title, body, link, course_id, in_app, source_event_id)
-         select r.id, ?, r.user_id, ?, ?, ?, ?, ?, r.in_app, ?
-           from jsonb_to_recordset(?::jsonb) as r(id uuid, user_id uuid, in_app boolean)
-         on conflict (tenant_id, user_id, source_event_id, category) do nothing
-         returning id`,
-        [req.tenantId, req.item.category, req.item.title, req.item.body, req.item.link, req.item.courseId, req.eventId, JSON.stringify(rows)],
-      );
-      for (const r of inserted) created.add(r.id);
+      const inserted = await insertNotifications(em, req.tenantId, req.eventId, req.item, rows);
+      for (const id of inserted) created.add(id);
     }
     const fresh = plan.filter((p) => created.has(p.id));
     report.created = fresh.length;
@@ -88,12 +82,7 @@ export class DeliveryService {
     const digests = fresh.filter((p) => isDigest(p.email));
     for (let i = 0; i < digests.length; i += CHUNK) {
       const rows = digests.slice(i, i + CHUNK).map((p) => ({ notification_id: p.id, user_id: p.userId, frequency: p.email }));
-      await em.execute(
-        `insert into digest_items (tenant_id, user_id, notification_id, frequency)
-         select ?, r.user_id, r.notification_id, r.frequency from jsonb_to_recordset(?::jsonb) as r(notification_id uuid, user_id uuid, frequency text)
-         on conflict do nothing`,
-        [req.tenantId, JSON.stringify(rows)],
-      );
+      await insertDigestItems(em, req.tenantId, rows);
     }
     report.pending = digests.length;
     const immediate = fresh.filter((p) => p.email === 'IMMEDIATE');

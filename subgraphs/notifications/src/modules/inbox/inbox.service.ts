@@ -2,9 +2,10 @@
 // Queries run in the request's unit of work (the organization) and name the caller (the
 // person), so another person's or organization's notification is simply not there.
 import { badInput, decodeCursor, idempotentWrite, isUuid, pageSize, toConnection, type Actor, type Connection, type PageArgs, type UnitOfWork } from '@lectern/kernel';
-import { requireUser, uuidArray } from '../../access.ts';
+import { requireUser } from '../../access.ts';
 import { notificationError, type NotificationError } from '../../errors.ts';
 import type { NotificationsLoaders } from '../../loaders.ts';
+import { inboxPage, markAllRead, markRead } from './inbox.store.ts';
 import { Notification } from './notification.entity.ts';
 
 /** created_at in a cursor: UTC with microseconds (a JavaScript Date would lose them). */
@@ -40,30 +41,18 @@ export class InboxService {
     requireUser(actor);
     const limit = pageSize(args);
     const after = decodeCursor(args.after, 2);
-    const where = ['n.tenant_id = ?', 'n.user_id = ?', 'n.in_app'];
-    const params: unknown[] = [actor.tenantId, actor.userId];
-    if (args.unreadOnly) where.push('n.read_at IS NULL');
+    let cursorAfter: [string, string] | null = null;
     if (after) {
       const [createdAt, id] = after;
       if (typeof createdAt !== 'string' || !CURSOR_TIME.test(createdAt) || !isUuid(id)) throw badInput('after is not a valid cursor', 'after');
-      where.push('(n.created_at, n.id) < (?::timestamptz, ?::uuid)');
-      params.push(createdAt, id);
+      cursorAfter = [createdAt, id];
     }
-    params.push(limit + 1);
     const em = await this.#uow.em();
-    const raw = await em.execute<Record<string, unknown>[]>(
-      `SELECT n.*, to_char(n.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_at
-         FROM notifications n
-        WHERE ${where.join(' AND ')}
-        ORDER BY n.created_at DESC, n.id DESC
-        LIMIT ?`,
-      params,
-    );
-    const rows = raw.map((row) => {
-      const { cursor_at: cursor, ...columns } = row;
+    const page = await inboxPage(em, { tenantId: actor.tenantId, userId: actor.userId, unreadOnly: !!args.unreadOnly, after: cursorAfter, limit: limit + 1 });
+    const rows = page.map(({ columns, cursor }) => {
       const notification = em.map(Notification, columns as never);
       this.#loaders.notification.clear(notification.id).prime(notification.id, notification);
-      return { notification, cursor: String(cursor) };
+      return { notification, cursor };
     });
     const connection = toConnection(rows, limit, (r) => [r.cursor, r.notification.id], after !== null);
     return {
@@ -99,33 +88,18 @@ export class InboxService {
     try {
       return await idempotentWrite(this.#uow, actor, 'markNotificationsRead', input, async (em) => {
         if (ids === null) {
-          const marked = await em.execute<{ id: string }[]>(
-            'update notifications set read_at = now() where tenant_id = ? and user_id = ? and in_app and read_at is null returning id',
-            [actor.tenantId, actor.userId],
-          );
+          const marked = await markAllRead(em, actor.tenantId, actor.userId);
           // The payload lists what ids named; after `all` the client reloads its inbox.
           return { notificationIds: [], markedCount: marked.length, errors: [] };
         }
         const wanted = [...new Set(ids.filter(isUuid).map((id) => id.toLowerCase()))];
-        const mine = wanted.length
-          ? await em.execute<{ id: string; was_unread: boolean }[]>(
-              `with target as (
-                 select id, read_at is null as was_unread from notifications
-                  where tenant_id = ? and user_id = ? and in_app and id = any(?::uuid[])
-                  for update
-               )
-               update notifications n set read_at = coalesce(n.read_at, now())
-                 from target where n.tenant_id = ? and n.id = target.id
-               returning n.id, target.was_unread`,
-              [actor.tenantId, actor.userId, uuidArray(wanted), actor.tenantId],
-            )
-          : [];
+        const mine = wanted.length ? await markRead(em, actor.tenantId, actor.userId, wanted) : [];
         const found = new Set(mine.map((r) => r.id));
         const missing = new Set(ids.filter((id) => !found.has(id.toLowerCase())));
         const errors = missing.size
           ? [notificationError('NOTIFICATION_NOT_FOUND', `${missing.size} of the notifications were not found; the others are marked read`, 'ids')]
           : [];
-        return { notificationIds: ids.filter((id) => found.has(id.toLowerCase())).map((id) => id.toLowerCase()), markedCount: mine.filter((r) => r.was_unread).length, errors };
+        return { notificationIds: ids.filter((id) => found.has(id.toLowerCase())).map((id) => id.toLowerCase()), markedCount: mine.filter((r) => r.wasUnread).length, errors };
       });
     } finally {
       this.#loaders.clearAll();

@@ -2,7 +2,7 @@
 // batch lookup event handlers use to decide how each recipient hears of an item.
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { badInput, idempotentWrite, type Actor, type UnitOfWork } from '@lectern/kernel';
-import { requireUser, uuidArray } from '../../access.ts';
+import { requireUser } from '../../access.ts';
 import { notificationError, type NotificationError } from '../../errors.ts';
 import type { NotificationsLoaders } from '../../loaders.ts';
 import {
@@ -17,6 +17,7 @@ import {
   type Frequency,
 } from './categories.ts';
 import type { Preference } from './preference.entity.ts';
+import { dropPendingItems, retargetPendingItems, storedFrequencies, upsertPreference } from './preferences.store.ts';
 
 export interface EffectivePreference {
   category: Category;
@@ -57,14 +58,9 @@ export async function frequenciesFor(
   userIds: readonly string[],
   category: Category,
 ): Promise<Map<string, Frequencies>> {
-  const rows = userIds.length
-    ? await em.execute<{ user_id: string; channel: Channel; frequency: Frequency }[]>(
-        'select user_id, channel, frequency from preferences where tenant_id = ? and category = ? and user_id = any(?::uuid[])',
-        [tenantId, category, uuidArray(userIds)],
-      )
-    : [];
+  const rows = userIds.length ? await storedFrequencies(em, tenantId, category, userIds) : [];
   const result = new Map<string, Frequencies>(userIds.map((id) => [id, { IN_APP: DEFAULT_FREQUENCY.IN_APP[category], EMAIL: DEFAULT_FREQUENCY.EMAIL[category] }]));
-  for (const r of rows) result.get(r.user_id)![r.channel] = r.frequency;
+  for (const r of rows) result.get(r.userId)![r.channel] = r.frequency;
   return result;
 }
 
@@ -103,11 +99,7 @@ export class PreferenceService {
             errors: [notificationError('FREQUENCY_NOT_SUPPORTED', 'In-app notifications are shown at once or not at all: use IMMEDIATE or OFF', 'frequency')],
           };
         }
-        await em.execute(
-          `insert into preferences (tenant_id, user_id, category, channel, frequency) values (?, ?, ?, ?, ?)
-           on conflict (tenant_id, user_id, category, channel) do update set frequency = excluded.frequency, updated_at = now()`,
-          [actor.tenantId, actor.userId, input.category, input.channel, input.frequency],
-        );
+        await upsertPreference(em, { tenantId: actor.tenantId, userId: actor.userId, category: input.category, channel: input.channel, frequency: input.frequency });
         if (input.channel === 'EMAIL') await retargetPending(em, actor.tenantId, actor.userId, input.category, input.frequency);
         return { preference: { category: input.category, channel: input.channel, frequency: input.frequency, isDefault: false }, errors: [] };
       });
@@ -118,12 +110,9 @@ export class PreferenceService {
 }
 
 async function retargetPending(em: EntityManager, tenantId: string, userId: string, category: Category, frequency: Frequency) {
-  const pending = `tenant_id = ? and user_id = ? and digest_id is null
-    and notification_id in (select id from notifications where tenant_id = ? and user_id = ? and category = ?)`;
-  const params = [tenantId, userId, tenantId, userId, category];
   if (isDigest(frequency)) {
-    await em.execute(`update digest_items set frequency = ? where ${pending}`, [frequency, ...params]);
+    await retargetPendingItems(em, tenantId, userId, category, frequency);
   } else {
-    await em.execute(`delete from digest_items where ${pending}`, params);
+    await dropPendingItems(em, tenantId, userId, category);
   }
 }
