@@ -13,6 +13,7 @@ import { editsEveryCourse, requireAuthor } from '../../access.ts';
 import type { CatalogLoaders } from '../../loaders.ts';
 import { CourseModule, Lesson } from '../content/content.entity.ts';
 import { Course, CourseAuthor, CourseVersion } from './course.entity.ts';
+import { lockCourseRow } from './course.store.ts';
 
 export interface ServiceDeps {
   actor: Actor;
@@ -68,7 +69,7 @@ function translateDriverError(err: unknown): unknown {
  */
 export async function lockCourse(em: EntityManager, tenantId: string, courseId: string): Promise<Course> {
   if (!isUuid(courseId)) throw notFound('Course');
-  await em.execute('select 1 from courses where tenant_id = ? and id = ? for no key update', [tenantId, courseId]);
+  await lockCourseRow(em, tenantId, courseId);
   const course = await em.findOne(Course, { id: courseId }, { refresh: true });
   if (!course) throw notFound('Course');
   return course;

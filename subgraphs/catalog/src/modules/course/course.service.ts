@@ -7,6 +7,7 @@ import { catalogError, type CatalogError, type MutationResult } from '../../erro
 import { CourseModule, Lesson } from '../content/content.entity.ts';
 import { assertCanEdit, draftOf, lockCourse, runMutation, type Idempotent, type ServiceDeps } from './authoring.ts';
 import { Course, CourseAuthor, CoursePrerequisite, CourseVersion } from './course.entity.ts';
+import { lockPrerequisiteGraph, requiresTransitively, slugsLike } from './course.store.ts';
 import { recordEvent } from '@lectern/kernel/outbox';
 import { CoursePublished, CourseUnpublished } from '@lectern/contracts/catalog';
 
@@ -74,11 +75,7 @@ async function slugTaken(em: EntityManager, slug: string, exceptCourseId?: strin
 
 /** `base`, or `base-2`, `base-3`, … whichever is free in the organization. */
 async function freeSlug(em: EntityManager, tenantId: string, base: string): Promise<string> {
-  const rows = await em.execute<{ slug: string }[]>(
-    `select slug from courses where tenant_id = ? and (slug = ? or slug ~ ?)`,
-    [tenantId, base, `^${base}-[0-9]+$`],
-  );
-  const taken = new Set(rows.map((r) => r.slug));
+  const taken = new Set(await slugsLike(em, tenantId, base));
   if (!taken.has(base)) return base;
   for (let n = 2; ; n++) if (!taken.has(`${base}-${n}`)) return `${base}-${n}`;
 }
@@ -249,7 +246,7 @@ export class CourseService {
     return runMutation(this.#deps, 'addCoursePrerequisite', input, async (em, tenantId) => {
       // Two edits that together close a cycle must not both pass the check: changes to the
       // organization's prerequisite graph are serialised (taken before any row lock).
-      await em.execute(`select pg_advisory_xact_lock(hashtextextended(?, 0))`, [`catalog:prerequisites:${tenantId}`]);
+      await lockPrerequisiteGraph(em, tenantId);
       const course = await lockCourse(em, tenantId, input.courseId);
       await assertCanEdit(em, actor, course);
       if (!isUuid(input.prerequisiteCourseId)) throw notFound('Course');
@@ -261,16 +258,7 @@ export class CourseService {
       const existing = await em.findOne(CoursePrerequisite, { courseId: course.id, prerequisiteCourseId: prerequisite.id });
       if (existing) return { courseId: course.id, errors: [] };
       // Adding course -> prerequisite closes a cycle iff the prerequisite already (transitively) requires the course.
-      const [reach] = await em.execute<{ cycle: boolean }[]>(
-        `with recursive required(id) as (
-           select prerequisite_course_id from course_prerequisites where tenant_id = ? and course_id = ?
-           union
-           select p.prerequisite_course_id from course_prerequisites p join required r on p.course_id = r.id where p.tenant_id = ?
-         )
-         select exists (select 1 from required where id = ?) as cycle`,
-        [tenantId, prerequisite.id, tenantId, course.id],
-      );
-      if (reach?.cycle) {
+      if (await requiresTransitively(em, tenantId, prerequisite.id, course.id)) {
         return {
           courseId: course.id,
           errors: [catalogError('PREREQUISITE_CYCLE', 'That course already requires this one, directly or through other courses', 'prerequisiteCourseId')],

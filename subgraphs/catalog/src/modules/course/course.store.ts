@@ -1,8 +1,11 @@
 // Read-only course rows for responses: plain objects shaped once from explicit column lists,
 // no change tracking (writes go through the ORM's entities in authoring.ts and the services).
-// Every statement names tenant_id = ? itself (DESIGN rule 2); RLS is the second layer. Each runs
-// as one round trip of its own with the tenant setting (kernel uow.statement): a read needs
-// nothing else of a transaction.
+// Every statement names tenant_id = ? itself (DESIGN rule 2); RLS is the second layer. Each read
+// runs as one round trip of its own with the tenant setting (kernel uow.statement): a read needs
+// nothing else of a transaction. The few raw statements of the writes (at the end: locks, the
+// free slug, the prerequisite cycle check) take the write's EntityManager and run in its
+// transaction.
+import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Statements } from '@lectern/kernel';
 import { optionalTimestamp, timestamp } from '@lectern/kernel/rows';
 import type { Course, CourseStatus, CourseVersion, CourseVersionStatus } from './course.entity.ts';
@@ -164,4 +167,39 @@ export async function coursePage(
     authorIds: uuids(r.author_ids),
     cursor: str(r.cursor_at),
   }));
+}
+
+// ---- Inside a write: the write's EntityManager, its transaction. ----
+
+/** Locks the course row for the rest of the transaction (FOR NO KEY UPDATE: see lockCourse). */
+export async function lockCourseRow(em: EntityManager, tenantId: string, courseId: string): Promise<void> {
+  await em.execute('select 1 from courses where tenant_id = ? and id = ? for no key update', [tenantId, courseId]);
+}
+
+/** The organization's slugs that are `base` or `base-<n>`. */
+export async function slugsLike(em: EntityManager, tenantId: string, base: string): Promise<string[]> {
+  const rows = await em.execute<Record<'slug', unknown>[]>(
+    `select slug from courses where tenant_id = ? and (slug = ? or slug ~ ?)`,
+    [tenantId, base, `^${base}-[0-9]+$`],
+  );
+  return rows.map((r) => str(r.slug));
+}
+
+/** Serialises changes to the organization's prerequisite graph for the rest of the transaction (an advisory lock, no table). */
+export async function lockPrerequisiteGraph(em: EntityManager, tenantId: string): Promise<void> {
+  await em.execute(`select pg_advisory_xact_lock(hashtextextended(?, 0))`, [`catalog:prerequisites:${tenantId}`]);
+}
+
+/** Whether `prerequisiteId` already requires `courseId`, directly or transitively. */
+export async function requiresTransitively(em: EntityManager, tenantId: string, prerequisiteId: string, courseId: string): Promise<boolean> {
+  const [reach] = await em.execute<Record<'cycle', unknown>[]>(
+    `with recursive required(id) as (
+           select prerequisite_course_id from course_prerequisites where tenant_id = ? and course_id = ?
+           union
+           select p.prerequisite_course_id from course_prerequisites p join required r on p.course_id = r.id where p.tenant_id = ?
+         )
+         select exists (select 1 from required where id = ?) as cycle`,
+    [tenantId, prerequisiteId, tenantId, courseId],
+  );
+  return reach?.cycle === true || reach?.cycle === 't';
 }

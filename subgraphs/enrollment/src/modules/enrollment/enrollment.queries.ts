@@ -10,6 +10,7 @@ import type { EnrollmentLoaders } from '../../loaders.ts';
 import type { Enrollment, EnrollmentStatus } from './enrollment.entity.ts';
 import { Offering, type Cohort } from '../offering/offering.entity.ts';
 import type { RosterImport } from '../roster/roster.entity.ts';
+import { offeringsAfter, rejectedImportRows } from './enrollment.store.ts';
 
 export interface RejectedRow {
   rowNumber: number;
@@ -63,8 +64,8 @@ export class EnrollmentQueries {
     const limit = pageSize(args);
     const after = Number(decodeCursor(args.after, 1)?.[0] ?? 0);
     const em = await this.#uow.em();
-    const rows = await em.execute<Record<string, unknown>[]>(`select * from offerings where tenant_id = ? and seq > ? order by seq limit ?`, [this.#actor.tenantId, after, limit + 1]);
-    const list = rows.map((r) => ({ seq: Number(r.seq), node: em.map(Offering, r) }));
+    const rows = await offeringsAfter(em, this.#actor.tenantId, after, limit + 1);
+    const list = rows.map((r) => ({ seq: r.seq, node: em.map(Offering, r.columns) }));
     for (const o of list) this.#loaders.offering.prime(o.node.id, o.node);
     const conn = toConnection(list, limit, (r) => [r.seq], after > 0);
     return { ...conn, edges: conn.edges.map((e) => ({ cursor: e.cursor, node: e.node.node })), nodes: conn.nodes.map((n) => n.node) };
@@ -107,12 +108,7 @@ export class EnrollmentQueries {
     const limit = pageSize(args);
     const after = Number(decodeCursor(args.after, 1)?.[0] ?? 0);
     const em = await this.#uow.em();
-    const rows = await em.execute<{ row_number: number; identifier: string; status: string; reason: string | null; enrollment_id: string | null }[]>(
-      `select row_number, identifier, status, reason, enrollment_id from roster_import_rows
-        where tenant_id = ? and import_id = ? and status = 'REJECTED' and row_number > ? order by row_number limit ?`,
-      [this.#actor.tenantId, importId, after, limit + 1],
-    );
-    const list = rows.map((r) => ({ rowNumber: r.row_number, identifier: r.identifier, status: r.status, reason: r.reason, enrollmentId: r.enrollment_id }));
+    const list: RejectedRow[] = await rejectedImportRows(em, this.#actor.tenantId, importId, after, limit + 1);
     return toConnection(list, limit, (r) => [r.rowNumber], after > 0);
   }
 

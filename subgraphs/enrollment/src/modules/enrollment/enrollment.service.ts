@@ -5,7 +5,7 @@ import { badInput, forbidden, isUuid, notFound, principalOf, type Actor } from '
 import { adminWrites, requireReader, teaches } from '../../access.ts';
 import { enrollmentError, type MutationResult } from '../../errors.ts';
 import { runMutation, type Idempotent, type ServiceDeps } from './mutation.ts';
-import { drop, enrollOne, loadCohort, lockCohorts, lockEnrollment, move, readCohortFor, type CohortRow } from './enrollment.store.ts';
+import { drop, enrollmentCohortId, enrollOne, loadCohort, lockCohorts, lockEnrollment, move, readCohortFor, type CohortRow } from './enrollment.store.ts';
 
 export interface EnrollLearnerInput extends Idempotent {
   cohortId: string;
@@ -144,12 +144,12 @@ export class EnrollmentService {
     const { actor } = this.#deps;
     if (!isUuid(enrollmentId)) throw notFound('Enrollment');
     const id = enrollmentId.toLowerCase();
-    const [peek] = await em.execute<{ cohort_id: string }[]>(`select cohort_id from enrollments where tenant_id = ? and id = ?`, [tenantId, id]);
+    const peek = await enrollmentCohortId(em, tenantId, id);
     if (!peek) throw notFound('Enrollment');
-    await lockCohorts(em, tenantId, [peek.cohort_id, ...alsoLock]);
+    await lockCohorts(em, tenantId, [peek, ...alsoLock]);
     const enrollment = await lockEnrollment(em, tenantId, id);
     const cohort = enrollment ? await loadCohort(em, tenantId, enrollment.cohortId) : null;
-    if (!enrollment || !cohort || enrollment.cohortId !== peek.cohort_id) throw notFound('Enrollment');
+    if (!enrollment || !cohort || enrollment.cohortId !== peek) throw notFound('Enrollment');
     // Invisible to the caller: indistinguishable from missing.
     if (enrollment.learnerId !== actor.userId && !adminWrites(actor) && !teaches(actor, cohort)) throw notFound('Enrollment');
     return { cohort, enrollment };

@@ -1,5 +1,6 @@
 // enrollment's store: the seat algorithm in set-based SQL, shared by enrollLearner, dropEnrollment, moveEnrollment, updateCohort
-// and roster imports. Every function runs inside the caller's transaction, but enrollOne:
+// and roster imports, and the module's other raw statements (course completions, the offerings and
+// rejected-rows pages). Every function runs inside the caller's transaction, but enrollOne:
 // enrollLearner's change is one call of the enroll_learner SQL function in its own round trip
 // (migrations/0003-enroll-learner.ts), under the same rules and lock order.
 //
@@ -317,4 +318,95 @@ export async function enrollMany(em: EntityManager, tenantId: string, cohort: Co
   }
   await recordEvents(em, LearnerEnrolled, tenantId, events);
   return out;
+}
+
+/** The cohort of an enrollment, read without a lock (to lock cohorts first); null when none. */
+export async function enrollmentCohortId(em: EntityManager, tenantId: string, id: string): Promise<string | null> {
+  const [peek] = await em.execute<Record<'cohort_id', unknown>[]>(`select cohort_id from enrollments where tenant_id = ? and id = ?`, [tenantId, id]);
+  return peek ? String(peek.cohort_id) : null;
+}
+
+/** A course completion, as learning's CourseCompleted reports it. */
+export interface CompletionInput {
+  learnerId: string;
+  courseId: string;
+  courseVersionId: string;
+  enrollmentId: string;
+  completedAt: Date;
+}
+
+/** Records the completion (prerequisites are checked against these); a second one is a no-op. */
+export async function recordCompletion(em: EntityManager, tenantId: string, c: CompletionInput): Promise<void> {
+  await em.execute(
+    `insert into course_completions (tenant_id, learner_id, course_id, course_version_id, enrollment_id, completed_at)
+     values (?, ?, ?, ?, ?, ?) on conflict do nothing`,
+    [tenantId, c.learnerId, c.courseId, c.courseVersionId, c.enrollmentId, c.completedAt],
+  );
+}
+
+/** An enrollment that just became COMPLETED, with its offering's course. */
+export interface CompletedEnrollmentRow {
+  id: string;
+  learnerId: string;
+  offeringId: string;
+  cohortId: string;
+  courseId: string;
+  courseVersionId: string;
+}
+
+/** Makes the ACTIVE enrollment COMPLETED; null when it is not ACTIVE (or not there). */
+export async function completeEnrollment(em: EntityManager, tenantId: string, enrollmentId: string): Promise<CompletedEnrollmentRow | null> {
+  const [done] = await em.execute<Record<'id' | 'learner_id' | 'offering_id' | 'cohort_id' | 'course_id' | 'course_version_id', unknown>[]>(
+    `update enrollments e set status = 'COMPLETED', completed_at = now(), updated_at = now()
+       from offerings o
+      where e.tenant_id = ? and e.id = ? and e.status = 'ACTIVE' and o.tenant_id = e.tenant_id and o.id = e.offering_id
+      returning e.id, e.learner_id, e.offering_id, e.cohort_id, o.course_id, o.course_version_id`,
+    [tenantId, enrollmentId],
+  );
+  if (!done) return null;
+  return {
+    id: String(done.id),
+    learnerId: String(done.learner_id),
+    offeringId: String(done.offering_id),
+    cohortId: String(done.cohort_id),
+    courseId: String(done.course_id),
+    courseVersionId: String(done.course_version_id),
+  };
+}
+
+/** A page row of the offerings listing: the offerings columns as the driver returns them (for em.map), and its seq. */
+export interface OfferingPageRow {
+  seq: number;
+  columns: Record<string, unknown>;
+}
+
+/** Up to `limit` offerings after `afterSeq`, in seq order. */
+export async function offeringsAfter(em: EntityManager, tenantId: string, afterSeq: number, limit: number): Promise<OfferingPageRow[]> {
+  const rows = await em.execute<Record<string, unknown>[]>(`select * from offerings where tenant_id = ? and seq > ? order by seq limit ?`, [tenantId, afterSeq, limit]);
+  return rows.map((r) => ({ seq: Number(r.seq), columns: r }));
+}
+
+/** A REJECTED row of a roster import. */
+export interface RejectedImportRow {
+  rowNumber: number;
+  identifier: string;
+  status: string;
+  reason: string | null;
+  enrollmentId: string | null;
+}
+
+/** Up to `limit` REJECTED rows of the import after row `afterRow`, in row order. */
+export async function rejectedImportRows(em: EntityManager, tenantId: string | null, importId: string, afterRow: number, limit: number): Promise<RejectedImportRow[]> {
+  const rows = await em.execute<Record<'row_number' | 'identifier' | 'status' | 'reason' | 'enrollment_id', unknown>[]>(
+    `select row_number, identifier, status, reason, enrollment_id from roster_import_rows
+        where tenant_id = ? and import_id = ? and status = 'REJECTED' and row_number > ? order by row_number limit ?`,
+    [tenantId, importId, afterRow, limit],
+  );
+  return rows.map((r) => ({
+    rowNumber: Number(r.row_number),
+    identifier: String(r.identifier),
+    status: String(r.status),
+    reason: r.reason == null ? null : String(r.reason),
+    enrollmentId: r.enrollment_id == null ? null : String(r.enrollment_id),
+  }));
 }

@@ -10,6 +10,7 @@ import { enrollmentError, type MutationResult } from '../../errors.ts';
 import { runMutation, type Idempotent, type ServiceDeps } from '../enrollment/mutation.ts';
 import { lockCohorts, loadCohort, promoteWaitlisted } from '../enrollment/enrollment.store.ts';
 import { Cohort, Offering } from './offering.entity.ts';
+import { renameCohort, setCohortCapacity } from './offering.store.ts';
 
 type DateInput = Date | string;
 
@@ -172,7 +173,7 @@ export class OfferingService {
       await lockCohorts(em, tenantId, [input.cohortId.toLowerCase()]);
       const cohort = await loadCohort(em, tenantId, input.cohortId.toLowerCase());
       if (!cohort) throw notFound('Cohort');
-      if (name !== null) await em.execute(`update cohorts set name = ?, updated_at = now() where tenant_id = ? and id = ?`, [name, tenantId, cohort.cohortId]);
+      if (name !== null) await renameCohort(em, tenantId, cohort.cohortId, name);
       let promotedIds: string[] = [];
       if (capacity !== null && capacity !== cohort.capacity) {
         if (capacity < cohort.seatsTaken) {
@@ -181,7 +182,7 @@ export class OfferingService {
             errors: [enrollmentError('CAPACITY_BELOW_SEATS_TAKEN', `${cohort.seatsTaken} seats are taken; capacity cannot be lower`, 'capacity')],
           };
         }
-        await em.execute(`update cohorts set capacity = ?, updated_at = now() where tenant_id = ? and id = ?`, [capacity, tenantId, cohort.cohortId]);
+        await setCohortCapacity(em, tenantId, cohort.cohortId, capacity);
         promotedIds = await promoteWaitlisted(em, tenantId, cohort, capacity - cohort.seatsTaken);
       }
       return { cohortId: cohort.cohortId, promotedIds, errors: [] };

@@ -9,9 +9,9 @@ import { z } from 'zod';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { inTenant } from '@lectern/kernel';
 import { defineJob, type JobDefinition } from '@lectern/kernel/consumers';
-import { sqlArray as arr } from '@lectern/kernel/orm';
 import { enrollMany, loadCohort, type BatchOutcome } from '../enrollment/enrollment.store.ts';
 import type { Remote } from '../remote/remote.ts';
+import { addToCounters, deleteUnfinished, markCompleted, markFailed, pendingRows, recordRowOutcomes, reinsertUnfinished, startImport } from './roster.store.ts';
 
 export const IMPORT_ROSTER = 'import-roster';
 export const BATCH_SIZE = 200;
@@ -27,16 +27,10 @@ export const importRosterJob = {
       name: IMPORT_ROSTER,
       payload,
       run: ({ data, job }) => runImport(deps, data, (p) => job.updateProgress(p)),
-      failed: async ({ uow, data, attempts }) => markFailed(await uow.em(), data, attempts),
+      failed: async ({ uow, data, attempts }) => importFailed(await uow.em(), data, attempts),
     });
   },
 };
-
-interface Pending {
-  row_number: number;
-  identifier: string;
-  kind: 'EMAIL' | 'USER_ID';
-}
 
 export async function runImport(
   deps: { orm: MikroORM; remote: Remote; batchSize?: number },
@@ -47,15 +41,9 @@ export async function runImport(
   // Started, or resumed (after a FAILED run, by the replay of its dead letter).
   const started = await inTenant(orm, tenantId, async (uow) => {
     const em = await uow.em();
-    const [r] = await em.execute<{ cohort_id: string; status: string; was: string; created_by: string | null; total: number; processed: number }[]>(
-      `update roster_imports i set status = case when i.status = 'COMPLETED' then i.status else 'RUNNING' end,
-              failure = case when i.status = 'COMPLETED' then i.failure end, finished_at = case when i.status = 'COMPLETED' then i.finished_at end, updated_at = now()
-         from roster_imports was where was.tenant_id = i.tenant_id and was.id = i.id and i.tenant_id = ? and i.id = ?
-       returning i.cohort_id, i.status, was.status as was, i.created_by, i.total, i.processed`,
-      [tenantId, importId],
-    );
+    const r = await startImport(em, tenantId, importId);
     if (r?.was === 'FAILED') {
-      await em.execute(`insert into unfinished_roster_imports (import_id, organization_id) values (?, ?) on conflict do nothing`, [importId, tenantId]);
+      await reinsertUnfinished(em, tenantId, importId);
     }
     return r;
   });
@@ -65,10 +53,7 @@ export async function runImport(
   let processed = started.processed;
   for (;;) {
     const rows = await inTenant(orm, tenantId, async (uow) =>
-      (await uow.em()).execute<Pending[]>(
-        `select row_number, identifier, kind from roster_import_rows where tenant_id = ? and import_id = ? and status = 'PENDING' order by row_number limit ?`,
-        [tenantId, importId, deps.batchSize ?? BATCH_SIZE],
-      ),
+      pendingRows(await uow.em(), tenantId, importId, deps.batchSize ?? BATCH_SIZE),
     );
     if (!rows.length) break;
     // Outside any transaction: identity answers for the whole batch in one call.
@@ -79,23 +64,23 @@ export async function runImport(
     const byId = new Set(members.map((m) => m.userId));
     processed = await inTenant(orm, tenantId, async (uow) => {
       const em = await uow.em();
-      const cohort = await loadCohort(em, tenantId, started.cohort_id);
-      if (!cohort) throw new Error(`cohort ${started.cohort_id} of roster import ${importId} is gone`);
+      const cohort = await loadCohort(em, tenantId, started.cohortId);
+      if (!cohort) throw new Error(`cohort ${started.cohortId} of roster import ${importId} is gone`);
       const outcome = new Map<number, { status: string; reason: string | null; enrollmentId: string | null }>();
       const firstRowOf = new Map<string, number>();
       const learners: string[] = [];
       const ended = new Date() >= cohort.endsAt;
       for (const r of rows) {
         const learnerId = r.kind === 'EMAIL' ? byEmail.get(r.identifier) : byId.has(r.identifier) ? r.identifier : undefined;
-        if (!learnerId) outcome.set(r.row_number, { status: 'REJECTED', reason: 'not an active member of the organization', enrollmentId: null });
-        else if (ended) outcome.set(r.row_number, { status: 'REJECTED', reason: 'the offering has ended', enrollmentId: null });
-        else if (firstRowOf.has(learnerId)) outcome.set(r.row_number, { status: 'REJECTED', reason: `duplicate of row ${firstRowOf.get(learnerId)}`, enrollmentId: null });
+        if (!learnerId) outcome.set(r.rowNumber, { status: 'REJECTED', reason: 'not an active member of the organization', enrollmentId: null });
+        else if (ended) outcome.set(r.rowNumber, { status: 'REJECTED', reason: 'the offering has ended', enrollmentId: null });
+        else if (firstRowOf.has(learnerId)) outcome.set(r.rowNumber, { status: 'REJECTED', reason: `duplicate of row ${firstRowOf.get(learnerId)}`, enrollmentId: null });
         else {
-          firstRowOf.set(learnerId, r.row_number);
+          firstRowOf.set(learnerId, r.rowNumber);
           learners.push(learnerId);
         }
       }
-      const seated: Map<string, BatchOutcome> = await enrollMany(em, tenantId, cohort, learners, started.created_by);
+      const seated: Map<string, BatchOutcome> = await enrollMany(em, tenantId, cohort, learners, started.createdBy);
       for (const [learnerId, o] of seated) {
         outcome.set(firstRowOf.get(learnerId)!, o.status === 'REJECTED' ? { status: 'REJECTED', reason: o.reason, enrollmentId: null } : { status: o.status, reason: null, enrollmentId: o.enrollmentId });
       }
@@ -104,26 +89,22 @@ export async function runImport(
       const statuses = list.map(([, o]) => o.status);
       const reasons = list.map(([, o]) => o.reason);
       const enrollments = list.map(([, o]) => o.enrollmentId);
-      await em.execute(
-        `update roster_import_rows r set status = u.status, reason = u.reason, enrollment_id = u.enrollment_id
-           from unnest(${arr(nums, 'int')}, ${arr(statuses, 'text')}, ${arr(reasons, 'text')}, ${arr(enrollments, 'uuid')}) as u(n, status, reason, enrollment_id)
-          where r.tenant_id = ? and r.import_id = ? and r.row_number = u.n and r.status = 'PENDING'`,
-        [...nums, ...statuses, ...reasons, ...enrollments, tenantId, importId],
-      );
+      await recordRowOutcomes(em, tenantId, importId, { rowNumbers: nums, statuses, reasons, enrollmentIds: enrollments });
       const count = (s: string) => statuses.filter((x) => x === s).length;
-      const [counters] = await em.execute<{ processed: number }[]>(
-        `update roster_imports set processed = processed + ?, enrolled = enrolled + ?, already_enrolled = already_enrolled + ?, rejected = rejected + ?, updated_at = now()
-          where tenant_id = ? and id = ? returning processed`,
-        [list.length, count('ENROLLED') + count('WAITLISTED'), count('ALREADY_ENROLLED'), count('REJECTED'), tenantId, importId],
-      );
+      const counters = await addToCounters(em, tenantId, importId, {
+        processed: list.length,
+        enrolled: count('ENROLLED') + count('WAITLISTED'),
+        alreadyEnrolled: count('ALREADY_ENROLLED'),
+        rejected: count('REJECTED'),
+      });
       return counters!.processed;
     });
     await progress({ processed, total: started.total });
   }
   await inTenant(orm, tenantId, async (uow) => {
     const em = await uow.em();
-    await em.execute(`update roster_imports set status = 'COMPLETED', finished_at = now(), updated_at = now() where tenant_id = ? and id = ?`, [tenantId, importId]);
-    await em.execute(`delete from unfinished_roster_imports where import_id = ?`, [importId]);
+    await markCompleted(em, tenantId, importId);
+    await deleteUnfinished(em, importId);
   });
   await progress({ processed, total: started.total });
   return { processed, total: started.total };
@@ -133,13 +114,8 @@ export async function runImport(
  * The import's job failed for good: FAILED with why, in words for the people who started it
  * (the error itself, which may name internals, is in the dead letter operators see).
  */
-async function markFailed(em: EntityManager, { tenantId, importId }: z.infer<typeof payload>, attempts: number) {
-  await em.execute(
-    `update roster_imports set status = 'FAILED', finished_at = now(), updated_at = now(),
-            failure = 'The import stopped after ' || ? || ' failed attempts; ' || (total - processed) || ' rows were not processed yet. It resumes from them when an operator replays it.'
-      where tenant_id = ? and id = ? and status <> 'COMPLETED'`,
-    [attempts, tenantId, importId],
-  );
+async function importFailed(em: EntityManager, { tenantId, importId }: z.infer<typeof payload>, attempts: number) {
+  await markFailed(em, tenantId, importId, attempts);
   // Not re-enqueued at the next start: it waits for the replay of its dead letter.
-  await em.execute(`delete from unfinished_roster_imports where import_id = ?`, [importId]);
+  await deleteUnfinished(em, importId);
 }

@@ -7,10 +7,10 @@ import { badInput, forbidden, isUuid, notFound, type Logger } from '@lectern/ker
 import { enqueue } from '@lectern/kernel/consumers';
 import { adminWrites, requireReader, teaches } from '../../access.ts';
 import type { MutationResult } from '../../errors.ts';
-import { sqlArray as arr } from '@lectern/kernel/orm';
 import { runMutation, type Idempotent, type ServiceDeps } from '../enrollment/mutation.ts';
 import { loadCohort } from '../enrollment/enrollment.store.ts';
 import { importRosterJob } from './import-roster.job.ts';
+import { insertImport, insertImportRows, insertUnfinished } from './roster.store.ts';
 
 export interface RosterRowInput {
   email?: string | null;
@@ -89,21 +89,9 @@ export class RosterService {
       if (!isUuid(input.offeringId) || input.offeringId.toLowerCase() !== cohort.offeringId) throw badInput('The cohort is not a cohort of this offering', 'cohortId');
       const id = randomUUID();
       const rejected = rows.filter((r) => r.reason).length;
-      await em.execute(
-        `insert into roster_imports (id, tenant_id, offering_id, cohort_id, status, total, processed, rejected, created_by) values (?, ?, ?, ?, 'QUEUED', ?, ?, ?, ?)`,
-        [id, tenantId, cohort.offeringId, cohort.cohortId, rows.length, rejected, rejected, actor.userId],
-      );
-      const nums = rows.map((r) => r.rowNumber);
-      const idents = rows.map((r) => r.identifier);
-      const kinds = rows.map((r) => r.kind);
-      const reasons = rows.map((r) => r.reason);
-      await em.execute(
-        `insert into roster_import_rows (tenant_id, import_id, row_number, identifier, kind, status, reason)
-         select ?, ?, u.n, u.identifier, u.kind, case when u.reason is null then 'PENDING' else 'REJECTED' end, u.reason
-           from unnest(${arr(nums, 'int')}, ${arr(idents, 'text')}, ${arr(kinds, 'text')}, ${arr(reasons, 'text')}) as u(n, identifier, kind, reason)`,
-        [tenantId, id, ...nums, ...idents, ...kinds, ...reasons],
-      );
-      await em.execute(`insert into unfinished_roster_imports (import_id, organization_id) values (?, ?)`, [id, tenantId]);
+      await insertImport(em, tenantId, { id, offeringId: cohort.offeringId, cohortId: cohort.cohortId, total: rows.length, rejected, createdBy: actor.userId });
+      await insertImportRows(em, tenantId, id, rows);
+      await insertUnfinished(em, tenantId, id);
       return { importId: id, errors: [] };
     });
     if (result.importId) {

@@ -11,6 +11,7 @@ import { MemberAdded, MemberInvited } from '@lectern/contracts/identity';
 import type { ServiceRuntime } from '../../runtime.ts';
 import { User } from '../user/user.entity.ts';
 import { Invitation, Membership } from './membership.entity.ts';
+import { lockAdmins } from './membership.store.ts';
 import { hashSecret, mintOpaque, parseOpaque, sameHash } from '../auth/secrets.ts';
 import { assertPassword, hashPassword, normalizeEmail, type AuthResult, type AuthService } from '../auth/auth.service.ts';
 
@@ -156,7 +157,7 @@ export class MembershipService {
     const roles = validRoles(input.roles);
     return idempotentWrite(uow, actor, 'changeMemberRoles', { ...input, roles }, async (em) => {
       // Serialise role changes per organization so two admins cannot demote each other at once.
-      await em.execute('select pg_advisory_xact_lock(hashtextextended(?, 0))', [`admins:${actor.tenantId}`]);
+      await lockAdmins(em, actor.tenantId);
       const membership = await em.findOne(Membership, { id: input.membershipId });
       if (!membership) throw notFound('Membership');
       if (membership.roles.includes('ORG_ADMIN') && !roles.includes('ORG_ADMIN') && (await this.#activeAdmins(em)) <= 1 && membership.status === 'ACTIVE') {

@@ -1,32 +1,15 @@
 // Which lessons a learner may record progress on, cached in Redis so the heartbeat path
 // runs no SQL: a hash per (organization, learner) of lessonId → enrollmentId, with a
-// sentinel field marking a complete entry. Built from PostgreSQL on a miss (one read);
+// sentinel field marking a complete entry. Built from PostgreSQL on a miss (one read,
+// heartbeat.store.ts readAccess);
 // projection consumers invalidate it when an enrollment changes. A negative answer is never
 // trusted from the cache alone (it is re-read from PostgreSQL), so a stale entry can only
 // err towards accepting a beat for an enrollment dropped within the last moments.
 import type { Redis } from 'ioredis';
-import type { EntityManager } from '@mikro-orm/postgresql';
 import { ACCESS_TTL_SECONDS, learningKeys, type LearningKeys } from './keys.ts';
+import type { LessonAccess } from './heartbeat.store.ts';
 
 const SENTINEL = '_';
-
-export interface LessonAccess {
-  lessonId: string;
-  enrollmentId: string;
-}
-
-/** Lessons of the learner's ACTIVE or COMPLETED enrollments (the most recent enrollment wins). */
-export async function readAccess(em: EntityManager, tenantId: string, learnerId: string): Promise<LessonAccess[]> {
-  const rows = await em.execute<{ lesson_id: string; enrollment_id: string }[]>(
-    `select vl.lesson_id, e.id as enrollment_id
-       from enrollments e
-       join version_lessons vl on vl.tenant_id = e.tenant_id and vl.version_id = e.course_version_id
-      where e.tenant_id = ? and e.learner_id = ? and e.status in ('ACTIVE', 'COMPLETED')
-      order by e.enrolled_at, e.id`,
-    [tenantId, learnerId],
-  );
-  return rows.map((r) => ({ lessonId: r.lesson_id, enrollmentId: r.enrollment_id }));
-}
 
 export class AccessCache {
   #redis: Redis;

@@ -5,7 +5,8 @@
 import { AppError, badInput, fingerprint, isUuid, type Actor, type UnitOfWork } from '@lectern/kernel';
 import { requireLearner } from '../../access.ts';
 import { notEnrolled, type LearningError } from '../../errors.ts';
-import { readAccess, type AccessCache } from './access-cache.ts';
+import type { AccessCache } from './access-cache.ts';
+import { readAccess } from './heartbeat.store.ts';
 import type { HeartbeatBuffer } from './buffer.ts';
 
 export interface RecordProgressInput {

@@ -9,7 +9,7 @@ import { badInput, idempotent, isUuid, type Actor, type UnitOfWork } from '@lect
 import { requireLearner } from '../../access.ts';
 import { notEnrolled, type LearningError } from '../../errors.ts';
 import type { LearningLoaders } from '../../loaders.ts';
-import { readAccess } from '../heartbeat/access-cache.ts';
+import { readAccess } from '../heartbeat/heartbeat.store.ts';
 import { DEVICE_PATTERN, MAX_SECONDS, parseClientTime } from '../heartbeat/heartbeat.service.ts';
 import { applyProgress, normaliseRanges, type DeviceFactsInput, type LessonFactsInput } from './progress.store.ts';
 
