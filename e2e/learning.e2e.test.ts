@@ -5,7 +5,7 @@
 // isolation, and batching (100 enrollments cost the same SQL statements as 1).
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminPool, idem } from '@lectern/testkit';
+import { adminPool, idem, until } from '@lectern/testkit';
 import { accessTokenFor, seedManyMembers, seedOrganizationWithPeople } from '@lectern/identity/testing';
 import { seedCourse, type SeededCourse } from '@lectern/catalog/testing';
 import { startStack, run, type Stack } from './src/harness.ts';
@@ -29,15 +29,6 @@ let offeringId = '';
 let cohortId = '';
 let enrollmentId = '';
 
-const until = async <T>(what: string, probe: () => Promise<T | null | undefined | false>, ms = 20_000): Promise<T> => {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-};
 
 beforeAll(async () => {
   stack = await startStack('learning', {}, { workers: true });
@@ -78,7 +69,7 @@ afterAll(async () => {
 describe('enrollment and learning through the gateway', () => {
   it('resolves offerings, cohorts, enrollments, learners and progress across four subgraphs', async () => {
     // learning learns of the enrollment from enrollment's LearnerEnrolled event
-    const mine = await until('learning to know the enrollment', async () => {
+    const mine = await until(async () => { // learning to know the enrollment
       const r = await run(stack.url, CourseOfferingsDocument, { id: course.id }, t.aLearner);
       return r.data?.course?.myProgress ? r : null;
     });
@@ -109,7 +100,7 @@ describe('enrollment and learning through the gateway', () => {
       expect(r.data?.recordProgress).toMatchObject({ accepted: true, duplicate: false, errors: [] });
     }
     // 270 of 300 s watched (90%): the video completes once flushed
-    await until('the flush to complete the video', async () => {
+    await until(async () => { // the flush to complete the video
       const r = await run(stack.url, CourseOfferingsDocument, { id: course.id }, t.aLearner);
       const lesson = r.data?.course?.myProgress?.lessons.find((l) => l.lessonId === video!.id);
       return lesson?.status === 'COMPLETED' && lesson.watchedSeconds === 270;
@@ -120,7 +111,7 @@ describe('enrollment and learning through the gateway', () => {
     }, t.aLearner);
     expect(synced.errors).toBeUndefined();
     expect(synced.data!.syncProgress.lessons).toEqual([expect.objectContaining({ lessonId: text!.id, status: 'COMPLETED' })]);
-    const done = await until('course completion', async () => {
+    const done = await until(async () => { // course completion
       const r = await run(stack.url, EnrollmentProgressDocument, { id: enrollmentId }, t.aLearner);
       return r.data?.enrollment?.status === 'COMPLETED' ? r : null;
     });
@@ -129,7 +120,10 @@ describe('enrollment and learning through the gateway', () => {
     await run(stack.url, RecordProgressDocument, {
       input: { lessonId: video!.id, position: 300, secondsWatched: 30, clientTimestamp: new Date().toISOString(), deviceId: 'web-1', idempotencyKey: idem() },
     }, t.aLearner);
-    await new Promise((r) => setTimeout(r, 1500)); // at least one more flush
+    await until(async () => { // the extra beat is flushed (it adds 270–300 s to the watched range)
+      const r = await run(stack.url, CourseOfferingsDocument, { id: course.id }, t.aLearner);
+      return (r.data?.course?.myProgress?.lessons.find((l) => l.lessonId === video!.id)?.watchedSeconds ?? 0) > 270;
+    });
     const admin = adminPool(stack.db);
     const { rows } = await admin.query(`select type, count(*)::int as n from learning.outbox where type = 'learning.CourseCompleted' group by type`);
     await admin.end();
@@ -180,11 +174,11 @@ describe('enrollment and learning through the gateway', () => {
       const id = cohort.data!.createCohort.cohort!.id;
       await Promise.all(people.map((p) => run(stack.url, EnrollLearnerDocument, { input: { cohortId: id, learnerId: p.id, idempotencyKey: idem() } }, t.aAdmin)));
       // until learning knows every enrollment, so progress resolves for each row
-      await until(`learning to know ${size} enrollments`, async () => {
+      await until(async () => {
         const r = await run(stack.url, CourseOfferingsDocument, { id: c.id }, t.aAdmin);
         const nodes = r.data?.course?.offerings.nodes[0]?.cohorts[0]?.enrollments.nodes ?? [];
         return nodes.length === size && nodes.every((n) => n.progress);
-      }, 60_000);
+      }, Boolean, 60_000);
       return c.id;
     };
     const cost = async (courseId: string) => {

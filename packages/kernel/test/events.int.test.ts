@@ -3,9 +3,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Queue, type Worker } from 'bullmq';
+import { Queue, type Job, type Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import pg from 'pg';
+import { until } from '@lectern/testkit';
 import { bootstrapDatabase, connectionString, migrate, RELAY_ROLE, withClient } from '../src/db.ts';
 import { createOrm, type MikroORM } from '../src/orm.ts';
 import { inTenant } from '../src/uow.ts';
@@ -88,14 +89,16 @@ function consumer(connection = workerConnection(REDIS)): Worker {
 const effects = async (eventId?: string) =>
   (await admin.query(`select event_id, seen_notes, tenant_id from ${SCHEMA}.effects ${eventId ? 'where event_id = $1' : ''}`, eventId ? [eventId] : [])).rows;
 
-async function until<T>(fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 15_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (ok(v)) return v;
-    if (Date.now() > end) throw new Error(`condition not met in ${timeoutMs} ms; last value ${JSON.stringify(v)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+/** Resolves when `w` has completed the job `jobId` (call it before the job can run). */
+function completed(w: Worker, jobId: string): Promise<void> {
+  return new Promise((resolve) => {
+    const on = (job: Job) => {
+      if (job.id !== jobId) return;
+      w.off('completed', on);
+      resolve();
+    };
+    w.on('completed', on);
+  });
 }
 
 describe('outbox', () => {
@@ -140,7 +143,7 @@ describe('relay and consumers', () => {
 
   it('delivers again after a relay crash between enqueue and mark, and the effect still happens once', async () => {
     await admin.query(`update ${SCHEMA}.outbox set published_at = now()`);
-    consumer();
+    const w = consumer();
     const event = await writeNote(A);
     let crashes = 0;
     const crashing = relay({
@@ -157,10 +160,11 @@ describe('relay and consumers', () => {
     const { rows } = await admin.query(`select published_at from ${SCHEMA}.outbox where id = $1`, [event.id]);
     expect(rows[0].published_at).toBeNull();
     // a second relay delivers it again; processed_events keeps the effect single
+    const redelivered = completed(w, event.id);
     const healthy = relay();
     expect(await healthy.drain()).toBeGreaterThanOrEqual(1);
     await healthy.stop();
-    await new Promise((r) => setTimeout(r, 500));
+    await redelivered;
     expect(await effects(event.id)).toHaveLength(1);
     const processed = await admin.query(`select count(*)::int as n from ${SCHEMA}.processed_events where event_id = $1`, [event.id]);
     expect(processed.rows[0].n).toBe(1);
@@ -181,10 +185,7 @@ describe('relay and consumers', () => {
     child.kill('SIGKILL');
     await new Promise((resolve) => child.once('exit', resolve));
     expect(await effects(event.id)).toHaveLength(0);
-    consumer();
-    const rows = await until(() => effects(event.id), (x) => x.length > 0, 20_000);
-    expect(rows).toHaveLength(1);
-    await new Promise((r) => setTimeout(r, 500));
+    await completed(consumer(), event.id); // the new consumer reran the job the killed one held
     expect(await effects(event.id)).toHaveLength(1);
   }, 40_000);
 
@@ -209,8 +210,9 @@ describe('relay and consumers', () => {
     expect(await inTenant(orm, A, async (uow) => replayDeadLetter(await uow.em(), uow.tenantId, letter.id, queues))).toBe(true);
     await until(() => effects(event.id), (x) => x.length === 1);
     // replaying again changes nothing: the event was applied
+    const second = completed(w, `${event.id}-replay-2`);
     await inTenant(orm, A, async (uow) => replayDeadLetter(await uow.em(), uow.tenantId, letter.id, queues));
-    await new Promise((r) => setTimeout(r, 500));
+    await second;
     expect(await effects(event.id)).toHaveLength(1);
   });
 
@@ -249,14 +251,17 @@ describe('relay and consumers', () => {
     // a transaction that takes its seq first but commits last
     let releaseLate!: () => void;
     const gate = new Promise<void>((r) => (releaseLate = r));
+    let lateRecorded!: () => void;
+    const recorded = new Promise<void>((r) => (lateRecorded = r));
     const late = inTenant(orm, A, (uow) =>
       uow.write(async (em) => {
         const e = await recordEvent(em, NoteWritten, { tenantId: A, aggregateId: randomUUID(), payload: { noteId: randomUUID() } });
+        lateRecorded();
         await gate;
         return e;
       }),
     );
-    await new Promise((r) => setTimeout(r, 100));
+    await recorded; // its seq is taken, its commit held at the gate
     const early = await writeNote(A);
     const r1 = relay({ batchSize: 3 });
     await r1.drain();
@@ -324,7 +329,8 @@ describe('Redis outages', () => {
     cleanups.push(() => r.stop());
     await stopRedis();
     const event = await writeNote(A); // the change commits; its event waits in the outbox
-    await new Promise((res) => setTimeout(res, 500));
+    // the relay has claimed the event (its row is locked) and cannot enqueue it
+    await until(async () => (await admin.query(`select id from ${SCHEMA}.outbox where id = $1 for update skip locked`, [event.id])).rows.length, (n) => n === 0);
     expect((await admin.query(`select published_at from ${SCHEMA}.outbox where id = $1`, [event.id])).rows[0].published_at).toBeNull();
     await startRedis();
     consumer(workerConnection(url));

@@ -127,3 +127,32 @@ export const errorCode = (r: GqlResult) => r.errors?.[0]?.extensions?.code;
 
 /** A unique idempotency key. */
 export const idem = () => `k-${randomUUID()}`;
+
+/**
+ * Polls `probe` until `done` accepts what it returns, and returns that; fails after
+ * `timeoutMs` with the last value. For a state a test observes (a row, a log line, an empty
+ * buffer), never to give another request time to get somewhere.
+ */
+export async function until<T>(probe: () => T | Promise<T>): Promise<NonNullable<T>>;
+export async function until<T>(probe: () => T | Promise<T>, done: (v: T) => boolean, timeoutMs?: number): Promise<T>;
+export async function until<T>(probe: () => T | Promise<T>, done: (v: T) => boolean = Boolean, timeoutMs = 20_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (done(v)) return v;
+    if (Date.now() > end) throw new Error(`condition not met in ${timeoutMs} ms; last value ${JSON.stringify(v)}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** The part of a BullMQ queue `settled` uses. */
+interface JobSource<J extends { getState(): Promise<string> }> {
+  getJob(id: string): Promise<J | undefined>;
+}
+
+/** Waits until BullMQ has finished the job `jobId` (completed or failed); returns its state and the job. */
+export async function settled<J extends { getState(): Promise<string> }>(queue: JobSource<J>, jobId: string, timeoutMs = 20_000): Promise<{ state: string; job: J }> {
+  const job = (await until(() => queue.getJob(jobId), (j) => j !== undefined, timeoutMs))!;
+  const state = await until(() => job.getState(), (s) => s === 'completed' || s === 'failed', timeoutMs);
+  return { state, job: (await queue.getJob(jobId))! };
+}

@@ -68,16 +68,20 @@ describe('searchCourses', () => {
     const samples: { startedAt: number; hit: boolean }[] = [];
     let committedAt = Number.POSITIVE_INFINITY;
     let stopAt = Number.POSITIVE_INFINITY;
+    // a latch: the first search that finds the course opens it
+    let found!: () => void;
+    const foundOnce = new Promise<void>((resolve) => (found = resolve));
     const loop = async () => {
       while (Date.now() < stopAt) {
         const startedAt = Date.now();
         const r = await ok(t, org.learner, SEARCH, { q: 'quantum knitting yarn' });
-        samples.push({ startedAt, hit: ids(r).includes(courseId) });
+        const hit = ids(r).includes(courseId);
+        samples.push({ startedAt, hit });
+        if (hit) found();
       }
     };
     const loops = Array.from({ length: 6 }, loop);
-    // unpublish once a search has found the course (not after a guessed delay)
-    while (!samples.some((s) => s.hit)) await new Promise((resolve) => setTimeout(resolve, 10));
+    await foundOnce; // unpublish once a search has found the course
     const un = await ok(t, org.admin, MUTATIONS.unpublishCourse, { input: { courseId, idempotencyKey: idem() } });
     committedAt = Date.now(); // the response is sent only after the transaction committed
     expect(un.unpublishCourse.errors).toEqual([]);

@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventQueueName } from '@lectern/kernel/queues';
 import { CourseCompleted } from '@lectern/contracts/learning';
+import { settled } from '@lectern/testkit';
 import { enroll, offeringWithCohort, outboxTypes, publishedCourse, seedOrg, startHarness, type Harness, type Org } from './helpers.ts';
 
 let h: Harness;
@@ -19,16 +20,12 @@ afterAll(async () => {
 
 async function completed(payload: { enrollmentId: string; learnerId: string; courseId: string; courseVersionId: string }, id = randomUUID()) {
   const event = { id, type: CourseCompleted.type, version: 1, tenantId: org.tenantId, aggregateId: payload.enrollmentId, occurredAt: new Date().toISOString(), payload };
-  await h.worker!.deps.queues(eventQueueName('enrollment')).add(event.type, event, { jobId: `${id}-${randomUUID()}` });
-  const end = Date.now() + 15_000;
-  for (;;) {
-    const { rows } = await h.admin.query('select count(*)::int as n from enrollment.processed_events where event_id = $1', [id]);
-    if (rows[0].n === 1) break;
-    if (Date.now() > end) throw new Error('event not processed');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  // A redelivery of the same event waits for its job too.
-  await new Promise((r) => setTimeout(r, 100));
+  // Each delivery is its own job (a redelivery of the same event too): wait until the worker has finished it.
+  const queue = h.worker!.deps.queues(eventQueueName('enrollment'));
+  const jobId = `${id}-${randomUUID()}`;
+  await queue.add(event.type, event, { jobId });
+  const { state, job } = await settled(queue, jobId);
+  if (state !== 'completed') throw new Error(`event job ${jobId} ${state}: ${job.failedReason}`);
   return id;
 }
 

@@ -3,6 +3,7 @@
 // first of them; one learner enrolling twice at once ends with one enrollment.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { idem, M, call, enroll, offeringWithCohort, ok, outboxTypes, seedOrg, startHarness, type Harness, type Org } from './helpers.ts';
+import { until } from '@lectern/testkit';
 
 let h: Harness;
 let org: Org;
@@ -94,8 +95,7 @@ describe('seats', () => {
       const pending = ok(h, learner, M.enroll, { input: { cohortId, idempotencyKey: key } });
       const waiting = async () =>
         (await h.admin.query(`select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and wait_event = 'advisory' and query like '%enroll_learner(%'`)).rows[0].n;
-      for (let i = 0; i < 100 && (await waiting()) === 0; i++) await new Promise((r) => setTimeout(r, 20));
-      expect(await waiting()).toBe(1);
+      expect(await until(waiting, (n) => n > 0)).toBe(1);
       await other.query('commit');
       const result = (await pending).enrollLearner;
       expect(result.errors.map((e: { code: string }) => e.code)).toEqual(['ALREADY_ENROLLED']);

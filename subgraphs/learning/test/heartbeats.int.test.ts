@@ -12,7 +12,8 @@ import { inTenant } from '@lectern/kernel';
 import { createRedis, waitForRedis } from '@lectern/kernel/redis';
 import { actor } from '@lectern/testkit';
 import { AccessCache, FLUSH_GROUP, HeartbeatBuffer, HeartbeatService, learningKeys, seedEnrollments, SHARDS } from '../src/testing/index.ts';
-import { call, enroll, idem, organization, publishedCourse, RECORD, startHarness, until, VIDEO_SECONDS, type Harness } from './helpers.ts';
+import { until } from '@lectern/testkit';
+import { call, enroll, idem, organization, publishedCourse, RECORD, startHarness, VIDEO_SECONDS, type Harness } from './helpers.ts';
 
 let h: Harness;
 beforeAll(async () => {
@@ -135,9 +136,9 @@ describe('heartbeat buffer and flusher', () => {
     for (const org of orgs) expect(completions(first, org.tenantId)).toBeGreaterThan(0);
     await pool(first, 100, send);
     phase('first 42 rounds buffered');
-    await until('the flusher process to start', () => out.includes('ready\n'));
+    await until(() => out.includes('ready\n')); // the flusher process has started
     child.stdin!.write('go\n');
-    await until('the flusher process to exit', () => exit !== undefined);
+    await until(() => exit !== undefined); // the flusher process has exited
     phase('child exited');
     expect(exit!.signal).toBe('SIGKILL');
     expect(out).toContain('committed');
@@ -159,7 +160,8 @@ describe('heartbeat buffer and flusher', () => {
     const replays = jobs.filter((_, i) => i % 50 === 0);
     await pool([...rest, ...replays], 100, send);
     phase('all sent');
-    await until('the new flusher to take the shards over and flush every beat', async () => (await pendingOf()) === 0 && (await bufferedOf()) === 0);
+    // the new flusher has taken the shards over and flushed every beat
+    await until(async () => (await pendingOf()) === 0 && (await bufferedOf()) === 0);
     phase('all flushed');
     await flusher.stop();
 

@@ -164,14 +164,3 @@ export async function drain(h: Harness, flusher: HeartbeatFlusher) {
   throw new Error('buffer did not drain');
 }
 
-/**
- * Polls `condition` until it holds (returns true) or `timeoutMs` passes: waiting for another
- * process or loop to reach a state without assuming how long it takes.
- */
-export async function until(what: string, condition: () => Promise<boolean> | boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}

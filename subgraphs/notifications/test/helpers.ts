@@ -4,7 +4,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Job, Queue } from 'bullmq';
+import type { Queue } from 'bullmq';
 import pg from 'pg';
 import type { Actor, Role } from '@lectern/kernel/actor';
 import { bootstrapDatabase, connectionString, migrate, RELAY_ROLE } from '@lectern/kernel/db';
@@ -14,7 +14,7 @@ import { OutboxRelay } from '@lectern/kernel/relay';
 import type { RunningSubgraph } from '@lectern/kernel/subgraph';
 import { jobQueueName, type RunningWorker } from '@lectern/kernel/worker';
 import { createLogger } from '@lectern/kernel/logger';
-import { actor, ADMIN_URL, createTestDatabase, idem, type TestDatabase, ok } from '@lectern/testkit';
+import { actor, ADMIN_URL, createTestDatabase, idem, type TestDatabase, ok, settled, until } from '@lectern/testkit';
 export { call, errorCode, ok } from '@lectern/testkit';
 import { loadEnv as identityEnv, migrations as identityMigrations, startIdentity } from '@lectern/identity/server';
 import { seedOrganizationWithPeople } from '@lectern/identity/testing';
@@ -123,22 +123,7 @@ export async function setTimeZone(h: Harness, userId: string, timeZone: string):
   await h.admin.query('update identity.users set time_zone = $1 where id = $2', [timeZone, userId]);
 }
 
-export async function until<T>(fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 15_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (ok(v)) return v;
-    if (Date.now() > end) throw new Error(`condition not met in ${timeoutMs} ms; last value ${JSON.stringify(v)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-/** Waits until BullMQ has finished a job; returns its state and result. */
-export async function settled(queue: Queue, jobId: string, timeoutMs = 15_000): Promise<{ state: string; job: Job }> {
-  const job = await until(() => queue.getJob(jobId), (j) => j !== undefined, timeoutMs);
-  const state = await until(() => job!.getState(), (s) => s === 'completed' || s === 'failed', timeoutMs);
-  return { state, job: (await queue.getJob(jobId))! };
-}
+export { settled, until };
 
 /** Delivers an event as the relay would and waits until the worker has finished its job. */
 export async function handle(h: Harness, event: EventEnvelope, jobId = event.id): Promise<string> {
