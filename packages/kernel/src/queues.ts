@@ -56,6 +56,19 @@ export const workerConnection = (url: string) =>
 export const producerConnection = (url: string) =>
   new Redis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 1000, retryStrategy: (n) => Math.min(n * 100, 1000) }).on('error', () => {});
 
+/** The request path's queues, on a producer connection of their own; close() releases both. */
+export function requestQueues(redisUrl: string, redisPrefix: string): { queues: QueueFactory; close(): Promise<void> } {
+  const connection = producerConnection(redisUrl);
+  const queues = queueFactory(connection, bullPrefix(redisPrefix));
+  return {
+    queues,
+    async close() {
+      await queues.close().catch(() => {});
+      connection.disconnect();
+    },
+  };
+}
+
 /** Adds a job from the request path, failing within `timeoutMs` when Redis is unavailable. */
 export async function enqueueNow<T>(queue: Queue, name: string, data: T, opts: JobsOptions = {}, timeoutMs = 100): Promise<void> {
   let timer: NodeJS.Timeout | undefined;

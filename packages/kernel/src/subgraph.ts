@@ -57,6 +57,30 @@ export interface SubgraphDefinition<Env extends SubgraphEnv, Ctx extends Subgrap
 
 export type SubgraphEnv = BaseEnv & DatabaseEnv & { PORT: number };
 
+/**
+ * A subgraph's resolvers from its modules' maps (`{ Query: {...}, Course: {...} }` each, and
+ * scalars): every type's fields from every module in one map, so a type a module defines is
+ * never left out. A field two modules both define is a mistake, refused at start.
+ */
+export function mergeResolvers<R extends object>(...parts: Partial<R>[]): R {
+  const out: Record<string, unknown> = {};
+  const fieldMap = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === Object.prototype;
+  for (const part of parts) {
+    for (const [type, fields] of Object.entries(part)) {
+      const before = out[type];
+      if (before === undefined) {
+        out[type] = fields;
+        continue;
+      }
+      if (!fieldMap(before) || !fieldMap(fields)) throw new Error(`resolvers: ${type} is defined twice`);
+      const twice = Object.keys(fields).find((f) => f in before);
+      if (twice) throw new Error(`resolvers: ${type}.${twice} is defined twice`);
+      out[type] = { ...before, ...fields };
+    }
+  }
+  return out as R;
+}
+
 export interface RunningSubgraph<Env, Runtime = unknown> {
   url: string;
   deps: SubgraphDeps<Env>;

@@ -2,7 +2,7 @@
 // per-request context. Used by main.ts and by the tests (through server.ts).
 import { readFileSync } from 'node:fs';
 import { gql } from 'graphql-tag';
-import type { SubgraphDefinition } from '@lectern/kernel/subgraph';
+import { mergeResolvers, type SubgraphDefinition } from '@lectern/kernel/subgraph';
 import { createContext, type Context } from './context.ts';
 import type { CatalogEnv } from './env.ts';
 import { migrations } from './migrations/index.ts';
@@ -58,14 +58,5 @@ export const catalog: SubgraphDefinition<CatalogEnv, Context> = {
 
 /** Typed by codegen from schema.graphql: a resolver that drifts from the SDL fails typecheck. */
 function resolvers(): Resolvers {
-  return {
-    DateTime,
-    Query: { ...courseResolvers.Query, ...contentResolvers.Query },
-    Mutation: { ...courseResolvers.Mutation, ...contentResolvers.Mutation },
-    Course: courseResolvers.Course,
-    CourseVersion: courseResolvers.CourseVersion,
-    Module: contentResolvers.Module,
-    Lesson: contentResolvers.Lesson,
-    ...Object.fromEntries(PAYLOADS.map((name) => [name, payloadResolvers])),
-  };
+  return mergeResolvers<Resolvers>({ DateTime }, courseResolvers, contentResolvers, Object.fromEntries(PAYLOADS.map((name) => [name, payloadResolvers])));
 }

@@ -1,7 +1,7 @@
 // The process-wide pieces of the subgraph (the request path), built once at start (the
 // definition's `runtime`): the clients of catalog and identity, and the job queue.
 import type { Queue } from 'bullmq';
-import { bullPrefix, producerConnection, queueFactory } from '@lectern/kernel/queues';
+import { requestQueues } from '@lectern/kernel/queues';
 import { jobQueueName } from '@lectern/kernel/worker';
 import { ENROLLMENT } from '@lectern/contracts/enrollment';
 import type { SubgraphDeps } from '@lectern/kernel/subgraph';
@@ -15,14 +15,6 @@ export interface SubgraphRuntime {
 }
 
 export function createSubgraphRuntime({ env }: SubgraphDeps<EnrollmentEnv>): SubgraphRuntime {
-  const connection = producerConnection(env.REDIS_URL);
-  const queues = queueFactory(connection, bullPrefix(env.REDIS_PREFIX));
-  return {
-    remote: remoteContexts(env),
-    queue: queues(jobQueueName(ENROLLMENT)),
-    async close() {
-      await queues.close().catch(() => {});
-      connection.disconnect();
-    },
-  };
+  const { queues, close } = requestQueues(env.REDIS_URL, env.REDIS_PREFIX);
+  return { remote: remoteContexts(env), queue: queues(jobQueueName(ENROLLMENT)), close };
 }

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { gql } from 'graphql-tag';
 import { DateTime } from '@lectern/kernel/scalars';
-import type { SubgraphDefinition } from '@lectern/kernel/subgraph';
+import { mergeResolvers, type SubgraphDefinition } from '@lectern/kernel/subgraph';
 import { createContext, type Context } from './context.ts';
 import type { EnrollmentEnv } from './env.ts';
 import { migrations } from './migrations/index.ts';
@@ -47,18 +47,12 @@ export const enrollment: SubgraphDefinition<EnrollmentEnv, Context, SubgraphRunt
 
 /** Typed by codegen from schema.graphql: a resolver that drifts from the SDL fails typecheck. */
 function resolvers(): Resolvers {
-  return {
-    DateTime,
-    Query: { ...offeringResolvers.Query, ...enrollmentResolvers.Query, ...rosterResolvers.Query },
-    Mutation: { ...offeringResolvers.Mutation, ...enrollmentResolvers.Mutation, ...rosterResolvers.Mutation },
-    User: enrollmentResolvers.User,
-    Course: offeringResolvers.Course,
-    Offering: offeringResolvers.Offering,
-    Cohort: offeringResolvers.Cohort,
-    Enrollment: enrollmentResolvers.Enrollment,
-    RosterImport: rosterResolvers.RosterImport,
-    RosterImportRow: rosterResolvers.RosterImportRow,
-    ...Object.fromEntries(PAYLOADS.map((name) => [name, payloadResolvers])),
-    ...Object.fromEntries(SINGLE_PROMOTED_PAYLOADS.map((name) => [name, singlePromotedPayloadResolvers])),
-  };
+  return mergeResolvers<Resolvers>(
+    { DateTime },
+    offeringResolvers,
+    enrollmentResolvers,
+    rosterResolvers,
+    Object.fromEntries(PAYLOADS.map((name) => [name, payloadResolvers])),
+    Object.fromEntries(SINGLE_PROMOTED_PAYLOADS.map((name) => [name, singlePromotedPayloadResolvers])),
+  );
 }

@@ -4,7 +4,7 @@ import { sendJson, type Route } from '@lectern/kernel/http';
 import { z } from 'zod';
 import { ActorVerifier } from '@lectern/kernel/actor';
 import { DEV_ACTOR_PUBLIC_KEY, requireKey } from '@lectern/kernel/dev-keys';
-import type { SubgraphDefinition } from '@lectern/kernel/subgraph';
+import { mergeResolvers, type SubgraphDefinition } from '@lectern/kernel/subgraph';
 import type { IdentityEnv } from './env.ts';
 import { createContext, type Context } from './context.ts';
 import { migrations } from './migrations/index.ts';
@@ -62,13 +62,5 @@ export const identity: SubgraphDefinition<IdentityEnv, Context, SubgraphRuntime>
 
 /** Typed by codegen from schema.graphql: a resolver that drifts from the SDL fails typecheck. */
 function resolvers(): Resolvers {
-  return {
-    DateTime,
-    Query: { ...userResolvers.Query, ...organizationResolvers.Query, ...membershipResolvers.Query, ...apiKeyResolvers.Query },
-    Mutation: { ...authResolvers.Mutation, ...organizationResolvers.Mutation, ...membershipResolvers.Mutation, ...apiKeyResolvers.Mutation },
-    User: userResolvers.User,
-    Organization: organizationResolvers.Organization,
-    Membership: membershipResolvers.Membership,
-    ApiKey: apiKeyResolvers.ApiKey,
-  };
+  return mergeResolvers<Resolvers>({ DateTime }, userResolvers, organizationResolvers, membershipResolvers, apiKeyResolvers, authResolvers);
 }

@@ -2,7 +2,7 @@
 // per-request context. Used by main.ts and by the tests (through server.ts).
 import { readFileSync } from 'node:fs';
 import { gql } from 'graphql-tag';
-import type { SubgraphDefinition } from '@lectern/kernel/subgraph';
+import { mergeResolvers, type SubgraphDefinition } from '@lectern/kernel/subgraph';
 import { DateTime } from '@lectern/kernel/scalars';
 import { createContext, type Context } from './context.ts';
 import type { LearningEnv } from './env.ts';
@@ -28,5 +28,5 @@ export const learning: SubgraphDefinition<LearningEnv, Context, SubgraphRuntime>
 
 /** Typed by codegen from schema.graphql: a resolver that drifts from the SDL fails typecheck. */
 function resolvers(): Resolvers {
-  return { DateTime, ...progressResolvers };
+  return mergeResolvers<Resolvers>({ DateTime }, progressResolvers);
 }

@@ -1,7 +1,7 @@
 // Who may do what in notifications. Everyone signed in to an organization has an inbox and
 // preferences of their own; the operator view is for ORG_ADMIN (their organization) and
 // SUPER_ADMIN. API keys have no inbox (there is no person behind them).
-import { authorize, forbidden, isUuid, type Actor } from '@lectern/kernel';
+import { authorize, forbidden, type Actor } from '@lectern/kernel';
 
 export type UserActor = Actor & { tenantId: string; userId: string };
 
@@ -17,8 +17,3 @@ export function requireOperator(actor: Actor): void {
   authorize(actor, { roles: ['ORG_ADMIN'] });
 }
 
-/** A PostgreSQL uuid[] literal of already validated ids (em.execute expands JS arrays into lists). */
-export const uuidArray = (ids: readonly string[]): string => {
-  if (!ids.every(isUuid)) throw new Error('uuidArray: not a uuid');
-  return `{${ids.join(',')}}`;
-};

@@ -2,7 +2,7 @@
 // batched query per kind of thing. Queries run in the request's unit of work (the caller's
 // organization only); notifications are further limited to the caller's own.
 import { DataLoader, manyLoader, oneLoader, type Actor, type UnitOfWork } from '@lectern/kernel';
-import { uuidArray } from './access.ts';
+import { uuidArrayLiteral } from '@lectern/kernel/rows';
 import { Notification } from './modules/inbox/notification.entity.ts';
 import { Preference } from './modules/preferences/preference.entity.ts';
 
@@ -23,7 +23,7 @@ export function createLoaders(uow: UnitOfWork, actor: Actor) {
       const rows = await (await em()).execute<{ user_id: string; n: number }[]>(
         `select user_id, count(*)::int as n from notifications
           where tenant_id = ? and user_id = any(?::uuid[]) and in_app and read_at is null group by user_id`,
-        [uow.tenantId, uuidArray(userIds)],
+        [uow.tenantId, uuidArrayLiteral(userIds)],
       );
       const byUser = new Map(rows.map((r) => [r.user_id, r.n]));
       return userIds.map((id) => byUser.get(id) ?? 0);

@@ -4,7 +4,7 @@
 // handlers and jobs share.
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from '@lectern/kernel';
-import { bullPrefix, producerConnection, queueFactory, type QueueFactory } from '@lectern/kernel/queues';
+import { requestQueues, type QueueFactory } from '@lectern/kernel/queues';
 import type { SubgraphDeps } from '@lectern/kernel/subgraph';
 import { jobQueueName, type WorkerDeps } from '@lectern/kernel/worker';
 import { NOTIFICATIONS } from '@lectern/contracts/notifications';
@@ -22,15 +22,7 @@ export interface SubgraphRuntime {
 }
 
 export function createSubgraphRuntime({ env }: SubgraphDeps<NotificationsEnv>): SubgraphRuntime {
-  const connection = producerConnection(env.REDIS_URL);
-  const queues = queueFactory(connection, bullPrefix(env.REDIS_PREFIX));
-  return {
-    queues,
-    async close() {
-      await queues.close().catch(() => {});
-      connection.disconnect();
-    },
-  };
+  return requestQueues(env.REDIS_URL, env.REDIS_PREFIX);
 }
 
 export interface WorkerRuntime {

@@ -2,7 +2,7 @@
 // the per-request context. Used by main.ts and by the tests (through server.ts).
 import { readFileSync } from 'node:fs';
 import { gql } from 'graphql-tag';
-import type { SubgraphDefinition } from '@lectern/kernel/subgraph';
+import { mergeResolvers, type SubgraphDefinition } from '@lectern/kernel/subgraph';
 import { createContext, type Context } from './context.ts';
 import type { NotificationsEnv } from './env.ts';
 import { migrations } from './migrations/index.ts';
@@ -35,15 +35,5 @@ export const notifications: SubgraphDefinition<NotificationsEnv, Context, Subgra
 
 /** Typed by codegen from schema.graphql: a resolver that drifts from the SDL fails typecheck. */
 function resolvers(): Resolvers {
-  return {
-    DateTime,
-    Query: { ...inboxResolvers.Query, ...preferenceResolvers.Query, ...operatorResolvers.Query },
-    Mutation: { ...inboxResolvers.Mutation, ...preferenceResolvers.Mutation, ...operatorResolvers.Mutation },
-    Notification: inboxResolvers.Notification,
-    MarkNotificationsReadPayload: inboxResolvers.MarkNotificationsReadPayload,
-    SetNotificationPreferencePayload: preferenceResolvers.SetNotificationPreferencePayload,
-    QueueHealth: operatorResolvers.QueueHealth,
-    DeadLetter: operatorResolvers.DeadLetter,
-    ReplayDeadLetterPayload: operatorResolvers.ReplayDeadLetterPayload,
-  };
+  return mergeResolvers<Resolvers>({ DateTime }, inboxResolvers, preferenceResolvers, operatorResolvers);
 }

@@ -7,7 +7,7 @@
 // transaction.
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Statements } from '@lectern/kernel';
-import { optionalTimestamp, timestamp } from '@lectern/kernel/rows';
+import { optionalTimestamp, timestamp, uuidArrayLiteral, uuidList } from '@lectern/kernel/rows';
 import type { Course, CourseStatus, CourseVersion, CourseVersionStatus } from './course.entity.ts';
 
 /**
@@ -51,8 +51,6 @@ export const courseColumns = (alias: string) =>
 const VERSION_COLUMNS =
   'v.id, v.tenant_id, v.course_id, v.number, v.title, v.description, v.status, v.based_on_version_id, v.published_at, v.created_at, v.updated_at';
 
-/** A uuid[] parameter (a PostgreSQL array literal: uuids need no quoting). */
-export const uuidArray = (ids: readonly string[]) => `{${ids.join(',')}}`;
 
 const str = (v: unknown) => String(v);
 const optStr = (v: unknown) => (v == null ? null : String(v));
@@ -87,16 +85,12 @@ function parseVersion(r: Row): VersionRecord {
   };
 }
 
-/** string_agg of uuids (comma-separated: cheaper to split than a uuid[] to parse). */
-function uuids(v: unknown): string[] {
-  return v == null || v === '' ? [] : String(v).split(',');
-}
 
 export async function coursesById(db: Statements, tenantId: string | null, ids: readonly string[]): Promise<CourseRecord[]> {
   if (ids.length === 0) return [];
   const rows = await db.statement<Row>(`SELECT ${courseColumns('c')} FROM courses c WHERE c.tenant_id = ? AND c.id = ANY(?::uuid[])`, [
     tenantId,
-    uuidArray(ids),
+    uuidArrayLiteral(ids),
   ]);
   return rows.map(parseCourse);
 }
@@ -110,7 +104,7 @@ export async function versionsById(db: Statements, tenantId: string | null, ids:
   if (ids.length === 0) return [];
   const rows = await db.statement<Row>(`SELECT ${VERSION_COLUMNS} FROM course_versions v WHERE v.tenant_id = ? AND v.id = ANY(?::uuid[])`, [
     tenantId,
-    uuidArray(ids),
+    uuidArrayLiteral(ids),
   ]);
   return rows.map(parseVersion);
 }
@@ -119,7 +113,7 @@ export async function versionHeadsById(db: Statements, tenantId: string | null, 
   if (ids.length === 0) return [];
   const rows = await db.statement<Row>(`SELECT v.id, v.title, v.status FROM course_versions v WHERE v.tenant_id = ? AND v.id = ANY(?::uuid[])`, [
     tenantId,
-    uuidArray(ids),
+    uuidArrayLiteral(ids),
   ]);
   return rows.map((r) => ({ id: str(r.id), title: str(r.title), status: str(r.status) as CourseVersionStatus }));
 }
@@ -133,7 +127,7 @@ export async function authorIdsByCourse(
   if (courseIds.length === 0) return [];
   const rows = await db.statement<Row>(
     `SELECT a.course_id, a.user_id FROM course_authors a WHERE a.tenant_id = ? AND a.course_id = ANY(?::uuid[]) ORDER BY a.added_at ASC, a.user_id ASC`,
-    [tenantId, uuidArray(courseIds)],
+    [tenantId, uuidArrayLiteral(courseIds)],
   );
   return rows.map((r) => ({ courseId: str(r.course_id), userId: str(r.user_id) }));
 }
@@ -164,7 +158,7 @@ export async function coursePage(
   return rows.map((r) => ({
     course: parseCourse(r),
     version: r.version_id == null ? null : { id: str(r.version_id), title: str(r.version_title), status: str(r.version_status) as CourseVersionStatus },
-    authorIds: uuids(r.author_ids),
+    authorIds: uuidList(r.author_ids),
     cursor: str(r.cursor_at),
   }));
 }

@@ -18,6 +18,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { eventEnvelope, recordEvent, recordEvents } from '@lectern/kernel/outbox';
 import { checkIdempotencyKey, completeConflict, completeRefused, fingerprint, IDEMPOTENCY_TTL_HOURS, replayOf, type ClaimRow, type UnitOfWork } from '@lectern/kernel';
 import { sqlArray as arr } from '@lectern/kernel/orm';
+import { optionalTimestamp, timestamp, uuidList } from '@lectern/kernel/rows';
 import { EnrollmentDropped, EnrollmentMoved, LearnerEnrolled } from '@lectern/contracts/enrollment';
 
 export interface CohortRow {
@@ -37,29 +38,22 @@ export interface CohortRow {
   prerequisiteCourseIds: string[];
 }
 
-/** uuid[] as the driver hands it over (parsed, or in PostgreSQL's text form). */
-export function uuidArray(v: unknown): string[] {
-  if (Array.isArray(v)) return v as string[];
-  if (typeof v === 'string') return v.replace(/^\{|\}$/g, '').split(',').filter(Boolean);
-  return [];
-}
-const date = (v: unknown) => (v == null ? null : new Date(v as string));
 
 const cohortRow = (r: Record<string, unknown>): CohortRow => ({
   cohortId: r.cohort_id as string,
   offeringId: r.offering_id as string,
   capacity: Number(r.capacity),
   seatsTaken: Number(r.seats_taken),
-  instructorIds: uuidArray(r.instructor_ids),
+  instructorIds: uuidList(r.instructor_ids),
   courseId: r.course_id as string,
   courseVersionId: r.course_version_id as string,
-  startsAt: date(r.starts_at)!,
-  endsAt: date(r.ends_at)!,
-  enrollmentOpensAt: date(r.enrollment_opens_at),
-  enrollmentClosesAt: date(r.enrollment_closes_at),
+  startsAt: timestamp(r.starts_at),
+  endsAt: timestamp(r.ends_at),
+  enrollmentOpensAt: optionalTimestamp(r.enrollment_opens_at),
+  enrollmentClosesAt: optionalTimestamp(r.enrollment_closes_at),
   selfEnrollment: Boolean(r.self_enrollment),
   waitlistEnabled: Boolean(r.waitlist_enabled),
-  prerequisiteCourseIds: uuidArray(r.prerequisite_course_ids),
+  prerequisiteCourseIds: uuidList(r.prerequisite_course_ids),
 });
 
 const COHORT_COLUMNS = `c.id as cohort_id, c.offering_id, c.capacity, c.seats_taken, c.instructor_ids, o.course_id, o.course_version_id,
@@ -97,7 +91,7 @@ export async function readCohortFor(
       where c.tenant_id = ? and c.id = ?`,
     [learnerId, learnerId, tenantId, cohortId],
   );
-  return r ? { cohort: cohortRow(r), missing: uuidArray(r.missing), existingId: (r.existing_id as string | null) ?? null } : null;
+  return r ? { cohort: cohortRow(r), missing: uuidList(r.missing), existingId: (r.existing_id as string | null) ?? null } : null;
 }
 
 /** A learner's lock for one offering (the same text enroll_learner builds in SQL). */

@@ -4,7 +4,7 @@
 // tenant_id = ? in every statement here (DESIGN rule 2). Each statement is one round trip of
 // its own with the tenant setting (kernel uow.statement).
 import type { Statements } from '@lectern/kernel';
-import { timestamp } from '@lectern/kernel/rows';
+import { timestamp, uuidArrayLiteral } from '@lectern/kernel/rows';
 import type { User } from './user.entity.ts';
 
 /**
@@ -26,13 +26,11 @@ const parse = (r: Row): UserRecord => ({
   createdAt: timestamp(r.created_at),
   passwordHash: undefined,
 });
-/** A uuid[] parameter (a PostgreSQL array literal: uuids need no quoting). */
-const uuidArray = (ids: readonly string[]) => `{${ids.join(',')}}`;
 
 /** Users by id, whoever they are (callers reach them only through something they may see). */
 export async function usersById(db: Statements, ids: readonly string[]): Promise<UserRecord[]> {
   if (ids.length === 0) return [];
-  const rows = await db.statement<Row>(`SELECT ${COLUMNS} FROM users u WHERE u.id = ANY(?::uuid[])`, [uuidArray(ids)]);
+  const rows = await db.statement<Row>(`SELECT ${COLUMNS} FROM users u WHERE u.id = ANY(?::uuid[])`, [uuidArrayLiteral(ids)]);
   return rows.map(parse);
 }
 
@@ -51,7 +49,7 @@ export async function visibleUsersById(
     `SELECT ${COLUMNS} FROM users u
       WHERE u.id = ANY(?::uuid[])
         AND (u.id = ?::uuid OR EXISTS (SELECT 1 FROM memberships m WHERE m.tenant_id = ? AND m.user_id = u.id))`,
-    [uuidArray(ids), selfId, tenantId],
+    [uuidArrayLiteral(ids), selfId, tenantId],
   );
   return rows.map(parse);
 }

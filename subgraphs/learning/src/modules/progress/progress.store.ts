@@ -53,6 +53,7 @@ import type { z } from 'zod';
 import { recordEvents } from '@lectern/kernel/outbox';
 import { CourseCompleted, LessonCompleted } from '@lectern/contracts/learning';
 import { DEFAULT_POLICY } from '../policy/policy.ts';
+import { uuidArrayLiteral } from '@lectern/kernel/rows';
 
 export interface LessonFactsInput {
   enrollmentId: string;
@@ -280,7 +281,7 @@ export async function applyProgress(
 ): Promise<ApplyResult> {
   if (lessons.length === 0) return { lessonsCompleted: 0, coursesCompleted: 0 };
   const enrollmentIds = [...new Set(lessons.map((l) => l.enrollmentId))].sort();
-  await em.execute(`select id from enrollments where tenant_id = ? and id = any(?::uuid[]) order by id for update`, [tenantId, `{${enrollmentIds.join(',')}}`]);
+  await em.execute(`select id from enrollments where tenant_id = ? and id = any(?::uuid[]) order by id for update`, [tenantId, uuidArrayLiteral(enrollmentIds)]);
   const li = lessons.map((l) => ({
     e: l.enrollmentId,
     l: l.lessonId,

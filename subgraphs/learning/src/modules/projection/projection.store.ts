@@ -3,6 +3,7 @@
 // and the enrollments a passed quiz counts for. Every statement names tenant_id = ? itself
 // (DESIGN rule 2); RLS is the second layer. Each runs in the handler's transaction.
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { uuidArrayLiteral } from '@lectern/kernel/rows';
 
 /** A lesson of a version as the projection stores it (catalog's order as `position`). */
 export interface VersionLessonRow {
@@ -72,7 +73,7 @@ export async function replaceCohortInstructors(em: EntityManager, tenantId: stri
     await em.execute(`insert into cohort_instructors (tenant_id, cohort_id, instructor_id) select ?, ?, unnest(?::uuid[]) on conflict do nothing`, [
       tenantId,
       cohortId,
-      `{${[...new Set(instructorIds)].join(',')}}`,
+      uuidArrayLiteral([...new Set(instructorIds)]),
     ]);
   }
 }

@@ -4,7 +4,7 @@
 // second layer. The registry (organizations) has no tenant_id: it is not tenant data.
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { timestamp } from '@lectern/kernel/rows';
-import { uuidArray } from '../../access.ts';
+import { uuidArrayLiteral } from '@lectern/kernel/rows';
 import type { DigestFrequency } from '../preferences/categories.ts';
 
 /** A user with items waiting for a digest of `frequency`. */
@@ -51,7 +51,7 @@ function textArray(values: readonly string[]): string {
 export async function sentDigests(em: EntityManager, tenantId: string, userIds: readonly string[], periodKeys: readonly string[]): Promise<SentDigest[]> {
   const rows = await em.execute<SentRow[]>(
     'select user_id, frequency, period_key from digests where tenant_id = ? and user_id = any(?::uuid[]) and period_key = any(?::text[])',
-    [tenantId, uuidArray(userIds), textArray(periodKeys)],
+    [tenantId, uuidArrayLiteral(userIds), textArray(periodKeys)],
   );
   return rows.map((r) => ({ userId: String(r.user_id), frequency: String(r.frequency), periodKey: String(r.period_key) }));
 }
@@ -83,7 +83,7 @@ export async function takeItems(em: EntityManager, tenantId: string, digestId: s
   await em.execute('update digest_items set digest_id = ? where tenant_id = ? and notification_id = any(?::uuid[]) and digest_id is null', [
     digestId,
     tenantId,
-    uuidArray(notificationIds),
+    uuidArrayLiteral(notificationIds),
   ]);
 }
 
@@ -91,7 +91,7 @@ export async function takeItems(em: EntityManager, tenantId: string, digestId: s
 export async function digestEntries(em: EntityManager, tenantId: string, ids: readonly string[]): Promise<DigestEntry[]> {
   const rows = await em.execute<EntryRow[]>(
     'select title, body, link, created_at from notifications where tenant_id = ? and id = any(?::uuid[]) order by created_at, id',
-    [tenantId, uuidArray(ids)],
+    [tenantId, uuidArrayLiteral(ids)],
   );
   return rows.map((r) => ({ title: String(r.title), body: String(r.body), link: r.link == null ? null : String(r.link), createdAt: timestamp(r.created_at) }));
 }

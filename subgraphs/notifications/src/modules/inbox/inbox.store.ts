@@ -3,7 +3,7 @@
 // tenant_id = ? itself (DESIGN rule 2); RLS is the second layer. Each runs in the caller's
 // unit of work (the request's, or the event handler's transaction).
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { uuidArray } from '../../access.ts';
+import { uuidArrayLiteral } from '@lectern/kernel/rows';
 import type { Frequency } from '../preferences/categories.ts';
 import type { NewItem } from './delivery.service.ts';
 
@@ -70,7 +70,7 @@ export async function markRead(em: EntityManager, tenantId: string, userId: stri
                update notifications n set read_at = coalesce(n.read_at, now())
                  from target where n.tenant_id = ? and n.id = target.id
                returning n.id, target.was_unread`,
-    [tenantId, userId, uuidArray(ids), tenantId],
+    [tenantId, userId, uuidArrayLiteral(ids), tenantId],
   );
   return rows.map((r) => ({ id: String(r.id), wasUnread: r.was_unread === true || r.was_unread === 't' }));
 }

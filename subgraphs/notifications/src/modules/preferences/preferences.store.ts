@@ -2,7 +2,7 @@
 // moving the items waiting for an email digest when a choice changes. Every statement names
 // tenant_id = ? itself (DESIGN rule 2); RLS is the second layer.
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { uuidArray } from '../../access.ts';
+import { uuidArrayLiteral } from '@lectern/kernel/rows';
 import type { Category, Channel, Frequency } from './categories.ts';
 
 /** A stored choice of one user, for the category asked. */
@@ -19,7 +19,7 @@ export async function storedFrequencies(em: EntityManager, tenantId: string, cat
   const rows = await em.execute<FrequencyRow[]>('select user_id, channel, frequency from preferences where tenant_id = ? and category = ? and user_id = any(?::uuid[])', [
     tenantId,
     category,
-    uuidArray(userIds),
+    uuidArrayLiteral(userIds),
   ]);
   return rows.map((r) => ({ userId: String(r.user_id), channel: String(r.channel) as Channel, frequency: String(r.frequency) as Frequency }));
 }
