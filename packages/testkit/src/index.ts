@@ -50,8 +50,11 @@ export async function createTestDatabase(migrations: Record<string, Migration[]>
   };
 }
 
-/** A pg pool as the superuser on the test database (sees through RLS). */
-export const adminPool = (db: TestDatabase) => new pg.Pool({ connectionString: db.adminUrl, max: 2 });
+/**
+ * A pg pool as the superuser on the test database (sees through RLS). drop() terminates its
+ * idle connections on purpose: that error is expected, not a failure.
+ */
+export const adminPool = (db: TestDatabase, max = 2) => new pg.Pool({ connectionString: db.adminUrl, max }).on('error', () => {});
 
 let signer: Promise<ActorSigner> | undefined;
 

@@ -1,13 +1,14 @@
 // Catalog's facts leave through its outbox, in the transaction of the change.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import pg from 'pg';
+import type pg from 'pg';
+import { adminPool } from '@lectern/testkit';
 import { MUTATIONS, authorCourse, idem, ok, organization, startTestCatalog, type TestCatalog } from './helpers.ts';
 
 let t: TestCatalog;
 let admin: pg.Pool;
 beforeAll(async () => {
   t = await startTestCatalog();
-  admin = new pg.Pool({ connectionString: t.db.adminUrl, max: 1 });
+  admin = adminPool(t.db, 1);
 });
 afterAll(async () => {
   await admin?.end();

@@ -7,7 +7,7 @@ import type { Actor, Role } from '@lectern/kernel/actor';
 import { eventQueueName } from '@lectern/kernel/queues';
 import type { RunningSubgraph } from '@lectern/kernel/subgraph';
 import { jobQueueName, type RunningWorker } from '@lectern/kernel/worker';
-import { actor, createTestDatabase, idem, type TestDatabase, ok } from '@lectern/testkit';
+import { actor, createTestDatabase, idem, type TestDatabase, ok, adminPool } from '@lectern/testkit';
 export { call, errorCode, ok } from '@lectern/testkit';
 import { loadEnv as identityEnv, migrations as identityMigrations, startIdentity } from '@lectern/identity/server';
 import { seedOrganizationWithPeople } from '@lectern/identity/testing';
@@ -53,7 +53,7 @@ export async function startHarness(label: string, opts: { worker?: boolean; env?
       });
       cleanups.push(() => worker.close());
     }
-    const admin = new pg.Pool({ connectionString: db.adminUrl, max: 3 });
+    const admin = adminPool(db, 3);
     cleanups.push(() => admin.end());
     return { db, env, identity, catalog, enrollment, worker, url: enrollment.url, admin, close };
   } catch (err) {

@@ -11,7 +11,7 @@ import { createOrm } from '@lectern/kernel/orm';
 import { createRedis, waitForRedis } from '@lectern/kernel/redis';
 import { createLogger } from '@lectern/kernel/logger';
 import type { RunningSubgraph } from '@lectern/kernel/subgraph';
-import { actor, createTestDatabase, idem, type TestDatabase } from '@lectern/testkit';
+import { actor, createTestDatabase, idem, type TestDatabase, adminPool } from '@lectern/testkit';
 export { call, errorCode, ok } from '@lectern/testkit';
 import { loadEnv as catalogEnv, migrations as catalogMigrations, startCatalog } from '@lectern/catalog/server';
 import { seedCourse, type LessonSeed } from '@lectern/catalog/testing';
@@ -71,7 +71,7 @@ export async function startHarness(label: string): Promise<Harness> {
       redis.disconnect();
     });
     const handlers = projectionHandlers({ catalog: catalogClient(env), access: new AccessCache(redis, env.REDIS_PREFIX) });
-    const admin = new pg.Pool({ connectionString: db.adminUrl, max: 3 });
+    const admin = adminPool(db, 3);
     cleanups.push(() => admin.end());
     const log = createLogger('learning-test', env.LOG_LEVEL);
     const flusher = (opts: Partial<ConstructorParameters<typeof HeartbeatFlusher>[0]> = {}) =>

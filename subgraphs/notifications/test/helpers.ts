@@ -14,7 +14,7 @@ import { OutboxRelay } from '@lectern/kernel/relay';
 import type { RunningSubgraph } from '@lectern/kernel/subgraph';
 import { jobQueueName, type RunningWorker } from '@lectern/kernel/worker';
 import { createLogger } from '@lectern/kernel/logger';
-import { actor, ADMIN_URL, createTestDatabase, idem, type TestDatabase, ok, settled, until } from '@lectern/testkit';
+import { actor, ADMIN_URL, createTestDatabase, idem, type TestDatabase, ok, settled, until, adminPool } from '@lectern/testkit';
 export { call, errorCode, ok } from '@lectern/testkit';
 import { loadEnv as identityEnv, migrations as identityMigrations, startIdentity } from '@lectern/identity/server';
 import { seedOrganizationWithPeople } from '@lectern/identity/testing';
@@ -87,7 +87,7 @@ export async function startHarness(
     cleanups.push(() => notifications.close());
     const worker = opts.worker === false ? null : await startNotificationsWorker(env, { port: 0 });
     if (worker) cleanups.push(() => worker.close());
-    const admin = new pg.Pool({ connectionString: db.adminUrl, max: 2 });
+    const admin = adminPool(db, 2);
     cleanups.push(() => admin.end());
     const queueConnection = workerConnection(env.REDIS_URL);
     const queues = queueFactory(queueConnection, bullPrefix(env.REDIS_PREFIX), FAST);
