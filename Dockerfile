@@ -32,8 +32,9 @@ ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     APOLLO_TELEMETRY_DISABLED=true
 WORKDIR /app
-# Sources and node_modules stay owned by root (read-only to the app); only the local
-# object-storage directory is writable by the unprivileged `node` user (uid 1000).
+# Sources and node_modules stay owned by root (read-only to the app); besides /tmp, the
+# unprivileged `node` user (uid 1000) writes only to .lectern (the notifications worker's
+# default MAIL_DIR is .lectern/mail) and /var/lib/lectern (docker-compose.yml's mail volume).
 COPY --from=deps /app /app
 RUN mkdir -p /app/.lectern /var/lib/lectern/mail && chown -R node:node /app/.lectern /var/lib/lectern
 USER node

@@ -2,6 +2,7 @@
 // failures that name what to start.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEV_ACTOR_PRIVATE_KEY } from '@lectern/kernel/dev-keys';
+import { devServiceKey } from '@lectern/kernel/service-auth';
 import { loadEnv as gatewayEnv, startGateway } from '@lectern/gateway/server';
 import { loadEnv as catalogEnv, startCatalog } from '@lectern/catalog/server';
 import { startStack, type Stack } from './src/harness.ts';
@@ -48,7 +49,7 @@ describe('operability', () => {
   });
 
   it('turns introspection and the playground off in production unless configured', async () => {
-    const env = { ...stack.db.env, NODE_ENV: 'production', ACTOR_SIGNING_KEY: DEV_ACTOR_PRIVATE_KEY, IDENTITY_URL: stack.identity.url, CATALOG_URL: stack.catalog.url };
+    const env = { ...stack.db.env, NODE_ENV: 'production', ACTOR_SIGNING_KEY: DEV_ACTOR_PRIVATE_KEY, SERVICE_SIGNING_KEY: devServiceKey('gateway'), IDENTITY_URL: stack.identity.url, CATALOG_URL: stack.catalog.url };
     const prod = await startGateway(gatewayEnv(env));
     try {
       const r = await fetch(prod.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ __schema { types { name } } }' }) });
@@ -70,6 +71,7 @@ describe('operability', () => {
 
   it('refuses to start in production without signing keys', async () => {
     await expect(startGateway(gatewayEnv({ NODE_ENV: 'production', ACTOR_SIGNING_KEY: '' }))).rejects.toThrow(/ACTOR_SIGNING_KEY must be set in production/);
+    await expect(startGateway(gatewayEnv({ NODE_ENV: 'production', ACTOR_SIGNING_KEY: DEV_ACTOR_PRIVATE_KEY }))).rejects.toThrow(/SERVICE_SIGNING_KEY must be set in production/);
   });
 
   it('names what to start when Redis is not answering', async () => {

@@ -7,16 +7,15 @@
 // `--root <dir>` runs against another tree laid out like the repository (tooling tests).
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { glob } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { codegen } from '@graphql-codegen/core';
 import * as typedDocumentNodePlugin from '@graphql-codegen/typed-document-node';
 import * as typescriptPlugin from '@graphql-codegen/typescript';
 import * as typescriptOperationsPlugin from '@graphql-codegen/typescript-operations';
 import * as typescriptResolversPlugin from '@graphql-codegen/typescript-resolvers';
-import { GraphQLError, Kind, Source, parse, printSchema, visit, type DirectiveNode, type DocumentNode, type GraphQLSchema } from 'graphql';
+import { GraphQLError, Kind, Source, parse, visit, type DirectiveNode, type DocumentNode } from 'graphql';
 import { buildCodegenConfig, type CodegenOutput, type CodegenPlugin } from '../codegen.ts';
-import { REPO_ROOT } from './compose.ts';
+import { apiSchemaSdl, REPO_ROOT } from './compose.ts';
 
 type GenerateOptions = Parameters<typeof codegen>[0];
 
@@ -26,14 +25,6 @@ const pluginMap = {
   'typescript-operations': typescriptOperationsPlugin,
   'typed-document-node': typedDocumentNodePlugin,
 } satisfies Record<CodegenPlugin, unknown> as GenerateOptions['pluginMap'];
-
-// @apollo/federation-internals is a dependency of @apollo/composition, not of this workspace:
-// reach it through composition's own resolution so the versions always match.
-interface FederationInternals {
-  Supergraph: { build(sdl: string): { apiSchema(): { toGraphQLJSSchema(): GraphQLSchema } } };
-}
-const federationInternals = (): FederationInternals =>
-  createRequire(import.meta.resolve('@apollo/composition'))('@apollo/federation-internals') as FederationInternals;
 
 // typescript-resolvers understands the federation-1 directives (@key, @requires, @provides,
 // @external, @extends; core declares them when `federation: true`). The other federation-2
@@ -67,8 +58,7 @@ function parseFile(path: string, source: string): DocumentNode {
 function loadSchema(root: string, output: CodegenOutput): DocumentNode {
   const sdl = readSchemaFile(root, output);
   if (output.schemaKind === 'supergraph') {
-    const api = federationInternals().Supergraph.build(sdl).apiSchema().toGraphQLJSSchema();
-    return parse(printSchema(api));
+    return parse(apiSchemaSdl(sdl));
   }
   return stripCompositionDirectives(parseFile(output.schema, sdl));
 }

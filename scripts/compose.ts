@@ -11,7 +11,9 @@
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { composeServices } from '@apollo/composition';
-import { GraphQLError, parse, type DocumentNode } from 'graphql';
+import { createRequire } from 'node:module';
+import { GraphQLError, parse, type DocumentNode, type GraphQLSchema } from 'graphql';
+import { NODE_SUBGRAPH, NODE_SUBGRAPH_URL, nodeSubgraphSdl, nodeTypesIn } from '@lectern/gateway/node';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '..');
 export const CONFIG_PATH = 'schema/supergraph.config.json';
@@ -96,6 +98,22 @@ export function readSubgraphSdl(root: string, entry: SubgraphEntry): { sdl: stri
   }
 }
 
+// @apollo/federation-internals is a dependency of @apollo/composition, not of this workspace:
+// reach it (and the graphql build it uses, so its schema objects are printed by their own
+// module) through composition's own resolution, so the versions always match.
+interface FederationInternals {
+  Supergraph: { build(sdl: string): { apiSchema(): { toGraphQLJSSchema(): GraphQLSchema } } };
+}
+const composition = () => createRequire(import.meta.resolve('@apollo/composition'));
+
+/** The SDL clients of the gateway see: the supergraph without join__/link machinery and @inaccessible elements. */
+export function apiSchemaSdl(supergraphSdl: string): string {
+  const load = composition();
+  const { Supergraph } = load('@apollo/federation-internals') as FederationInternals;
+  const { printSchema } = load('graphql') as typeof import('graphql');
+  return printSchema(Supergraph.build(supergraphSdl).apiSchema().toGraphQLJSSchema());
+}
+
 export class CompositionFailedError extends Error {
   readonly errors: string[];
   constructor(errors: string[]) {
@@ -131,6 +149,10 @@ export function composeSupergraph(options: ComposeOptions = {}): ComposeResult {
     url: options.urls?.[entry.name] ?? entry.url,
     typeDefs: readSubgraphSdl(config.root, entry).document,
   }));
+  // The gateway's own node subgraph (gateway/src/node.ts): `node(id:)` over every type that
+  // implements Node in the subgraphs above.
+  const nodeTypes = nodeTypesIn(services);
+  if (nodeTypes.size > 0) services.push({ name: NODE_SUBGRAPH, url: NODE_SUBGRAPH_URL, typeDefs: parse(nodeSubgraphSdl([...nodeTypes.keys()])) });
   const result = composeServices(services);
   if (result.errors) throw new CompositionFailedError(result.errors.map(describe));
   const hints = result.hints.map((hint) => `[${hint.definition.code}] ${hint.message}`);

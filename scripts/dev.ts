@@ -3,7 +3,7 @@
 // own processes, signs the demo admin in, and prints the playground URL and logins.
 import { createConnection } from 'node:net';
 import { bootstrap, explain, migrateAll } from './db.ts';
-import { seedDemo, seedDemoEnrollments, DEMO_PASSWORD, DEMO_SLUG } from './seed-demo.ts';
+import { demoAdminToken, seedDemo, seedDemoEnrollments, DEMO_PASSWORD, DEMO_SLUG } from './seed-demo.ts';
 import { SUBGRAPHS } from './subgraphs.ts';
 import { children, waitReady } from './processes.ts';
 
@@ -71,15 +71,7 @@ const base = `http://${HOST}:${GATEWAY_PORT + portOffset}`;
 await waitReady(`${base}/readyz`);
 
 // Sign the demo admin in through the gateway, so the playground link works at once.
-const login = await fetch(`${base}/graphql`, {
-  method: 'POST',
-  headers: { 'content-type': 'application/json' },
-  body: JSON.stringify({
-    query: 'mutation($input: LoginInput!) { login(input: $input) { accessToken } }',
-    variables: { input: { email: people.admin.email, password: DEMO_PASSWORD, organizationSlug: DEMO_SLUG, idempotencyKey: `dev-${Date.now()}` } },
-  }),
-}).then((r) => r.json() as Promise<{ data?: { login: { accessToken: string } } }>);
-const token = login.data?.login.accessToken;
+const token = await demoAdminToken(`${base}/graphql`, people.admin.email);
 const scheduled = token ? await seedDemoEnrollments(`${base}/graphql`, token, people).catch(() => null) : null;
 const query = '{\n  courses(first: 10) {\n    nodes { id title status authors { displayName } }\n  }\n}\n';
 const link = `${base}/playground?query=${encodeURIComponent(query)}${token ? `&headers=${encodeURIComponent(JSON.stringify({ Authorization: `Bearer ${token}` }))}` : ''}`;

@@ -47,7 +47,8 @@ async function seed(db: TestDatabase) {
     await pool([...Array(COURSES).keys()], 4, async (i) => {
       await seedCourse(catalogOrm, { tenantId: people.org.id, authorIds: [author(2 * i), author(2 * i + 1)], title: `Bench course ${i}`, published: true });
     });
-    return people;
+    // The learner's access token, of a real session (the gateway checks it is not signed out).
+    return { ...people, learnerToken: await accessTokenFor(identityOrm, people.learner, people.org, 3600) };
   } finally {
     await identityOrm.close();
     await catalogOrm.close();
@@ -77,7 +78,7 @@ export async function catalogBench() {
       const tenant = async () => ({ 'x-tenant-id': people.org.id });
       const learner = actor({ userId: people.learner.id, tenantId: people.org.id, roles: ['LEARNER'] });
       const signed = async () => ({ 'x-lectern-actor': await actorHeader(learner) });
-      const token = await accessTokenFor(people.learner, people.org, 3600);
+      const token = people.learnerToken;
       const body = (query: string, variables?: object) => JSON.stringify({ query, variables });
       const catalog: Comparison = {
         name: 'catalog direct',

@@ -15,6 +15,7 @@ import { entities as identityEntities } from '@lectern/identity/server';
 import { entities as catalogEntities } from '@lectern/catalog/server';
 import { accessTokenFor, seedManyMembers, seedOrganizationWithPeople } from '@lectern/identity/testing';
 import { seedCourse } from '@lectern/catalog/testing';
+import { globalId, idOf } from '@lectern/kernel/ids';
 import { idem } from '@lectern/testkit';
 import { benchEnv } from './env.ts';
 import { cpuSnapshot, cpuSpent, percentiles, pool, post, startBenchStack, type Json } from './stack.ts';
@@ -31,9 +32,12 @@ const IMPORT_STATUS = `query($id: ID!) { rosterImport(id: $id) { status total pr
 export async function enrollBench() {
   const stack = await startBenchStack({ label: 'bench-enroll', workers: ['enrollment'] });
   const admin = new pg.Pool({ connectionString: stack.db.adminUrl, max: 2 });
+  // identity's ORM stays open to the end: access tokens are minted for real sessions (accessTokenFor).
+  const closers: (() => Promise<unknown>)[] = [];
   try {
     // --- seed: two organizations, their people and a published course each -------------
     const identityOrm = await createOrm({ databaseUrl: stack.db.url, schema: 'identity', entities: identityEntities });
+    closers.push(() => identityOrm.close());
     const catalogOrm = await createOrm({ databaseUrl: stack.db.url, schema: 'catalog', entities: catalogEntities });
     const A = await seedOrganizationWithPeople(identityOrm, 'bench-a');
     const B = await seedOrganizationWithPeople(identityOrm, 'bench-b');
@@ -41,11 +45,10 @@ export async function enrollBench() {
     const bMembers = await seedManyMembers(identityOrm, B.org, { count: 400 });
     const courseA = await seedCourse(catalogOrm, { tenantId: A.org.id, authorId: A.admin.id, published: true });
     const courseB = await seedCourse(catalogOrm, { tenantId: B.org.id, authorId: B.admin.id, published: true });
-    await identityOrm.close();
     await catalogOrm.close();
     const gw = stack.gatewayUrl;
-    const adminA = await accessTokenFor(A.admin, A.org, 3600);
-    const adminB = await accessTokenFor(B.admin, B.org, 3600);
+    const adminA = await accessTokenFor(identityOrm, A.admin, A.org, 3600);
+    const adminB = await accessTokenFor(identityOrm, B.admin, B.org, 3600);
     const ok = (r: { body: Json }, field: string) => {
       const payload = r.body.data?.[field];
       if (!payload || payload.errors?.length || r.body.errors) throw new Error(`${field}: ${JSON.stringify(r.body).slice(0, 400)}`);
@@ -72,8 +75,8 @@ export async function enrollBench() {
 
     // --- 0. organization B enrolls alone (its baseline for the noisy-neighbour comparison;
     //        it also brings every process to its steady state before the race) -----------
-    const targetB = await schedule(adminB, courseB.id, 1000);
-    const bTokens = await Promise.all(bMembers.map((m) => accessTokenFor(m, B.org, 3600)));
+    const targetB = await schedule(adminB, globalId('Course', courseB.id), 1000);
+    const bTokens = await Promise.all(bMembers.map((m) => accessTokenFor(identityOrm, m, B.org, 3600)));
     const enrollB = async (from: number, to: number) => {
       const ms: number[] = [];
       let failures = 0;
@@ -88,19 +91,19 @@ export async function enrollBench() {
     console.log(`neighbour alone: ${JSON.stringify(alone)}`);
 
     // --- 1. the race (organization A) -------------------------------------------------------
-    const race = await schedule(adminA, courseA.id, SEATS);
+    const race = await schedule(adminA, globalId('Course', courseA.id), SEATS);
     const racers = aMembers.slice(0, RACERS);
-    const tokens = await Promise.all(racers.map((m) => accessTokenFor(m, A.org, 3600)));
+    const tokens = await Promise.all(racers.map((m) => accessTokenFor(identityOrm, m, A.org, 3600)));
     // A running system has as many connections open as requests in flight (client to gateway,
     // gateway to subgraph, subgraph to PostgreSQL): open them with reads at the race's
     // concurrency, by other members of A (the racers' own tokens stay cold).
-    const warmers = await Promise.all(aMembers.slice(RACERS, RACERS + RACE_CONCURRENCY).map((m) => accessTokenFor(m, A.org, 3600)));
+    const warmers = await Promise.all(aMembers.slice(RACERS, RACERS + RACE_CONCURRENCY).map((m) => accessTokenFor(identityOrm, m, A.org, 3600)));
     await pool([...warmers, ...warmers, ...warmers], RACE_CONCURRENCY, async (token) => {
       const r = await post(gw, `query($id: ID!) { cohort(id: $id) { id capacity } }`, { id: race.cohortId }, token);
       if (r.body.errors) throw new Error(`warm-up failed: ${JSON.stringify(r.body.errors)}`);
     });
     // warm the gateway's query plan for the mutation
-    await post(gw, ENROLL, { i: { cohortId: race.cohortId, learnerId: A.learner.id, idempotencyKey: idem() } }, adminA).then(async (r) => {
+    await post(gw, ENROLL, { i: { cohortId: race.cohortId, learnerId: globalId('User', A.learner.id), idempotencyKey: idem() } }, adminA).then(async (r) => {
       const id = r.body.data?.enrollLearner?.enrollment?.id;
       if (id) await post(gw, `mutation($i: DropEnrollmentInput!) { dropEnrollment(input: $i) { errors { code } } }`, { i: { enrollmentId: id, idempotencyKey: idem() } }, adminA);
     });
@@ -121,7 +124,7 @@ export async function enrollBench() {
     const raceWall = performance.now() - t0;
     const raceCpu = cpuSpent(cpu0);
     if (benchEnv.BENCH_MARKS) console.log(`mark race end ${process.hrtime.bigint() / 1000n}`);
-    const active = Number((await admin.query(`select count(*) from enrollment.enrollments where cohort_id = $1 and status = 'ACTIVE'`, [race.cohortId])).rows[0].count);
+    const active = Number((await admin.query(`select count(*) from enrollment.enrollments where cohort_id = $1 and status = 'ACTIVE'`, [idOf(race.cohortId, 'Cohort')])).rows[0].count);
     const raceLatency = percentiles(latencies);
     const correct = active === SEATS && outcomes.ACTIVE === SEATS && outcomes.COHORT_FULL === RACERS - SEATS;
     console.log(`race: ${RACERS} learners, ${SEATS} seats, ${RACE_CONCURRENCY} in flight: ${JSON.stringify(raceLatency)} ms, wall ${Math.round(raceWall)} ms`);
@@ -132,7 +135,7 @@ export async function enrollBench() {
 
 
     // --- 2. noisy neighbour: B keeps enrolling while A's roster import runs ------------------
-    const importTarget = await schedule(adminA, courseA.id, IMPORT_ROWS);
+    const importTarget = await schedule(adminA, globalId('Course', courseA.id), IMPORT_ROWS);
     const good = aMembers.slice(0, IMPORT_ROWS - BAD_ROWS).map((m) => m.email);
     const bad = Array.from({ length: BAD_ROWS }, (_, i) => (i % 2 ? `not-an-email-${i}` : `stranger-${i}@nowhere.example`));
     const csv = ['email', ...good.slice(0, good.length / 2), ...bad, ...good.slice(good.length / 2)].join('\n');
@@ -191,6 +194,7 @@ export async function enrollBench() {
       import: { rows: IMPORT_ROWS, badRows: BAD_ROWS, seconds: importMs / 1000, status, rerun: again },
     };
   } finally {
+    for (const close of closers) await close();
     await admin.end();
     await stack.close();
   }

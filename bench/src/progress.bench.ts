@@ -14,6 +14,7 @@ import { entities as identityEntities } from '@lectern/identity/server';
 import { entities as catalogEntities } from '@lectern/catalog/server';
 import { accessTokenFor, seedManyMembers, seedOrganizationWithPeople } from '@lectern/identity/testing';
 import { seedCourse } from '@lectern/catalog/testing';
+import { globalId } from '@lectern/kernel/ids';
 import { idem } from '@lectern/testkit';
 import { benchEnv } from './env.ts';
 import { cpuSnapshot, cpuSpent, post, startBenchStack, type Json } from './stack.ts';
@@ -28,8 +29,11 @@ const RECORD = `mutation($i: RecordProgressInput!) { recordProgress(input: $i) {
 export async function progressBench() {
   const stack = await startBenchStack({ label: 'bench-progress', workers: ['enrollment', 'learning'] });
   const admin = new pg.Pool({ connectionString: stack.db.adminUrl, max: 2 });
+  // identity's ORM stays open to the end: access tokens are minted for real sessions (accessTokenFor).
+  const closers: (() => Promise<unknown>)[] = [];
   try {
     const identityOrm = await createOrm({ databaseUrl: stack.db.url, schema: 'identity', entities: identityEntities });
+    closers.push(() => identityOrm.close());
     const catalogOrm = await createOrm({ databaseUrl: stack.db.url, schema: 'catalog', entities: catalogEntities });
     const org = await seedOrganizationWithPeople(identityOrm, 'bench-progress');
     const learners = await seedManyMembers(identityOrm, org.org, { count: LEARNERS });
@@ -39,11 +43,10 @@ export async function progressBench() {
       published: true,
       modules: [{ title: 'Videos', lessons: Array.from({ length: LESSONS }, (_, i) => ({ title: `Video ${i + 1}`, kind: 'VIDEO' as const, durationSeconds: LESSON_SECONDS })) }],
     });
-    await identityOrm.close();
     await catalogOrm.close();
-    const lessons = course.modules[0]!.lessons.map((l) => l.id);
+    const lessons = course.modules[0]!.lessons.map((l) => globalId('Lesson', l.id));
     const gw = stack.gatewayUrl;
-    const adminToken = await accessTokenFor(org.admin, org.org, 3600);
+    const adminToken = await accessTokenFor(identityOrm, org.admin, org.org, 3600);
     const ok = (r: { body: Json }, field: string) => {
       const payload = r.body.data?.[field];
       if (!payload || payload.errors?.length || r.body.errors) throw new Error(`${field}: ${JSON.stringify(r.body).slice(0, 400)}`);
@@ -54,7 +57,7 @@ export async function progressBench() {
     const now = Date.now();
     const offering = ok(
       await post(gw, `mutation($i: CreateOfferingInput!) { createOffering(input: $i) { offering { id } errors { code message } } }`, {
-        i: { courseId: course.id, startsAt: new Date(now - 86_400_000).toISOString(), endsAt: new Date(now + 30 * 86_400_000).toISOString(), idempotencyKey: idem() },
+        i: { courseId: globalId('Course', course.id), startsAt: new Date(now - 86_400_000).toISOString(), endsAt: new Date(now + 30 * 86_400_000).toISOString(), idempotencyKey: idem() },
       }, adminToken),
       'createOffering',
     ).offering;
@@ -65,7 +68,7 @@ export async function progressBench() {
     const t0 = performance.now();
     const imported = ok(
       await post(gw, `mutation($i: ImportRosterInput!) { importRoster(input: $i) { rosterImport { id } errors { code message } } }`, {
-        i: { offeringId: offering.id, cohortId: cohort.id, rows: learners.map((l) => ({ userId: l.id })), idempotencyKey: idem() },
+        i: { offeringId: offering.id, cohortId: cohort.id, rows: learners.map((l) => ({ userId: globalId('User', l.id) })), idempotencyKey: idem() },
       }, adminToken),
       'importRoster',
     ).rosterImport;
@@ -81,7 +84,7 @@ export async function progressBench() {
       await new Promise((res) => setTimeout(res, 200));
     }
     console.log(`progress bench: ${LEARNERS} learners enrolled and known to learning in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-    const tokens = await Promise.all(learners.map((l) => accessTokenFor(l, org.org, 3600)));
+    const tokens = await Promise.all(learners.map((l) => accessTokenFor(identityOrm, l, org.org, 3600)));
 
     // --- heartbeats ---------------------------------------------------------------------------
     // Beat n goes to learner n % LEARNERS, lesson (n / LEARNERS) % LESSONS: each (learner, lesson)
@@ -164,6 +167,7 @@ export async function progressBench() {
       flush: { lagMs: Math.round(flushLagMs), watchedSecondsInDatabase: held, expected, transactions: xacts },
     };
   } finally {
+    for (const close of closers) await close();
     await admin.end();
     await stack.close();
   }

@@ -5,6 +5,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { postJson } from '@lectern/kernel/http-client';
 import { createTestDatabase, type TestDatabase } from '@lectern/testkit';
 import { DEV_ACTOR_PRIVATE_KEY, DEV_ACTOR_PUBLIC_KEY, DEV_IDENTITY_PRIVATE_KEY } from '@lectern/kernel/dev-keys';
+import { devServiceKey, publicJwk, SERVICE_NAMES, type ServiceName } from '@lectern/kernel/service-auth';
 import { children, waitReady, type Children } from '../../scripts/processes.ts';
 import { SUBGRAPHS } from '../../scripts/subgraphs.ts';
 
@@ -32,21 +33,22 @@ export async function startBenchStack(opts: { label: string; subgraphs?: string[
     ...urls,
     LOG_LEVEL: 'warn',
     NODE_ENV: 'production',
-    ACTOR_SIGNING_KEY: DEV_ACTOR_PRIVATE_KEY,
     ACTOR_VERIFY_KEY: DEV_ACTOR_PUBLIC_KEY,
     IDENTITY_JWT_PRIVATE_KEY: DEV_IDENTITY_PRIVATE_KEY,
+    // Production mode: every process gets its own service credential, as a deployment does.
+    SERVICE_VERIFY_KEYS: JSON.stringify(Object.fromEntries(SERVICE_NAMES.map((n) => [n, publicJwk(devServiceKey(n))]))),
     INTROSPECTION: 'false',
     PLAYGROUND: 'false',
     ...opts.env,
   };
   try {
     const wanted = SUBGRAPHS.filter((s) => (opts.subgraphs ?? SUBGRAPHS.map((x) => x.name)).includes(s.name));
-    for (const s of wanted) start(s.name, s.main, { ...env, PORT: String(port(s.name)) });
+    for (const s of wanted) start(s.name, s.main, { ...env, PORT: String(port(s.name)), SERVICE_SIGNING_KEY: devServiceKey(s.name as ServiceName) });
     for (const s of wanted) await waitReady(`http://127.0.0.1:${port(s.name)}/readyz`);
     const workers = SUBGRAPHS.filter((s) => (opts.workers ?? []).includes(s.name));
-    for (const s of workers) start(`${s.name}-w`, s.worker, { ...env, WORKER_PORT: String(port(s.name) + 100) });
+    for (const s of workers) start(`${s.name}-w`, s.worker, { ...env, WORKER_PORT: String(port(s.name) + 100), SERVICE_SIGNING_KEY: devServiceKey(s.name as ServiceName) });
     for (const s of workers) await waitReady(`http://127.0.0.1:${port(s.name) + 100}/readyz`);
-    start('gateway', 'gateway/src/main.ts', { ...env, PORT: String(base) });
+    start('gateway', 'gateway/src/main.ts', { ...env, PORT: String(base), ACTOR_SIGNING_KEY: DEV_ACTOR_PRIVATE_KEY, SERVICE_SIGNING_KEY: devServiceKey('gateway') });
     await waitReady(`http://127.0.0.1:${base}/readyz`);
   } catch (err) {
     await procs.stop();

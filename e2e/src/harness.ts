@@ -1,5 +1,7 @@
 // Starts every subgraph and the gateway in-process on free ports against a fresh test
 // database, and runs typed operations (from e2e/operations via codegen) through the gateway.
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { print } from 'graphql';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { createTestDatabase, type TestDatabase } from '@lectern/testkit';
@@ -7,7 +9,7 @@ import { loadEnv as identityEnv, migrations as identityMigrations, startIdentity
 import { loadEnv as catalogEnv, migrations as catalogMigrations, startCatalog } from '@lectern/catalog/server';
 import { loadEnv as enrollmentEnv, migrations as enrollmentMigrations, startEnrollment, startEnrollmentWorker } from '@lectern/enrollment/server';
 import { loadEnv as learningEnv, migrations as learningMigrations, startLearning, startLearningWorker } from '@lectern/learning/server';
-import { loadEnv as notificationsEnv, migrations as notificationsMigrations, startNotifications } from '@lectern/notifications/server';
+import { loadEnv as notificationsEnv, migrations as notificationsMigrations, startNotifications, startNotificationsWorker } from '@lectern/notifications/server';
 import { loadEnv as gatewayEnv, startGateway } from '@lectern/gateway/server';
 
 export interface Stack {
@@ -18,13 +20,21 @@ export interface Stack {
   learning: Awaited<ReturnType<typeof startLearning>>;
   notifications: Awaited<ReturnType<typeof startNotifications>>;
   gateway: Awaited<ReturnType<typeof startGateway>>;
-  /** enrollment's and learning's workers (relays, consumers, roster imports, heartbeat flusher), when asked for. */
+  /** enrollment's, learning's and notifications' workers (relays, consumers, roster imports, heartbeat flusher, inbox), when asked for. */
   workers: { close(): Promise<void> }[];
   url: string;
   close(): Promise<void>;
 }
 
-export async function startStack(label: string, gatewayOverrides: Record<string, string> = {}, opts: { workers?: boolean } = {}): Promise<Stack> {
+/**
+ * `opts.identity` adds to identity's environment (e.g. a higher LOGIN_MAX_ATTEMPTS_PER_IP for a
+ * test that signs many people in from one address).
+ */
+export async function startStack(
+  label: string,
+  gatewayOverrides: Record<string, string> = {},
+  opts: { workers?: boolean; identity?: Record<string, string> } = {},
+): Promise<Stack> {
   const db = await createTestDatabase({
       identity: identityMigrations,
       catalog: catalogMigrations,
@@ -32,14 +42,18 @@ export async function startStack(label: string, gatewayOverrides: Record<string,
       learning: learningMigrations,
       notifications: notificationsMigrations,
     }, label);
-  const identity = await startIdentity(identityEnv(db.env));
+  const identity = await startIdentity(identityEnv({ ...db.env, ...opts.identity }));
   const catalog = await startCatalog(catalogEnv(db.env));
   // enrollment and learning read catalog's and identity's internal endpoints.
   const peers = { ...db.env, IDENTITY_URL: identity.url, CATALOG_URL: catalog.url };
   const enrollment = await startEnrollment(enrollmentEnv(peers));
   const learning = await startLearning(learningEnv(peers));
   const workers = opts.workers
-    ? [await startEnrollmentWorker(enrollmentEnv({ ...peers, WORKER_PORT: '0' })), await startLearningWorker(learningEnv({ ...peers, WORKER_PORT: '0' }))]
+    ? [
+        await startEnrollmentWorker(enrollmentEnv({ ...peers, WORKER_PORT: '0' })),
+        await startLearningWorker(learningEnv({ ...peers, WORKER_PORT: '0' })),
+        await startNotificationsWorker(notificationsEnv({ ...peers, WORKER_PORT: '0', DIGEST_INTERVAL_MINUTES: '0', MAIL_DIR: join(tmpdir(), `lectern-e2e-mail-${label}`) })),
+      ]
     : [];
   const notifications = await startNotifications(notificationsEnv(db.env));
   const gateway = await startGateway(
@@ -48,7 +62,7 @@ export async function startStack(label: string, gatewayOverrides: Record<string,
       LEARNING_URL: learning.url,
       NOTIFICATIONS_URL: notifications.url, ...gatewayOverrides }),
   );
-  return {
+  const stack: Stack = {
     db,
     identity,
     catalog,
@@ -58,17 +72,19 @@ export async function startStack(label: string, gatewayOverrides: Record<string,
     gateway,
     workers,
     url: gateway.url,
+    // Closes what the stack holds now (a test may have restarted a process in place).
     async close() {
-      await gateway.close();
-      for (const w of workers) await w.close();
-      await catalog.close();
-      await enrollment.close();
-      await learning.close();
-      await notifications.close();
-      await identity.close();
+      await stack.gateway.close();
+      for (const w of stack.workers) await w.close();
+      await stack.catalog.close();
+      await stack.enrollment.close();
+      await stack.learning.close();
+      await stack.notifications.close();
+      await stack.identity.close();
       await db.drop();
     },
   };
+  return stack;
 }
 
 export interface Result<T> {

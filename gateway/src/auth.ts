@@ -1,36 +1,78 @@
-// Who is calling: a verified identity access token (EdDSA, from identity's JWKS), an API
-// key (checked by identity, cached briefly), or nobody. Anything else is UNAUTHENTICATED.
+// Who is calling: a verified identity access token (EdDSA, from identity's JWKS) of a
+// session that is not signed out, an API key (checked by identity, cached briefly), or
+// nobody. Anything else is UNAUTHENTICATED.
+//
+// Keys: jose fetches identity's JWKS and refetches it when a token names a key it does not
+// hold (at most every 30 s), so identity can publish its next key, then sign with it,
+// without a gateway restart. Sessions: whether a token's `sid` was signed out is asked of
+// identity (SESSION_STATUS_PATH, batched per tick) and remembered for SESSION_CHECK_SECONDS;
+// if identity cannot answer, the last answer stands, and a session never checked is
+// SERVICE_UNAVAILABLE rather than let through.
 import { createHash, KeyObject, verify as cryptoVerify } from 'node:crypto';
 import { createRemoteJWKSet } from 'jose';
-import { anonymousActor, type Actor, type ActorSigner } from '@lectern/kernel/actor';
+import { anonymousActor, type Actor } from '@lectern/kernel/actor';
 import { HttpError } from '@lectern/kernel/http';
+import { DataLoader } from '@lectern/kernel/loaders';
+import type { ServiceCredential } from '@lectern/kernel/service-auth';
+import { serviceClient, type ServiceClient } from '@lectern/kernel/service-client';
 import {
-  ACCESS_TOKEN_AUDIENCE, ACCESS_TOKEN_ISSUER, API_KEY_PREFIX, API_KEY_VERIFY_PATH, JWKS_PATH,
-  accessTokenClaims, apiKeyVerification, type ApiKeyVerification,
+  ACCESS_TOKEN_AUDIENCE, ACCESS_TOKEN_ISSUER, API_KEY_PREFIX, API_KEY_VERIFY_PATH, JWKS_PATH, SESSION_STATUS_PATH,
+  accessTokenClaims, apiKeyVerification, sessionStatusResponse, type ApiKeyVerification,
 } from '@lectern/contracts/identity';
+import { z } from 'zod';
 
 const CLOCK_TOLERANCE = 5;
 
 export interface AuthenticatorOptions {
   identityUrl: string;
-  signer: ActorSigner;
+  /** The gateway's own service credential (internal endpoints of identity). */
+  credential: ServiceCredential;
   apiKeyCacheSeconds: number;
+  /** How long a session's "not signed out" answer is trusted. */
+  sessionCheckSeconds: number;
 }
 
 export class Authenticator {
   #jwks: ReturnType<typeof createRemoteJWKSet>;
   #identityOrigin: string;
-  #signer: ActorSigner;
+  #identity: ServiceClient;
   #cache = new Map<string, { at: number; result: ApiKeyVerification }>();
-  #verified = new Map<string, { actor: Actor; until: number }>();
+  #verified = new Map<string, { actor: Actor; sid: string; until: number }>();
+  #sessions = new Map<string, { revoked: boolean; at: number }>();
+  #sessionLoader: DataLoader<string, boolean>;
   #keys = new WeakMap<CryptoKey, KeyObject>();
   #cacheMs: number;
+  #sessionMs: number;
 
   constructor(opts: AuthenticatorOptions) {
     this.#identityOrigin = new URL(opts.identityUrl).origin;
     this.#jwks = createRemoteJWKSet(new URL(JWKS_PATH, this.#identityOrigin), { cooldownDuration: 30_000, cacheMaxAge: 600_000 });
-    this.#signer = opts.signer;
+    this.#identity = serviceClient({ baseUrl: opts.identityUrl, audience: 'identity', credential: opts.credential, timeoutMs: 3000 });
     this.#cacheMs = opts.apiKeyCacheSeconds * 1000;
+    this.#sessionMs = opts.sessionCheckSeconds * 1000;
+    this.#sessionLoader = new DataLoader(
+      async (sids) => {
+        const { revoked } = await this.#identity(SESSION_STATUS_PATH, { sessionIds: [...sids] }, sessionStatusResponse, null);
+        const gone = new Set(revoked);
+        return sids.map((sid) => gone.has(sid));
+      },
+      { cache: false, maxBatchSize: 100 },
+    );
+  }
+
+  /** Whether the session `sid` was signed out (or is unknown to identity). */
+  async #revoked(sid: string): Promise<boolean> {
+    const known = this.#sessions.get(sid);
+    if (known && (known.revoked || Date.now() - known.at < this.#sessionMs)) return known.revoked;
+    try {
+      const revoked = await this.#sessionLoader.load(sid);
+      if (this.#sessions.size >= 100_000) this.#sessions.clear();
+      this.#sessions.set(sid, { revoked, at: Date.now() });
+      return revoked;
+    } catch {
+      if (known) return known.revoked;
+      throw new HttpError(503, 'SERVICE_UNAVAILABLE', 'Cannot check the session right now; try again shortly');
+    }
   }
 
   /** The caller of this request. Throws 401 for a credential that is present but not valid. */
@@ -44,27 +86,33 @@ export class Authenticator {
     // key removed from identity's JWKS stops being honoured soon): players send one every
     // 30 s, and each verification is a quarter of a millisecond of CPU.
     const cached = this.#verified.get(credential);
-    if (cached && cached.until > Date.now()) return { ...cached.actor, ip, requestId };
+    if (cached && cached.until > Date.now()) {
+      if (await this.#revoked(cached.sid)) throw new HttpError(401, 'UNAUTHENTICATED', 'Access token is invalid or expired');
+      return { ...cached.actor, ip, requestId };
+    }
+    let claims: z.infer<typeof accessTokenClaims>;
+    let payload: Record<string, unknown>;
     try {
-      const payload = await this.#verifyAccessToken(credential);
-      const claims = accessTokenClaims.parse(payload);
-      const actor: Actor = {
-        kind: 'user',
-        userId: claims.sub,
-        tenantId: claims.tid,
-        roles: claims.roles,
-        superAdmin: claims.sa,
-        scopes: [],
-        apiKeyId: null,
-        ip,
-        requestId,
-      };
-      if (this.#verified.size >= 50_000) this.#verified.clear();
-      this.#verified.set(credential, { actor, until: Math.min((payload.exp as number) * 1000, Date.now() + 60_000) });
-      return actor;
+      payload = await this.#verifyAccessToken(credential);
+      claims = accessTokenClaims.parse(payload);
     } catch {
       throw new HttpError(401, 'UNAUTHENTICATED', 'Access token is invalid or expired');
     }
+    if (await this.#revoked(claims.sid)) throw new HttpError(401, 'UNAUTHENTICATED', 'Access token is invalid or expired');
+    const actor: Actor = {
+      kind: 'user',
+      userId: claims.sub,
+      tenantId: claims.tid,
+      roles: claims.roles,
+      superAdmin: claims.sa,
+      scopes: [],
+      apiKeyId: null,
+      ip,
+      requestId,
+    };
+    if (this.#verified.size >= 50_000) this.#verified.clear();
+    this.#verified.set(credential, { actor, sid: claims.sid, until: Math.min((payload.exp as number) * 1000, Date.now() + 60_000) });
+    return actor;
   }
 
   /**
@@ -101,7 +149,7 @@ export class Authenticator {
     const id = createHash('sha256').update(key).digest('hex');
     let hit = this.#cache.get(id);
     if (!hit || Date.now() - hit.at > this.#cacheMs) {
-      hit = { at: Date.now(), result: await this.#verifyApiKey(key, requestId) };
+      hit = { at: Date.now(), result: await this.#verifyApiKey(key) };
       if (this.#cache.size > 10_000) this.#cache.clear();
       this.#cache.set(id, hit);
     }
@@ -110,16 +158,12 @@ export class Authenticator {
     return { kind: 'api_key', userId: null, tenantId: r.tenantId, roles: [], superAdmin: false, scopes: r.scopes, apiKeyId: r.apiKeyId, ip, requestId };
   }
 
-  async #verifyApiKey(key: string, requestId: string): Promise<ApiKeyVerification> {
-    const service: Actor = { ...anonymousActor(null, requestId), kind: 'service' };
-    const res = await fetch(new URL(API_KEY_VERIFY_PATH, this.#identityOrigin), {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-lectern-actor': await this.#signer.sign(service) },
-      body: JSON.stringify({ key }),
-      signal: AbortSignal.timeout(3000),
-    }).catch(() => null);
-    if (!res?.ok) throw new HttpError(503, 'SERVICE_UNAVAILABLE', 'Cannot verify the API key right now; try again shortly');
-    return apiKeyVerification.parse(await res.json());
+  async #verifyApiKey(key: string): Promise<ApiKeyVerification> {
+    try {
+      return await this.#identity(API_KEY_VERIFY_PATH, { key }, apiKeyVerification, null);
+    } catch {
+      throw new HttpError(503, 'SERVICE_UNAVAILABLE', 'Cannot verify the API key right now; try again shortly');
+    }
   }
 
   /** Readiness: identity's signing keys can be fetched. */

@@ -2,7 +2,7 @@ import { baseEnv, bool, parseEnv, z } from '@lectern/kernel/env';
 
 export const gatewayEnv = baseEnv.extend({
   PORT: z.coerce.number().int().min(0).default(4000),
-  /** Private Ed25519 JWK (JSON) that signs the actor context; a development key is used when unset outside production. */
+  /** Private Ed25519 JWK (JSON) that signs the actor context; the gateway's alone. A development key is used when unset outside production. */
   ACTOR_SIGNING_KEY: z.string().optional(),
   SUPERGRAPH_PATH: z.string().default(new URL('../../schema/supergraph.graphql', import.meta.url).pathname),
   IDENTITY_URL: z.string().url().default('http://127.0.0.1:4001/graphql'),
@@ -17,6 +17,10 @@ export const gatewayEnv = baseEnv.extend({
   /** Honour X-Forwarded-For (behind a load balancer you trust). */
   TRUST_PROXY: bool.default(false),
   API_KEY_CACHE_SECONDS: z.coerce.number().int().min(0).default(30),
+  /** How long the gateway trusts that an access token's session is not signed out. */
+  SESSION_CHECK_SECONDS: z.coerce.number().int().min(0).max(60).default(5),
+  /** Browser origins allowed to call the API (comma-separated); default: none in production, the gateway's own in development. */
+  CORS_ORIGINS: z.string().optional(),
 });
 export type GatewayEnv = z.infer<typeof gatewayEnv>;
 

@@ -35,7 +35,7 @@ export interface Limits {
    * so tools such as GraphiQL can introspect, but are still bounded by this.
    */
   maxIntrospectionDepth: number;
-  /** Maximum number of aliased fields plus `__typename` selections per operation (fragments included, per spread). */
+  /** Maximum number of aliased fields per operation (fragments included, per spread). */
   maxAliases: number;
   /** Maximum number of directive usages in the whole document. */
   maxDirectives: number;
@@ -206,9 +206,11 @@ export function depthLimitRule(
 }
 
 /**
- * Rejects operations with more than `maxAliases` aliased fields plus
- * `__typename` selections. Fragments count once per spread (that is how many
- * times they execute), computed in linear time via memoisation.
+ * Rejects operations with more than `maxAliases` aliased fields (an aliased `__typename`
+ * included). A plain `__typename` is not counted: Apollo Client adds one to every selection
+ * set, and repeats of an unaliased field share one response key, so graphql executes them
+ * once. Fragments count once per spread (that is how many times they execute), computed in
+ * linear time via memoisation.
  */
 export function aliasLimitRule(maxAliases: number = DEFAULT_LIMITS.maxAliases): ValidationRule {
   return function AliasLimitRule(context: ValidationContext): ASTVisitor {
@@ -220,7 +222,7 @@ export function aliasLimitRule(maxAliases: number = DEFAULT_LIMITS.maxAliases): 
       for (const sel of set.selections) {
         switch (sel.kind) {
           case Kind.FIELD:
-            if (sel.alias || sel.name.value === '__typename') n += 1;
+            if (sel.alias) n += 1;
             if (sel.selectionSet) n += count(sel.selectionSet);
             break;
           case Kind.INLINE_FRAGMENT:
@@ -254,7 +256,7 @@ export function aliasLimitRule(maxAliases: number = DEFAULT_LIMITS.maxAliases): 
         if (n > maxAliases) {
           context.reportError(
             limitError(
-              `Query uses ${n} aliases (aliased fields and __typename selections), exceeding the maximum of ${maxAliases}${describeOperation(node)}.`,
+              `Query uses ${n} aliases, exceeding the maximum of ${maxAliases}${describeOperation(node)}.`,
               node,
             ),
           );

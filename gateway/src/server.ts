@@ -8,11 +8,14 @@ import { ApolloServer, type BaseContext } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ACTOR_HEADER, ActorSigner, type Actor } from '@lectern/kernel/actor';
 import { DEV_ACTOR_PRIVATE_KEY, requireKey } from '@lectern/kernel/dev-keys';
+import { serviceCredential } from '@lectern/kernel/service-auth';
 import { makeFormatError } from '@lectern/kernel/errors';
 import { createHttpHost, installShutdown, sendJson, type HttpHost, type Route } from '@lectern/kernel/http';
 import { createLogger, type Logger } from '@lectern/kernel/logger';
 import { createMetrics } from '@lectern/kernel/metrics';
 import { Authenticator } from './auth.ts';
+import { corsFor, parseOrigins } from './cors.ts';
+import { NODE_SUBGRAPH, nodeDataSource, nodeOwnersOfSupergraph, visibleAt } from './node.ts';
 import type { GatewayEnv } from './env.ts';
 import { limitRules, MAX_TOKENS } from './limits.ts';
 import { postJson, responseView } from './subgraph-client.ts';
@@ -42,31 +45,41 @@ class ActorDataSource implements GraphQLDataSource<GatewayContext> {
   async process(options: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<SubgraphResult> {
     const { request, context } = options;
     if (!request.query) throw new Error('Missing query');
-    const headers: Record<string, string> = {};
-    if ('actorToken' in context) {
-      const ctx = context as GatewayContext;
-      headers[ACTOR_HEADER] = ctx.actorToken;
-      headers['x-request-id'] = ctx.requestId;
-      headers.traceparent = ctx.traceparent;
-    }
     const { http: _http, ...operation } = request;
-    const res = await postJson(this.#url, headers, JSON.stringify(operation), SUBGRAPH_TIMEOUT_MS);
+    const { body, view } = await this.execute(operation, context);
+    if ('incomingRequestContext' in options) {
+      const policy = options.incomingRequestContext.overallCachePolicy;
+      if (policy && 'restrict' in policy) policy.restrict(cacheHint(view.headers.get('cache-control')));
+    }
+    return { ...body, http: view } as unknown as SubgraphResult;
+  }
+
+  /** Sends one operation with the request's actor context; the parsed body, or a typed error. */
+  async execute(operation: { query?: string; variables?: Record<string, unknown>; operationName?: string }, context: Partial<GatewayContext>) {
+    const headers: Record<string, string> = {};
+    if (context.actorToken) {
+      headers[ACTOR_HEADER] = context.actorToken;
+      if (context.requestId) headers['x-request-id'] = context.requestId;
+      if (context.traceparent) headers.traceparent = context.traceparent;
+    }
+    const res = await postJson(this.#url, headers, JSON.stringify(operation), SUBGRAPH_TIMEOUT_MS).catch((err: unknown) => {
+      // Down, refusing connections or too slow: a typed, retryable error for the fields it owns.
+      throw new GraphQLError(`A service this request needs is unavailable (${(err as Error).message}); retry in a few seconds`, {
+        extensions: { code: 'SERVICE_UNAVAILABLE', retryAfterSeconds: 5 },
+      });
+    });
     const view = responseView(res);
     const type = view.headers.get('content-type') ?? '';
     let body: unknown = res.body;
     if (type.startsWith('application/json') || type.startsWith('application/graphql-response+json')) body = JSON.parse(res.body);
     if (!view.ok) {
-      const code = res.status === 401 ? 'UNAUTHENTICATED' : res.status === 403 ? 'FORBIDDEN' : undefined;
+      const code = res.status === 401 ? 'UNAUTHENTICATED' : res.status === 403 ? 'FORBIDDEN' : res.status >= 502 ? 'SERVICE_UNAVAILABLE' : undefined;
       throw new GraphQLError(`${res.status}: ${res.statusText}`, {
         extensions: { response: { url: this.#url.href, status: res.status, statusText: res.statusText, body }, ...(code ? { code } : {}) },
       });
     }
     if (typeof body !== 'object' || body === null) throw new Error(`Expected JSON response body, but received: ${res.body.slice(0, 200)}`);
-    if ('incomingRequestContext' in options) {
-      const policy = options.incomingRequestContext.overallCachePolicy;
-      if (policy && 'restrict' in policy) policy.restrict(cacheHint(view.headers.get('cache-control')));
-    }
-    return { ...(body as object), http: view } as unknown as SubgraphResult;
+    return { body: body as { data?: Record<string, unknown> | null; errors?: unknown[] }, view };
   }
 }
 
@@ -81,6 +94,9 @@ function cacheHint(header: string | null): { maxAge: number; scope?: 'PRIVATE' |
   }
   return hint;
 }
+
+/** Development: the origins the gateway itself is reached at (the playground's). */
+const devOrigins = (port: number) => [`http://127.0.0.1:${port}`, `http://localhost:${port}`];
 
 export interface RunningGateway {
   url: string;
@@ -102,11 +118,29 @@ export async function startGateway(env: GatewayEnv, opts: { port?: number; log?:
     learning: env.LEARNING_URL,
     notifications: env.NOTIFICATIONS_URL,
   };
-  const auth = new Authenticator({ identityUrl: env.IDENTITY_URL, signer, apiKeyCacheSeconds: env.API_KEY_CACHE_SECONDS });
+  const auth = new Authenticator({
+    identityUrl: env.IDENTITY_URL,
+    credential: serviceCredential('gateway', env),
+    apiKeyCacheSeconds: env.API_KEY_CACHE_SECONDS,
+    sessionCheckSeconds: env.SESSION_CHECK_SECONDS,
+  });
+  const supergraphSdl = readFileSync(env.SUPERGRAPH_PATH, 'utf8');
+  const cors = corsFor(env.CORS_ORIGINS !== undefined ? parseOrigins(env.CORS_ORIGINS) : production ? [] : devOrigins(env.PORT), ['/graphql']);
+
+  const sources = new Map<string, ActorDataSource>();
+  const source = (name: string, url?: string) => {
+    let s = sources.get(name);
+    if (!s) sources.set(name, (s = new ActorDataSource(subgraphUrls[name] ?? url ?? '')));
+    return s;
+  };
+  // node(id:) asks the owning subgraph whether the caller may see the object (node.ts).
+  const nodes = nodeDataSource(nodeOwnersOfSupergraph(supergraphSdl), (owner, refs, context) =>
+    visibleAt(async (operation) => (await source(owner).execute(operation, context as Partial<GatewayContext>)).body, refs),
+  );
 
   const gateway = new ApolloGateway({
-    supergraphSdl: readFileSync(env.SUPERGRAPH_PATH, 'utf8'),
-    buildService: ({ name, url }) => new ActorDataSource(subgraphUrls[name] ?? url ?? ''),
+    supergraphSdl,
+    buildService: ({ name, url }) => (name === NODE_SUBGRAPH ? nodes : source(name, url)),
     logger: { debug: () => {}, info: () => {}, warn: (m) => log.warn(String(m)), error: (m) => log.error(String(m)) },
   });
   const apollo = new ApolloServer<GatewayContext>({
@@ -114,6 +148,8 @@ export async function startGateway(env: GatewayEnv, opts: { port?: number; log?:
     formatError: makeFormatError(log),
     includeStacktraceInErrorResponses: false,
     introspection,
+    // No "Did you mean …?" where the schema is not public: suggestions would leak it.
+    hideSchemaDetailsFromClientErrors: !introspection,
     validationRules: limitRules(),
     parseOptions: { maxTokens: MAX_TOKENS },
     allowBatchedHttpRequests: false,
@@ -154,6 +190,7 @@ export async function startGateway(env: GatewayEnv, opts: { port?: number; log?:
     routes,
     bodyLimit: env.BODY_LIMIT_BYTES,
     trustProxy: env.TRUST_PROXY,
+    before: (req, res, url) => cors.handle(req, res, url.pathname),
     graphql: {
       path: '/graphql',
       apollo,

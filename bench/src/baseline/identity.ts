@@ -9,6 +9,7 @@ import { ApolloServer } from '@apollo/server';
 import { startStandaloneServer } from '@apollo/server/standalone';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
+import { idOf } from '@lectern/kernel/ids';
 import { createPool, isUuid, literal, requireTenant, tenantOf, tenantRows } from './db.ts';
 import { baselineEnv } from './env.ts';
 
@@ -49,7 +50,9 @@ function usersLoader(tenantId: string | null) {
 
 const resolvers: GraphQLResolverMap<Context> = {
   User: {
-    __resolveReference: (ref: { id: string }, ctx: Context) => ctx.users.load(ref.id),
+    // Ids are plain UUIDs from the baseline catalog, or Lectern's global ids (the _entities
+    // comparison replays the representations Lectern's gateway sends): decoded like Lectern does.
+    __resolveReference: (ref: { id: string }, ctx: Context) => ctx.users.load(isUuid(ref.id) ? ref.id : (idOf(ref.id, 'User') ?? '')),
   },
 };
 

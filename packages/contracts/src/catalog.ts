@@ -34,8 +34,12 @@ export const CATALOG_EVENTS = [CoursePublished, CourseUnpublished] as const;
  * Course structure for the contexts that run courses: enrollment (which version is published
  * and which courses must be completed first, when an offering is scheduled) and learning
  * (the lessons a completion policy counts). Non-personal facts only.
- * Courses are answered whatever their status; versions only once published (never a DRAFT).
- * Unknown ids, and ids of another organization, are left out of the answer.
+ * Courses are answered whatever their status; versions only once published (never a DRAFT),
+ * and for good: a SUPERSEDED or WITHDRAWN version (an offering may still run it) answers like
+ * the PUBLISHED one, its lessons with their lineageId (the same for a lesson's copies in every
+ * version: how progress carries over to a newer version). Unknown ids, and ids of another
+ * organization, are left out of the answer. Ids here are plain UUIDs, not the API's global ids
+ * (`globalId('CourseVersion' | 'Lesson' | 'Module', uuid)` in @lectern/kernel/ids).
  */
 export const COURSE_STRUCTURE_PATH = '/internal/courses/structure';
 export const courseStructureRequest = z.strictObject({

@@ -88,4 +88,30 @@ export const CohortInstructorsChanged = defineEvent({
   }),
 });
 
-export const ENROLLMENT_EVENTS = [LearnerEnrolled, EnrollmentDropped, EnrollmentMoved, EnrollmentCompleted, CohortInstructorsChanged] as const;
+/**
+ * An offering now runs another published version of its course (an ORG_ADMIN's explicit,
+ * audited action). Its learners' progress carries over for lessons that still exist in the
+ * new version (same lineage in catalog). Aggregate: the offering.
+ */
+export const OfferingVersionChanged = defineEvent({
+  type: 'enrollment.OfferingVersionChanged',
+  version: 1,
+  aggregate: 'offering',
+  payload: z.strictObject({
+    offeringId: id,
+    courseId: id,
+    fromVersionId: id,
+    toVersionId: id,
+    /** Who moved it; null for an API key. */
+    changedBy: id.nullable(),
+  }),
+});
+
+export const ENROLLMENT_EVENTS = [
+  LearnerEnrolled,
+  EnrollmentDropped,
+  EnrollmentMoved,
+  EnrollmentCompleted,
+  CohortInstructorsChanged,
+  OfferingVersionChanged,
+] as const;

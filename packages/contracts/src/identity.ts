@@ -27,7 +27,20 @@ export const apiKeyVerification = z.discriminatedUnion('valid', [
 export type ApiKeyVerification = z.infer<typeof apiKeyVerification>;
 
 /** Scopes as the GraphQL enum names them and as actors carry them. */
-export const API_KEY_SCOPES = { CATALOG_READ: 'catalog:read', CATALOG_WRITE: 'catalog:write', MEMBERS_READ: 'members:read' } as const;
+export const API_KEY_SCOPES = {
+  CATALOG_READ: 'catalog:read',
+  CATALOG_WRITE: 'catalog:write',
+  MEMBERS_READ: 'members:read',
+  ENROLLMENT_READ: 'enrollment:read',
+  ENROLLMENT_WRITE: 'enrollment:write',
+  LEARNING_READ: 'learning:read',
+  LEARNING_WRITE: 'learning:write',
+  LEARNING_ADMIN: 'learning:admin',
+  NOTIFICATIONS_READ: 'notifications:read',
+  NOTIFICATIONS_WRITE: 'notifications:write',
+} as const;
+/** A scope as actors carry it (`enrollment:read`, ...). */
+export type ApiKeyScopeValue = (typeof API_KEY_SCOPES)[keyof typeof API_KEY_SCOPES];
 
 // ---- Events (through identity's outbox; ids only, never emails or names) ----
 
@@ -66,7 +79,17 @@ export const IDENTITY_EVENTS = [MemberInvited, MemberAdded] as const;
 export const CONTACTS_PATH = '/internal/users/contacts';
 export const contactsRequest = z.object({ tenantId: z.string().uuid(), userIds: z.array(z.string().uuid()).max(1000) });
 export const contactsResponse = z.object({
-  contacts: z.array(z.object({ userId: z.string().uuid(), email: z.string(), displayName: z.string(), timeZone: z.string() })),
+  contacts: z.array(
+    z.object({
+      userId: z.string().uuid(),
+      email: z.string(),
+      displayName: z.string(),
+      /** IANA time zone (e.g. Europe/Paris; 'UTC' unless the user chose one): digests are sent by it. */
+      timeZone: z.string(),
+      /** BCP 47 language tag the user chose (e.g. en-GB); null when they chose none. */
+      locale: z.string().nullable(),
+    }),
+  ),
 });
 
 /** Active members of one organization (ids and roles) and its display name. */
@@ -78,8 +101,19 @@ export const membersResponse = z.object({
 });
 
 /**
- * A token for the invitation email. Each call mints a new one (only its hash is kept) and
- * invalidates the previous emailed token; the token shown to the inviting admin stays valid.
+ * Which of these sessions have ended (logged out, revoked after refresh-token reuse, expired) or
+ * were never issued: the gateway refuses access tokens whose `sid` claim is among them (it may
+ * cache the answer briefly). A session id is the access token's `sid` (one sign-in and its
+ * refreshes). Gateway only.
+ */
+export const SESSION_STATUS_PATH = '/internal/sessions/status';
+export const sessionStatusRequest = z.object({ sessionIds: z.array(z.string().uuid()).max(100) });
+export const sessionStatusResponse = z.object({ revoked: z.array(z.string().uuid()) });
+
+/**
+ * A token for the invitation email: the only way the invitation's secret leaves identity (no API
+ * response carries it). Each call mints a new one (only its hash is kept) and invalidates the
+ * previous emailed token.
  */
 export const INVITATION_DELIVERY_PATH = '/internal/invitations/delivery';
 export const invitationDeliveryRequest = z.object({ tenantId: z.string().uuid(), invitationId: z.string().uuid() });

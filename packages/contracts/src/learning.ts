@@ -8,7 +8,13 @@ export const LEARNING = 'learning';
 
 const id = z.string().uuid();
 
-/** A learner completed a lesson under the course's completion policy (once per enrollment and lesson). Aggregate: the enrollment. */
+/**
+ * A learner completed a lesson under the course's completion policy (once per enrollment and
+ * lineage). Aggregate: the enrollment. `courseVersionId` and `lessonId` are of the version the
+ * enrollment's offering runs when it completed; when the offering moves to a newer version
+ * (enrollment's OfferingVersionChanged) completed lessons carry over by lineage and are not
+ * announced again, and lessons the new version completes are announced with its ids.
+ */
 export const LessonCompleted = defineEvent({
   type: 'learning.LessonCompleted',
   version: 1,
@@ -24,7 +30,10 @@ export const LessonCompleted = defineEvent({
   }),
 });
 
-/** A learner completed every required lesson of the course version they are enrolled in (once per enrollment). */
+/**
+ * A learner completed every counted lesson of the course version their offering runs (once per
+ * enrollment; also when a move to a newer version completes it).
+ */
 export const CourseCompleted = defineEvent({
   type: 'learning.CourseCompleted',
   version: 1,

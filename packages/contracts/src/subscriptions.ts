@@ -6,16 +6,16 @@
 import { routesFrom, type EventDefinition, type Routes } from '@lectern/kernel/events';
 import { QuizPassed } from './assessment.ts';
 import { CoursePublished } from './catalog.ts';
-import { CohortInstructorsChanged, ENROLLMENT, EnrollmentCompleted, EnrollmentDropped, EnrollmentMoved, LearnerEnrolled } from './enrollment.ts';
+import { CohortInstructorsChanged, ENROLLMENT, EnrollmentCompleted, EnrollmentDropped, EnrollmentMoved, LearnerEnrolled, OfferingVersionChanged } from './enrollment.ts';
 import { MemberAdded, MemberInvited } from './identity.ts';
 import { CourseCompleted, LEARNING } from './learning.ts';
 import { NOTIFICATIONS } from './notifications.ts';
 
 /** Consuming context (its queue is events-<context>) → the events it handles. */
 export const subscriptions = {
-  [NOTIFICATIONS]: [MemberInvited, MemberAdded, CoursePublished],
+  [NOTIFICATIONS]: [MemberInvited, MemberAdded, CoursePublished, LearnerEnrolled, CourseCompleted],
   [ENROLLMENT]: [CourseCompleted],
-  [LEARNING]: [LearnerEnrolled, EnrollmentDropped, EnrollmentMoved, EnrollmentCompleted, CohortInstructorsChanged, QuizPassed],
+  [LEARNING]: [LearnerEnrolled, EnrollmentDropped, EnrollmentMoved, EnrollmentCompleted, CohortInstructorsChanged, QuizPassed, OfferingVersionChanged],
 } as const satisfies Record<string, readonly EventDefinition[]>;
 
 /** Event type → consuming contexts: the `routes` of every producer's WorkerDefinition. */

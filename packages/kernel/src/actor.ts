@@ -13,7 +13,7 @@ export const ROLES = ['ORG_ADMIN', 'INSTRUCTOR', 'LEARNER', 'SUPPORT_READONLY'] 
 export type Role = (typeof ROLES)[number];
 
 export const actorSchema = z.object({
-  kind: z.enum(['user', 'api_key', 'anonymous', 'service']),
+  kind: z.enum(['user', 'api_key', 'anonymous']),
   userId: z.string().uuid().nullable(),
   tenantId: z.string().uuid().nullable(),
   roles: z.array(z.enum(ROLES)),

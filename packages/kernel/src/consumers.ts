@@ -3,6 +3,10 @@
 // same transaction as the effect makes the effect happen once however often the job runs.
 // Bad payloads are UnrecoverableError at once; other failures retry with jittered backoff
 // and, once exhausted, are kept as dead letters an operator can list and replay.
+// Retention (retention.ts) purges processed_events rows and dead letters (rows, and the failed
+// jobs left in BullMQ) after RETENTION_DAYS; replay works from the dead_letters row, so a
+// letter can be replayed for as long as it is kept. Across a Redis outage these workers wait
+// and resume by themselves (queues.ts workerConnection); see worker.ts for the recovery.
 import { randomUUID } from 'node:crypto';
 import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';

@@ -4,14 +4,17 @@
 // the tables of its own schema and is subject to row-level security.
 import pg from 'pg';
 import type { Logger } from './logger.ts';
+import { OUTBOX_CHANNEL, RELAY_ROLE, runtimeRole, type Migration, type MigrationHelpers } from './migration.ts';
+import { retentionMigration } from './migrations/0003-kernel-retention.ts';
+import { republishMigration } from './migrations/0004-kernel-outbox-republish.ts';
+
+export { OUTBOX_CHANNEL, RELAY_ROLE, runtimeRole, type Migration, type MigrationHelpers };
 
 export const OWNER_ROLE = 'lectern_owner';
 /**
  * The outbox relay's role: BYPASSRLS, because it moves every tenant's events, but granted
  * nothing except reading and marking the outbox tables.
  */
-export const RELAY_ROLE = 'lectern_relay';
-export const runtimeRole = (subgraph: string) => `lectern_${subgraph}`;
 
 const ident = (name: string) => {
   if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`unsafe SQL identifier: ${name}`);
@@ -90,21 +93,8 @@ export async function bootstrapDatabase(opts: BootstrapOptions): Promise<void> {
   });
 }
 
-export interface MigrationHelpers {
-  schema: string;
-  /** ENABLE + FORCE row-level security and the tenant policy (USING and WITH CHECK) on `table`. */
-  tenantTable(table: string): string[];
-}
-
-export interface Migration {
-  id: string;
-  up(h: MigrationHelpers): string[];
-}
-
 /** SQLSTATE raised by idempotency_complete when the key has a live record (idempotency.ts). */
 export const IDEMPOTENCY_CONFLICT = 'L0409';
-/** The channel outbox_record notifies (the relays LISTEN on it; payload: the schema). */
-export const OUTBOX_CHANNEL = 'lectern_outbox';
 
 export const TENANT_PREDICATE = `tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid`;
 
@@ -234,6 +224,10 @@ export const kernelMigrations: Migration[] = [
          $$`,
     ],
   },
+  // Retention's purge function: migrations/0003-kernel-retention.ts (read it there).
+  retentionMigration,
+  // The relay's re-delivery after Redis lost its data: migrations/0004-kernel-outbox-republish.ts.
+  republishMigration,
 ];
 
 /** RLS for kernel tables whose rows may belong to no tenant (visible only without one). */

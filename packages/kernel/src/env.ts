@@ -25,6 +25,10 @@ export const baseEnv = z.object({
   REDIS_PREFIX: z.string().default('lectern:'),
   /** Public Ed25519 JWK (JSON) that verifies the gateway-signed actor context. */
   ACTOR_VERIFY_KEY: z.string().optional(),
+  /** This process's own service credential (Ed25519 private JWK) for calling internal endpoints (service-auth.ts). */
+  SERVICE_SIGNING_KEY: z.string().optional(),
+  /** Processes serving internal endpoints: caller service name → public JWK, as JSON (service-auth.ts). */
+  SERVICE_VERIFY_KEYS: z.string().optional(),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().positive().default(10_000),
 });
 

@@ -1,6 +1,9 @@
 // A small node:http host for Apollo Server shared by the gateway and every subgraph:
 // body limit, JSON errors in GraphQL shape, request ids and W3C trace ids, /healthz,
 // /readyz, /metrics, and graceful shutdown. Apollo's own integration API does the rest.
+// /readyz runs every named readiness check at once (2 s each at most) and answers 200
+// `{"status":"ready","checks":{"database":"ok","redis":"ok",…}}`, or 503 "not ready" with each
+// failing check's short reason (e.g. `"redis":"down"` while Redis does not answer: redis.ts).
 import http from 'node:http';
 import { randomFillSync, randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
@@ -50,6 +53,8 @@ export interface HttpHostOptions<Ctx extends BaseContext> {
   readiness?: Record<string, () => Promise<void>>;
   bodyLimit?: number;
   trustProxy?: boolean;
+  /** Runs first on every request: may set headers, and answers the request itself when it returns true (CORS preflight). */
+  before?(req: http.IncomingMessage, res: http.ServerResponse, url: URL): boolean;
 }
 
 export function sendJson(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
@@ -129,6 +134,7 @@ export function createHttpHost<Ctx extends BaseContext>(opts: HttpHostOptions<Ct
     });
     void (async () => {
       try {
+        if (opts.before?.(req, res, url)) return;
         if (url.pathname === '/healthz') {
           route = 'healthz';
           return sendJson(res, 200, { status: 'ok' });

@@ -1,4 +1,16 @@
-// Relay connections (DESIGN rule 7): opaque cursors, `first` capped at 100.
+// Relay connections (DESIGN rule 7), one shape for every list a UI pages:
+//   xs(first: Int, after: String, last: Int, before: String, orderBy: …, filter: …): XConnection!
+//   XConnection { edges { cursor node } nodes pageInfo totalCount }
+// Cursors are opaque (base64url of the keyset values); a page holds at most 100.
+//
+// A store reads one page with keyset SQL in the page's direction and one row more than asked:
+//   page = pageRequest(args, arity)           // validates first/after/last/before
+//   forward  (page.backward = false): WHERE (k) > page.cursor ORDER BY k ASC  LIMIT page.limit + 1
+//   backward (page.backward = true):  WHERE (k) < page.cursor ORDER BY k DESC LIMIT page.limit + 1
+//   (mirror both for a descending order), then toConnection(rows, page, cursorOf, count).
+// toConnection puts a backward page back in the list's order. `totalCount` is a function of
+// the connection object: graphql's default field resolver calls it, so the count query runs
+// only when a client selects the field (codegen maps each connection type to Connection<T>).
 import { badInput } from './errors.ts';
 
 export const MAX_PAGE = 100;
@@ -7,26 +19,47 @@ export const DEFAULT_PAGE = 20;
 export interface PageArgs {
   first?: number | null;
   after?: string | null;
+  last?: number | null;
+  before?: string | null;
+}
+
+/** One page to read: how many rows, which way, and from which keyset position (null: from the end it starts at). */
+export interface PageRequest {
+  limit: number;
+  backward: boolean;
+  cursor: (string | number)[] | null;
 }
 
 export interface Connection<T> {
   edges: { cursor: string; node: T }[];
   nodes: T[];
   pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean; startCursor: string | null; endCursor: string | null };
-  totalCount?: number;
+  /** Number of items in the whole list (all pages, the filter applied); run only when selected. */
+  totalCount: () => Promise<number>;
 }
 
-export function pageSize(args: PageArgs): number {
-  const first = args.first ?? DEFAULT_PAGE;
-  if (!Number.isInteger(first) || first < 0 || first > MAX_PAGE) {
-    throw badInput(`first must be between 0 and ${MAX_PAGE}`, 'first');
-  }
-  return first;
+function count(value: number | null | undefined, field: 'first' | 'last'): number {
+  const n = value ?? DEFAULT_PAGE;
+  if (!Number.isInteger(n) || n < 0 || n > MAX_PAGE) throw badInput(`${field} must be between 0 and ${MAX_PAGE}`, field);
+  return n;
 }
+
+/** The page `args` ask for; BAD_USER_INPUT for mixed directions, bad sizes or foreign cursors. */
+export function pageRequest(args: PageArgs, arity: number): PageRequest {
+  const backward = args.last != null || args.before != null;
+  if (backward && (args.first != null || args.after != null)) {
+    throw badInput('page forward (first/after) or backward (last/before), not both', args.first != null ? 'first' : 'after');
+  }
+  if (backward) return { limit: count(args.last, 'last'), backward, cursor: decodeCursor(args.before, arity, 'before') };
+  return { limit: count(args.first, 'first'), backward, cursor: decodeCursor(args.after, arity, 'after') };
+}
+
+/** The page size alone, for lists read in one direction only (a DataLoader's batch of first pages). */
+export const pageSize = (args: PageArgs): number => (args.last != null ? count(args.last, 'last') : count(args.first, 'first'));
 
 export const encodeCursor = (parts: (string | number)[]) => Buffer.from(JSON.stringify(parts)).toString('base64url');
 
-export function decodeCursor(cursor: string | null | undefined, arity: number): (string | number)[] | null {
+export function decodeCursor(cursor: string | null | undefined, arity: number, field: 'after' | 'before' = 'after'): (string | number)[] | null {
   if (!cursor) return null;
   try {
     const parts = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
@@ -36,21 +69,42 @@ export function decodeCursor(cursor: string | null | undefined, arity: number): 
   } catch {
     // fall through
   }
-  throw badInput('after is not a valid cursor', 'after');
+  throw badInput(`${field} is not a valid cursor`, field);
 }
 
-/** Builds a connection from `limit + 1` fetched rows (the extra row tells whether there is a next page). */
-export function toConnection<T>(rows: T[], limit: number, cursorOf: (row: T) => (string | number)[], hasPrevious: boolean): Connection<T> {
-  const page = rows.slice(0, limit);
-  const edges = page.map((node) => ({ cursor: encodeCursor(cursorOf(node)), node }));
+const noCount = () => Promise.resolve(0);
+
+/**
+ * Builds a connection from the `limit + 1` rows a store read for `page` (the extra row tells
+ * whether more follow in that direction). `totalCount` counts the whole filtered list.
+ */
+export function toConnection<T>(
+  rows: T[],
+  page: PageRequest,
+  cursorOf: (row: T) => (string | number)[],
+  totalCount: () => Promise<number>,
+): Connection<T> {
+  const more = rows.length > page.limit;
+  const slice = rows.slice(0, page.limit);
+  const ordered = page.backward ? slice.reverse() : slice;
+  const edges = ordered.map((node) => ({ cursor: encodeCursor(cursorOf(node)), node }));
   return {
     edges,
-    nodes: page,
+    nodes: ordered,
     pageInfo: {
-      hasNextPage: rows.length > limit,
-      hasPreviousPage: hasPrevious,
+      hasNextPage: page.backward ? page.cursor !== null : more,
+      hasPreviousPage: page.backward ? more : page.cursor !== null,
       startCursor: edges[0]?.cursor ?? null,
       endCursor: edges.at(-1)?.cursor ?? null,
     },
+    totalCount,
   };
+}
+
+/** An empty connection (a filter that can match nothing, an id that names nothing). */
+export const emptyConnection = <T>(): Connection<T> => toConnection<T>([], { limit: 0, backward: false, cursor: null }, () => [], noCount);
+
+/** Maps a connection's nodes (rows read with their cursor, returned as the objects). */
+export function mapConnection<R, T>(c: Connection<R>, fn: (row: R) => T): Connection<T> {
+  return { ...c, edges: c.edges.map((e) => ({ cursor: e.cursor, node: fn(e.node) })), nodes: c.nodes.map(fn) };
 }

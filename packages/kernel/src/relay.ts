@@ -4,6 +4,16 @@
 // are enqueued in order. Nothing is skipped by a high-water mark: a row that commits late
 // with a low seq is still unpublished and still found. LISTEN/NOTIFY wakes the relay on
 // commit; polling covers a missed notification.
+//
+// Redis outages: enqueueing a batch is bounded by `enqueueTimeoutMs`; when it fails (the worker's
+// producer connection refuses at once while Redis is down) the batch's transaction rolls back,
+// its rows stay unpublished, and the relay retries every 2 s at most, so events recorded during
+// an outage (the mutations that record them commit regardless) are delivered within seconds of
+// Redis returning. The worker also calls `wake()` when its RedisWatch sees Redis back.
+// When Redis comes back without its data, the jobs already delivered but not yet run are gone:
+// the worker calls `republishSince(t)`, which marks the events published since t unpublished
+// again (kernel SQL function outbox_republish), and the relay delivers them once more; consumers
+// apply each event once (processed_events), so nothing happens twice.
 import pg from 'pg';
 import type { Queue } from 'bullmq';
 import type { Logger } from './logger.ts';
@@ -22,6 +32,8 @@ export interface RelayOptions {
   log: Pick<Logger, 'info' | 'warn' | 'error'>;
   batchSize?: number;
   pollMs?: number;
+  /** Longest wait for Redis to take a batch before the batch is rolled back and retried (default 10 s). */
+  enqueueTimeoutMs?: number;
   /** Test hook: runs after enqueueing, before marking (a crash here must lose nothing). */
   afterEnqueue?: (events: EventEnvelope[]) => Promise<void> | void;
   onDelivered?: (events: EventEnvelope[]) => void;
@@ -39,15 +51,16 @@ interface OutboxRow {
 }
 
 export class OutboxRelay {
-  #opts: Required<Pick<RelayOptions, 'batchSize' | 'pollMs'>> & RelayOptions;
+  #opts: Required<Pick<RelayOptions, 'batchSize' | 'pollMs' | 'enqueueTimeoutMs'>> & RelayOptions;
   #pool: pg.Pool;
   #listener: pg.Client | undefined;
   #running = false;
   #pause = new Pause();
   #loop: Promise<void> | undefined;
+  #lastFailureLog = 0;
 
   constructor(opts: RelayOptions) {
-    this.#opts = { batchSize: 100, pollMs: 500, ...opts };
+    this.#opts = { batchSize: 100, pollMs: 500, enqueueTimeoutMs: 10_000, ...opts };
     this.#pool = new pg.Pool({ connectionString: opts.url, max: 2 });
     this.#pool.on('error', (err) => opts.log.warn({ err }, 'relay pool error'));
   }
@@ -81,7 +94,11 @@ export class OutboxRelay {
       try {
         moved = await this.drain();
       } catch (err) {
-        this.#opts.log.error({ err }, 'relay batch failed; will retry');
+        // At most one line per 10 s while an outage lasts.
+        if (Date.now() - this.#lastFailureLog > 10_000) {
+          this.#lastFailureLog = Date.now();
+          this.#opts.log.error({ err }, 'relay batch failed; will retry');
+        }
         await this.#pause.for(Math.min(this.#opts.pollMs * 4, 5000));
         continue;
       }
@@ -130,10 +147,12 @@ export class OutboxRelay {
           byConsumer.set(consumer, list);
         }
       }
-      for (const [consumer, list] of byConsumer) {
-        // jobId = event id: a re-delivery after a crash is ignored while the job is retained.
-        await this.#opts.queue(eventQueueName(consumer)).addBulk(list.map((e) => ({ name: e.type, data: e, opts: { jobId: e.id } })));
-      }
+      await this.#bounded(async () => {
+        for (const [consumer, list] of byConsumer) {
+          // jobId = event id: a re-delivery after a crash is ignored while the job is retained.
+          await this.#opts.queue(eventQueueName(consumer)).addBulk(list.map((e) => ({ name: e.type, data: e, opts: { jobId: e.id } })));
+        }
+      });
       await this.#opts.afterEnqueue?.(events);
       await client.query(`UPDATE ${s}.outbox SET published_at = now() WHERE seq = ANY($1::bigint[])`, [rows.map((r) => r.seq)]);
       await client.query('COMMIT');
@@ -145,6 +164,43 @@ export class OutboxRelay {
     } finally {
       client.release();
     }
+  }
+
+  /** Runs `fn`, rejecting after enqueueTimeoutMs (the batch is then rolled back and retried). */
+  async #bounded(fn: () => Promise<void>): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        fn(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`Redis did not take the batch within ${this.#opts.enqueueTimeoutMs} ms`)), this.#opts.enqueueTimeoutMs);
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * Marks the events published since `since` as unpublished again, in batches, and wakes the
+   * relay to deliver them once more (after Redis lost its data). Returns how many.
+   */
+  async republishSince(since: Date, batchSize = 1000): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const { rows } = await this.#pool.query<{ n: number }>(`SELECT "${this.#opts.schema}".outbox_republish($1, $2) AS n`, [since, batchSize]);
+      const n = Number(rows[0]?.n ?? 0);
+      total += n;
+      if (n < batchSize) break;
+    }
+    if (total) this.#opts.log.info({ events: total, since: since.toISOString() }, 'events published before Redis lost its data will be delivered again');
+    this.#pause.wake();
+    return total;
+  }
+
+  /** Ends the relay's pause now (Redis is back, or new work is known to be waiting). */
+  wake(): void {
+    this.#pause.wake();
   }
 
   /** Events recorded but not yet published (metrics, readiness). */

@@ -1,23 +1,35 @@
-// Calls another context's internal endpoint as a signed `service` actor (workers that need
-// facts events deliberately do not carry, such as an email address at send time).
+// Calls another context's internal endpoint with this service's own credential
+// (service-auth.ts): facts events deliberately do not carry, such as an email address at
+// send time, or whether a user may author courses.
 import type { z } from 'zod';
-import { anonymousActor, ACTOR_HEADER, type ActorSigner } from './actor.ts';
+import { SERVICE_HEADER, type ServiceCredential, type ServiceName } from './service-auth.ts';
 
+/** A failed internal call: status 0 when the callee did not answer at all. */
 export class ServiceCallError extends Error {
   readonly status: number;
   constructor(status: number, message: string) {
     super(message);
     this.status = status;
   }
+  /** Whether the callee is down or failing (retry later), as opposed to refusing the request. */
+  get unavailable(): boolean {
+    return this.status === 0 || this.status >= 500;
+  }
 }
 
-export function serviceClient(opts: { baseUrl: string; signer: ActorSigner; timeoutMs?: number }) {
+export function serviceClient(opts: {
+  /** The callee's GraphQL URL (its internal endpoints share the origin). */
+  baseUrl: string;
+  /** Which service the calls are addressed to. */
+  audience: ServiceName;
+  credential: ServiceCredential;
+  timeoutMs?: number;
+}) {
   const origin = new URL(opts.baseUrl).origin;
   return async function call<R extends z.ZodType>(path: string, body: unknown, response: R, tenantId: string | null = null): Promise<z.infer<R>> {
-    const actor = { ...anonymousActor(), kind: 'service' as const, tenantId };
     const res = await fetch(new URL(path, origin), {
       method: 'POST',
-      headers: { 'content-type': 'application/json', [ACTOR_HEADER]: await opts.signer.sign(actor) },
+      headers: { 'content-type': 'application/json', [SERVICE_HEADER]: opts.credential.token(opts.audience, tenantId) },
       body: JSON.stringify(body),
       signal: AbortSignal.timeout(opts.timeoutMs ?? 5000),
     }).catch((err: unknown) => {

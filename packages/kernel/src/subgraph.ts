@@ -1,5 +1,11 @@
 // Builds and hosts one subgraph: schema, ORM as the subgraph's runtime role, Redis,
 // actor verification on every GraphQL request, a unit of work per request, readiness.
+//
+// Redis outages: `deps.redis` is the fail-fast client of redis.ts (no offline queue, one retry,
+// 5 s command timeout), so a resolver that needs Redis fails at once while it is down, and the
+// formatter (errors.ts makeFormatError) answers SERVICE_UNAVAILABLE with retryAfterSeconds,
+// not INTERNAL_SERVER_ERROR. /readyz answers 503 with `"redis": "down"` meanwhile; the client
+// reconnects by itself and the subgraph is ready again as soon as Redis answers.
 import type { DocumentNode } from 'graphql';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { buildSubgraphSchema } from '@apollo/subgraph';
@@ -13,7 +19,8 @@ import { createHttpHost, HttpError, installShutdown, type HttpHost, type Route }
 import { createLogger, type Logger } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { createOrm, type AnyEntitySchema, type MikroORM } from './orm.ts';
-import { createRedis, waitForRedis, type Redis } from './redis.ts';
+import { createRedis, redisReadiness, waitForRedis, type Redis } from './redis.ts';
+import { serviceVerifier, type ServiceVerifier } from './service-auth.ts';
 import { UnitOfWork } from './uow.ts';
 
 export interface SubgraphContext {
@@ -32,6 +39,12 @@ export interface SubgraphDeps<Env> {
   metrics: Metrics;
   /** SQL statements sent by this process (the N+1 tests compare it across requests). */
   stats: { statements: number };
+  /**
+   * Verifies other services' credentials on this subgraph's internal endpoints
+   * (service-auth.ts). Built on first call, so only subgraphs that serve internal endpoints
+   * need SERVICE_VERIFY_KEYS (their `routes` call it at start: a missing key fails the start).
+   */
+  serviceVerifier(): ServiceVerifier;
 }
 
 /**
@@ -41,6 +54,7 @@ export interface SubgraphDeps<Env> {
  * A subgraph without any leaves `Runtime` as `void` and omits `runtime`.
  */
 export interface SubgraphDefinition<Env extends SubgraphEnv, Ctx extends SubgraphContext, Runtime = void> {
+  /** Its schema's name and, for service credentials, its service name (service-auth.ts). */
   name: string;
   typeDefs: DocumentNode;
   resolvers: GraphQLResolverMap<Ctx>;
@@ -124,7 +138,11 @@ export async function startSubgraph<Env extends SubgraphEnv, Ctx extends Subgrap
     throw new Error(explainDatabaseError(err, env.DATABASE_URL), { cause: err });
   }
   const redis = createRedis(env.REDIS_URL, { keyPrefix: env.REDIS_PREFIX });
-  const deps: SubgraphDeps<Env> = { name: def.name, env, orm, redis, log, metrics, stats };
+  let services: ServiceVerifier | undefined;
+  const deps: SubgraphDeps<Env> = {
+    name: def.name, env, orm, redis, log, metrics, stats,
+    serviceVerifier: () => (services ??= serviceVerifier(def.name, env)),
+  };
   let runtime: Runtime;
   try {
     await waitForRedis(redis, env.REDIS_URL);
@@ -189,9 +207,7 @@ export async function startSubgraph<Env extends SubgraphEnv, Ctx extends Subgrap
         const pending = await pendingMigrations((sql) => em.execute(sql), def.name, def.migrations);
         if (pending.length) throw new Error(`migrations pending: ${pending.join(', ')}`);
       },
-      redis: async () => {
-        await redis.ping();
-      },
+      redis: redisReadiness(redis),
     },
   });
   const url = await host.listen(opts.port ?? env.PORT, env.HOST);

@@ -1,6 +1,27 @@
 // Hosts one subgraph's background work in its own process: the outbox relay for the
-// subgraph's schema, the consumer of its event queue, its job queue and schedules, plus
-// /healthz, /readyz and /metrics. Closes everything gracefully on SIGTERM.
+// subgraph's schema, the consumer of its event queue, its job queue and schedules, the kernel's
+// retention job, plus /healthz, /readyz and /metrics. Closes everything gracefully on SIGTERM.
+//
+// Retention (retention.ts): every worker upserts the `retention` job scheduler on its queue
+// kernel-<name>; one run per RETENTION_INTERVAL_MINUTES purges its schema's published outbox
+// rows, processed events and dead letters older than RETENTION_DAYS, expired idempotency keys,
+// and its queues' exhausted failed jobs.
+//
+// Redis outages, without restarts: BullMQ workers wait through a reconnect on their blocking
+// connections and resume by themselves; producers (deps.queues, the relay) fail fast while Redis
+// is down (queues.ts), so the relay rolls back and retries. A RedisWatch (redis.ts) notices Redis
+// coming back, or coming back empty, and then, in order: re-upserts the retention scheduler;
+// after data loss, has the relay deliver again the events it published in the last
+// REDIS_LOSS_REPLAY_MINUTES (their jobs may not have run; consumers apply each event once);
+// wakes the relay; and runs the definition's `redisRecovered(deps, runtime, reason)` hook, where
+// a subgraph re-creates what it keeps in Redis (stream consumer groups, its own job schedulers)
+// and re-enqueues work it accepted meanwhile. Handlers are retried every second until they all
+// succeed, so they must be idempotent. Runtime pieces may also subscribe with
+// `deps.redisWatch.onRecovered(fn)`. /readyz answers 503 with `"redis": "down"` while Redis does
+// not answer, `"queues"` while the BullMQ connections are still reconnecting, and whatever the
+// definition's own `readiness` checks report (e.g. a flusher that cannot flush).
+//
+// Settings: `workerKernelEnv` below (RETENTION_*, REDIS_LOSS_REPLAY_MINUTES), with defaults.
 import client from 'prom-client';
 import type { Queue, Worker } from 'bullmq';
 import { connectionString, explainDatabaseError, RELAY_ROLE, type Migration } from './db.ts';
@@ -9,12 +30,21 @@ import { createHttpHost, installShutdown } from './http.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { createOrm, type AnyEntitySchema, type MikroORM } from './orm.ts';
-import { createRedis, waitForRedis, type Redis } from './redis.ts';
+import { createRedis, recoveryEnv, redisReadiness, RedisWatch, waitForRedis, type RecoveryEnv, type RecoveryReason, type Redis } from './redis.ts';
 import { OutboxRelay } from './relay.ts';
 import { startConsumer, startJobWorker, type EventHandler, type JobDefinition, type WorkerMetrics } from './consumers.ts';
-import { assertNoEviction, bullPrefix, eventQueueName, queueFactory, workerConnection, type QueueFactory } from './queues.ts';
+import { assertNoEviction, bullPrefix, eventQueueName, JOB_DEFAULTS, producerConnection, queueFactory, workerConnection, type QueueFactory } from './queues.ts';
+import { kernelQueueName, retentionEnv, retentionSettings, startRetention, type RetentionEnv } from './retention.ts';
 
-export type WorkerEnv = BaseEnv & DatabaseEnv & { WORKER_PORT: number; RELAY_DATABASE_PASSWORD?: string | undefined };
+/**
+ * The kernel's worker settings (retention, recovery), parsed with zod where a subgraph parses its
+ * environment: `baseEnv.extend(databaseEnv.shape).extend(workerKernelEnv.shape)...`. A worker whose
+ * env lacks them runs with the defaults.
+ */
+export const workerKernelEnv = retentionEnv.extend(recoveryEnv.shape);
+export type WorkerKernelEnv = RetentionEnv & RecoveryEnv;
+
+export type WorkerEnv = BaseEnv & DatabaseEnv & { WORKER_PORT: number; RELAY_DATABASE_PASSWORD?: string | undefined } & Partial<WorkerKernelEnv>;
 
 export const jobQueueName = (subgraph: string) => `jobs-${subgraph}`;
 
@@ -27,6 +57,8 @@ export interface WorkerDeps<Env> {
   log: Logger;
   metrics: Metrics;
   relay: OutboxRelay;
+  /** Redis going down and coming back: `onRecovered(fn)` (see the header). */
+  redisWatch: RedisWatch;
 }
 
 /**
@@ -49,6 +81,17 @@ export interface WorkerDefinition<Env extends WorkerEnv, Runtime = void> {
   jobs?: (deps: WorkerDeps<Env>, runtime: Runtime) => JobDefinition[];
   /** Runs once at start: job schedulers and the like. */
   init?: (deps: WorkerDeps<Env>, runtime: Runtime) => Promise<void>;
+  /**
+   * Runs each time Redis answers again after an outage (`reconnected`) or without its data
+   * (`data-lost`), after the kernel re-created its own pieces: re-create consumer groups and job
+   * schedulers, re-enqueue work accepted meanwhile. Idempotent; retried every second until it succeeds.
+   */
+  redisRecovered?: (deps: WorkerDeps<Env>, runtime: Runtime, reason: RecoveryReason) => Promise<void>;
+  /**
+   * The subgraph's own readiness checks, reported by /readyz beside the kernel's (database,
+   * redis, queues, outbox): each resolves when that piece works, or throws a short reason.
+   */
+  readiness?: (deps: WorkerDeps<Env>, runtime: Runtime) => Record<string, () => Promise<void>>;
   /** Releases what `runtime` built (after the consumers stopped, before queues, Redis and the ORM). */
   close?: (deps: WorkerDeps<Env>, runtime: Runtime) => Promise<void>;
   concurrency?: number;
@@ -85,7 +128,8 @@ export async function startWorker<Env extends WorkerEnv, Runtime = void>(
 ): Promise<RunningWorker<Env, Runtime>> {
   const log = opts.log ?? createLogger(`${def.name}-worker`, env.LOG_LEVEL);
   const metrics = createMetrics(`${def.name}-worker`);
-  const redis = createRedis(env.REDIS_URL);
+  // The worker's own keys (e.g. heartbeat flushes) may run longer commands than a request's.
+  const redis = createRedis(env.REDIS_URL, { commandTimeout: 10_000 });
   await waitForRedis(redis, env.REDIS_URL).catch((err: unknown) => {
     redis.disconnect();
     throw err;
@@ -105,8 +149,8 @@ export async function startWorker<Env extends WorkerEnv, Runtime = void>(
     throw new Error(explainDatabaseError(err, env.DATABASE_URL), { cause: err });
   }
   const prefix = bullPrefix(env.REDIS_PREFIX);
-  const queueConnection = workerConnection(env.REDIS_URL);
-  const queues = queueFactory(queueConnection, prefix);
+  const queueConnection = producerConnection(env.REDIS_URL);
+  const queues = queueFactory(queueConnection, prefix, JOB_DEFAULTS, { failFast: true });
   const relay = new OutboxRelay({
     url: connectionString(env.DATABASE_URL, { user: RELAY_ROLE, password: env.RELAY_DATABASE_PASSWORD ?? env.DATABASE_PASSWORD }),
     schema: def.name,
@@ -114,7 +158,9 @@ export async function startWorker<Env extends WorkerEnv, Runtime = void>(
     queue: queues,
     log,
   });
-  const deps: WorkerDeps<Env> = { name: def.name, env, orm, redis, queues, log, metrics, relay };
+  const redisWatch = new RedisWatch(redis, { key: `${env.REDIS_PREFIX}kernel:alive:${def.name}`, log });
+  await redisWatch.start();
+  const deps: WorkerDeps<Env> = { name: def.name, env, orm, redis, queues, log, metrics, relay, redisWatch };
   // Without a `runtime` builder, Runtime is void.
   const runtime = (await def.runtime?.(deps)) as Runtime;
   const wm = workerMetrics(metrics);
@@ -130,11 +176,35 @@ export async function startWorker<Env extends WorkerEnv, Runtime = void>(
     const connection = workerConnection(env.REDIS_URL);
     workers.push({ worker: startJobWorker(jobs, { ...common, queue: jobQueueName(def.name), connection }), connection });
   }
+  const retentionConnection = workerConnection(env.REDIS_URL);
+  const retention = startRetention({
+    name: def.name,
+    orm,
+    queue: queues,
+    queueNames: [...(handlers.length ? [eventQueueName(def.name)] : []), ...(jobs.length ? [jobQueueName(def.name)] : [])],
+    connection: retentionConnection,
+    prefix,
+    settings: retentionSettings(env),
+    log,
+  });
+  workers.push({ worker: retention.worker, connection: retentionConnection });
+  await retention.schedule();
   await def.init?.(deps, runtime);
   await relay.start();
+  redisWatch.onRecovered(() => retention.schedule());
+  const replayMinutes = recoveryEnv.parse({ REDIS_LOSS_REPLAY_MINUTES: env.REDIS_LOSS_REPLAY_MINUTES }).REDIS_LOSS_REPLAY_MINUTES;
+  redisWatch.onRecovered(async (reason) => {
+    if (reason === 'data-lost' && replayMinutes > 0) await relay.republishSince(new Date(Date.now() - replayMinutes * 60_000));
+    relay.wake();
+  });
+  if (def.redisRecovered) redisWatch.onRecovered((reason) => def.redisRecovered!(deps, runtime, reason));
 
   // Queue depth and outbox backlog, read when Prometheus scrapes.
-  const watched: Queue[] = [...(handlers.length ? [queues(eventQueueName(def.name))] : []), ...(jobs.length ? [queues(jobQueueName(def.name))] : [])];
+  const watched: Queue[] = [
+    ...(handlers.length ? [queues(eventQueueName(def.name))] : []),
+    ...(jobs.length ? [queues(jobQueueName(def.name))] : []),
+    queues(kernelQueueName(def.name)),
+  ];
   new client.Gauge({
     name: 'lectern_queue_jobs',
     help: 'Jobs per queue and state',
@@ -163,12 +233,16 @@ export async function startWorker<Env extends WorkerEnv, Runtime = void>(
       database: async () => {
         await orm.em.fork().execute('select 1');
       },
-      redis: async () => {
-        await redis.ping();
+      redis: redisReadiness(redis),
+      // The BullMQ workers' and producers' connections (they reconnect by themselves).
+      queues: async () => {
+        const down = [queueConnection, ...workers.map((w) => w.connection)].filter((c) => c.status !== 'ready');
+        if (down.length) throw new Error(`reconnecting (${down.length})`);
       },
       outbox: async () => {
         await relay.pending();
       },
+      ...def.readiness?.(deps, runtime),
     },
   });
   const url = await host.listen(opts.port ?? env.WORKER_PORT, env.HOST);
@@ -181,6 +255,7 @@ export async function startWorker<Env extends WorkerEnv, Runtime = void>(
     async close() {
       if (closed) return;
       closed = true;
+      await redisWatch.stop();
       await host.close();
       // Let running jobs finish; unfinished ones are retried by another worker after their lock.
       await Promise.all(workers.map((w) => w.worker.close()));

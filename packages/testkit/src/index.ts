@@ -3,6 +3,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import pg from 'pg';
+import { SERVICE_HEADER, serviceCredential, type ServiceName } from '@lectern/kernel/service-auth';
 import { ActorSigner, type Actor, type Role } from '@lectern/kernel/actor';
 import { bootstrapDatabase, connectionString, migrate, withClient, type Migration } from '@lectern/kernel/db';
 import { DEV_ACTOR_PRIVATE_KEY } from '@lectern/kernel/dev-keys';
@@ -77,6 +78,14 @@ export function actor(partial: Partial<Actor> & { tenantId?: string | null; role
 export async function actorHeader(a: Actor): Promise<string> {
   signer ??= ActorSigner.fromJwk(DEV_ACTOR_PRIVATE_KEY);
   return (await signer).sign(a);
+}
+
+/**
+ * Headers of an internal-endpoint call as Lectern service `caller` makes it to `audience`
+ * for `tenantId` (the development service keys, as every process has them outside production).
+ */
+export function serviceHeaders(caller: ServiceName, audience: ServiceName, tenantId: string | null): Record<string, string> {
+  return { [SERVICE_HEADER]: serviceCredential(caller, { NODE_ENV: 'test' }).token(audience, tenantId) };
 }
 
 export interface GqlResult<T = Record<string, unknown>> {

@@ -5,6 +5,7 @@ import { createLoaders, type CatalogLoaders } from './loaders.ts';
 import { ContentService } from './modules/content/content.service.ts';
 import { CatalogQueries } from './modules/course/course.queries.ts';
 import { CourseService } from './modules/course/course.service.ts';
+import type { SubgraphRuntime } from './runtime.ts';
 
 export type Context = SubgraphContext & {
   loaders: CatalogLoaders;
@@ -13,9 +14,9 @@ export type Context = SubgraphContext & {
   content: ContentService;
 };
 
-export function createContext(base: SubgraphContext): Context {
+export function createContext(base: SubgraphContext, runtime: SubgraphRuntime): Context {
   const loaders = createLoaders(base.uow);
-  const deps = { actor: base.actor, uow: base.uow, loaders };
+  const deps = { actor: base.actor, uow: base.uow, loaders, directory: runtime.directory };
   return {
     ...base,
     loaders,

@@ -1,6 +1,10 @@
 // Expected business outcomes of catalog mutations (DESIGN rule 6): returned in the payload's
-// `errors`, stored with the idempotent result, never thrown. Everything else is thrown with
-// a kernel error code (NOT_FOUND, FORBIDDEN, BAD_USER_INPUT, CONFLICT).
+// `errors` (the SDL's CatalogError, a UserError), stored with the idempotent result, never
+// thrown. Everything else is thrown with a kernel error code (NOT_FOUND, FORBIDDEN,
+// BAD_USER_INPUT, CONFLICT, SERVICE_UNAVAILABLE).
+import { userError, type UserError } from '@lectern/kernel/errors';
+
+/** The SDL's UserErrorCode values catalog returns (each described there). */
 export const CATALOG_ERROR_CODES = [
   'SLUG_TAKEN',
   'COURSE_HAS_NO_LESSONS',
@@ -8,20 +12,19 @@ export const CATALOG_ERROR_CODES = [
   'ALREADY_PUBLISHED',
   'NOT_PUBLISHED',
   'PREREQUISITE_CYCLE',
+  'AUTHOR_NOT_ELIGIBLE',
 ] as const;
 export type CatalogErrorCode = (typeof CATALOG_ERROR_CODES)[number];
 
-export interface CatalogError {
-  code: CatalogErrorCode;
-  message: string;
-  field: string | null;
-}
+export type CatalogError = UserError<CatalogErrorCode>;
 
-export const catalogError = (code: CatalogErrorCode, message: string, field: string | null = null): CatalogError => ({ code, message, field });
+/** A typed error; `field` is the input field at fault (path ['input', field]). */
+export const catalogError = (code: CatalogErrorCode, message: string, field: string | null = null): CatalogError => userError(code, message, field);
 
 /**
- * What a catalog mutation stores as its idempotent result: ids only (the payload loads the
- * objects), plus the typed errors. A replay returns the same ids and errors.
+ * What a catalog mutation stores as its idempotent result: plain ids only (the payload loads
+ * the objects and returns global ids), plus the typed errors. A replay returns the same ids
+ * and errors.
  */
 export interface MutationResult {
   courseId: string | null;
@@ -30,4 +33,9 @@ export interface MutationResult {
   /** Set by remove* mutations: the id that is gone. */
   removedId?: string | null;
   errors: CatalogError[];
+}
+
+/** Errors of a stored result, whatever shape they were stored in (results stored before `path` carried `field`). */
+export function storedErrors(errors: readonly (CatalogError | { code: CatalogErrorCode; message: string; field?: string | null })[]): CatalogError[] {
+  return errors.map((e) => ('path' in e ? e : catalogError(e.code, e.message, e.field ?? null)));
 }

@@ -11,11 +11,10 @@ import { contentResolvers } from './modules/content/content.resolvers.ts';
 import { CourseAuthorSchema, CoursePrerequisiteSchema, CourseSchema, CourseVersionSchema } from './modules/course/course.entity.ts';
 import { courseResolvers, payloadResolvers } from './modules/course/course.resolvers.ts';
 import { DateTime } from '@lectern/kernel/scalars';
-import { ActorVerifier } from '@lectern/kernel/actor';
-import { DEV_ACTOR_PUBLIC_KEY, requireKey } from '@lectern/kernel/dev-keys';
 import { internalRoute } from '@lectern/kernel/internal';
 import { COURSE_STRUCTURE_PATH, courseStructureRequest } from '@lectern/contracts/catalog';
 import { InternalService } from './modules/internal/internal.service.ts';
+import { createSubgraphRuntime, type SubgraphRuntime } from './runtime.ts';
 import type { Resolvers } from './__generated__/resolvers.ts';
 
 export const typeDefs = gql(readFileSync(new URL('../schema.graphql', import.meta.url), 'utf8'));
@@ -41,17 +40,18 @@ const PAYLOADS = [
 
 export const entities = [CourseSchema, CourseVersionSchema, CourseAuthorSchema, CoursePrerequisiteSchema, CourseModuleSchema, LessonSchema];
 
-export const catalog: SubgraphDefinition<CatalogEnv, Context> = {
+export const catalog: SubgraphDefinition<CatalogEnv, Context, SubgraphRuntime> = {
   name: 'catalog',
   typeDefs,
   resolvers: resolvers(),
   entities,
   migrations,
-  context: (base) => createContext(base),
+  runtime: createSubgraphRuntime,
+  context: (base, _deps, runtime) => createContext(base, runtime),
   routes(deps) {
-    const verifier = ActorVerifier.fromJwk(requireKey(deps.env.ACTOR_VERIFY_KEY, DEV_ACTOR_PUBLIC_KEY, 'ACTOR_VERIFY_KEY', deps.env.NODE_ENV));
+    const verifier = deps.serviceVerifier();
     const internal = new InternalService(deps.orm);
-    // Other contexts (enrollment, learning) read course structure here, as a signed `service` actor.
+    // Other contexts (enrollment, learning) read course structure here, with their service credentials.
     return [internalRoute(COURSE_STRUCTURE_PATH, verifier, courseStructureRequest, (b) => internal.structure(b))];
   },
 };

@@ -1,12 +1,16 @@
-// Authoring and versioning as instructors, admins and learners experience them.
+// Authoring and versioning as instructors, admins and learners experience them (the people
+// are identity's members: who may author is identity's answer).
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MUTATIONS, authorCourse, call, errorCode, idem, ok, organization, startTestCatalog, type TestCatalog } from './helpers.ts';
+import { globalId } from '@lectern/kernel/ids';
+import { MUTATIONS, authorCourse, call, errorCode, gid, idem, ok, seededOrganization, startTestCatalog, type Organization, type TestCatalog } from './helpers.ts';
 
 let t: TestCatalog;
-const org = organization();
+let org: Organization;
 
 beforeAll(async () => {
-  t = await startTestCatalog();
+  t = await startTestCatalog({ identity: true });
+  org = await seededOrganization(t, 'authoring');
 }, 60_000);
 afterAll(async () => {
   await t?.close();
@@ -47,8 +51,10 @@ describe('versioning', () => {
     expect(authorView.publishedVersion).toMatchObject({ number: 1, status: 'PUBLISHED', title: 'Fire Safety' });
     expect(authorView.draftVersion).toMatchObject({ number: 2, status: 'DRAFT', title: 'Fire Safety (2nd edition)' });
     expect(authorView.modules.map((m: { title: string }) => m.title)).toEqual(['Module one', 'Extinguishers']);
-    expect(authorView.modules[0].lineageId).toBe(moduleId);
-    expect(authorView.modules[0].lessons[0]).toMatchObject({ id: draftLesson.id, lineageId: lessonId, body: 'Updated text.' });
+    expect(authorView.modules[0].id).not.toBe(moduleId); // the draft's copy
+    expect(authorView.modules[0].lineageId).toBe(learnerView.modules[0].lineageId);
+    expect(authorView.modules[0].lessons[0]).toMatchObject({ id: draftLesson.id, lineageId: learnerView.modules[0].lessons[0].lineageId, body: 'Updated text.' });
+    expect(draftLesson.lineageId).toBe(learnerView.modules[0].lessons[0].lineageId);
 
     // The draft has an empty module: publishing it is refused with a typed error, nothing changes.
     const refused = await ok(t, org.instructor, MUTATIONS.publishCourse, { input: { courseId, idempotencyKey: idem() } });
@@ -62,8 +68,10 @@ describe('versioning', () => {
     const after = (await ok(t, org.learner, COURSE, { id: courseId })).course;
     expect(after).toMatchObject({ title: 'Fire Safety (2nd edition)', publishedVersion: { number: 2, status: 'PUBLISHED' } });
     expect(after.modules[0].lessons[0]).toMatchObject({ id: draftLesson.id, body: 'Updated text.' });
-    // The first edition's lessons are no longer what learners see.
-    expect((await ok(t, org.learner, `query($id: ID!) { lesson(id: $id) { id } }`, { id: lessonId })).lesson).toBeNull();
+    // The first edition's lessons are no longer in the course learners see, but still resolve
+    // by id: offerings that pinned the first edition keep running it.
+    expect(after.modules[0].lessons.map((l: { id: string }) => l.id)).not.toContain(lessonId);
+    expect((await ok(t, org.learner, `query($id: ID!) { lesson(id: $id) { id body } }`, { id: lessonId })).lesson).toEqual({ id: lessonId, body: 'Read this.' });
     const again = await ok(t, org.instructor, MUTATIONS.publishCourse, { input: { courseId, idempotencyKey: idem() } });
     expect(again.publishCourse.errors.map((e: { code: string }) => e.code)).toEqual(['ALREADY_PUBLISHED']);
   });
@@ -143,13 +151,14 @@ describe('who sees what', () => {
     const { courseId } = await authorCourse(t, org.instructor, 'Mine');
     const denied = await call(t, org.otherInstructor, MUTATIONS.updateCourse, { input: { courseId, title: 'Theirs', idempotencyKey: idem() } });
     expect(errorCode(denied)).toBe('FORBIDDEN');
-    await ok(t, org.instructor, MUTATIONS.addCourseAuthor, { input: { courseId, userId: org.otherInstructor.userId, idempotencyKey: idem() } });
+    const added = await ok(t, org.instructor, MUTATIONS.addCourseAuthor, { input: { courseId, userId: gid.user(org.otherInstructor.userId!), idempotencyKey: idem() } });
+    expect(added.addCourseAuthor.errors).toEqual([]);
     await ok(t, org.otherInstructor, MUTATIONS.updateCourse, { input: { courseId, title: 'Ours', idempotencyKey: idem() } });
     await ok(t, org.admin, MUTATIONS.updateCourse, { input: { courseId, description: 'By the admin', idempotencyKey: idem() } });
     await ok(t, org.writeKey, MUTATIONS.updateCourse, { input: { courseId, slug: 'ours-by-key', idempotencyKey: idem() } });
     const course = (await ok(t, org.admin, `query($id: ID!) { course(id: $id) { title description slug authors { id } } }`, { id: courseId })).course;
     expect(course).toMatchObject({ title: 'Ours', description: 'By the admin', slug: 'ours-by-key' });
-    expect(course.authors.map((a: { id: string }) => a.id).sort()).toEqual([org.instructor.userId, org.otherInstructor.userId].sort());
+    expect(course.authors.map((a: { id: string }) => a.id).sort()).toEqual([gid.user(org.instructor.userId!), gid.user(org.otherInstructor.userId!)].sort());
   });
 });
 
@@ -163,15 +172,34 @@ describe('content', () => {
       { kind: 'EXTERNAL', externalUrl: 'https://user:pw@example.org' },
       { kind: 'VIDEO' },
       { kind: 'QUIZ', quizId: 'not-an-id' },
+      { kind: 'QUIZ', quizId: randomUUID() }, // a plain UUID is not a Quiz id
+      { kind: 'VIDEO', videoId: globalId('Quiz', randomUUID()) }, // another type's id
       { kind: 'TEXT', body: 'x', externalUrl: 'https://example.org' },
     ]) {
       const r = await add(bad);
       expect(errorCode(r), JSON.stringify(bad)).toBe('BAD_USER_INPUT');
     }
+    // Errors name the input fields as the API has them.
+    expect((await add({ kind: 'VIDEO' })).errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'videoId' });
+    expect((await add({ kind: 'TEXT', body: 'x', videoId: globalId('VideoAsset', randomUUID()) })).errors?.[0]?.extensions).toMatchObject({ field: 'videoId' });
     const good = await add({ kind: 'EXTERNAL', externalUrl: 'https://example.org/a?b=c' });
     expect(good.data?.addLesson.lesson).toMatchObject({ kind: 'EXTERNAL', position: 1 });
-    const videoLesson = await add({ kind: 'VIDEO', videoAssetId: '6f1c2a1e-8c1b-4a5f-9d1e-2b3c4d5e6f70', durationSeconds: 90, position: 0 });
+    const videoId = globalId('VideoAsset', '6f1c2a1e-8c1b-4a5f-9d1e-2b3c4d5e6f70');
+    const videoLesson = await add({ kind: 'VIDEO', videoId, durationSeconds: 90, position: 0 });
     expect(videoLesson.data?.addLesson.lesson).toMatchObject({ kind: 'VIDEO', position: 0 });
+    const quizId = globalId('Quiz', randomUUID());
+    const quizLesson = await add({ kind: 'QUIZ', quizId });
+    // Links, not bare ids: the lesson answers references carrying the global ids it was given.
+    const links = await ok(t, org.admin, `query($v: ID!, $q: ID!) { v: lesson(id: $v) { video { __typename id } quiz { id } } q: lesson(id: $q) { video { id } quiz { __typename id } } }`, {
+      v: videoLesson.data?.addLesson.lesson.id,
+      q: quizLesson.data?.addLesson.lesson.id,
+    });
+    expect(links).toEqual({ v: { video: { __typename: 'VideoAsset', id: videoId }, quiz: null }, q: { video: null, quiz: { __typename: 'Quiz', id: quizId } } });
+    const otherVideo = globalId('VideoAsset', randomUUID());
+    const updated = await ok(t, org.admin, `mutation($input: UpdateLessonInput!) { updateLesson(input: $input) { lesson { video { id } } errors { code } } }`, {
+      input: { lessonId: videoLesson.data?.addLesson.lesson.id, videoId: otherVideo, idempotencyKey: idem() },
+    });
+    expect(updated.updateLesson).toEqual({ lesson: { video: { id: otherVideo } }, errors: [] });
   });
 
   it('moves lessons between modules and keeps positions dense', async () => {
@@ -197,7 +225,7 @@ describe('content', () => {
   it('reports a taken slug as a typed error', async () => {
     await ok(t, org.admin, MUTATIONS.createCourse, { input: { title: 'Slugged', slug: 'slugged', idempotencyKey: idem() } });
     const r = await ok(t, org.admin, MUTATIONS.createCourse, { input: { title: 'Slugged again', slug: 'slugged', idempotencyKey: idem() } });
-    expect(r.createCourse).toMatchObject({ course: null, errors: [{ code: 'SLUG_TAKEN', field: 'slug' }] });
+    expect(r.createCourse).toMatchObject({ course: null, errors: [{ code: 'SLUG_TAKEN', path: ['input', 'slug'] }] });
     const derived = await ok(t, org.admin, MUTATIONS.createCourse, { input: { title: 'Slugged', idempotencyKey: idem() } });
     expect(derived.createCourse.course.slug).toBe('slugged-2');
     const bySlug = await ok(t, org.admin, `{ courseBySlug(slug: "slugged-2") { id } }`);
@@ -214,8 +242,8 @@ describe('prerequisites', () => {
       ok(t, org.admin, MUTATIONS.addCoursePrerequisite, { input: { courseId, prerequisiteCourseId, idempotencyKey: idem() } });
     expect((await link(a.courseId, b.courseId)).addCoursePrerequisite.errors).toEqual([]); // A requires B
     expect((await link(b.courseId, c.courseId)).addCoursePrerequisite.errors).toEqual([]); // B requires C
-    expect((await link(c.courseId, a.courseId)).addCoursePrerequisite.errors).toEqual([{ code: 'PREREQUISITE_CYCLE', field: 'prerequisiteCourseId' }]);
-    expect((await link(a.courseId, a.courseId)).addCoursePrerequisite.errors).toEqual([{ code: 'PREREQUISITE_CYCLE', field: 'prerequisiteCourseId' }]);
+    expect((await link(c.courseId, a.courseId)).addCoursePrerequisite.errors).toEqual([{ code: 'PREREQUISITE_CYCLE', path: ['input', 'prerequisiteCourseId'] }]);
+    expect((await link(a.courseId, a.courseId)).addCoursePrerequisite.errors).toEqual([{ code: 'PREREQUISITE_CYCLE', path: ['input', 'prerequisiteCourseId'] }]);
     expect((await link(a.courseId, b.courseId)).addCoursePrerequisite.course.prerequisites).toEqual([{ id: b.courseId }]); // no duplicate
 
     const seen = await ok(t, org.learner, `query($a: ID!, $b: ID!) { a: course(id: $a) { prerequisites { id } } b: course(id: $b) { prerequisites { id } } }`, {

@@ -1,5 +1,6 @@
 // Catalog's facts leave through its outbox, in the transaction of the change.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { idOf } from '@lectern/kernel/ids';
 import type pg from 'pg';
 import { adminPool } from '@lectern/testkit';
 import { MUTATIONS, authorCourse, idem, ok, organization, startTestCatalog, type TestCatalog } from './helpers.ts';
@@ -15,8 +16,9 @@ afterAll(async () => {
   await t?.close();
 });
 
+/** The outbox rows of a course (events carry plain UUIDs, the API global ids). */
 const events = async (courseId: string) =>
-  (await admin.query(`select type, tenant_id, payload from catalog.outbox where aggregate_id = $1 order by seq`, [courseId])).rows;
+  (await admin.query(`select type, tenant_id, payload from catalog.outbox where aggregate_id = $1 order by seq`, [idOf(courseId, 'Course')])).rows;
 
 describe('catalog events', () => {
   it('records CoursePublished on each publication and CourseUnpublished on unpublishing, ids only', async () => {
@@ -26,7 +28,7 @@ describe('catalog events', () => {
     expect(first).toEqual({
       type: 'catalog.CoursePublished',
       tenant_id: org.tenantId,
-      payload: { courseId, versionId: expect.any(String), previousVersionId: null, publishedBy: org.instructor.userId },
+      payload: { courseId: idOf(courseId, 'Course'), versionId: expect.any(String), previousVersionId: null, publishedBy: org.instructor.userId },
     });
     await ok(t, org.instructor, MUTATIONS.updateCourse, { input: { courseId, title: 'Eventful course, v2', idempotencyKey: idem() } });
     await ok(t, org.instructor, MUTATIONS.publishCourse, { input: { courseId, idempotencyKey: idem() } });

@@ -1,12 +1,28 @@
 // Shared set-up of the catalog integration tests: a fresh database per test file (created and
-// dropped by the test kit), the subgraph started in-process on it, and callers with signed
-// actor contexts.
+// dropped by the test kit), the subgraph started in-process on it (with identity beside it
+// when a test needs real people: who may author is identity's answer), and callers with
+// signed actor contexts. Tests send and compare global ids, as clients do.
 import { randomUUID } from 'node:crypto';
 import type { Actor, Role } from '@lectern/kernel/actor';
+import { globalId } from '@lectern/kernel/ids';
 import type { RunningSubgraph } from '@lectern/kernel/subgraph';
 import { actor, createTestDatabase, idem, type TestDatabase, ok } from '@lectern/testkit';
 export { call, errorCode, ok } from '@lectern/testkit';
+import { loadEnv as identityEnv, migrations as identityMigrations, startIdentity } from '@lectern/identity/server';
+import { seedMember, seedOrganizationWithPeople } from '@lectern/identity/testing';
 import { loadEnv, startCatalog, type CatalogEnv } from '../src/server.ts';
+
+/** Global ids of plain UUIDs (seeds and SQL return plain ones). */
+export const gid = {
+  course: (id: string) => globalId('Course', id),
+  version: (id: string) => globalId('CourseVersion', id),
+  module: (id: string) => globalId('Module', id),
+  lesson: (id: string) => globalId('Lesson', id),
+  user: (id: string) => globalId('User', id),
+};
+
+/** Nothing listens here: identity "down". */
+export const UNREACHABLE_IDENTITY = 'http://127.0.0.1:9/graphql';
 
 export { idem };
 
@@ -17,25 +33,32 @@ export type Data = any;
 export interface TestCatalog {
   db: TestDatabase;
   running: RunningSubgraph<CatalogEnv>;
+  /** identity, when the test started it (startTestCatalog({ identity: true })). */
+  identity: RunningSubgraph<Parameters<typeof startIdentity>[0]> | null;
   url: string;
   close(): Promise<void>;
 }
 
-export async function startTestCatalog(): Promise<TestCatalog> {
-  const db = await createTestDatabase({}, 'catalog');
+export async function startTestCatalog(opts: { identity?: boolean; env?: Record<string, string> } = {}): Promise<TestCatalog> {
+  const db = await createTestDatabase(opts.identity ? { identity: identityMigrations } : {}, 'catalog');
+  let identity: RunningSubgraph<Parameters<typeof startIdentity>[0]> | null = null;
   try {
+    if (opts.identity) identity = await startIdentity(identityEnv({ ...db.env }));
     // The subgraph migrates its own schema at start, as in development.
-    const running = await startCatalog(loadEnv({ ...db.env, MIGRATE_ON_START: 'true' }));
+    const running = await startCatalog(loadEnv({ ...db.env, MIGRATE_ON_START: 'true', IDENTITY_URL: identity?.url ?? UNREACHABLE_IDENTITY, ...opts.env }));
     return {
       db,
       running,
+      identity,
       url: running.url,
       async close() {
         await running.close();
+        await identity?.close();
         await db.drop();
       },
     };
   } catch (err) {
+    await identity?.close();
     await db.drop();
     throw err;
   }
@@ -43,7 +66,7 @@ export async function startTestCatalog(): Promise<TestCatalog> {
 
 /** An organization with one member per role. */
 export function organization() {
-  const tenantId = randomUUID();
+  const tenantId: string = randomUUID();
   const member = (roles: Role[]) => actor({ tenantId, roles });
   return {
     tenantId,
@@ -58,10 +81,34 @@ export function organization() {
 }
 export type Organization = ReturnType<typeof organization>;
 
+/**
+ * An organization that exists in identity (needs startTestCatalog({ identity: true })): the same
+ * callers as organization(), the people real members (a second instructor too).
+ */
+export async function seededOrganization(t: TestCatalog, slug: string): Promise<Organization> {
+  if (!t.identity) throw new Error('seededOrganization needs identity: startTestCatalog({ identity: true })');
+  const orm = t.identity.deps.orm;
+  const people = await seedOrganizationWithPeople(orm, slug);
+  const otherInstructor = await seedMember(orm, people.org, { email: `instructor2@${slug}.example`, roles: ['INSTRUCTOR'] });
+  const support = await seedMember(orm, people.org, { email: `support@${slug}.example`, roles: ['SUPPORT_READONLY'] });
+  const tenantId = people.org.id;
+  const as = (who: { id: string; roles: Role[] }): Actor => actor({ userId: who.id, tenantId, roles: who.roles });
+  return {
+    tenantId,
+    admin: as(people.admin),
+    instructor: as(people.instructor),
+    otherInstructor: as(otherInstructor),
+    learner: as(people.learner),
+    support: as(support),
+    readKey: actor({ tenantId, kind: 'api_key', userId: null, apiKeyId: randomUUID(), scopes: ['catalog:read'] }),
+    writeKey: actor({ tenantId, kind: 'api_key', userId: null, apiKeyId: randomUUID(), scopes: ['catalog:write'] }),
+  };
+}
+
 
 export const MUTATIONS = {
-  createCourse: `mutation($input: CreateCourseInput!) { createCourse(input: $input) { course { id slug title status } errors { code message field } } }`,
-  updateCourse: `mutation($input: UpdateCourseInput!) { updateCourse(input: $input) { course { id slug title } errors { code message field } } }`,
+  createCourse: `mutation($input: CreateCourseInput!) { createCourse(input: $input) { course { id slug title status } errors { code message path } } }`,
+  updateCourse: `mutation($input: UpdateCourseInput!) { updateCourse(input: $input) { course { id slug title } errors { code message path } } }`,
   addModule: `mutation($input: AddModuleInput!) { addModule(input: $input) { module { id lineageId position title } errors { code } } }`,
   updateModule: `mutation($input: UpdateModuleInput!) { updateModule(input: $input) { module { id lineageId position title } errors { code } } }`,
   removeModule: `mutation($input: RemoveModuleInput!) { removeModule(input: $input) { removedModuleId errors { code } } }`,
@@ -69,10 +116,11 @@ export const MUTATIONS = {
   updateLesson: `mutation($input: UpdateLessonInput!) { updateLesson(input: $input) { lesson { id lineageId title body } errors { code } } }`,
   removeLesson: `mutation($input: RemoveLessonInput!) { removeLesson(input: $input) { removedLessonId errors { code } } }`,
   moveLesson: `mutation($input: MoveLessonInput!) { moveLesson(input: $input) { lesson { id position module { id } } errors { code } } }`,
-  publishCourse: `mutation($input: PublishCourseInput!) { publishCourse(input: $input) { course { id status } errors { code message field } } }`,
+  publishCourse: `mutation($input: PublishCourseInput!) { publishCourse(input: $input) { course { id status } errors { code message path } } }`,
   unpublishCourse: `mutation($input: UnpublishCourseInput!) { unpublishCourse(input: $input) { course { id status } errors { code message } } }`,
-  addCoursePrerequisite: `mutation($input: AddCoursePrerequisiteInput!) { addCoursePrerequisite(input: $input) { course { id prerequisites { id } } errors { code field } } }`,
-  addCourseAuthor: `mutation($input: AddCourseAuthorInput!) { addCourseAuthor(input: $input) { course { id authors { id } } errors { code } } }`,
+  addCoursePrerequisite: `mutation($input: AddCoursePrerequisiteInput!) { addCoursePrerequisite(input: $input) { course { id prerequisites { id } } errors { code path } } }`,
+  removeCourseAuthor: `mutation($input: RemoveCourseAuthorInput!) { removeCourseAuthor(input: $input) { course { id authors { id } } errors { code message path } } }`,
+  addCourseAuthor: `mutation($input: AddCourseAuthorInput!) { addCourseAuthor(input: $input) { course { id authors { id } } errors { code message path } } }`,
 };
 
 /** Creates a course with one module and one TEXT lesson through the API; optionally publishes it. */

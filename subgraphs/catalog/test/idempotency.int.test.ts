@@ -3,7 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { badInput } from '@lectern/kernel';
 import { inTenant } from '@lectern/kernel/uow';
 import { adminPool } from '@lectern/testkit';
+import { idOf } from '@lectern/kernel/ids';
 import { createLoaders } from '../src/loaders.ts';
+import { seedDirectory } from '../src/testing/index.ts';
 import { runMutation } from '../src/modules/course/authoring.ts';
 import { Course } from '../src/modules/course/course.entity.ts';
 import { MUTATIONS, authorCourse, call, errorCode, idem, ok, organization, startTestCatalog, type TestCatalog } from './helpers.ts';
@@ -111,18 +113,18 @@ describe('other mutations', () => {
     expect((await ok(t, org.admin, `query($id: ID!) { course(id: $id) { title } }`, { id: courseId })).course.title).toBe('Renamed');
     const retry = await ok(t, org.admin, MUTATIONS.updateCourse, { input: okInput });
     expect(retry.updateCourse).toMatchObject({ course: { title: 'Renamed' }, errors: [] });
-    const versions = await admin.query(`select count(*)::int as n from catalog.course_versions where course_id = $1`, [courseId]);
+    const versions = await admin.query(`select count(*)::int as n from catalog.course_versions where course_id = $1`, [idOf(courseId, 'Course')]);
     expect(versions.rows[0].n).toBe(1);
   });
 
   it('a failed mutation cannot leak changes it made to already-loaded entities into the request’s commit', async () => {
     const { courseId } = await authorCourse(t, org.admin, 'Untouchable');
     await inTenant(t.running.deps.orm, org.tenantId, async (uow) => {
-      const deps = { actor: org.admin, uow, loaders: createLoaders(uow) };
-      await deps.loaders.course.load(courseId); // loaded by the request before the mutation
+      const deps = { actor: org.admin, uow, loaders: createLoaders(uow), directory: seedDirectory([]) };
+      await deps.loaders.course.load(idOf(courseId, 'Course')!); // loaded by the request before the mutation
       await expect(
         runMutation(deps, 'test', { idempotencyKey: idem() }, async (em) => {
-          const course = await em.findOneOrFail(Course, { id: courseId });
+          const course = await em.findOneOrFail(Course, { id: idOf(courseId, 'Course')! });
           course.slug = 'leaked';
           throw badInput('refused after touching the course');
         }),

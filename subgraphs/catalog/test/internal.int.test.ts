@@ -3,7 +3,7 @@
 // organization at a time; drafts never leak.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { actor, actorHeader, adminPool } from '@lectern/testkit';
+import { actor, actorHeader, adminPool, serviceHeaders } from '@lectern/testkit';
 import { seedCourse } from '../src/testing/index.ts';
 import { COURSE_STRUCTURE_PATH, courseStructureResponse } from '@lectern/contracts/catalog';
 import { startTestCatalog, type TestCatalog } from './helpers.ts';
@@ -14,10 +14,12 @@ beforeAll(async () => {
 });
 afterAll(() => catalog?.close());
 
-async function ask(body: unknown, who = actor({ kind: 'service', userId: null })) {
+/** Asks as the enrollment service for the body's tenant, or with `headers` instead (e.g. a user's actor). */
+async function ask(body: unknown, headers?: Record<string, string>) {
+  const tenantId = (body as { tenantId?: string }).tenantId ?? null;
   const res = await fetch(new URL(COURSE_STRUCTURE_PATH, catalog.url), {
     method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-lectern-actor': await actorHeader(who) },
+    headers: { 'content-type': 'application/json', ...(headers ?? serviceHeaders('enrollment', 'catalog', tenantId)) },
     body: JSON.stringify(body),
   });
   return { status: res.status, body: (await res.json()) as unknown };
@@ -73,7 +75,7 @@ describe('course structure (internal)', () => {
   });
 
   it('refuses callers that are not services, and bad input', async () => {
-    expect((await ask({ tenantId, courseIds: [course.id] }, actor({ tenantId, roles: ['ORG_ADMIN'] }))).status).toBe(401);
+    expect((await ask({ tenantId, courseIds: [course.id] }, { 'x-lectern-actor': await actorHeader(actor({ tenantId, roles: ['ORG_ADMIN'] })) })).status).toBe(401);
     expect((await ask({ tenantId, courseIds: ['nope'] })).status).toBe(400);
     expect((await ask({ tenantId, courseIds: [], extra: 1 })).status).toBe(400);
   });

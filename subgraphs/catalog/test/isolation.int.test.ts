@@ -9,7 +9,8 @@ import { UnitOfWork, inTenant } from '@lectern/kernel/uow';
 import { actor, actorHeader, adminPool } from '@lectern/testkit';
 import { entities } from '../src/server.ts';
 import { Course } from '../src/modules/course/course.entity.ts';
-import { MUTATIONS, authorCourse, call, errorCode, idem, ok, organization, startTestCatalog, type TestCatalog } from './helpers.ts';
+import { MUTATIONS, authorCourse, call, errorCode, gid, idem, ok, organization, startTestCatalog, type TestCatalog } from './helpers.ts';
+import { idOf } from '@lectern/kernel/ids';
 
 let t: TestCatalog;
 const A = organization();
@@ -26,7 +27,7 @@ afterAll(async () => {
   await t?.close();
 });
 
-const MISSING = '00000000-0000-4000-8000-000000000000';
+const MISSING = gid.course('00000000-0000-4000-8000-000000000000');
 
 describe('tenant isolation through the API', () => {
   it('hides A’s course from B by id exactly as a missing id, and by list and search', async () => {
@@ -77,9 +78,15 @@ describe('tenant isolation through the API', () => {
     expect((await ok(t, A.learner, `query($id: ID!) { course(id: $id) { title } }`, { id: courseA.courseId })).course.title).toBe('Zebra handling for experts');
   });
 
-  it('treats malformed ids as missing, not as errors', async () => {
-    const r = await ok(t, A.admin, `{ course(id: "not-a-uuid") { id } lesson(id: "1") { id } }`);
-    expect(r).toEqual({ course: null, lesson: null });
+  it('treats malformed ids, plain UUIDs and ids of another type as missing in lookups, and as BAD_USER_INPUT in mutations', async () => {
+    const r = await ok(t, A.admin, `query($plain: ID!, $lessonAsCourse: ID!) {
+      course(id: "not-a-uuid") { id } lesson(id: "1") { id } plain: course(id: $plain) { id } wrongType: course(id: $lessonAsCourse) { id }
+    }`, { plain: idOf(courseA.courseId, 'Course'), lessonAsCourse: gid.course(idOf(courseA.lessonId, 'Lesson')!) });
+    expect(r).toEqual({ course: null, lesson: null, plain: null, wrongType: null });
+    const plain = await call(t, A.admin, MUTATIONS.updateCourse, { input: { courseId: idOf(courseA.courseId, 'Course'), title: 'x', idempotencyKey: idem() } });
+    expect(plain.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'courseId' });
+    const wrongType = await call(t, A.admin, MUTATIONS.addModule, { input: { courseId: courseA.moduleId, title: 'x', idempotencyKey: idem() } });
+    expect(wrongType.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'courseId' });
   });
 });
 
@@ -122,6 +129,7 @@ describe('trust boundary: only the gateway may call', () => {
       expect(res.status).toBe(401);
       const text = await res.text();
       expect(text).not.toContain(courseA.courseId);
+      expect(text).not.toContain(idOf(courseA.courseId, 'Course'));
     }
     // A tenant header of its own means nothing to a subgraph.
     expect((await post({ 'x-tenant-id': A.tenantId })).status).toBe(401);
@@ -150,13 +158,13 @@ describe('two independent layers of tenant isolation', () => {
     // Writing a row for another tenant is refused by WITH CHECK.
     const uow = new UnitOfWork(orm, B.tenantId);
     const em = await uow.em();
-    const updated = await em.execute<{ affectedRows: number }>(`update courses set slug = 'stolen' where id = ?`, [courseA.courseId], 'run');
+    const updated = await em.execute<{ affectedRows: number }>(`update courses set slug = 'stolen' where id = ?`, [idOf(courseA.courseId, 'Course')], 'run');
     expect(updated.affectedRows).toBe(0);
     await expect(
       uow.write(async (tx) => {
         await tx.execute(
           `insert into course_versions (id, tenant_id, course_id, number, title, status) values (?, ?, ?, 99, 'x', 'DRAFT')`,
-          [randomUUID(), A.tenantId, courseA.courseId],
+          [randomUUID(), A.tenantId, idOf(courseA.courseId, 'Course')],
         );
       }),
     ).rejects.toThrow(/row-level security/);
@@ -175,8 +183,8 @@ describe('two independent layers of tenant isolation', () => {
       await inTenant(orm, B.tenantId, async (uow) => {
         const em = await uow.em();
         const filtered = await em.find(Course, {});
-        expect(filtered.map((c) => c.id)).toEqual([courseB.courseId]);
-        expect(await em.findOne(Course, { id: courseA.courseId })).toBeNull();
+        expect(filtered.map((c) => gid.course(c.id))).toEqual([courseB.courseId]);
+        expect(await em.findOne(Course, { id: idOf(courseA.courseId, 'Course')! })).toBeNull();
       });
     } finally {
       await orm.close();

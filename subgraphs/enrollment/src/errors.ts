@@ -1,8 +1,16 @@
 // Expected business outcomes of enrollment mutations (DESIGN rule 6): returned in the
-// payload's `errors`, stored with the idempotent result, never thrown. Everything else is
-// thrown with a kernel error code (NOT_FOUND, FORBIDDEN, BAD_USER_INPUT, CONFLICT).
+// payload's `errors` (the SDL's EnrollmentError, a UserError), stored with the idempotent
+// result, never thrown. Everything else is thrown with a kernel error code (NOT_FOUND,
+// FORBIDDEN, BAD_USER_INPUT, CONFLICT, SERVICE_UNAVAILABLE).
+import { userError, type UserError } from '@lectern/kernel';
+
 export const ENROLLMENT_ERROR_CODES = [
+  'COURSE_NOT_FOUND',
   'COURSE_NOT_PUBLISHED',
+  'COURSE_VERSION_NOT_FOUND',
+  'COURSE_VERSION_OF_ANOTHER_COURSE',
+  'COURSE_VERSION_NOT_PUBLISHED',
+  'SAME_COURSE_VERSION',
   'COHORT_FULL',
   'PREREQUISITES_NOT_MET',
   'ENROLLMENT_CLOSED',
@@ -17,13 +25,10 @@ export const ENROLLMENT_ERROR_CODES = [
 ] as const;
 export type EnrollmentErrorCode = (typeof ENROLLMENT_ERROR_CODES)[number];
 
-export interface EnrollmentError {
-  code: EnrollmentErrorCode;
-  message: string;
-  field: string | null;
-}
+export type EnrollmentError = UserError<EnrollmentErrorCode>;
 
-export const enrollmentError = (code: EnrollmentErrorCode, message: string, field: string | null = null): EnrollmentError => ({ code, message, field });
+/** A typed outcome; `field` is the input field at fault (its path is ['input', field]). */
+export const enrollmentError = (code: EnrollmentErrorCode, message: string, field: string | null = null): EnrollmentError => userError(code, message, field);
 
 /**
  * What an enrollment mutation stores as its idempotent result: ids only (the payload loads
@@ -36,5 +41,6 @@ export interface MutationResult {
   /** Waitlisted enrollments that got a seat through this change. */
   promotedIds?: string[];
   importId?: string | null;
+  versionChangeId?: string | null;
   errors: EnrollmentError[];
 }

@@ -2,110 +2,207 @@
 // one batched query per level of the operation, whatever the page size (no N+1). Queries run
 // in the request's unit of work, so they see only the caller's organization (ORM filter and
 // RLS; raw SQL also names the tenant).
-import { DataLoader, decodeCursor, oneLoader, manyLoader, pageSize, toConnection, type Connection, type PageArgs, type UnitOfWork } from '@lectern/kernel';
+//
+// Pages (connections) of many parents at once: one statement per relation and order, a
+// UNION ALL of one keyset subquery per parent (each with its own cursor, direction and
+// limit + 1 rows, kernel pagination.ts). Their totalCount is another batched loader, run only
+// when a client selects it.
+import { DataLoader, oneLoader, manyLoader, pageRequest, toConnection, mapConnection, type Connection, type PageArgs, type UnitOfWork } from '@lectern/kernel';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { Enrollment, type EnrollmentStatus } from './modules/enrollment/enrollment.entity.ts';
-import { Cohort, Offering } from './modules/offering/offering.entity.ts';
-import { RosterImport } from './modules/roster/roster.entity.ts';
+import { Enrollment } from './modules/enrollment/enrollment.entity.ts';
+import { Cohort, Offering, OfferingVersionChange } from './modules/offering/offering.entity.ts';
+import { RosterImport, type RosterImportRowView, type RosterRowStatus } from './modules/roster/roster.entity.ts';
 import { sqlArray as arr } from '@lectern/kernel/orm';
 
 /** Which rows of a page the caller may see: all, or their own plus those of cohorts they teach. */
 export type Viewer = { all: true } | { all: false; userId: string };
 
+/** The lists a client pages, by their parent. */
+const RELATIONS = {
+  cohortEnrollments: { table: 'enrollments', col: 'cohort_id', entity: Enrollment },
+  learnerEnrollments: { table: 'enrollments', col: 'learner_id', entity: Enrollment },
+  courseOfferings: { table: 'offerings', col: 'course_id', entity: Offering },
+  /** The organization's offerings: the parent is the tenant. */
+  orgOfferings: { table: 'offerings', col: 'tenant_id', entity: Offering },
+  offeringCohorts: { table: 'cohorts', col: 'offering_id', entity: Cohort },
+  importRows: { table: 'roster_import_rows', col: 'import_id', entity: null },
+} as const;
+export type PageRelation = keyof typeof RELATIONS;
+
+type Row = Record<string, unknown>;
+const iso = (v: unknown) => (v instanceof Date ? v : new Date(String(v))).toISOString();
+
+/** Keyset orders: the columns compared (all in the same direction), and a row's cursor. */
+const ORDERS = {
+  seq: { cols: [{ expr: 't.seq', type: 'bigint' }], cursor: (r: Row) => [Number(r.seq)] },
+  startsAt: { cols: [{ expr: 't.starts_at', type: 'timestamptz' }, { expr: 't.seq', type: 'bigint' }], cursor: (r: Row) => [iso(r.starts_at), Number(r.seq)] },
+  row: { cols: [{ expr: 't.row_number', type: 'int' }], cursor: (r: Row) => [Number(r.row_number)] },
+} as const;
+export type PageOrder = keyof typeof ORDERS;
+
 export interface PageKey {
-  /** The relation: enrollments of a cohort or of a learner, offerings of a course. */
-  by: 'cohort' | 'learner' | 'course';
+  rel: PageRelation;
+  /** The parent (a cohort, learner, course, tenant, offering or import id). */
   id: string;
-  args: PageArgs & { status?: EnrollmentStatus | null };
+  args: PageArgs;
+  order?: PageOrder;
+  direction?: 'ASC' | 'DESC';
+  /** Only rows in these statuses (enrollments, import rows); empty or absent: any. */
+  statuses?: readonly string[] | null;
 }
 
-const PAGE_SQL = {
-  cohort: { table: 'enrollments', col: 'cohort_id' },
-  learner: { table: 'enrollments', col: 'learner_id' },
-  course: { table: 'offerings', col: 'course_id' },
-} as const;
+type Node = Offering | Cohort | Enrollment | RosterImportRowView;
 
-type Row = Record<string, unknown> & { seq: string | number };
+/** A roster_import_rows row as the API shows it. */
+export const rowView = (r: Row): RosterImportRowView => ({
+  importId: String(r.import_id),
+  rowNumber: Number(r.row_number),
+  identifier: String(r.identifier),
+  kind: r.kind as 'EMAIL' | 'USER_ID',
+  status: r.status as RosterRowStatus,
+  reason: r.reason == null ? null : String(r.reason),
+  enrollmentId: r.enrollment_id == null ? null : String(r.enrollment_id),
+});
 
 export function createLoaders(uow: UnitOfWork, tenantId: string | null, viewer: Viewer) {
   const em = () => uow.em();
   const tenant = tenantId ?? '00000000-0000-0000-0000-000000000000';
 
-  /** Pages of many relations in one statement: row_number() per key, cursors are `seq`. */
-  const pages = new DataLoader<PageKey, Connection<Offering | Enrollment>, string>(
+  /** The WHERE conditions every page and count of `rel` shares (filter and visibility), with their parameters. */
+  function conditions(rel: PageRelation, statuses: readonly string[] | null | undefined): { sql: string; params: unknown[] } {
+    const { table } = RELATIONS[rel];
+    let sql = '';
+    const params: unknown[] = [];
+    if (statuses?.length) {
+      sql += ` and t.status = any(${arr(statuses, 'text')})`;
+      params.push(...statuses);
+    }
+    if (table === 'enrollments' && !viewer.all) {
+      sql += ` and (t.learner_id = ? or t.cohort_id in (select id from cohorts where tenant_id = ? and ? = any(instructor_ids)))`;
+      params.push(viewer.userId, tenant, viewer.userId);
+    }
+    return { sql, params };
+  }
+
+  const toNode = (m: EntityManager, rel: PageRelation, r: Row): Node => {
+    const entity = RELATIONS[rel].entity;
+    const { page_key: _k, ...columns } = r;
+    return entity ? (m.map(entity as typeof Offering, columns) as Node) : rowView(columns);
+  };
+
+  const counts = new DataLoader<PageKey, number, string>(
     async (keys) => {
-      const groups = new Map<string, { idx: number[]; keys: PageKey[] }>();
+      const groups = new Map<string, number[]>();
       keys.forEach((k, i) => {
-        const g = `${k.by}|${pageSize(k.args)}|${k.args.status ?? ''}`;
-        const entry = groups.get(g) ?? { idx: [], keys: [] };
-        entry.idx.push(i);
-        entry.keys.push(k);
-        groups.set(g, entry);
+        const g = JSON.stringify([k.rel, k.statuses ?? []]);
+        (groups.get(g) ?? groups.set(g, []).get(g)!).push(i);
       });
-      const out: Connection<Offering | Enrollment>[] = new Array(keys.length);
+      const out = new Array<number>(keys.length).fill(0);
       const m = await em();
-      for (const { idx, keys: ks } of groups.values()) {
-        const { by, args } = ks[0]!;
-        const limit = pageSize(args);
-        const afters = ks.map((k) => Number(decodeCursor(k.args.after, 1)?.[0] ?? 0));
-        const rows = limit === 0 ? [] : await pageRows(m, by, ks.map((k) => k.id), afters, limit, args.status ?? null);
-        const byKey = new Map<string, Row[]>();
-        for (const r of rows) {
-          const key = r[PAGE_SQL[by].col] as string;
-          (byKey.get(key) ?? byKey.set(key, []).get(key)!).push(r);
-        }
-        ks.forEach((k, j) => {
-          const entity = by === 'course' ? Offering : Enrollment;
-          const list = (byKey.get(k.id) ?? []).map((r) => ({ seq: Number(r.seq), node: m.map(entity as typeof Enrollment, stripRow(r)) as Offering | Enrollment }));
-          const conn = toConnection(list, limit, (r) => [r.seq], afters[j]! > 0);
-          out[idx[j]!] = { ...conn, edges: conn.edges.map((e) => ({ cursor: e.cursor, node: e.node.node })), nodes: conn.nodes.map((n) => n.node) };
-        });
+      for (const idx of groups.values()) {
+        const { rel, statuses } = keys[idx[0]!]!;
+        const { table, col } = RELATIONS[rel];
+        const ids = idx.map((i) => keys[i]!.id);
+        const cond = conditions(rel, statuses);
+        const rows = await m.execute<{ key: string; n: number }[]>(
+          `select t.${col} as key, count(*)::int as n from ${table} t where t.tenant_id = ? and t.${col} = any(${arr(ids, 'uuid')})${cond.sql} group by t.${col}`,
+          [tenant, ...ids, ...cond.params],
+        );
+        const byKey = new Map(rows.map((r) => [String(r.key), Number(r.n)]));
+        for (const i of idx) out[i] = byKey.get(keys[i]!.id) ?? 0;
       }
       return out;
     },
-    { cacheKeyFn: (k) => JSON.stringify([k.by, k.id, k.args.first ?? null, k.args.after ?? null, k.args.status ?? null]) },
+    { cacheKeyFn: (k) => JSON.stringify([k.rel, k.id, k.statuses ?? []]) },
   );
 
-  async function pageRows(m: EntityManager, by: PageKey['by'], ids: string[], afters: number[], limit: number, status: string | null): Promise<Row[]> {
-    const { table, col } = PAGE_SQL[by];
-    const params: unknown[] = [...ids, ...afters, tenant];
-    let filter = '';
-    if (table === 'enrollments') {
-      if (status) {
-        filter += ' and t.status = ?';
-        params.push(status);
+  const pages = new DataLoader<PageKey, Connection<Node>, string>(
+    async (keys) => {
+      // Validated before anything runs: a bad cursor fails its own field only.
+      const requests = keys.map((k) => {
+        try {
+          return pageRequest(k.args, ORDERS[k.order ?? 'seq'].cols.length);
+        } catch (err) {
+          return err as Error;
+        }
+      });
+      const groups = new Map<string, number[]>();
+      keys.forEach((k, i) => {
+        if (requests[i] instanceof Error) return;
+        const g = `${k.rel}|${k.order ?? 'seq'}`;
+        (groups.get(g) ?? groups.set(g, []).get(g)!).push(i);
+      });
+      const out: (Connection<Node> | Error)[] = requests.map((r) => (r instanceof Error ? r : (null as unknown as Connection<Node>)));
+      const m = await em();
+      for (const idx of groups.values()) {
+        const { rel, order = 'seq' } = keys[idx[0]!]!;
+        const { table, col } = RELATIONS[rel];
+        const { cols, cursor } = ORDERS[order];
+        const parts: string[] = [];
+        const params: unknown[] = [];
+        for (const i of idx) {
+          const k = keys[i]!;
+          const page = requests[i] as Exclude<(typeof requests)[number], Error>;
+          if (page.limit === 0) continue;
+          const ascending = (k.direction ?? 'ASC') === 'ASC' !== page.backward;
+          const cond = conditions(rel, k.statuses);
+          let keyset = '';
+          if (page.cursor) {
+            keyset = ` and (${cols.map((c) => c.expr).join(', ')}) ${ascending ? '>' : '<'} (${cols.map((c) => `?::${c.type}`).join(', ')})`;
+          }
+          parts.push(
+            `(select t.*, ?::int as page_key from ${table} t where t.tenant_id = ? and t.${col} = ?${keyset}${cond.sql}
+               order by ${cols.map((c) => `${c.expr} ${ascending ? 'asc' : 'desc'}`).join(', ')} limit ?)`,
+          );
+          params.push(i, tenant, k.id, ...(page.cursor ?? []), ...cond.params, page.limit + 1);
+        }
+        const rows = parts.length ? await m.execute<Row[]>(parts.join(' union all '), params) : [];
+        const byKey = new Map<number, Row[]>();
+        for (const r of rows) {
+          const i = Number(r.page_key);
+          (byKey.get(i) ?? byKey.set(i, []).get(i)!).push(r);
+        }
+        for (const i of idx) {
+          const k = keys[i]!;
+          const page = requests[i] as Exclude<(typeof requests)[number], Error>;
+          // Rows keep their place in the SQL's order (UNION ALL of ordered subqueries, split by key).
+          const conn = toConnection(byKey.get(i) ?? [], page, cursor, () => counts.load({ rel: k.rel, id: k.id, args: {}, statuses: k.statuses }));
+          out[i] = mapConnection(conn, (r) => toNode(m, rel, r));
+        }
       }
-      if (!viewer.all) {
-        filter += ` and (t.learner_id = ? or t.cohort_id in (select id from cohorts where tenant_id = ? and ? = any(instructor_ids)))`;
-        params.push(viewer.userId, tenant, viewer.userId);
-      }
-    }
-    params.push(limit + 1);
-    return m.execute<Row[]>(
-      `select * from (
-         select t.*, row_number() over (partition by t.${col} order by t.seq) as page_rn
-           from ${table} t join unnest(${arr(ids, 'uuid')}, ${arr(afters, 'bigint')}) as k(key, after) on t.${col} = k.key
-          where t.seq > k.after and t.tenant_id = ?${filter}
-       ) x where page_rn <= ? order by ${col}, seq`,
-      params,
-    );
-  }
+      return out;
+    },
+    { cacheKeyFn: (k) => JSON.stringify([k.rel, k.id, k.args.first ?? null, k.args.after ?? null, k.args.last ?? null, k.args.before ?? null, k.order ?? 'seq', k.direction ?? 'ASC', k.statuses ?? []]) },
+  );
+
+  const byIds = <T extends object>(table: string, entity: new (...a: never[]) => T) => async (ids: readonly string[]) =>
+    (await uow.statement(`select * from ${table} where tenant_id = ? and id = any(${arr([...ids], 'uuid')})`, [tenant, ...ids])).map((r) => uow.map(entity, r));
 
   const loaders = {
     // By id, in one round trip each (uow.statement, rows mapped to entities without a statement).
-    offering: oneLoader<string, Offering>(
-      async (ids) => (await uow.statement(`select * from offerings where tenant_id = ? and id = any(${arr([...ids], 'uuid')})`, [tenant, ...ids])).map((r) => uow.map(Offering, r)),
-      (o) => o.id,
-    ),
-    cohort: oneLoader<string, Cohort>(
-      async (ids) => (await uow.statement(`select * from cohorts where tenant_id = ? and id = any(${arr([...ids], 'uuid')})`, [tenant, ...ids])).map((r) => uow.map(Cohort, r)),
-      (c) => c.id,
-    ),
-    enrollment: oneLoader<string, Enrollment>(
-      async (ids) => (await uow.statement(`select * from enrollments where tenant_id = ? and id = any(${arr([...ids], 'uuid')})`, [tenant, ...ids])).map((r) => uow.map(Enrollment, r)),
-      (e) => e.id,
-    ),
+    offering: oneLoader<string, Offering>(byIds('offerings', Offering), (o) => o.id),
+    cohort: oneLoader<string, Cohort>(byIds('cohorts', Cohort), (c) => c.id),
+    enrollment: oneLoader<string, Enrollment>(byIds('enrollments', Enrollment), (e) => e.id),
+    versionChange: oneLoader<string, OfferingVersionChange>(byIds('offering_version_changes', OfferingVersionChange), (v) => v.id),
     rosterImport: oneLoader<string, RosterImport>(async (ids) => (await em()).find(RosterImport, { id: { $in: [...ids] } }), (r) => r.id),
+    /** Rows by `${importId}:${rowNumber}`. */
+    rosterImportRow: oneLoader<string, RosterImportRowView>(async (keys) => {
+      const importIds = keys.map((k) => k.split(':')[0]!);
+      const numbers = keys.map((k) => Number(k.split(':')[1]));
+      const rows = await (await em()).execute<Row[]>(
+        `select t.* from roster_import_rows t join unnest(${arr(importIds, 'uuid')}, ${arr(numbers, 'int')}) as k(import_id, row_number)
+            on t.import_id = k.import_id and t.row_number = k.row_number
+          where t.tenant_id = ?`,
+        [...importIds, ...numbers, tenant],
+      );
+      return rows.map(rowView);
+    }, (r) => `${r.importId}:${r.rowNumber}`),
+    /** An offering's version changes, oldest first. */
+    versionChanges: manyLoader<string, OfferingVersionChange>(
+      async (ids) => (await em()).find(OfferingVersionChange, { offeringId: { $in: [...ids] } }, { orderBy: { changedAt: 'asc', id: 'asc' } }),
+      (v) => v.offeringId,
+    ),
+    /** Every cohort of offerings (who teaches what: versionChanges' visibility). */
     cohortsByOffering: manyLoader<string, Cohort>(
       async (ids) => (await em()).find(Cohort, { offeringId: { $in: [...ids] } }, { orderBy: { createdAt: 'asc', id: 'asc' } }),
       (c) => c.offeringId,
@@ -130,6 +227,7 @@ export function createLoaders(uow: UnitOfWork, tenantId: string | null, viewer: 
       return rows.map((r) => ({ cohortId: r.cohort_id, n: Number(r.n) }));
     }, (r) => r.cohortId),
     pages,
+    counts,
   };
   const all: DataLoader<never, unknown, unknown>[] = Object.values(loaders) as DataLoader<never, unknown, unknown>[];
   return {
@@ -139,12 +237,6 @@ export function createLoaders(uow: UnitOfWork, tenantId: string | null, viewer: 
       for (const loader of all) loader.clearAll();
     },
   };
-}
-
-/** Drops the window column and keeps the table's own. */
-function stripRow(r: Row): Record<string, unknown> {
-  const { page_rn: _rn, ...rest } = r;
-  return rest;
 }
 
 export type EnrollmentLoaders = ReturnType<typeof createLoaders>;

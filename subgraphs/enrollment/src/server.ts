@@ -5,7 +5,7 @@ import { startSubgraph, type RunningSubgraph } from '@lectern/kernel/subgraph';
 import { startWorker, type RunningWorker } from '@lectern/kernel/worker';
 import type { EnrollmentEnv } from './env.ts';
 import { enrollment } from './subgraph.ts';
-import { enrollmentWorker } from './worker.ts';
+import { enrollmentWorker, type EnrollmentWorkerRuntime } from './worker.ts';
 
 /** Starts the enrollment subgraph (in-process for tests; main.ts for the real process). */
 export function startEnrollment(env: EnrollmentEnv, opts: { port?: number; log?: Logger } = {}): Promise<RunningSubgraph<EnrollmentEnv>> {
@@ -13,7 +13,7 @@ export function startEnrollment(env: EnrollmentEnv, opts: { port?: number; log?:
 }
 
 /** Starts the enrollment worker (outbox relay, CourseCompleted consumer, roster imports). */
-export function startEnrollmentWorker(env: EnrollmentEnv, opts: { port?: number; log?: Logger } = {}): Promise<RunningWorker<EnrollmentEnv>> {
+export function startEnrollmentWorker(env: EnrollmentEnv, opts: { port?: number; log?: Logger } = {}): Promise<RunningWorker<EnrollmentEnv, EnrollmentWorkerRuntime>> {
   return startWorker(enrollmentWorker, env, opts);
 }
 

@@ -8,7 +8,7 @@ import { createContext, type Context } from './context.ts';
 import type { EnrollmentEnv } from './env.ts';
 import { migrations } from './migrations/index.ts';
 import { CourseCompletionSchema, EnrollmentSchema } from './modules/enrollment/enrollment.entity.ts';
-import { CohortSchema, OfferingSchema } from './modules/offering/offering.entity.ts';
+import { CohortSchema, OfferingSchema, OfferingVersionChangeSchema } from './modules/offering/offering.entity.ts';
 import { RosterImportRowSchema, RosterImportSchema } from './modules/roster/roster.entity.ts';
 import { enrollmentResolvers, payloadResolvers, singlePromotedPayloadResolvers } from './modules/enrollment/enrollment.resolvers.ts';
 import { offeringResolvers } from './modules/offering/offering.resolvers.ts';
@@ -19,12 +19,13 @@ import type { Resolvers } from './__generated__/resolvers.ts';
 export const typeDefs = gql(readFileSync(new URL('../schema.graphql', import.meta.url), 'utf8'));
 
 /** Every entity of the schema (the subgraph and the worker share the list). */
-export const entities = [OfferingSchema, CohortSchema, EnrollmentSchema, CourseCompletionSchema, RosterImportSchema, RosterImportRowSchema];
+export const entities = [OfferingSchema, OfferingVersionChangeSchema, CohortSchema, EnrollmentSchema, CourseCompletionSchema, RosterImportSchema, RosterImportRowSchema];
 
 /** Mutation payload types: each resolves from the mutation's stored MutationResult. */
 const PAYLOADS = [
   'CreateOfferingPayload',
   'UpdateOfferingPayload',
+  'ChangeOfferingVersionPayload',
   'CreateCohortPayload',
   'UpdateCohortPayload',
   'SetCohortInstructorsPayload',

@@ -5,6 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventQueueName } from '@lectern/kernel/queues';
 import { CourseCompleted } from '@lectern/contracts/learning';
 import { settled } from '@lectern/testkit';
+import { globalId, parseGlobalId } from '@lectern/kernel';
+
+/** The UUID inside a global id (events and SQL keep UUIDs). */
+const uuid = (id: string) => parseGlobalId(id)!.keys[0]!;
 import { enroll, offeringWithCohort, outboxTypes, publishedCourse, seedOrg, startHarness, type Harness, type Org } from './helpers.ts';
 
 let h: Harness;
@@ -39,23 +43,23 @@ describe('prerequisites and completion', () => {
     const refused = await enroll(h, learner, cohortId);
     expect(refused.enrollment).toBeNull();
     expect(refused.errors[0].code).toBe('PREREQUISITES_NOT_MET');
-    expect(refused.errors[0].message).toContain(prerequisite.id);
+    expect(refused.errors[0].message).toContain(globalId('Course', prerequisite.id));
 
     await completed({ enrollmentId: randomUUID(), learnerId: learner.userId!, courseId: prerequisite.id, courseVersionId: randomUUID() });
     const accepted = await enroll(h, learner, cohortId);
     expect(accepted.errors).toEqual([]);
     expect(accepted.enrollment.status).toBe('ACTIVE');
 
-    const { rows: o } = await h.admin.query('select course_version_id from enrollment.offerings where id = $1', [offeringId]);
+    const { rows: o } = await h.admin.query('select course_version_id from enrollment.offerings where id = $1', [uuid(offeringId)]);
     const before = (await outboxTypes(h))['enrollment.EnrollmentCompleted'] ?? 0;
-    const payload = { enrollmentId: accepted.enrollment.id, learnerId: learner.userId!, courseId: course.id, courseVersionId: o[0].course_version_id };
+    const payload = { enrollmentId: uuid(accepted.enrollment.id), learnerId: learner.userId!, courseId: course.id, courseVersionId: o[0].course_version_id };
     const eventId = await completed(payload);
     await completed(payload, eventId); // redelivered
     await completed(payload); // a second completion of the same enrollment
     expect((await outboxTypes(h))['enrollment.EnrollmentCompleted']).toBe(before + 1);
-    const { rows } = await h.admin.query('select status, completed_at from enrollment.enrollments where id = $1', [accepted.enrollment.id]);
+    const { rows } = await h.admin.query('select status, completed_at from enrollment.enrollments where id = $1', [uuid(accepted.enrollment.id)]);
     expect(rows[0].status).toBe('COMPLETED');
-    const { rows: ev } = await h.admin.query(`select payload from enrollment.outbox where type = 'enrollment.EnrollmentCompleted' and aggregate_id = $1`, [accepted.enrollment.id]);
+    const { rows: ev } = await h.admin.query(`select payload from enrollment.outbox where type = 'enrollment.EnrollmentCompleted' and aggregate_id = $1`, [uuid(accepted.enrollment.id)]);
     expect(Object.keys(ev[0].payload).sort()).toEqual(['cohortId', 'courseId', 'courseVersionId', 'enrollmentId', 'learnerId', 'offeringId']);
   });
 });

@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import type { Actor, Role } from '@lectern/kernel/actor';
+import { globalId } from '@lectern/kernel';
 import { eventQueueName } from '@lectern/kernel/queues';
 import type { RunningSubgraph } from '@lectern/kernel/subgraph';
 import { jobQueueName, type RunningWorker } from '@lectern/kernel/worker';
@@ -14,8 +15,16 @@ import { seedOrganizationWithPeople } from '@lectern/identity/testing';
 import { loadEnv as catalogEnv, migrations as catalogMigrations, startCatalog } from '@lectern/catalog/server';
 import { seedCourse } from '@lectern/catalog/testing';
 import { loadEnv, migrations, startEnrollment, startEnrollmentWorker, type EnrollmentEnv } from '../src/server.ts';
+import type { EnrollmentWorkerRuntime } from '../src/worker.ts';
 
-export { idem };
+export { idem, globalId };
+
+/** Global ids of the objects tests name (clients only ever see these). */
+export const gid = {
+  user: (uuid: string) => globalId('User', uuid),
+  course: (uuid: string) => globalId('Course', uuid),
+  version: (uuid: string) => globalId('CourseVersion', uuid),
+};
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Data = any;
@@ -26,7 +35,7 @@ export interface Harness {
   identity: RunningSubgraph<Parameters<typeof startIdentity>[0]>;
   catalog: RunningSubgraph<Parameters<typeof startCatalog>[0]>;
   enrollment: RunningSubgraph<EnrollmentEnv>;
-  worker: RunningWorker<EnrollmentEnv> | null;
+  worker: RunningWorker<EnrollmentEnv, EnrollmentWorkerRuntime> | null;
   url: string;
   admin: pg.Pool;
   close(): Promise<void>;
@@ -76,6 +85,13 @@ export async function seedOrg(h: Harness, slug: string) {
     learner2: as(people.learner2),
     /** A learner identity knows nothing of (self-enrollment needs no lookup). */
     anyLearner: (): Actor => actor({ tenantId, roles: ['LEARNER'] }),
+    /** Global User ids of the seeded people. */
+    ids: {
+      admin: gid.user(people.admin.id),
+      instructor: gid.user(people.instructor.id),
+      learner: gid.user(people.learner.id),
+      learner2: gid.user(people.learner2.id),
+    },
   };
 }
 export type Org = Awaited<ReturnType<typeof seedOrg>>;
@@ -91,27 +107,56 @@ export async function publishedCourse(h: Harness, org: Org, opts: { prerequisite
 }
 
 
+/** A course's published version, as catalog says (UUIDs). */
+export async function publishedVersionOf(h: Harness, tenantId: string, courseId: string): Promise<string> {
+  const { rows } = await h.admin.query<{ v: string }>('select published_version_id as v from catalog.courses where tenant_id = $1 and id = $2', [tenantId, courseId]);
+  return rows[0]!.v;
+}
+
+/**
+ * Publishes a new version of a published course, as catalog's publishCourse leaves it (the
+ * previous version SUPERSEDED); returns the new version's UUID. Straight in catalog's tables:
+ * enrollment's tests need catalog's answer, not its authoring flow.
+ */
+export async function republish(h: Harness, courseId: string): Promise<string> {
+  const { rows } = await h.admin.query<{ v: string }>(
+    `with old as (update catalog.course_versions set status = 'SUPERSEDED', updated_at = now() where course_id = $1 and status = 'PUBLISHED' returning *),
+          fresh as (insert into catalog.course_versions (id, tenant_id, course_id, number, title, description, status, based_on_version_id, published_at)
+                    select gen_random_uuid(), tenant_id, course_id, (select max(number) + 1 from catalog.course_versions where course_id = $1), title, description, 'PUBLISHED', id, now() from old
+                    returning id)
+     update catalog.courses set published_version_id = (select id from fresh), latest_version_id = (select id from fresh) where id = $1 returning published_version_id as v`,
+    [courseId],
+  );
+  return rows[0]!.v;
+}
+
 export const M = {
-  createOffering: `mutation($input: CreateOfferingInput!) { createOffering(input: $input) { offering { id courseVersionId selfEnrollment waitlistEnabled course { id } prerequisiteCourses { id } } errors { code message field } } }`,
+  createOffering: `mutation($input: CreateOfferingInput!) { createOffering(input: $input) { offering { id courseVersion { id } selfEnrollment waitlistEnabled course { id } prerequisiteCourses { id } } errors { code message path } } }`,
   updateOffering: `mutation($input: UpdateOfferingInput!) { updateOffering(input: $input) { offering { id title endsAt } errors { code message } } }`,
-  createCohort: `mutation($input: CreateCohortInput!) { createCohort(input: $input) { cohort { id name capacity seatsTaken instructors { id } } errors { code message field } } }`,
+  createCohort: `mutation($input: CreateCohortInput!) { createCohort(input: $input) { cohort { id name capacity seatsTaken instructors { id } } errors { code message path } } }`,
   updateCohort: `mutation($input: UpdateCohortInput!) { updateCohort(input: $input) { cohort { id capacity seatsTaken waitlistCount } promoted { id status } errors { code message } } }`,
-  setInstructors: `mutation($input: SetCohortInstructorsInput!) { setCohortInstructors(input: $input) { cohort { id instructors { id } } errors { code message } } }`,
-  enroll: `mutation($input: EnrollLearnerInput!) { enrollLearner(input: $input) { enrollment { id status waitlistPosition learner { id } } errors { code message field } } }`,
+  setInstructors: `mutation($input: SetCohortInstructorsInput!) { setCohortInstructors(input: $input) { cohort { id instructors { id } } errors { code message path } } }`,
+  enroll: `mutation($input: EnrollLearnerInput!) { enrollLearner(input: $input) { enrollment { id status waitlistPosition learner { id } } errors { code message path } } }`,
   drop: `mutation($input: DropEnrollmentInput!) { dropEnrollment(input: $input) { enrollment { id status } promoted { id status learner { id } } errors { code message } } }`,
   move: `mutation($input: MoveEnrollmentInput!) { moveEnrollment(input: $input) { enrollment { id status cohort { id } } promoted { id } errors { code message } } }`,
   importRoster: `mutation($input: ImportRosterInput!) { importRoster(input: $input) { rosterImport { id status total processed rejected } errors { code message } } }`,
+  changeVersion: `mutation($input: ChangeOfferingVersionInput!) { changeOfferingVersion(input: $input) {
+    offering { id courseVersion { id } }
+    versionChange { id offering { id } fromVersion { id } toVersion { id } changedBy { id } reason changedAt }
+    errors { code message path } } }`,
 };
 
 const DAY = 24 * 3600 * 1000;
 
-/** An offering (self-enrollment on, window open) with one cohort, through the API. */
+/** An offering (self-enrollment on, window open) with one cohort, through the API; ids are global but `courseUuid`. */
 export async function offeringWithCohort(
   h: Harness,
   org: Org,
   opts: { capacity?: number; waitlist?: boolean; selfEnrollment?: boolean; courseId?: string; instructorIds?: string[]; window?: { opensAt?: Date; closesAt?: Date } } = {},
 ) {
-  const courseId = opts.courseId ?? (await publishedCourse(h, org)).id;
+  /** `opts.courseId` and `instructorIds` are UUIDs (as seeds return them). */
+  const courseUuid = opts.courseId ?? (await publishedCourse(h, org)).id;
+  const courseId = gid.course(courseUuid);
   const created = await ok(h, org.admin, M.createOffering, {
     input: {
       courseId,
@@ -127,14 +172,15 @@ export async function offeringWithCohort(
   if (created.createOffering.errors.length) throw new Error(JSON.stringify(created.createOffering.errors));
   const offeringId: string = created.createOffering.offering.id;
   const cohort = await ok(h, org.admin, M.createCohort, {
-    input: { offeringId, name: 'Cohort A', capacity: opts.capacity ?? 10, instructorIds: opts.instructorIds ?? [org.instructor.userId], idempotencyKey: idem() },
+    input: { offeringId, name: 'Cohort A', capacity: opts.capacity ?? 10, instructorIds: (opts.instructorIds ?? [org.instructor.userId!]).map(gid.user), idempotencyKey: idem() },
   });
   if (cohort.createCohort.errors.length) throw new Error(JSON.stringify(cohort.createCohort.errors));
-  return { courseId, offeringId, cohortId: cohort.createCohort.cohort.id as string };
+  return { courseId, courseUuid, offeringId, cohortId: cohort.createCohort.cohort.id as string };
 }
 
+/** `learnerId`: a UUID (as actors carry them); sent as a User global id. */
 export async function enroll(h: Harness, who: Actor, cohortId: string, learnerId?: string) {
-  return (await ok(h, who, M.enroll, { input: { cohortId, learnerId, idempotencyKey: idem() } })).enrollLearner;
+  return (await ok(h, who, M.enroll, { input: { cohortId, learnerId: learnerId ? gid.user(learnerId) : undefined, idempotencyKey: idem() } })).enrollLearner;
 }
 
 export async function outboxTypes(h: Harness): Promise<Record<string, number>> {

@@ -4,6 +4,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { idem, M, call, enroll, offeringWithCohort, ok, outboxTypes, seedOrg, startHarness, type Harness, type Org } from './helpers.ts';
 import { until } from '@lectern/testkit';
+import { parseGlobalId } from '@lectern/kernel';
+
+/** The UUID inside a global id (SQL keeps UUIDs). */
+const uuid = (id: string) => parseGlobalId(id)!.keys[0]!;
 
 let h: Harness;
 let org: Org;
@@ -29,9 +33,9 @@ describe('seats', () => {
     const full = results.filter((r) => r.errors[0]?.code === 'COHORT_FULL');
     expect(active).toHaveLength(50);
     expect(full).toHaveLength(450);
-    const { rows } = await h.admin.query(`select count(*)::int as n from enrollment.enrollments where cohort_id = $1 and status = 'ACTIVE'`, [cohortId]);
+    const { rows } = await h.admin.query(`select count(*)::int as n from enrollment.enrollments where cohort_id = $1 and status = 'ACTIVE'`, [uuid(cohortId)]);
     expect(rows[0].n).toBe(50);
-    const { rows: c } = await h.admin.query(`select seats_taken from enrollment.cohorts where id = $1`, [cohortId]);
+    const { rows: c } = await h.admin.query(`select seats_taken from enrollment.cohorts where id = $1`, [uuid(cohortId)]);
     expect(c[0].seats_taken).toBe(50);
   });
 
@@ -54,7 +58,7 @@ describe('seats', () => {
     expect(dropped.dropEnrollment.errors).toEqual([]);
     expect(dropped.dropEnrollment.enrollment.status).toBe('DROPPED');
     expect(dropped.dropEnrollment.promoted).toMatchObject({ id: first.id, status: 'ACTIVE' });
-    const { rows } = await h.admin.query(`select payload from enrollment.outbox where type = 'enrollment.LearnerEnrolled' and aggregate_id = $1`, [first.id]);
+    const { rows } = await h.admin.query(`select payload from enrollment.outbox where type = 'enrollment.LearnerEnrolled' and aggregate_id = $1`, [uuid(first.id)]);
     expect(rows).toHaveLength(1);
     expect(rows[0].payload.promotedFromWaitlist).toBe(true);
     const secondNow = await ok(h, org.admin, `query($id: ID!) { enrollment(id: $id) { status waitlistPosition } }`, { id: second.id });
@@ -84,12 +88,12 @@ describe('seats', () => {
     const other = await h.admin.connect();
     try {
       await other.query('begin');
-      await other.query(`select pg_advisory_xact_lock(hashtextextended($1, 0))`, [`enroll:${org.tenantId}:${offeringId}:${learner.userId}`]);
+      await other.query(`select pg_advisory_xact_lock(hashtextextended($1, 0))`, [`enroll:${org.tenantId}:${uuid(offeringId)}:${learner.userId}`]);
       const { rows } = await other.query<{ id: string }>(
         `with seat as (update enrollment.cohorts set seats_taken = seats_taken + 1 where id = $2)
          insert into enrollment.enrollments (id, tenant_id, offering_id, cohort_id, learner_id, status, enrolled_at)
          values (gen_random_uuid(), $1, $3, $2, $4, 'ACTIVE', now()) returning id`,
-        [org.tenantId, cohortId, offeringId, learner.userId],
+        [org.tenantId, uuid(cohortId), uuid(offeringId), learner.userId],
       );
       const key = idem();
       const pending = ok(h, learner, M.enroll, { input: { cohortId, idempotencyKey: key } });
@@ -99,8 +103,8 @@ describe('seats', () => {
       await other.query('commit');
       const result = (await pending).enrollLearner;
       expect(result.errors.map((e: { code: string }) => e.code)).toEqual(['ALREADY_ENROLLED']);
-      expect(result.enrollment.id).toBe(rows[0]!.id);
-      const { rows: c } = await h.admin.query(`select seats_taken from enrollment.cohorts where id = $1`, [cohortId]);
+      expect(uuid(result.enrollment.id)).toBe(rows[0]!.id);
+      const { rows: c } = await h.admin.query(`select seats_taken from enrollment.cohorts where id = $1`, [uuid(cohortId)]);
       expect(c[0].seats_taken).toBe(1);
       // a replay gets the same answer
       expect((await ok(h, learner, M.enroll, { input: { cohortId, idempotencyKey: key } })).enrollLearner).toEqual(result);

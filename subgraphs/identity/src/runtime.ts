@@ -9,6 +9,7 @@ import { resultSealer } from './modules/auth/secrets.ts';
 import { TokenIssuer } from './modules/auth/tokens.ts';
 import { MembershipService } from './modules/membership/membership.service.ts';
 import { OrganizationService } from './modules/organization/organization.service.ts';
+import { UserService } from './modules/user/user.service.ts';
 
 /** What the services need: the subgraph's dependencies and its key material. */
 export interface ServiceRuntime {
@@ -22,6 +23,7 @@ export interface Services {
   members: MembershipService;
   organizations: OrganizationService;
   apiKeys: ApiKeyService;
+  users: UserService;
 }
 
 export interface SubgraphRuntime extends ServiceRuntime {
@@ -32,9 +34,9 @@ export async function createSubgraphRuntime(deps: SubgraphDeps<IdentityEnv>): Pr
   const privateJwk = requireKey(deps.env.IDENTITY_JWT_PRIVATE_KEY, DEV_IDENTITY_PRIVATE_KEY, 'IDENTITY_JWT_PRIVATE_KEY', deps.env.NODE_ENV);
   const rt: ServiceRuntime = {
     deps,
-    tokens: await TokenIssuer.create(privateJwk, deps.env.ACCESS_TOKEN_TTL_SECONDS),
+    tokens: await TokenIssuer.create(privateJwk, deps.env.ACCESS_TOKEN_TTL_SECONDS, deps.env.IDENTITY_JWT_PUBLISHED_KEYS),
     sealer: resultSealer(`${privateJwk}:idempotency`),
   };
   const auth = new AuthService(rt);
-  return { ...rt, services: { auth, members: new MembershipService(rt, auth), organizations: new OrganizationService(), apiKeys: new ApiKeyService(rt) } };
+  return { ...rt, services: { auth, members: new MembershipService(rt, auth), organizations: new OrganizationService(), apiKeys: new ApiKeyService(rt), users: new UserService() } };
 }

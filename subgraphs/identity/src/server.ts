@@ -10,3 +10,4 @@ export { migrations } from './migrations/index.ts';
 export function startIdentity(env: IdentityEnv, opts: { port?: number; log?: Logger } = {}): Promise<RunningSubgraph<IdentityEnv>> {
   return startSubgraph(identity, env, opts);
 }
+export { createSuperAdmin, type SuperAdminOptions, type SuperAdminOutcome } from './operators.ts';

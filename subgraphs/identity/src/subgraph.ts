@@ -2,17 +2,16 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'graphql';
 import { sendJson, type Route } from '@lectern/kernel/http';
 import { z } from 'zod';
-import { ActorVerifier } from '@lectern/kernel/actor';
-import { DEV_ACTOR_PUBLIC_KEY, requireKey } from '@lectern/kernel/dev-keys';
 import { mergeResolvers, type SubgraphDefinition } from '@lectern/kernel/subgraph';
 import type { IdentityEnv } from './env.ts';
 import { createContext, type Context } from './context.ts';
 import { migrations } from './migrations/index.ts';
 import { createSubgraphRuntime, type SubgraphRuntime } from './runtime.ts';
 import {
-  API_KEY_VERIFY_PATH, CONTACTS_PATH, INVITATION_DELIVERY_PATH, JWKS_PATH, MEMBERS_PATH, RESOLVE_MEMBERS_PATH, resolveMembersRequest,
-  contactsRequest, invitationDeliveryRequest, membersRequest,
+  API_KEY_VERIFY_PATH, CONTACTS_PATH, INVITATION_DELIVERY_PATH, JWKS_PATH, MEMBERS_PATH, RESOLVE_MEMBERS_PATH, SESSION_STATUS_PATH, resolveMembersRequest,
+  contactsRequest, invitationDeliveryRequest, membersRequest, sessionStatusRequest,
 } from '@lectern/contracts/identity';
+import { AuthService } from './modules/auth/auth.service.ts';
 import { internalRoute } from '@lectern/kernel/internal';
 import { InternalService } from './modules/internal/internal.service.ts';
 import { ApiKeyService } from './modules/api-key/api-key.service.ts';
@@ -41,7 +40,7 @@ export const identity: SubgraphDefinition<IdentityEnv, Context, SubgraphRuntime>
   runtime: createSubgraphRuntime,
   context: (base, _deps, runtime) => createContext(base, runtime),
   routes(deps, runtime) {
-    const verifier = ActorVerifier.fromJwk(requireKey(deps.env.ACTOR_VERIFY_KEY, DEV_ACTOR_PUBLIC_KEY, 'ACTOR_VERIFY_KEY', deps.env.NODE_ENV));
+    const verifier = deps.serviceVerifier();
     const jwks: Route = (req, res, url) => {
       if (url.pathname !== JWKS_PATH || req.method !== 'GET') return false;
       sendJson(res, 200, runtime.tokens.jwks(), { 'cache-control': 'public, max-age=300' });
@@ -50,12 +49,14 @@ export const identity: SubgraphDefinition<IdentityEnv, Context, SubgraphRuntime>
     const internal = new InternalService(deps.orm);
     return [
       jwks,
-      // Only the gateway (a signed `service` actor) may ask whether an API key is valid.
-      internalRoute(API_KEY_VERIFY_PATH, verifier, z.object({ key: z.string().max(512) }), (b) => ApiKeyService.verify(deps.orm, b.key)),
+      // Only the gateway may ask whether an API key is valid.
+      internalRoute(API_KEY_VERIFY_PATH, verifier, z.object({ key: z.string().max(512) }), (b) => ApiKeyService.verify(deps.orm, b.key), ['gateway']),
       internalRoute(CONTACTS_PATH, verifier, contactsRequest, (b) => internal.contacts(b.tenantId, b.userIds)),
       internalRoute(MEMBERS_PATH, verifier, membersRequest, (b) => internal.members(b.tenantId)),
       internalRoute(RESOLVE_MEMBERS_PATH, verifier, resolveMembersRequest, (b) => internal.resolveMembers(b.tenantId, b.emails, b.userIds)),
       internalRoute(INVITATION_DELIVERY_PATH, verifier, invitationDeliveryRequest, (b) => internal.invitationDelivery(b.tenantId, b.invitationId)),
+      // Only the gateway asks which sessions ended (it refuses their access tokens).
+      internalRoute(SESSION_STATUS_PATH, verifier, sessionStatusRequest, (b) => AuthService.endedSessions(deps.orm, b.sessionIds), ['gateway']),
     ];
   },
 };

@@ -17,14 +17,14 @@ export type Context = SubgraphContext & {
 };
 
 export function createContext(base: SubgraphContext, runtime: SubgraphRuntime): Context {
-  const loaders = createLoaders(base.uow, base.actor.userId);
+  const loaders = createLoaders(base.uow, base.actor, runtime.catalog);
   const deps = { actor: base.actor, uow: base.uow, loaders };
   return {
     ...base,
     loaders,
     reads: new ProgressReads(deps),
-    heartbeats: new HeartbeatService({ actor: base.actor, uow: base.uow, cache: runtime.cache, buffer: runtime.buffer }),
-    sync: new SyncService(deps),
+    heartbeats: new HeartbeatService({ actor: base.actor, uow: base.uow, cache: runtime.cache, buffer: runtime.buffer, catalog: runtime.catalog }),
+    sync: new SyncService({ ...deps, catalog: runtime.catalog }),
     policies: new PolicyService(deps),
   };
 }

@@ -1,19 +1,15 @@
 // Learning configuration, parsed once at start (the one place that reads the environment).
 // The subgraph (main.ts) and the worker (worker.ts) share it: each uses what it needs.
+import { workerKernelEnv } from '@lectern/kernel/worker';
 import { baseEnv, databaseEnv, parseEnv, rawEnv, z } from '@lectern/kernel/env';
 
-/** Unset and empty are the same (compose files and shells pass empty strings). */
-const optional = z.preprocess((v) => (v === '' ? undefined : v), z.string().optional());
-
-export const learningEnv = baseEnv.extend(databaseEnv.shape).extend({
+export const learningEnv = baseEnv.extend(databaseEnv.shape).extend(workerKernelEnv.shape).extend({
   PORT: z.coerce.number().int().min(0).max(65535).default(4004),
   WORKER_PORT: z.coerce.number().int().min(0).max(65535).default(5004),
   /** catalog's GraphQL URL; its internal endpoints live on the same origin. */
   CATALOG_URL: z.string().url().default('http://127.0.0.1:4002/graphql'),
   /** identity's GraphQL URL; its internal endpoints live on the same origin. */
   IDENTITY_URL: z.string().url().default('http://127.0.0.1:4001/graphql'),
-  /** Ed25519 private JWK (JSON) that signs `service` actor contexts for other contexts' internal endpoints. */
-  ACTOR_SIGNING_KEY: optional,
   /** Heartbeat flusher (worker): pause between flushes when the buffer is not full. */
   FLUSH_INTERVAL_MS: z.coerce.number().int().min(10).max(60_000).default(500),
   /** Heartbeat entries read per shard per flush. */

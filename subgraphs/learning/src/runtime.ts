@@ -1,5 +1,6 @@
 // Learning's process-wide pieces, built once at start through the definitions' `runtime`.
-// The subgraph's: the lesson access cache and the heartbeat buffer on its Redis client.
+// The subgraph's: the lesson access cache and the heartbeat buffer on its Redis client, and
+// catalog's client.
 // The worker's: catalog's course structure, the lesson access cache, and the heartbeat flusher
 // (with its own ORM, whose statements it counts: a flush costs a bounded number of
 // statements, not one per beat).
@@ -16,11 +17,13 @@ import { entities } from './modules/progress/progress.entity.ts';
 export interface SubgraphRuntime {
   cache: AccessCache;
   buffer: HeartbeatBuffer;
+  /** catalog's internal endpoint (does a course exist in the organization; which lessons a version holds). */
+  catalog: CatalogClient;
 }
 
 /** The subgraph's Redis client adds REDIS_PREFIX itself (keyPrefix): the helpers add none. */
 export function createSubgraphRuntime(deps: SubgraphDeps<LearningEnv>): SubgraphRuntime {
-  return { cache: new AccessCache(deps.redis, ''), buffer: new HeartbeatBuffer(deps.redis, '') };
+  return { cache: new AccessCache(deps.redis, ''), buffer: new HeartbeatBuffer(deps.redis, ''), catalog: catalogClient(deps.env) };
 }
 
 export interface WorkerRuntime {
@@ -32,6 +35,12 @@ export interface WorkerRuntime {
   flushStats: { statements: number };
   /** Starts the heartbeat flusher (on its own ORM). */
   startFlusher(): Promise<HeartbeatFlusher>;
+  /**
+   * The worker's own readiness checks, beside the kernel's (database, redis, outbox): the
+   * heartbeat flusher fails while flushes fail (Redis down or lost its groups beyond repair,
+   * PostgreSQL failing), so /readyz says what cannot work.
+   */
+  readiness(): Record<string, () => Promise<void>>;
   close(): Promise<void>;
 }
 
@@ -43,6 +52,12 @@ export function createWorkerRuntime(deps: WorkerDeps<LearningEnv>): WorkerRuntim
     access: new AccessCache(deps.redis, deps.env.REDIS_PREFIX),
     flusher: null,
     flushStats: { statements: 0 },
+    readiness: () => ({
+      heartbeatFlusher: async () => {
+        if (deps.env.FLUSHER_ENABLED && !runtime.flusher) throw new Error('the heartbeat flusher has not started');
+        await runtime.flusher?.check();
+      },
+    }),
     async close() {
       await runtime.flusher?.stop();
       await flushOrm?.close();

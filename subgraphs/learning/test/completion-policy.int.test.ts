@@ -10,7 +10,7 @@ import { QuizPassed } from '@lectern/contracts/assessment';
 import { CourseCompleted, LessonCompleted } from '@lectern/contracts/learning';
 import { applyProgress, type LessonFactsInput } from '../src/modules/progress/progress.store.ts';
 import { applyEvent, envelope } from '../src/testing/index.ts';
-import { enroll, idem, ok, organization, seedPublished, startHarness, type Harness } from './helpers.ts';
+import { C, enroll, idem, ok, organization, seedPublished, startHarness, type Harness } from './helpers.ts';
 
 let h: Harness;
 const A = organization();
@@ -95,7 +95,7 @@ const types = async (enrollmentId: string) => (await events(enrollmentId)).map((
 
 const POLICY = `mutation($input: SetCompletionPolicyInput!) { setCompletionPolicy(input: $input) { errors { code } } }`;
 const setPolicy = async (courseId: string, rules: Record<string, unknown>) =>
-  expect((await ok(h, A.admin, POLICY, { input: { courseId, ...rules, idempotencyKey: idem() } })).setCompletionPolicy.errors).toEqual([]);
+  expect((await ok(h, A.admin, POLICY, { input: { courseId: C(courseId), ...rules, idempotencyKey: idem() } })).setCompletionPolicy.errors).toEqual([]);
 
 describe('a lesson', () => {
   it('stays NOT_STARTED without activity, and so does its course', async () => {
@@ -262,7 +262,7 @@ describe('a course', () => {
 
   it('counts optional lessons under ALL_LESSONS', async () => {
     const course = await publishedTexts();
-    await setPolicy(course.courseId, { course: 'ALL_LESSONS' });
+    await setPolicy(course.courseId, { courseRule: 'ALL_LESSONS' });
     const [one, two, optional] = course.lessonIds as [string, string, string];
     const { enrollmentId } = await learner(course);
     await apply(fact(enrollmentId, one, opened), fact(enrollmentId, two, opened));
@@ -283,7 +283,7 @@ describe('a course', () => {
     const before = await courseState(enrollmentId);
     expect([lesson?.status, before.status]).toEqual(['COMPLETED', 'COMPLETED']);
     // Now a video needs all of it, and the course every lesson (the optional one is untouched).
-    await setPolicy(course.courseId, { video: { rule: 'WATCHED_FRACTION', threshold: 1 }, course: 'ALL_LESSONS' });
+    await setPolicy(course.courseId, { video: { rule: 'WATCHED_FRACTION', threshold: 1 }, courseRule: 'ALL_LESSONS' });
     expect(await apply(fact(enrollmentId, video, { ...at(3), ...watched([0, 1]) }), fact(enrollmentId, optional))).toEqual({ lessonsCompleted: 0, coursesCompleted: 0 });
     expect(await lessonState(enrollmentId, video)).toEqual(lesson);
     expect(await courseState(enrollmentId)).toEqual(before);

@@ -11,9 +11,9 @@ import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vites
 import { inTenant } from '@lectern/kernel';
 import { createRedis, waitForRedis } from '@lectern/kernel/redis';
 import { actor } from '@lectern/testkit';
-import { AccessCache, FLUSH_GROUP, HeartbeatBuffer, HeartbeatService, learningKeys, seedEnrollments, SHARDS } from '../src/testing/index.ts';
+import { AccessCache, catalogClient, FLUSH_GROUP, HeartbeatBuffer, HeartbeatService, learningKeys, seedEnrollments, SHARDS } from '../src/testing/index.ts';
 import { until } from '@lectern/testkit';
-import { call, enroll, idem, organization, publishedCourse, RECORD, startHarness, VIDEO_SECONDS, type Harness } from './helpers.ts';
+import { call, enroll, idem, L, organization, publishedCourse, RECORD, startHarness, VIDEO_SECONDS, type Harness } from './helpers.ts';
 
 let h: Harness;
 beforeAll(async () => {
@@ -55,7 +55,7 @@ describe('heartbeat buffer and flusher', () => {
         jobs.push({
           l,
           http: i % 50 === 1,
-          input: { lessonId: l.lessons[i % 2]!, position: 10 + i * 5, secondsWatched: 1 + (i % 7), clientTimestamp: new Date(t0 + i * 1000).toISOString(), deviceId: `device-${i % 3}`, idempotencyKey: idem() },
+          input: { lessonId: L(l.lessons[i % 2]!), position: 10 + i * 5, secondsWatched: 1 + (i % 7), clientTimestamp: new Date(t0 + i * 1000).toISOString(), deviceId: `device-${i % 3}`, idempotencyKey: idem() },
         });
       }
     }
@@ -81,6 +81,7 @@ describe('heartbeat buffer and flusher', () => {
     await waitForRedis(prefixed, h.env.REDIS_URL);
     const cache = new AccessCache(prefixed, '');
     const buffer = new HeartbeatBuffer(prefixed, '');
+    const catalog = catalogClient(h.env);
     let acknowledged = 0;
     let duplicates = 0;
     const send = async (j: Job) => {
@@ -91,7 +92,7 @@ describe('heartbeat buffer and flusher', () => {
         result = r.data!.recordProgress;
       } else {
         // As the subgraph runs it: one unit of work per call (it touches PostgreSQL only on a cache miss).
-        result = await inTenant(h.orm, j.l.tenantId, (uow) => new HeartbeatService({ actor: who, uow, cache, buffer }).record(j.input));
+        result = await inTenant(h.orm, j.l.tenantId, (uow) => new HeartbeatService({ actor: who, uow, cache, buffer, catalog }).record(j.input));
       }
       expect(result.accepted).toBe(true);
       if (result.duplicate) duplicates++;

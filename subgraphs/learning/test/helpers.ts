@@ -6,6 +6,7 @@ import pg from 'pg';
 import type { Redis } from 'ioredis';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Role } from '@lectern/kernel/actor';
+import { globalId } from '@lectern/kernel';
 import type { EventHandler } from '@lectern/kernel/consumers';
 import { createOrm } from '@lectern/kernel/orm';
 import { createRedis, waitForRedis } from '@lectern/kernel/redis';
@@ -133,17 +134,23 @@ export function organization() {
 }
 
 
-export const RECORD = `mutation($input: RecordProgressInput!) { recordProgress(input: $input) { accepted duplicate errors { code message field lessonId } } }`;
-export const SYNC = `mutation($input: SyncProgressInput!) { syncProgress(input: $input) {
-  lessons { lessonId status position watchedSeconds watchedFraction watchedRanges completedAt }
-  courses { enrollmentId status percent completedRequiredLessons requiredLessons }
-  errors { code field lessonId } } }`;
-export const PROGRESS_FIELDS = `enrollmentId status percent requiredLessons completedRequiredLessons watchedSeconds completedAt learner { id } course { id }
-  lessons { lesson { id } lessonId required status position watchedSeconds watchedFraction watchedRanges completedAt }`;
+/** Global ids of the objects tests name by their plain UUIDs (the API sends and answers only these). */
+export const L = (lessonId: string) => globalId('Lesson', lessonId);
+export const E = (enrollmentId: string) => globalId('Enrollment', enrollmentId);
+export const C = (courseId: string) => globalId('Course', courseId);
+export const U = (userId: string) => globalId('User', userId);
 
-/** A heartbeat input. */
+export const RECORD = `mutation($input: RecordProgressInput!) { recordProgress(input: $input) { accepted duplicate errors { code message path } } }`;
+export const SYNC = `mutation($input: SyncProgressInput!) { syncProgress(input: $input) {
+  lessons { id lesson { id } status position watchedSeconds watchedFraction watchedRanges completedAt }
+  courses { id enrollment { id } status percent completedRequiredLessons requiredLessons }
+  errors { code path } } }`;
+export const PROGRESS_FIELDS = `id enrollment { id } status percent requiredLessons completedRequiredLessons watchedSeconds completedAt learner { id } course { id } courseVersion { id }
+  lessons { id lesson { id } required status position watchedSeconds watchedFraction watchedRanges completedAt }`;
+
+/** A heartbeat input (`lessonId`: the lesson's plain UUID, sent as its global id). */
 export const beat = (lessonId: string, position: number, secondsWatched: number, extra: Record<string, unknown> = {}) => ({
-  lessonId,
+  lessonId: L(lessonId),
   position,
   secondsWatched,
   clientTimestamp: new Date().toISOString(),

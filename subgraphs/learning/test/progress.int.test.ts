@@ -5,10 +5,11 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Actor } from '@lectern/kernel/actor';
+import { globalId } from '@lectern/kernel';
 import { QuizPassed } from '@lectern/contracts/assessment';
 import { applyEvent, envelope, seedEnrollments } from '../src/testing/index.ts';
 import {
-  beat, call, drain, enroll, errorCode, idem, ok, organization, outboxCount, PROGRESS_FIELDS, publishedCourse, RECORD, setInstructors, startHarness, SYNC,
+  beat, C, call, drain, E, enroll, errorCode, idem, L, ok, organization, outboxCount, PROGRESS_FIELDS, publishedCourse, RECORD, setInstructors, startHarness, SYNC, U,
   type Course, type Harness,
 } from './helpers.ts';
 
@@ -47,7 +48,7 @@ describe('completion', () => {
       }
     }
     await drain(h, flusher);
-    let state = (await ok(h, learner, progressQuery, { id: enrollmentId })).courseProgress;
+    let state = (await ok(h, learner, progressQuery, { id: E(enrollmentId) })).courseProgress;
     expect(state.status).toBe('IN_PROGRESS');
     expect(state.lessons.slice(0, 2).map((l: { status: string; watchedFraction: number }) => [l.status, l.watchedFraction])).toEqual([['COMPLETED', 0.85], ['COMPLETED', 0.85]]);
     expect(await outboxCount(h, 'learning.CourseCompleted', enrollmentId)).toBe(0);
@@ -58,11 +59,11 @@ describe('completion', () => {
     await Promise.all([
       applyEvent(h.orm, h.handlers, event),
       applyEvent(h.orm, h.handlers, quizPassed(A.tenantId, learner.userId!, course.quizId)),
-      ok(h, learner, SYNC, { input: { deviceId: 'phone-1', idempotencyKey: idem(), items: [{ lessonId: course.lessons.v2, position: 100, positionAt: new Date().toISOString(), watchedRanges: [[0, 100]], watchedSeconds: 100, opened: true }] } }),
+      ok(h, learner, SYNC, { input: { deviceId: 'phone-1', idempotencyKey: idem(), items: [{ lessonId: L(course.lessons.v2), position: 100, positionAt: new Date().toISOString(), watchedRanges: [[0, 100]], watchedSeconds: 100, opened: true }] } }),
       drain(h, flusher),
     ]);
     expect(await applyEvent(h.orm, h.handlers, event)).toBe('duplicate');
-    state = (await ok(h, learner, progressQuery, { id: enrollmentId })).courseProgress;
+    state = (await ok(h, learner, progressQuery, { id: E(enrollmentId) })).courseProgress;
     expect(state.status).toBe('COMPLETED');
     expect(state.percent).toBe(100);
     expect(state.completedRequiredLessons).toBe(3);
@@ -72,13 +73,13 @@ describe('completion', () => {
     // More of everything changes no completion.
     await Promise.all([
       ...Array.from({ length: 10 }, (_, i) => ok(h, learner, RECORD, { input: beat(course.lessons.v2, 50 + i, 5, { deviceId: `web-${i % 3}` }) })),
-      ...Array.from({ length: 4 }, () => ok(h, learner, SYNC, { input: { deviceId: 'phone-2', idempotencyKey: idem(), items: [{ lessonId: course.lessons.v1, position: 3, positionAt: new Date().toISOString(), watchedRanges: [[0, 100]], watchedSeconds: 100, opened: true }] } })),
+      ...Array.from({ length: 4 }, () => ok(h, learner, SYNC, { input: { deviceId: 'phone-2', idempotencyKey: idem(), items: [{ lessonId: L(course.lessons.v1), position: 3, positionAt: new Date().toISOString(), watchedRanges: [[0, 100]], watchedSeconds: 100, opened: true }] } })),
       applyEvent(h.orm, h.handlers, quizPassed(A.tenantId, learner.userId!, course.quizId)),
     ]);
     await drain(h, flusher);
     expect(await outboxCount(h, 'learning.CourseCompleted', enrollmentId)).toBe(1);
     expect(await outboxCount(h, 'learning.LessonCompleted', enrollmentId)).toBe(3);
-    const after = (await ok(h, learner, progressQuery, { id: enrollmentId })).courseProgress;
+    const after = (await ok(h, learner, progressQuery, { id: E(enrollmentId) })).courseProgress;
     expect(after.status).toBe('COMPLETED');
     expect(after.completedAt).toBe(state.completedAt);
   });
@@ -87,9 +88,9 @@ describe('completion', () => {
     for (let round = 0; round < 5; round++) {
       const learner = { ...A.learner, userId: randomUUID() };
       const { enrollmentId } = await enroll(h, A.tenantId, course, learner.userId!);
-      await ok(h, learner, SYNC, { input: { deviceId: 'd1', idempotencyKey: idem(), items: [{ lessonId: course.lessons.v1, position: 100, positionAt: new Date().toISOString(), watchedRanges: [[0, 100]], watchedSeconds: 100, opened: true }] } });
+      await ok(h, learner, SYNC, { input: { deviceId: 'd1', idempotencyKey: idem(), items: [{ lessonId: L(course.lessons.v1), position: 100, positionAt: new Date().toISOString(), watchedRanges: [[0, 100]], watchedSeconds: 100, opened: true }] } });
       await Promise.all([
-        ok(h, learner, SYNC, { input: { deviceId: 'd2', idempotencyKey: idem(), items: [{ lessonId: course.lessons.v2, position: 100, positionAt: new Date().toISOString(), watchedRanges: [[0, 90]], watchedSeconds: 90, opened: true }] } }),
+        ok(h, learner, SYNC, { input: { deviceId: 'd2', idempotencyKey: idem(), items: [{ lessonId: L(course.lessons.v2), position: 100, positionAt: new Date().toISOString(), watchedRanges: [[0, 90]], watchedSeconds: 90, opened: true }] } }),
         applyEvent(h.orm, h.handlers, quizPassed(A.tenantId, learner.userId!, course.quizId)),
       ]);
       expect(await outboxCount(h, 'learning.CourseCompleted', enrollmentId)).toBe(1);
@@ -97,10 +98,11 @@ describe('completion', () => {
   });
 
   it('lets an ORG_ADMIN change the policy (idempotently); learners may not', async () => {
-    const input = { courseId: course.courseId, video: { rule: 'WATCHED_FRACTION', threshold: 0.5 }, idempotencyKey: idem() };
-    const m = `mutation($input: SetCompletionPolicyInput!) { setCompletionPolicy(input: $input) { policy { courseId custom course video { rule threshold } text { rule } } errors { code } } }`;
+    const input = { courseId: C(course.courseId), video: { rule: 'WATCHED_FRACTION', threshold: 0.5 }, idempotencyKey: idem() };
+    const m = `mutation($input: SetCompletionPolicyInput!) { setCompletionPolicy(input: $input) { policy { id course { id } custom courseRule video { rule threshold } text { rule } } errors { code } } }`;
     const first = await ok(h, A.admin, m, { input });
-    expect(first.setCompletionPolicy.policy).toMatchObject({ custom: true, video: { rule: 'WATCHED_FRACTION', threshold: 0.5 }, text: { rule: 'OPENED' }, course: 'ALL_REQUIRED' });
+    expect(first.setCompletionPolicy.policy).toMatchObject({ course: { id: C(course.courseId) }, custom: true, video: { rule: 'WATCHED_FRACTION', threshold: 0.5 }, text: { rule: 'OPENED' }, courseRule: 'ALL_REQUIRED' });
+    expect(first.setCompletionPolicy.policy.id).toBe(globalId('CompletionPolicy', course.courseId));
     expect((await ok(h, A.admin, m, { input })).setCompletionPolicy).toEqual(first.setCompletionPolicy);
     expect(errorCode(await call(h, A.admin, m, { input: { ...input, video: { rule: 'OPENED' } } }))).toBe('BAD_USER_INPUT');
     expect(errorCode(await call(h, A.learner, m, { input: { ...input, idempotencyKey: idem() } }))).toBe('FORBIDDEN');
@@ -108,8 +110,8 @@ describe('completion', () => {
 
     const learner = { ...A.learner, userId: randomUUID() };
     const { enrollmentId } = await enroll(h, A.tenantId, course, learner.userId!);
-    await ok(h, learner, SYNC, { input: { deviceId: 'd1', idempotencyKey: idem(), items: [{ lessonId: course.lessons.v1, position: 60, positionAt: new Date().toISOString(), watchedRanges: [[0, 55]], watchedSeconds: 55, opened: true }] } });
-    const state = (await ok(h, learner, progressQuery, { id: enrollmentId })).courseProgress;
+    await ok(h, learner, SYNC, { input: { deviceId: 'd1', idempotencyKey: idem(), items: [{ lessonId: L(course.lessons.v1), position: 60, positionAt: new Date().toISOString(), watchedRanges: [[0, 55]], watchedSeconds: 55, opened: true }] } });
+    const state = (await ok(h, learner, progressQuery, { id: E(enrollmentId) })).courseProgress;
     expect(state.lessons[0].status).toBe('COMPLETED');
     // Back to the default for the other tests.
     await ok(h, A.admin, m, { input: { ...input, video: { rule: 'WATCHED_FRACTION', threshold: 0.8 }, idempotencyKey: idem() } });
@@ -118,12 +120,12 @@ describe('completion', () => {
 
 describe('offline sync', () => {
   const batchA = (c: Course, t0: number) => [
-    { lessonId: c.lessons.v1, position: 40, positionAt: new Date(t0 + 1000).toISOString(), watchedRanges: [[0, 30], [50, 70]], watchedSeconds: 50, opened: true },
-    { lessonId: c.lessons.text, position: 0, positionAt: new Date(t0).toISOString(), watchedRanges: [], watchedSeconds: 0, opened: true },
+    { lessonId: L(c.lessons.v1), position: 40, positionAt: new Date(t0 + 1000).toISOString(), watchedRanges: [[0, 30], [50, 70]], watchedSeconds: 50, opened: true },
+    { lessonId: L(c.lessons.text), position: 0, positionAt: new Date(t0).toISOString(), watchedRanges: [], watchedSeconds: 0, opened: true },
   ];
   const batchB = (c: Course, t0: number) => [
-    { lessonId: c.lessons.v1, position: 65, positionAt: new Date(t0 + 1000).toISOString(), watchedRanges: [[20, 60]], watchedSeconds: 40, opened: true },
-    { lessonId: c.lessons.v2, position: 90, positionAt: new Date(t0 + 5000).toISOString(), watchedRanges: [[0, 85]], watchedSeconds: 85, opened: true },
+    { lessonId: L(c.lessons.v1), position: 65, positionAt: new Date(t0 + 1000).toISOString(), watchedRanges: [[20, 60]], watchedSeconds: 40, opened: true },
+    { lessonId: L(c.lessons.v2), position: 90, positionAt: new Date(t0 + 5000).toISOString(), watchedRanges: [[0, 85]], watchedSeconds: 85, opened: true },
   ];
 
   async function fullState(enrollmentId: string) {
@@ -156,9 +158,9 @@ describe('offline sync', () => {
     const v1 = s1.lessons.find((l) => l.lesson_id === course.lessons.v1)!;
     expect(v1).toMatchObject({ position: 65, position_device: 'tablet-b', watched: '{[0,70)}', covered_seconds: 70, watched_seconds: 90 });
     // The response reports what the server holds.
-    const synced = r1.syncProgress.lessons.find((l: { lessonId: string }) => l.lessonId === course.lessons.v1);
-    expect(synced).toMatchObject({ position: 65, watchedSeconds: 90, watchedRanges: [[0, 70]], status: 'IN_PROGRESS' });
-    expect(r1.syncProgress.courses[0]).toMatchObject({ enrollmentId: e1, status: 'IN_PROGRESS' });
+    const synced = r1.syncProgress.lessons.find((l: { lesson: { id: string } }) => l.lesson.id === L(course.lessons.v1));
+    expect(synced).toMatchObject({ id: globalId('LessonProgress', one.userId!, course.lessons.v1), position: 65, watchedSeconds: 90, watchedRanges: [[0, 70]], status: 'IN_PROGRESS' });
+    expect(r1.syncProgress.courses[0]).toMatchObject({ id: globalId('CourseProgress', one.userId!, course.courseId), enrollment: { id: E(e1) }, status: 'IN_PROGRESS' });
 
     // Replays: the same key returns the stored result; the same batch under a new key changes nothing.
     const replay = await sync(one, 'phone-a', batchA(course, t0), keyA);
@@ -177,9 +179,9 @@ describe('offline sync', () => {
   it('refuses lessons outside the learner\'s enrollments per item and rejects bad input', async () => {
     const learner = { ...A.learner, userId: randomUUID() };
     await enroll(h, A.tenantId, course, learner.userId!);
-    const r = await ok(h, learner, SYNC, { input: { deviceId: 'd', idempotencyKey: idem(), items: [{ lessonId: courseB.lessons.v1, position: 1, positionAt: new Date().toISOString(), watchedRanges: [], watchedSeconds: 0, opened: true }] } });
-    expect(r.syncProgress.errors).toEqual([{ code: 'NOT_ENROLLED', field: 'items.0.lessonId', lessonId: courseB.lessons.v1 }]);
-    const bad = await call(h, learner, SYNC, { input: { deviceId: 'd', idempotencyKey: idem(), items: [{ lessonId: course.lessons.v1, position: 1, positionAt: new Date().toISOString(), watchedRanges: [[10, 5]], watchedSeconds: 0, opened: true }] } });
+    const r = await ok(h, learner, SYNC, { input: { deviceId: 'd', idempotencyKey: idem(), items: [{ lessonId: L(courseB.lessons.v1), position: 1, positionAt: new Date().toISOString(), watchedRanges: [], watchedSeconds: 0, opened: true }] } });
+    expect(r.syncProgress.errors).toEqual([{ code: 'NOT_ENROLLED', path: ['input', 'items', '0', 'lessonId'] }]);
+    const bad = await call(h, learner, SYNC, { input: { deviceId: 'd', idempotencyKey: idem(), items: [{ lessonId: L(course.lessons.v1), position: 1, positionAt: new Date().toISOString(), watchedRanges: [[10, 5]], watchedSeconds: 0, opened: true }] } });
     expect(errorCode(bad)).toBe('BAD_USER_INPUT');
     expect(bad.body).not.toMatch(/stack|at .*\.ts|select /i);
   });
@@ -190,11 +192,14 @@ describe('heartbeats: access and input', () => {
     const learner = { ...A.learner, userId: randomUUID() };
     await enroll(h, A.tenantId, course, learner.userId!);
     const refused = await ok(h, learner, RECORD, { input: beat(courseB.lessons.v1, 10, 10) });
-    expect(refused.recordProgress).toEqual({ accepted: false, duplicate: false, errors: [{ code: 'NOT_ENROLLED', message: expect.any(String), field: 'lessonId', lessonId: courseB.lessons.v1 }] });
+    expect(refused.recordProgress).toEqual({ accepted: false, duplicate: false, errors: [{ code: 'NOT_ENROLLED', message: expect.any(String), path: ['input', 'lessonId'] }] });
     for (const input of [
       beat(course.lessons.v1, -1, 10),
       beat(course.lessons.v1, 10, 100_000),
-      beat('not-an-id', 10, 10),
+      { ...beat(course.lessons.v1, 10, 10), lessonId: 'not-an-id' },
+      // A plain UUID, or another type's global id, is not a Lesson id.
+      { ...beat(course.lessons.v1, 10, 10), lessonId: course.lessons.v1 },
+      { ...beat(course.lessons.v1, 10, 10), lessonId: C(course.courseId) },
       beat(course.lessons.v1, 10, 10, { idempotencyKey: 'x' }),
       beat(course.lessons.v1, 10, 10, { deviceId: '' }),
       beat(course.lessons.v1, 10, 10, { clientTimestamp: '1970-01-01T00:00:00Z' }),
@@ -208,6 +213,9 @@ describe('heartbeats: access and input', () => {
     expect((await ok(h, learner, RECORD, { input: once })).recordProgress).toEqual({ accepted: true, duplicate: true, errors: [] });
     const reused = await call(h, learner, RECORD, { input: { ...once, position: 20 } });
     expect(reused.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', reason: 'IDEMPOTENCY_KEY_REUSED' });
+    // Without the device's clock, the server's stands in for it.
+    const { clientTimestamp: _clock, ...unstamped } = beat(course.lessons.v1, 12, 10);
+    expect((await ok(h, learner, RECORD, { input: unstamped })).recordProgress).toEqual({ accepted: true, duplicate: false, errors: [] });
     expect(errorCode(await call(h, A.admin, RECORD, { input: beat(course.lessons.v1, 10, 10) }))).toBeUndefined();
   });
 
@@ -233,20 +241,26 @@ describe('reading progress', () => {
     const otherEnrollment = (await enroll(h, A.tenantId, course, other.userId!)).enrollmentId;
     await setInstructors(h, A.tenantId, cohortId, [teacher.userId!]);
     const read = async (who: Actor, id: string) => (await ok(h, who, progressQuery, { id })).courseProgress;
-    expect((await read(learner, enrollmentId)).learner.id).toBe(learner.userId);
-    expect(await read(learner, otherEnrollment)).toBeNull();
-    expect((await read(teacher, enrollmentId)).enrollmentId).toBe(enrollmentId);
-    expect(await read(teacher, otherEnrollment)).toBeNull();
-    expect(await read({ ...A.instructor, userId: randomUUID() }, enrollmentId)).toBeNull();
-    expect((await read(A.admin, otherEnrollment)).enrollmentId).toBe(otherEnrollment);
+    const mine = await read(learner, E(enrollmentId));
+    expect(mine.learner.id).toBe(U(learner.userId!));
+    expect(mine.course.id).toBe(C(course.courseId));
+    expect(mine.courseVersion.id).toBe(globalId('CourseVersion', course.versionId));
+    expect(mine.lessons.map((l: { lesson: { id: string } }) => l.lesson.id)).toEqual([course.lessons.v1, course.lessons.v2, course.lessons.quiz, course.lessons.text].map(L));
+    expect(await read(learner, E(otherEnrollment))).toBeNull();
+    expect((await read(teacher, E(enrollmentId))).enrollment.id).toBe(E(enrollmentId));
+    expect(await read(teacher, E(otherEnrollment))).toBeNull();
+    expect(await read({ ...A.instructor, userId: randomUUID() }, E(enrollmentId))).toBeNull();
+    expect((await read(A.admin, E(otherEnrollment))).enrollment.id).toBe(E(otherEnrollment));
     // Organization B, even its admin, sees nothing of A's: by query and through _entities.
-    expect(await read(B.admin, enrollmentId)).toBeNull();
-    const entities = `query($r: [_Any!]!) { _entities(representations: $r) { ... on Enrollment { id progress { enrollmentId } } ... on Course { id myProgress { enrollmentId } } } }`;
-    const viaB = await ok(h, { ...B.admin, userId: learner.userId }, entities, { r: [{ __typename: 'Enrollment', id: enrollmentId }, { __typename: 'Course', id: course.courseId }] });
-    expect(viaB._entities).toEqual([{ id: enrollmentId, progress: null }, { id: course.courseId, myProgress: null }]);
-    const viaA = await ok(h, learner, entities, { r: [{ __typename: 'Enrollment', id: enrollmentId }, { __typename: 'Course', id: course.courseId }] });
-    expect(viaA._entities).toEqual([{ id: enrollmentId, progress: { enrollmentId } }, { id: course.courseId, myProgress: { enrollmentId } }]);
-    expect((await call(h, learner, progressQuery, { id: 'nope' })).data?.courseProgress).toBeNull();
+    expect(await read(B.admin, E(enrollmentId))).toBeNull();
+    const entities = `query($r: [_Any!]!) { _entities(representations: $r) { ... on Enrollment { id progress { enrollment { id } } } ... on Course { id myProgress { enrollment { id } } } } }`;
+    const r = [{ __typename: 'Enrollment', id: E(enrollmentId) }, { __typename: 'Course', id: C(course.courseId) }];
+    const viaB = await ok(h, { ...B.admin, userId: learner.userId }, entities, { r });
+    expect(viaB._entities).toEqual([{ id: E(enrollmentId), progress: null }, { id: C(course.courseId), myProgress: null }]);
+    const viaA = await ok(h, learner, entities, { r });
+    expect(viaA._entities).toEqual([{ id: E(enrollmentId), progress: { enrollment: { id: E(enrollmentId) } } }, { id: C(course.courseId), myProgress: { enrollment: { id: E(enrollmentId) } } }]);
+    // Malformed ids, plain UUIDs and other types' ids name nothing.
+    for (const id of ['nope', enrollmentId, C(course.courseId)]) expect((await call(h, learner, progressQuery, { id })).data?.courseProgress).toBeNull();
   });
 
   it('costs the same SQL statements for 100 enrollments\' progress as for 1', async () => {
@@ -255,7 +269,7 @@ describe('reading progress', () => {
     const q = `query($r: [_Any!]!) { _entities(representations: $r) { ... on Enrollment { id progress { ${PROGRESS_FIELDS} } } } }`;
     const cost = async (list: string[]) => {
       const before = h.learning.deps.stats.statements;
-      const r = await ok(h, A.admin, q, { r: list.map((id) => ({ __typename: 'Enrollment', id })) });
+      const r = await ok(h, A.admin, q, { r: list.map((id) => ({ __typename: 'Enrollment', id: E(id) })) });
       expect(r._entities.every((e: { progress: unknown }) => e.progress !== null)).toBe(true);
       return h.learning.deps.stats.statements - before;
     };

@@ -1,19 +1,19 @@
 // Notifications configuration, parsed once at start (the one place that reads the environment).
 // The subgraph (main.ts) and the worker (worker.ts) share it: each uses what it needs.
 import { isAbsolute, resolve } from 'node:path';
+import { workerKernelEnv } from '@lectern/kernel/worker';
 import { baseEnv, databaseEnv, parseEnv, rawEnv, z } from '@lectern/kernel/env';
 
 const REPO_ROOT = resolve(import.meta.dirname, '../../..');
 /** Unset and empty are the same (compose files and shells pass empty strings). */
 const optional = z.preprocess((v) => (v === '' ? undefined : v), z.string().optional());
 
-export const notificationsEnv = baseEnv.extend(databaseEnv.shape).extend({
+// One environment for the subgraph and its worker (the worker's retention and recovery settings included).
+export const notificationsEnv = baseEnv.extend(databaseEnv.shape).extend(workerKernelEnv.shape).extend({
   PORT: z.coerce.number().int().min(0).max(65535).default(4005),
   WORKER_PORT: z.coerce.number().int().min(0).max(65535).default(5005),
   /** identity's GraphQL URL; its internal endpoints live on the same origin. */
   IDENTITY_URL: z.string().url().default('http://127.0.0.1:4001/graphql'),
-  /** Ed25519 private JWK (JSON) that signs `service` actor contexts for identity's internal endpoints. */
-  ACTOR_SIGNING_KEY: optional,
   /** smtp(s)://user:pass@host:port; unset: messages are written as .eml files to MAIL_DIR. */
   SMTP_URL: optional.refine((v) => v === undefined || /^smtps?:\/\//.test(v), 'SMTP_URL must start with smtp:// or smtps://'),
   /** Development mail sink; relative paths are relative to the repository root. */

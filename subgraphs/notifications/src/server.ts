@@ -4,11 +4,12 @@ import type { Logger } from '@lectern/kernel';
 import { startSubgraph, type RunningSubgraph } from '@lectern/kernel/subgraph';
 import { startWorker, type RunningWorker } from '@lectern/kernel/worker';
 import type { NotificationsEnv } from './env.ts';
+import type { SubgraphRuntime } from './runtime.ts';
 import { notifications } from './subgraph.ts';
 import { notificationsWorker } from './worker.ts';
 
 /** Starts the notifications subgraph (in-process for tests; main.ts for the real process). */
-export function startNotifications(env: NotificationsEnv, opts: { port?: number; log?: Logger } = {}): Promise<RunningSubgraph<NotificationsEnv>> {
+export function startNotifications(env: NotificationsEnv, opts: { port?: number; log?: Logger } = {}): Promise<RunningSubgraph<NotificationsEnv, SubgraphRuntime>> {
   return startSubgraph(notifications, env, opts);
 }
 

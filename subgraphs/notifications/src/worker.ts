@@ -25,6 +25,13 @@ export const notificationsWorker: WorkerDefinition<NotificationsEnv, WorkerRunti
     const restored = await rt.schedules.restoreAll();
     deps.log.info({ organizations: restored, mail: rt.mailer.target, everyMinutes: deps.env.DIGEST_INTERVAL_MINUTES }, 'digest schedules restored');
   },
+  // Digest schedules live in Redis: after Redis lost its data they are recreated (idempotent:
+  // one scheduler per organization, upserted).
+  async redisRecovered(deps, rt, reason) {
+    if (reason !== 'data-lost') return;
+    const restored = await rt.schedules.restoreAll();
+    deps.log.info({ organizations: restored }, 'digest schedules restored after Redis lost its data');
+  },
 };
 
 if (import.meta.main) await runWorker(notificationsWorker, loadEnv());

@@ -2,6 +2,7 @@
 // pending item once, nothing twice across runs or periods, immediate preference at once.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { globalId } from '@lectern/kernel';
 import { CoursePublished } from '@lectern/contracts/catalog';
 import { duePeriod, isoWeekKey } from '../src/modules/digest/period.ts';
 import { envelope, type SinkMessage } from '../src/testing/index.ts';
@@ -48,6 +49,8 @@ describe('digest periods', () => {
     expect(duePeriod('WEEKLY', new Date('2026-11-22T20:30:00Z'), LOS_ANGELES)).toBe('2026-W47'); // Sunday
     expect(duePeriod('DAILY', new Date('2026-11-22T20:30:00Z'), AUCKLAND)).toBe('2026-11-23'); // already Monday 09:30 there
     expect(duePeriod('DAILY', new Date('2026-11-23T10:00:00Z'), 'Not/AZone')).toBe('2026-11-23'); // unknown zones count as UTC
+    expect(duePeriod('DAILY', new Date('2026-11-23T07:30:00Z'), undefined)).toBeNull(); // no zone from identity: UTC (07:30)
+    expect(duePeriod('DAILY', new Date('2026-11-23T08:30:00Z'), null)).toBe('2026-11-23');
     expect(isoWeekKey(2026, 12, 31)).toBe('2026-W53');
     expect(isoWeekKey(2027, 1, 1)).toBe('2026-W53');
     expect(isoWeekKey(2025, 12, 29)).toBe('2026-W01');
@@ -148,6 +151,6 @@ describe('send-digests', () => {
     expect(report.sent.find((s) => s.userId === A.learner2.id)).toBeUndefined();
     // The inbox still has it.
     const inbox = await ok(h, A.actors.learner2, Q.inbox, { first: 1 });
-    expect(inbox.notifications.edges[0].node.course).toEqual({ id: courseId });
+    expect(inbox.notifications.edges[0].node.course).toEqual({ id: globalId('Course', courseId) });
   });
 });

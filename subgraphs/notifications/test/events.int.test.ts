@@ -2,13 +2,15 @@
 // invitation emails, welcome items and "new course" fan-out per preference, each applied once.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inTenant } from '@lectern/kernel';
+import { globalId, idOf, inTenant } from '@lectern/kernel';
 import { tenantTablesWithoutRls } from '@lectern/kernel/db';
 import { actor, gql } from '@lectern/testkit';
 import { CoursePublished } from '@lectern/contracts/catalog';
 import { loadEnv as catalogEnv, migrations as catalogMigrations, startCatalog } from '@lectern/catalog/server';
 import { seedCourse } from '@lectern/catalog/testing';
 import { MemberAdded, MemberInvited } from '@lectern/contracts/identity';
+import { LearnerEnrolled } from '@lectern/contracts/enrollment';
+import { CourseCompleted } from '@lectern/contracts/learning';
 import { TEST_PASSWORD } from '@lectern/identity/testing';
 import { NOTIFICATIONS } from '@lectern/contracts/notifications';
 import { routes, subscriptions } from '@lectern/contracts/subscriptions';
@@ -60,7 +62,9 @@ describe('identity.MemberInvited', () => {
       { actor: C.actors.admin },
     );
     expect(invite.errors).toBeUndefined();
-    const invitationId: string = invite.data!.inviteMember.invitation.id;
+    // identity answers global ids; its events and tables hold the UUIDs.
+    const invitationId = idOf(invite.data!.inviteMember.invitation.id, 'Invitation')!;
+    expect(invitationId).not.toBeNull();
     // identity's outbox → notifications' queue, as identity's relay does
     expect(await relay(h, 'identity')).toBeGreaterThanOrEqual(1);
     const [sent] = await until(() => mail(h), (m) => m.some((x) => x.to.includes('newcomer@example.org')));
@@ -96,7 +100,7 @@ describe('identity.MemberInvited', () => {
       { actor: actor({ kind: 'anonymous', userId: null }) },
     );
     expect(accepted.errors).toBeUndefined();
-    const newcomer = accepted.data!.acceptInvitation.user.id as string;
+    const newcomer = idOf(accepted.data!.acceptInvitation.user.id, 'User')!;
     await relay(h, 'identity');
     const me = actor({ userId: newcomer, tenantId: C.tenantId, roles: ['LEARNER'] });
     const inbox = await until(() => ok(h, me, Q.inbox), (d) => d.notifications.edges.length > 0);
@@ -160,7 +164,7 @@ describe('catalog.CoursePublished', () => {
 
     // The learner sees it (with the course reference); learner2 (in-app off) does not.
     const inbox = await ok(h, A.actors.learner, Q.inbox);
-    expect(inbox.notifications.edges.map((x: { node: { course: unknown } }) => x.node.course)).toContainEqual({ id: event.payload.courseId });
+    expect(inbox.notifications.edges.map((x: { node: { course: unknown } }) => x.node.course)).toContainEqual({ id: globalId('Course', event.payload.courseId) });
     expect((await ok(h, A.actors.learner2, Q.inbox)).notifications.edges.filter((x: { node: { category: string } }) => x.node.category === 'COURSES')).toEqual([]);
 
     // Delivered again: nothing changes.
@@ -190,7 +194,91 @@ describe('catalog.CoursePublished', () => {
     );
     expect(row).toEqual({ n: 3 }); // admin, learner, learner2; not the instructor who published
     const learner = await ok(h, B.actors.learner, Q.inbox);
-    expect(learner.notifications.edges[0].node).toMatchObject({ title: 'New course in Org B', course: { id: course.id } });
+    expect(learner.notifications.edges[0].node).toMatchObject({ title: 'New course in Org B', course: { id: globalId('Course', course.id) } });
+  });
+});
+
+describe('a learner’s own courses (enrollment.LearnerEnrolled, learning.CourseCompleted)', () => {
+  const enrolledEvent = (org: SeededOrg, learnerId: string, courseId: string, promotedFromWaitlist: boolean) =>
+    envelope(LearnerEnrolled, {
+      tenantId: org.tenantId,
+      payload: { enrollmentId: randomUUID(), learnerId, offeringId: randomUUID(), cohortId: randomUUID(), courseId, courseVersionId: randomUUID(), promotedFromWaitlist },
+    });
+  const itemsOf = (eventId: string) =>
+    rows(
+      `select n.user_id, n.category, n.in_app, n.title, n.course_id, d.frequency as pending
+         from notifications.notifications n left join notifications.digest_items d on d.notification_id = n.id
+        where n.source_event_id = $1`,
+      [eventId],
+    );
+
+  it('tells the learner their enrollment is confirmed, once, in the inbox and by email', async () => {
+    const courseId = randomUUID();
+    const event = enrolledEvent(C, C.learner.id, courseId, false);
+    const mailBefore = (await mail(h)).length;
+    expect(await handle(h, event)).toBe('processed');
+    expect(await handle(h, event, `${event.id}-again`)).toBe('duplicate');
+    expect(await itemsOf(event.id)).toEqual([
+      { user_id: C.learner.id, category: 'ENROLLMENT_CONFIRMED', in_app: true, title: 'You are enrolled in a course', course_id: courseId, pending: null },
+    ]);
+    const emails = (await mail(h)).slice(mailBefore);
+    expect(emails.map((m) => [m.to, m.subject])).toEqual([[C.learner.email, 'You are enrolled in a course']]);
+    expect(emails[0]!.text).toContain(`http://127.0.0.1:4000/courses/${courseId}`);
+    const inbox = await ok(h, C.actors.learner, Q.inbox, { first: 1, filter: { categories: ['ENROLLMENT_CONFIRMED'] } });
+    expect(inbox.notifications.edges[0].node).toMatchObject({
+      category: 'ENROLLMENT_CONFIRMED',
+      link: `http://127.0.0.1:4000/courses/${courseId}`,
+      course: { id: globalId('Course', courseId) },
+    });
+  });
+
+  it('names the course as catalog shows it when read through the gateway (@requires course { title })', async () => {
+    const courseId = randomUUID();
+    const event = enrolledEvent(C, C.learner2.id, courseId, true);
+    await handle(h, event);
+    const [node] = (await ok(h, C.actors.learner2, Q.inbox, { first: 1 })).notifications.edges.map((e: { node: { id: string } }) => e.node);
+    expect(node).toMatchObject({ category: 'WAITLIST_PROMOTED', title: 'A seat opened up for you in a course' });
+    // What the gateway sends once catalog answered the course's title for this reader.
+    const withTitle = { __typename: 'Notification', id: node!.id, course: { title: 'Safety first' } };
+    const courseHidden = { __typename: 'Notification', id: node!.id, course: null };
+    expect((await ok(h, C.actors.learner2, Q.entities, { representations: [withTitle, courseHidden] }))._entities).toEqual([
+      {
+        __typename: 'Notification',
+        id: node!.id,
+        category: 'WAITLIST_PROMOTED',
+        title: 'A seat opened up for you in “Safety first”',
+        body: 'You were on the waitlist for “Safety first” and now hold a seat. You can start whenever you are ready.',
+        course: { id: globalId('Course', courseId) },
+      },
+      expect.objectContaining({ title: 'A seat opened up for you in a course' }),
+    ]);
+    // Nobody else gets it back, title or not.
+    expect((await ok(h, C.actors.learner, Q.entities, { representations: [withTitle] }))._entities).toEqual([null]);
+  });
+
+  it('tells the learner they completed a course, as they chose (email in a digest, in-app off)', async () => {
+    await setPreference(h, B.actors.learner, 'COURSE_COMPLETED', 'EMAIL', 'DAILY');
+    await setPreference(h, B.actors.learner, 'COURSE_COMPLETED', 'IN_APP', 'OFF');
+    const courseId = randomUUID();
+    const event = envelope(CourseCompleted, { tenantId: B.tenantId, payload: { enrollmentId: randomUUID(), learnerId: B.learner.id, courseId, courseVersionId: randomUUID() } });
+    const mailBefore = (await mail(h)).length;
+    expect(await handle(h, event)).toBe('processed');
+    expect(await handle(h, event, `${event.id}-again`)).toBe('duplicate');
+    expect(await itemsOf(event.id)).toEqual([
+      { user_id: B.learner.id, category: 'COURSE_COMPLETED', in_app: false, title: 'You completed a course', course_id: courseId, pending: 'DAILY' },
+    ]);
+    expect((await mail(h)).length).toBe(mailBefore);
+    expect((await ok(h, B.actors.learner, Q.inbox, { filter: { categories: ['COURSE_COMPLETED'] } })).notifications.totalCount).toBe(0);
+    // Another learner with the defaults: inbox and email at once.
+    const other = envelope(CourseCompleted, { tenantId: B.tenantId, payload: { enrollmentId: randomUUID(), learnerId: B.learner2.id, courseId, courseVersionId: randomUUID() } });
+    await handle(h, other);
+    expect((await mail(h)).slice(mailBefore).map((m) => [m.to, m.subject])).toEqual([[B.learner2.email, 'You completed a course']]);
+    expect((await ok(h, B.actors.learner2, Q.inbox, { filter: { categories: ['COURSE_COMPLETED'] } })).notifications.nodes).toHaveLength(1);
+  });
+
+  it('reaches the learner from enrollment’s and learning’s relays (routed by the subscriptions contract)', () => {
+    expect(routes[LearnerEnrolled.type]).toContain(NOTIFICATIONS);
+    expect(routes[CourseCompleted.type]).toContain(NOTIFICATIONS);
   });
 });
 
@@ -200,7 +288,7 @@ describe('tenant isolation in handlers', () => {
     await handle(h, event);
     for (const who of Object.values(B.actors)) {
       const inbox = await ok(h, who, Q.inbox);
-      expect(inbox.notifications.edges.some((e: { node: { course: { id: string } | null } }) => e.node.course?.id === event.payload.courseId)).toBe(false);
+      expect(inbox.notifications.edges.some((e: { node: { course: { id: string } | null } }) => e.node.course?.id === globalId('Course', event.payload.courseId))).toBe(false);
     }
     // The same person signed in to B does not see what they got in A.
     const aLearnerInB = actor({ userId: A.learner.id, tenantId: B.tenantId, roles: ['LEARNER'] });

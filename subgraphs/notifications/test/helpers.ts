@@ -19,6 +19,7 @@ export { call, errorCode, ok } from '@lectern/testkit';
 import { loadEnv as identityEnv, migrations as identityMigrations, startIdentity } from '@lectern/identity/server';
 import { seedOrganizationWithPeople } from '@lectern/identity/testing';
 import { routes } from '@lectern/contracts/subscriptions';
+import { QUEUES } from '@lectern/contracts/queues';
 import { loadEnv, migrations, startNotifications, startNotificationsWorker, type NotificationsEnv } from '../src/server.ts';
 import { deliver, readMailSink, type SinkMessage } from '../src/testing/index.ts';
 
@@ -92,7 +93,7 @@ export async function startHarness(
     const queueConnection = workerConnection(env.REDIS_URL);
     const queues = queueFactory(queueConnection, bullPrefix(env.REDIS_PREFIX), FAST);
     cleanups.push(async () => {
-      for (const name of [eventQueueName('notifications'), jobQueueName('notifications')]) await queues(name).obliterate({ force: true }).catch(() => {});
+      for (const name of QUEUES) await queues(name).obliterate({ force: true }).catch(() => {});
       await queues.close();
       queueConnection.disconnect();
     });
@@ -165,36 +166,50 @@ export async function mail(h: Harness): Promise<SinkMessage[]> {
 
 
 export const Q = {
-  inbox: `query($first: Int, $after: String, $unreadOnly: Boolean) {
-    notifications(first: $first, after: $after, unreadOnly: $unreadOnly) {
+  inbox: `query($first: Int, $after: String, $last: Int, $before: String, $filter: NotificationFilter) {
+    notifications(first: $first, after: $after, last: $last, before: $before, filter: $filter) {
       edges { cursor node { id category title body link read readAt createdAt course { id } } }
       nodes { id }
       pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+      totalCount
     }
     unreadNotificationCount
   }`,
   count: `{ unreadNotificationCount }`,
-  preferences: `{ notificationPreferences { category channel frequency isDefault } }`,
+  preferences: `{ notificationPreferences { id category channel frequency isDefault } }`,
   markRead: `mutation($input: MarkNotificationsReadInput!) {
-    markNotificationsRead(input: $input) { notifications { id read } markedCount unreadCount errors { code message field } }
+    markNotificationsRead(input: $input) { notifications { id read } markedCount unreadCount errors { code message path } }
   }`,
   setPreference: `mutation($input: SetNotificationPreferenceInput!) {
     setNotificationPreference(input: $input) {
-      preference { category channel frequency isDefault }
+      preference { id category channel frequency isDefault }
       preferences { category channel frequency isDefault }
-      errors { code message field }
+      errors { code message path }
     }
   }`,
-  queueHealth: `query($first: Int, $after: String) {
+  queueHealth: `query($first: Int, $after: String, $last: Int, $before: String, $filter: DeadLetterFilter) {
     queueHealth {
-      queues { queue waiting active delayed failed completed }
-      deadLetters(first: $first, after: $after) {
-        edges { cursor node { id organizationId queue jobId jobName error attempts failedAt replayedAt replayCount } }
-        pageInfo { hasNextPage endCursor }
+      queues { id queue waiting active delayed failed completed }
+      deadLetters(first: $first, after: $after, last: $last, before: $before, filter: $filter) {
+        edges { cursor node { id organization { id } queue jobId jobName error attempts failedAt replayedAt replayCount } }
+        pageInfo { hasNextPage hasPreviousPage endCursor startCursor }
+        totalCount
       }
     }
   }`,
-  replay: `mutation($input: ReplayDeadLetterInput!) { replayDeadLetter(input: $input) { deadLetter { id replayCount replayedAt } } }`,
+  replay: `mutation($input: ReplayDeadLetterInput!) {
+    replayDeadLetter(input: $input) { deadLetter { id queue jobId replayCount replayedAt } errors { code message path } }
+  }`,
+  entities: `query($representations: [_Any!]!) {
+    _entities(representations: $representations) {
+      __typename
+      ... on Notification { id title body category course { id } }
+      ... on NotificationPreference { id category channel frequency }
+      ... on DeadLetter { id queue jobId }
+      ... on QueueCounts { id queue failed }
+      ... on Viewer { id unreadNotificationCount }
+    }
+  }`,
 };
 
 /** Sets one preference through the API. */

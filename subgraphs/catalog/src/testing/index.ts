@@ -9,6 +9,7 @@ import type { LessonKind } from '../modules/content/content.entity.ts';
 import { ContentService } from '../modules/content/content.service.ts';
 import { Course } from '../modules/course/course.entity.ts';
 import { CourseService } from '../modules/course/course.service.ts';
+import type { Directory } from '../runtime.ts';
 
 export interface LessonSeed {
   title: string;
@@ -78,6 +79,18 @@ export function seedActor(tenantId: string, userId: string): Actor {
   };
 }
 
+/**
+ * The directory a seed's services ask: it vouches for the seed's own authors only (seeds build
+ * data for people their caller created in identity, or made up for a test that needs no
+ * identity); the API asks identity itself (runtime.ts).
+ */
+export function seedDirectory(authorIds: readonly string[]): Directory {
+  const vouched = new Set(authorIds.map((id) => id.toLowerCase()));
+  return {
+    eligibleAuthors: (_tenantId, userIds) => Promise.resolve(new Set(userIds.filter((id) => vouched.has(id.toLowerCase())))),
+  };
+}
+
 function ok(result: MutationResult, what: string): MutationResult {
   if (result.errors.length) throw new Error(`seed: ${what} failed: ${result.errors.map((e) => `${e.code} ${e.message}`).join('; ')}`);
   return result;
@@ -90,7 +103,7 @@ export async function seedCourse(target: MikroORM | UnitOfWork, seed: CourseSeed
   if (!(target instanceof UnitOfWork)) return inTenant(target, seed.tenantId, (uow) => seedCourse(uow, seed));
   const [creator, ...coAuthors] = seed.authorIds ?? (seed.authorId ? [seed.authorId] : []);
   if (!creator) throw new Error('seedCourse needs authorIds (or authorId)');
-  const deps = { actor: seedActor(seed.tenantId, creator), uow: target, loaders: createLoaders(target) };
+  const deps = { actor: seedActor(seed.tenantId, creator), uow: target, loaders: createLoaders(target), directory: seedDirectory(seed.authorIds ?? [creator]) };
   const courses = new CourseService(deps);
   const content = new ContentService(deps);
   const title = seed.title ?? `Course ${randomUUID().slice(0, 8)}`;

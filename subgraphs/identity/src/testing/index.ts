@@ -7,7 +7,8 @@ import { User } from '../modules/user/user.entity.ts';
 import { Membership } from '../modules/membership/membership.entity.ts';
 import { hashPassword } from '../modules/auth/auth.service.ts';
 import { TokenIssuer } from '../modules/auth/tokens.ts';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { RefreshToken } from '../modules/auth/refresh-token.entity.ts';
 import { DEV_IDENTITY_PRIVATE_KEY } from '@lectern/kernel/dev-keys';
 
 export interface SeededUser {
@@ -111,9 +112,22 @@ export async function seedManyMembers(
 }
 
 let issuer: Promise<TokenIssuer> | undefined;
-/** An access token for `user` in `org`, signed with the development identity key (as a login would issue). */
-export async function accessTokenFor(user: { id: string; roles: Role[] }, org: { id: string }, ttlSeconds = 900): Promise<string> {
+/**
+ * An access token for `user` in `org`, signed with the development identity key, of a real
+ * session (a live refresh-token family, as a login opens; its refresh token is never handed
+ * out), so the gateway's session check accepts it, without a sign-in per user.
+ */
+export async function accessTokenFor(orm: MikroORM, user: { id: string; roles: Role[] }, org: { id: string }, ttlSeconds = 900): Promise<string> {
+  const sid = randomUUID();
+  await inTenant(orm, org.id, async (uow) => {
+    const em = await uow.em();
+    em.create(RefreshToken, {
+      id: randomUUID(), tenantId: org.id, userId: user.id, familyId: sid,
+      tokenHash: randomBytes(32).toString('base64url'), expiresAt: new Date(Date.now() + ttlSeconds * 1000), usedAt: null, revokedAt: null,
+    });
+    await em.flush();
+  });
   issuer ??= TokenIssuer.create(DEV_IDENTITY_PRIVATE_KEY, ttlSeconds);
-  const { token } = await (await issuer).issue({ sub: user.id, tid: org.id, roles: user.roles, sa: false, sid: randomUUID() });
+  const { token } = await (await issuer).issue({ sub: user.id, tid: org.id, roles: user.roles, sa: false, sid });
   return token;
 }

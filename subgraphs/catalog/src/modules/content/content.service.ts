@@ -84,22 +84,26 @@ function checkExternalUrl(value: string): string {
   return href;
 }
 
+/** The input field a content field arrives in (the API names the video `videoId`, a VideoAsset id). */
+const apiField = (field: keyof LessonContentInput): string => (field === 'videoAssetId' ? 'videoId' : field);
+
 /** The value of the kind's content field, validated; throws when it is missing or another kind's field is given. */
 function checkContent(kind: LessonKind, input: LessonContentInput, required: boolean): Partial<Record<keyof LessonContentInput, string>> {
   for (const field of CONTENT_FIELDS) {
-    if (field !== CONTENT_FIELD[kind] && input[field] != null) throw badInput(`${field} does not apply to ${kind} lessons`, field);
+    if (field !== CONTENT_FIELD[kind] && input[field] != null) throw badInput(`${apiField(field)} does not apply to ${kind} lessons`, apiField(field));
   }
   const field = CONTENT_FIELD[kind];
   const value = input[field];
   if (value === undefined && !required) return {};
-  if (value == null) throw badInput(`${kind} lessons need ${field}`, field);
+  if (value == null) throw badInput(`${kind} lessons need ${apiField(field)}`, apiField(field));
   switch (field) {
     case 'body':
       if (value.trim().length === 0 || value.length > 100_000) throw badInput('body must be 1 to 100000 characters', field);
       return { body: value };
     case 'videoAssetId':
     case 'quizId':
-      if (!isUuid(value)) throw badInput(`${field} is not a valid id`, field);
+      // Plain UUIDs here: the resolvers decoded the VideoAsset / Quiz global ids.
+      if (!isUuid(value)) throw badInput(`${apiField(field)} is not a valid id`, apiField(field));
       return { [field]: value.toLowerCase() };
     case 'externalUrl':
       return { externalUrl: checkExternalUrl(value) };

@@ -11,6 +11,7 @@ import {
 import { conflict, forbidden, idempotentWrite, isUuid, notFound, type Actor, type UnitOfWork } from '@lectern/kernel';
 import { editsEveryCourse, requireAuthor } from '../../access.ts';
 import type { CatalogLoaders } from '../../loaders.ts';
+import type { Directory } from '../../runtime.ts';
 import { CourseModule, Lesson } from '../content/content.entity.ts';
 import { Course, CourseAuthor, CourseVersion } from './course.entity.ts';
 import { lockCourseRow } from './course.store.ts';
@@ -19,6 +20,8 @@ export interface ServiceDeps {
   actor: Actor;
   uow: UnitOfWork;
   loaders: CatalogLoaders;
+  /** Who may author (identity). */
+  directory: Directory;
 }
 
 /** Inputs of every mutation carry the caller's idempotency key. */

@@ -3,7 +3,7 @@
 // nothing here lazy-loads behind a resolver's back.
 import { randomUUID } from 'node:crypto';
 import { defineEntity, p } from '@mikro-orm/postgresql';
-import { tenantFilter } from '@lectern/kernel';
+import { tenantFilter, type Connection } from '@lectern/kernel';
 
 export const COURSE_STATUSES = ['DRAFT', 'PUBLISHED', 'UNPUBLISHED'] as const;
 export type CourseStatus = (typeof COURSE_STATUSES)[number];
@@ -31,6 +31,9 @@ export const CourseSchema = defineEntity({
 });
 export class Course extends CourseSchema.class {}
 CourseSchema.setClass(Course);
+
+/** A page of courses (the SDL's CourseConnection; codegen maps it here). */
+export type CourseConnection = Connection<Course>;
 
 export const CourseVersionSchema = defineEntity({
   name: 'CourseVersion',

@@ -210,18 +210,26 @@ export class CourseService {
     });
   }
 
+  /**
+   * Adds an author. identity owns users (catalog cannot read its schema), so it is asked
+   * whether the person is an active ORG_ADMIN or INSTRUCTOR member of this organization: an
+   * unknown id, another organization's user and a member without either role get the same
+   * typed error, so the answer tells nothing about people outside the organization.
+   */
   addCourseAuthor(input: CourseAuthorInput): Promise<MutationResult> {
-    const { actor } = this.#deps;
+    const { actor, directory } = this.#deps;
     return runMutation(this.#deps, 'addCourseAuthor', input, async (em, tenantId) => {
       const course = await lockCourse(em, tenantId, input.courseId);
       await assertCanEdit(em, actor, course);
-      // identity owns users; catalog cannot read its schema, so the id is taken as given.
       if (!isUuid(input.userId)) throw badInput('userId is not a valid id', 'userId');
-      const existing = await em.findOne(CourseAuthor, { courseId: course.id, userId: input.userId });
-      if (!existing) {
-        em.create(CourseAuthor, { tenantId, courseId: course.id, userId: input.userId });
-        course.updatedAt = new Date();
+      const userId = input.userId.toLowerCase();
+      const existing = await em.findOne(CourseAuthor, { courseId: course.id, userId });
+      if (existing) return { courseId: course.id, errors: [] };
+      if (!(await directory.eligibleAuthors(tenantId, [userId])).has(userId)) {
+        return { courseId: course.id, errors: [authorNotEligible()] };
       }
+      em.create(CourseAuthor, { tenantId, courseId: course.id, userId });
+      course.updatedAt = new Date();
       return { courseId: course.id, errors: [] };
     });
   }
@@ -285,6 +293,9 @@ export class CourseService {
     });
   }
 }
+
+const authorNotEligible = () =>
+  catalogError('AUTHOR_NOT_ELIGIBLE', 'Only active ORG_ADMIN or INSTRUCTOR members of this organization can author its courses', 'userId');
 
 const slugTakenError = (slug: string) => catalogError('SLUG_TAKEN', `Another course of this organization already uses the slug "${slug}"`, 'slug');
 

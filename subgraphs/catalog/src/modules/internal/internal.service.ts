@@ -1,4 +1,4 @@
-// What catalog tells other contexts on request (signed `service` actor): the structure of
+// What catalog tells other contexts on request (callers prove who they are with their service credentials): the structure of
 // courses and published versions, for offerings (enrollment) and completion policies
 // (learning). Read in the organization's unit of work, so RLS scopes it like any request.
 import { inTenant } from '@lectern/kernel';

@@ -7,7 +7,7 @@ import { enrollmentWorker } from '../../worker.ts';
 
 describe('enrollment subscriptions', () => {
   it('declares exactly the events its worker handles', () => {
-    const handled = enrollmentWorker.handlers!({} as never).map((handler) => handler.event.type).sort();
+    const handled = enrollmentWorker.handlers!({} as never, {} as never).map((handler) => handler.event.type).sort();
     expect(subscriptions[ENROLLMENT].map((event) => event.type).sort()).toEqual(handled);
   });
 });

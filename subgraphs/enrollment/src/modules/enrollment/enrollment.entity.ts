@@ -2,7 +2,7 @@
 // against, fed by learning's CourseCompleted). Enrollments are written by enrollment.store.ts (SQL that
 // keeps the seat counter exact); the ORM reads them.
 import { defineEntity, p } from '@mikro-orm/postgresql';
-import { tenantFilter } from '@lectern/kernel';
+import { tenantFilter, type Connection } from '@lectern/kernel';
 
 export const ENROLLMENT_STATUSES = ['ACTIVE', 'WAITLISTED', 'DROPPED', 'COMPLETED'] as const;
 export type EnrollmentStatus = (typeof ENROLLMENT_STATUSES)[number];
@@ -30,6 +30,9 @@ export const EnrollmentSchema = defineEntity({
 });
 export class Enrollment extends EnrollmentSchema.class {}
 EnrollmentSchema.setClass(Enrollment);
+
+/** A page of enrollments (codegen maps EnrollmentConnection to it). */
+export type EnrollmentConnection = Connection<Enrollment>;
 
 export const CourseCompletionSchema = defineEntity({
   name: 'CourseCompletion',

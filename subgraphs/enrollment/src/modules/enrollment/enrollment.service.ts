@@ -1,7 +1,7 @@
 // enrollLearner, dropEnrollment, moveEnrollment: who may, and which typed outcome; the seat
 // work itself is in enrollment.store.ts. Calls to identity happen before the transaction opens, so the
 // transaction (the hot path) stays a few statements long.
-import { badInput, forbidden, isUuid, notFound, principalOf, type Actor } from '@lectern/kernel';
+import { badInput, forbidden, globalId, inputId, notFound, principalOf, type Actor } from '@lectern/kernel';
 import { adminWrites, requireReader, teaches } from '../../access.ts';
 import { enrollmentError, type MutationResult } from '../../errors.ts';
 import { runMutation, type Idempotent, type ServiceDeps } from './mutation.ts';
@@ -38,8 +38,8 @@ export class EnrollmentService {
   async enrollLearner(input: EnrollLearnerInput): Promise<MutationResult> {
     const { actor, remote } = this.#deps;
     requireReader(actor);
-    if (input.learnerId != null && !isUuid(input.learnerId)) throw badInput('learnerId is not a user id', 'learnerId');
-    const learnerId = (input.learnerId ?? actor.userId)?.toLowerCase();
+    const learnerId = input.learnerId != null ? inputId(input.learnerId, 'User', 'learnerId') : actor.userId;
+    const cohortId = inputId(input.cohortId, 'Cohort', 'cohortId');
     if (!learnerId) throw badInput('learnerId is required for API keys', 'learnerId');
     const self = learnerId === actor.userId;
     // Someone else: only ORG_ADMIN or an instructor of the cohort (checked once the cohort is read);
@@ -51,7 +51,7 @@ export class EnrollmentService {
     }
     // What needs no lock is read and decided first, in one round trip; the change is another
     // (enrollment.store.ts enrollOne), which stores the result prepared here for the outcome it reaches.
-    const read = isUuid(input.cohortId) ? await readCohortFor(this.#deps.uow, actor.tenantId, input.cohortId.toLowerCase(), learnerId) : null;
+    const read = await readCohortFor(this.#deps.uow, actor.tenantId, cohortId, learnerId);
     const manager = read !== null && (adminWrites(actor) || teaches(actor, read.cohort));
     if (!read || (!self && !manager)) {
       // Refused before any change, after the key's claim, as every mutation is: a replay or a
@@ -75,7 +75,7 @@ export class EnrollmentService {
         : existingId
           ? { ...already, enrollmentId: existingId }
           : missing.length
-            ? { enrollmentId: null, errors: [enrollmentError('PREREQUISITES_NOT_MET', `Complete these courses first: ${missing.join(', ')}`)] }
+            ? { enrollmentId: null, errors: [enrollmentError('PREREQUISITES_NOT_MET', `Complete these courses first: ${missing.map((id) => globalId('Course', id)).join(', ')}`)] }
             : cohort.seatsTaken >= cohort.capacity && !cohort.waitlistEnabled
               ? full
               : null;
@@ -119,8 +119,7 @@ export class EnrollmentService {
     const { actor } = this.#deps;
     requireReader(actor);
     return runMutation({ ...this.#deps, actor }, 'moveEnrollment', input, async (em, tenantId) => {
-      if (!isUuid(input.toCohortId)) throw notFound('Cohort');
-      const toId = input.toCohortId.toLowerCase();
+      const toId = inputId(input.toCohortId, 'Cohort', 'toCohortId');
       const first = await this.#target(em, tenantId, input.enrollmentId, [toId]);
       const { cohort: from, enrollment } = first;
       const to = await loadCohort(em, tenantId, toId);
@@ -142,8 +141,7 @@ export class EnrollmentService {
    */
   async #target(em: Parameters<Parameters<typeof runMutation>[3]>[0], tenantId: string, enrollmentId: string, alsoLock: string[] = []) {
     const { actor } = this.#deps;
-    if (!isUuid(enrollmentId)) throw notFound('Enrollment');
-    const id = enrollmentId.toLowerCase();
+    const id = inputId(enrollmentId, 'Enrollment', 'enrollmentId');
     const peek = await enrollmentCohortId(em, tenantId, id);
     if (!peek) throw notFound('Enrollment');
     await lockCohorts(em, tenantId, [peek, ...alsoLock]);

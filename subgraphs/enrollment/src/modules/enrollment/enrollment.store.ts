@@ -1,6 +1,5 @@
 // enrollment's store: the seat algorithm in set-based SQL, shared by enrollLearner, dropEnrollment, moveEnrollment, updateCohort
-// and roster imports, and the module's other raw statements (course completions, the offerings and
-// rejected-rows pages). Every function runs inside the caller's transaction, but enrollOne:
+// and roster imports, and the module's other raw statements (course completions; pages are loaders.ts'). Every function runs inside the caller's transaction, but enrollOne:
 // enrollLearner's change is one call of the enroll_learner SQL function in its own round trip
 // (migrations/0003-enroll-learner.ts), under the same rules and lock order.
 //
@@ -366,41 +365,4 @@ export async function completeEnrollment(em: EntityManager, tenantId: string, en
     courseId: String(done.course_id),
     courseVersionId: String(done.course_version_id),
   };
-}
-
-/** A page row of the offerings listing: the offerings columns as the driver returns them (for em.map), and its seq. */
-export interface OfferingPageRow {
-  seq: number;
-  columns: Record<string, unknown>;
-}
-
-/** Up to `limit` offerings after `afterSeq`, in seq order. */
-export async function offeringsAfter(em: EntityManager, tenantId: string, afterSeq: number, limit: number): Promise<OfferingPageRow[]> {
-  const rows = await em.execute<Record<string, unknown>[]>(`select * from offerings where tenant_id = ? and seq > ? order by seq limit ?`, [tenantId, afterSeq, limit]);
-  return rows.map((r) => ({ seq: Number(r.seq), columns: r }));
-}
-
-/** A REJECTED row of a roster import. */
-export interface RejectedImportRow {
-  rowNumber: number;
-  identifier: string;
-  status: string;
-  reason: string | null;
-  enrollmentId: string | null;
-}
-
-/** Up to `limit` REJECTED rows of the import after row `afterRow`, in row order. */
-export async function rejectedImportRows(em: EntityManager, tenantId: string | null, importId: string, afterRow: number, limit: number): Promise<RejectedImportRow[]> {
-  const rows = await em.execute<Record<'row_number' | 'identifier' | 'status' | 'reason' | 'enrollment_id', unknown>[]>(
-    `select row_number, identifier, status, reason, enrollment_id from roster_import_rows
-        where tenant_id = ? and import_id = ? and status = 'REJECTED' and row_number > ? order by row_number limit ?`,
-    [tenantId, importId, afterRow, limit],
-  );
-  return rows.map((r) => ({
-    rowNumber: Number(r.row_number),
-    identifier: String(r.identifier),
-    status: String(r.status),
-    reason: r.reason == null ? null : String(r.reason),
-    enrollmentId: r.enrollment_id == null ? null : String(r.enrollment_id),
-  }));
 }

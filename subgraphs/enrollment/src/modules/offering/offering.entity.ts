@@ -3,7 +3,7 @@
 // `seq` is the database's arrival order (cursors); the ORM never writes it.
 import { randomUUID } from 'node:crypto';
 import { defineEntity, p } from '@mikro-orm/postgresql';
-import { tenantFilter } from '@lectern/kernel';
+import { tenantFilter, type Connection } from '@lectern/kernel';
 
 export const OfferingSchema = defineEntity({
   name: 'Offering',
@@ -52,3 +52,28 @@ export const CohortSchema = defineEntity({
 });
 export class Cohort extends CohortSchema.class {}
 CohortSchema.setClass(Cohort);
+
+/** A page of offerings (codegen maps OfferingConnection to it). */
+export type OfferingConnection = Connection<Offering>;
+/** A page of cohorts (codegen maps CohortConnection to it). */
+export type CohortConnection = Connection<Cohort>;
+
+/** One audited move of an offering to another course version (changeOfferingVersion). Append-only. */
+export const OfferingVersionChangeSchema = defineEntity({
+  name: 'OfferingVersionChange',
+  tableName: 'offering_version_changes',
+  filters: tenantFilter,
+  properties: {
+    id: p.uuid().primary().onCreate(() => randomUUID()),
+    tenantId: p.uuid(),
+    seq: p.bigint('number').persist(false),
+    offeringId: p.uuid(),
+    fromVersionId: p.uuid(),
+    toVersionId: p.uuid(),
+    reason: p.string(),
+    changedBy: p.uuid().nullable(),
+    changedAt: p.datetime().onCreate(() => new Date()),
+  },
+});
+export class OfferingVersionChange extends OfferingVersionChangeSchema.class {}
+OfferingVersionChangeSchema.setClass(OfferingVersionChange);

@@ -1,15 +1,15 @@
 // Scheduling: offerings (pinned to the course's published version, prerequisites snapshotted
 // from catalog) and their cohorts (capacity, instructors). ORG_ADMIN only.
 import { randomUUID } from 'node:crypto';
-import type { EntityManager } from '@mikro-orm/postgresql';
-import { badInput, isUuid, notFound } from '@lectern/kernel';
+import { LockMode, type EntityManager } from '@mikro-orm/postgresql';
+import { badInput, globalId, inputId, notFound } from '@lectern/kernel';
 import { recordEvent } from '@lectern/kernel/outbox';
 import { requireAdmin } from '../../access.ts';
-import { CohortInstructorsChanged } from '@lectern/contracts/enrollment';
+import { CohortInstructorsChanged, OfferingVersionChanged } from '@lectern/contracts/enrollment';
 import { enrollmentError, type MutationResult } from '../../errors.ts';
 import { runMutation, type Idempotent, type ServiceDeps } from '../enrollment/mutation.ts';
 import { lockCohorts, loadCohort, promoteWaitlisted } from '../enrollment/enrollment.store.ts';
-import { Cohort, Offering } from './offering.entity.ts';
+import { Cohort, Offering, OfferingVersionChange } from './offering.entity.ts';
 import { renameCohort, setCohortCapacity } from './offering.store.ts';
 
 type DateInput = Date | string;
@@ -49,6 +49,11 @@ export interface SetCohortInstructorsInput extends Idempotent {
   cohortId: string;
   instructorIds: string[];
 }
+export interface ChangeOfferingVersionInput extends Idempotent {
+  offeringId: string;
+  courseVersionId: string;
+  reason: string;
+}
 
 const MAX_CAPACITY = 100_000;
 const MAX_INSTRUCTORS = 50;
@@ -60,9 +65,9 @@ function toDate(v: DateInput, field: string): Date {
 }
 const optDate = (v: DateInput | null | undefined, field: string) => (v == null ? null : toDate(v, field));
 
-function cleanText(v: string, field: string): string {
+function cleanText(v: string, field: string, max = 200): string {
   const t = v.trim();
-  if (t.length < 1 || t.length > 200) throw badInput(`${field} must be 1 to 200 characters`, field);
+  if (t.length < 1 || t.length > max) throw badInput(`${field} must be 1 to ${max} characters`, field);
   return t;
 }
 
@@ -79,10 +84,10 @@ function checkCapacity(capacity: number): number {
   return capacity;
 }
 
+/** User global ids → their UUIDs, without duplicates; BAD_USER_INPUT for anything else. */
 function checkIds(ids: string[], field: string): string[] {
   if (ids.length > MAX_INSTRUCTORS) throw badInput(`at most ${MAX_INSTRUCTORS} instructors`, field);
-  if (!ids.every(isUuid)) throw badInput(`${field} must be user ids`, field);
-  return [...new Set(ids.map((i) => i.toLowerCase()))];
+  return [...new Set(ids.map((id) => inputId(id, 'User', field)))];
 }
 
 export class OfferingService {
@@ -102,12 +107,13 @@ export class OfferingService {
     };
     checkSchedule(schedule);
     const title = input.title != null ? cleanText(input.title, 'title') : null;
-    if (!isUuid(input.courseId)) throw badInput('courseId is not a course id', 'courseId');
-    const courseId = input.courseId.toLowerCase();
-    // Asked before the transaction opens: catalog's answer pins the version.
+    const courseId = inputId(input.courseId, 'Course', 'courseId');
+    // Asked before the transaction opens: catalog's answer pins the version. Catalog leaves
+    // out unknown courses and other organizations' alike: one answer for both.
     const [course] = await remote.courses(actor.tenantId, [courseId]);
     return runMutation({ ...this.#deps, actor }, 'createOffering', input, async (em, tenantId) => {
-      if (!course || course.status !== 'PUBLISHED' || !course.publishedVersionId) {
+      if (!course) return { offeringId: null, errors: [enrollmentError('COURSE_NOT_FOUND', 'No such course in this organization', 'courseId')] };
+      if (course.status !== 'PUBLISHED' || !course.publishedVersionId) {
         return { offeringId: null, errors: [enrollmentError('COURSE_NOT_PUBLISHED', 'The course is not published; an offering runs a published course version', 'courseId')] };
       }
       const offering = em.create(Offering, {
@@ -169,9 +175,9 @@ export class OfferingService {
     const name = input.name != null ? cleanText(input.name, 'name') : null;
     const capacity = input.capacity != null ? checkCapacity(input.capacity) : null;
     return runMutation({ ...this.#deps, actor }, 'updateCohort', input, async (em, tenantId) => {
-      if (!isUuid(input.cohortId)) throw notFound('Cohort');
-      await lockCohorts(em, tenantId, [input.cohortId.toLowerCase()]);
-      const cohort = await loadCohort(em, tenantId, input.cohortId.toLowerCase());
+      const cohortId = inputId(input.cohortId, 'Cohort', 'cohortId');
+      await lockCohorts(em, tenantId, [cohortId]);
+      const cohort = await loadCohort(em, tenantId, cohortId);
       if (!cohort) throw notFound('Cohort');
       if (name !== null) await renameCohort(em, tenantId, cohort.cohortId, name);
       let promotedIds: string[] = [];
@@ -195,14 +201,55 @@ export class OfferingService {
     const instructorIds = checkIds(input.instructorIds, 'instructorIds');
     const notInstructors = await this.#notInstructors(actor.tenantId, instructorIds);
     return runMutation({ ...this.#deps, actor }, 'setCohortInstructors', input, async (em, tenantId) => {
-      if (!isUuid(input.cohortId)) throw notFound('Cohort');
-      const cohort = await em.findOne(Cohort, { id: input.cohortId.toLowerCase() });
+      const cohort = await em.findOne(Cohort, { id: inputId(input.cohortId, 'Cohort', 'cohortId') });
       if (!cohort) throw notFound('Cohort');
       if (notInstructors.length) return { cohortId: cohort.id, errors: [notInstructorError(notInstructors)] };
       cohort.instructorIds = instructorIds;
       await em.flush();
       await recordEvent(em, CohortInstructorsChanged, { tenantId, aggregateId: cohort.id, payload: { cohortId: cohort.id, offeringId: cohort.offeringId, instructorIds } });
       return { cohortId: cohort.id, errors: [] };
+    });
+  }
+
+  /**
+   * Moves the offering to another published version of its course: audited (who, when, from,
+   * to, why) and announced (OfferingVersionChanged: learning carries progress over). Catalog
+   * is asked first, outside the transaction; the offering's row is locked while it changes.
+   */
+  async changeOfferingVersion(input: ChangeOfferingVersionInput): Promise<MutationResult> {
+    const { actor, remote } = this.#deps;
+    requireAdmin(actor);
+    const offeringId = inputId(input.offeringId, 'Offering', 'offeringId');
+    const versionId = inputId(input.courseVersionId, 'CourseVersion', 'courseVersionId');
+    const reason = cleanText(input.reason, 'reason', 500);
+    const [version] = await remote.courseVersions(actor.tenantId, [versionId]);
+    return runMutation({ ...this.#deps, actor }, 'changeOfferingVersion', input, async (em, tenantId) => {
+      const offering = await em.findOne(Offering, { id: offeringId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+      if (!offering) throw notFound('Offering');
+      const refuse = (code: Parameters<typeof enrollmentError>[0], message: string) => ({ offeringId, errors: [enrollmentError(code, message, 'courseVersionId')] });
+      if (!version) return refuse('COURSE_VERSION_NOT_FOUND', 'No such course version in this organization');
+      if (version.courseId !== offering.courseId) return refuse('COURSE_VERSION_OF_ANOTHER_COURSE', "The version belongs to another course than the offering's");
+      if (version.versionId === offering.courseVersionId) return refuse('SAME_COURSE_VERSION', 'The offering already runs this version');
+      if (version.status !== 'PUBLISHED') return refuse('COURSE_VERSION_NOT_PUBLISHED', `The version is ${version.status.toLowerCase()}, not the course's published one`);
+      const fromVersionId = offering.courseVersionId;
+      const change = em.create(OfferingVersionChange, {
+        id: randomUUID(),
+        tenantId,
+        offeringId,
+        fromVersionId,
+        toVersionId: version.versionId,
+        reason,
+        changedBy: actor.userId,
+        changedAt: new Date(),
+      });
+      offering.courseVersionId = version.versionId;
+      await em.flush();
+      await recordEvent(em, OfferingVersionChanged, {
+        tenantId,
+        aggregateId: offeringId,
+        payload: { offeringId, courseId: offering.courseId, fromVersionId, toVersionId: version.versionId, changedBy: actor.userId },
+      });
+      return { offeringId, versionChangeId: change.id, errors: [] };
     });
   }
 
@@ -215,13 +262,17 @@ export class OfferingService {
   }
 }
 
+/** One answer whatever the reason (unknown person, another organization's, no such role). */
 function notInstructorError(ids: string[]) {
-  return enrollmentError('NOT_AN_INSTRUCTOR', `Not members with the INSTRUCTOR or ORG_ADMIN role: ${ids.join(', ')}`, 'instructorIds');
+  return enrollmentError(
+    'NOT_AN_INSTRUCTOR',
+    `Not active members with the INSTRUCTOR or ORG_ADMIN role: ${ids.map((id) => globalId('User', id)).join(', ')}`,
+    'instructorIds',
+  );
 }
 
 async function findOffering(em: EntityManager, id: string): Promise<Offering> {
-  if (!isUuid(id)) throw notFound('Offering');
-  const offering = await em.findOne(Offering, { id: id.toLowerCase() });
+  const offering = await em.findOne(Offering, { id: inputId(id, 'Offering', 'offeringId') });
   if (!offering) throw notFound('Offering');
   return offering;
 }

@@ -1,9 +1,9 @@
 // What enrollment asks other contexts, through their internal endpoints as a signed `service`
 // actor: catalog (a course's published version and prerequisites, when an offering is
 // scheduled) and identity (who is an active member, and with which roles).
-import { ActorSigner } from '@lectern/kernel/actor';
-import { DEV_ACTOR_PRIVATE_KEY, requireKey } from '@lectern/kernel/dev-keys';
-import { serviceClient, type ServiceClient } from '@lectern/kernel/service-client';
+import { serviceCredential } from '@lectern/kernel/service-auth';
+import { serviceClient, ServiceCallError, type ServiceClient } from '@lectern/kernel/service-client';
+import { serviceUnavailable } from '@lectern/kernel';
 import { COURSE_STRUCTURE_PATH, courseStructureResponse, type CourseStructure } from '@lectern/contracts/catalog';
 import { RESOLVE_MEMBERS_PATH, resolveMembersResponse } from '@lectern/contracts/identity';
 import type { Role } from '@lectern/kernel';
@@ -20,8 +20,10 @@ export interface ResolvedMember {
 }
 
 export interface Remote {
-  /** Catalog's view of courses (unknown ids are left out). */
+  /** Catalog's view of courses (unknown ids, and another organization's, are left out). */
   courses(tenantId: string, courseIds: string[]): Promise<CourseStructure['courses']>;
+  /** Catalog's published (or once published) course versions (unknown ids, drafts and another organization's are left out). */
+  courseVersions(tenantId: string, versionIds: string[]): Promise<CourseStructure['versions']>;
   /** Active members among `emails` (any case) and `userIds`; at most 1000 of each a call. */
   members(tenantId: string, query: { emails?: string[]; userIds?: string[] }): Promise<ResolvedMember[]>;
 }
@@ -29,24 +31,19 @@ export interface Remote {
 /** identity's limit per call. */
 export const RESOLVE_BATCH = 1000;
 
-export function remoteContexts(env: { CATALOG_URL: string; IDENTITY_URL: string; ACTOR_SIGNING_KEY?: string | undefined; NODE_ENV: string }): Remote {
-  // The key is checked now (a production process without one must not start), imported lazily.
-  const jwk = requireKey(env.ACTOR_SIGNING_KEY, DEV_ACTOR_PRIVATE_KEY, 'ACTOR_SIGNING_KEY', env.NODE_ENV);
-  let signer: Promise<ActorSigner> | undefined;
-  const client = (baseUrl: string): ServiceClient => {
-    let c: Promise<ServiceClient> | undefined;
-    return async (path, body, response, tenantId) => {
-      signer ??= ActorSigner.fromJwk(jwk);
-      c ??= signer.then((s) => serviceClient({ baseUrl, signer: s, timeoutMs: 10_000 }));
-      return (await c)(path, body, response, tenantId);
-    };
-  };
-  const catalog = client(env.CATALOG_URL);
-  const identity = client(env.IDENTITY_URL);
+export function remoteContexts(env: { CATALOG_URL: string; IDENTITY_URL: string; SERVICE_SIGNING_KEY?: string | undefined; NODE_ENV: string }): Remote {
+  // Calls as the `enrollment` service (its own credential; production refuses to start without one).
+  const credential = serviceCredential('enrollment', env);
+  const catalog = available('catalog', serviceClient({ baseUrl: env.CATALOG_URL, audience: 'catalog', credential, timeoutMs: 10_000 }));
+  const identity = available('identity', serviceClient({ baseUrl: env.IDENTITY_URL, audience: 'identity', credential, timeoutMs: 10_000 }));
   return {
     async courses(tenantId, courseIds) {
       if (!courseIds.length) return [];
       return (await catalog(COURSE_STRUCTURE_PATH, { tenantId, courseIds }, courseStructureResponse, tenantId)).courses;
+    },
+    async courseVersions(tenantId, versionIds) {
+      if (!versionIds.length) return [];
+      return (await catalog(COURSE_STRUCTURE_PATH, { tenantId, versionIds }, courseStructureResponse, tenantId)).versions;
     },
     async members(tenantId, query) {
       const emails = query.emails ?? [];
@@ -55,5 +52,20 @@ export function remoteContexts(env: { CATALOG_URL: string; IDENTITY_URL: string;
       if (emails.length > RESOLVE_BATCH || userIds.length > RESOLVE_BATCH) throw new Error(`at most ${RESOLVE_BATCH} people a call`);
       return (await identity(RESOLVE_MEMBERS_PATH, { tenantId, emails, userIds }, resolveMembersResponse, tenantId)).members;
     },
+  };
+}
+
+/**
+ * A client whose callee being down (no answer, or a 5xx) is SERVICE_UNAVAILABLE with a retry
+ * hint for the request that needed it (a job retries it like any failure).
+ */
+function available(name: string, call: ServiceClient): ServiceClient {
+  return async (path, body, response, tenantId) => {
+    try {
+      return await call(path, body, response, tenantId);
+    } catch (err) {
+      if (err instanceof ServiceCallError && (err.status === 0 || err.status >= 500)) throw serviceUnavailable(name);
+      throw err;
+    }
   };
 }

@@ -7,7 +7,7 @@
 // its dead letter resumes it from its PENDING rows.
 import { z } from 'zod';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
-import { inTenant } from '@lectern/kernel';
+import { idOf, inTenant, isUuid } from '@lectern/kernel';
 import { defineJob, type JobDefinition } from '@lectern/kernel/consumers';
 import { enrollMany, loadCohort, type BatchOutcome } from '../enrollment/enrollment.store.ts';
 import type { Remote } from '../remote/remote.ts';
@@ -58,7 +58,10 @@ export async function runImport(
     if (!rows.length) break;
     // Outside any transaction: identity answers for the whole batch in one call.
     const emails = rows.filter((r) => r.kind === 'EMAIL').map((r) => r.identifier);
-    const userIds = rows.filter((r) => r.kind === 'USER_ID').map((r) => r.identifier);
+    // User-id rows name a User global id (as clients send them); identity knows UUIDs.
+    // (Rows stored before global ids hold the UUID itself.)
+    const userIdOf = new Map(rows.filter((r) => r.kind === 'USER_ID').map((r) => [r.identifier, idOf(r.identifier, 'User') ?? (isUuid(r.identifier) ? r.identifier.toLowerCase() : null)]));
+    const userIds = [...new Set([...userIdOf.values()].filter((id): id is string => id !== null))];
     const members = await remote.members(tenantId, { emails, userIds });
     const byEmail = new Map(members.map((m) => [m.email.toLowerCase(), m.userId]));
     const byId = new Set(members.map((m) => m.userId));
@@ -71,7 +74,8 @@ export async function runImport(
       const learners: string[] = [];
       const ended = new Date() >= cohort.endsAt;
       for (const r of rows) {
-        const learnerId = r.kind === 'EMAIL' ? byEmail.get(r.identifier) : byId.has(r.identifier) ? r.identifier : undefined;
+        const uuid = r.kind === 'USER_ID' ? userIdOf.get(r.identifier) : null;
+        const learnerId = r.kind === 'EMAIL' ? byEmail.get(r.identifier) : uuid && byId.has(uuid) ? uuid : undefined;
         if (!learnerId) outcome.set(r.rowNumber, { status: 'REJECTED', reason: 'not an active member of the organization', enrollmentId: null });
         else if (ended) outcome.set(r.rowNumber, { status: 'REJECTED', reason: 'the offering has ended', enrollmentId: null });
         else if (firstRowOf.has(learnerId)) outcome.set(r.rowNumber, { status: 'REJECTED', reason: `duplicate of row ${firstRowOf.get(learnerId)}`, enrollmentId: null });

@@ -1,7 +1,7 @@
 // A roster import and its rows (one per person named in the file), processed by the
 // import-roster job in batches; counters move with each committed batch.
 import { defineEntity, p } from '@mikro-orm/postgresql';
-import { tenantFilter } from '@lectern/kernel';
+import { tenantFilter, type Connection } from '@lectern/kernel';
 
 export const IMPORT_STATUSES = ['QUEUED', 'RUNNING', 'COMPLETED', 'FAILED'] as const;
 export type RosterImportStatus = (typeof IMPORT_STATUSES)[number];
@@ -50,3 +50,16 @@ export const RosterImportRowSchema = defineEntity({
 });
 export class RosterImportRow extends RosterImportRowSchema.class {}
 RosterImportRowSchema.setClass(RosterImportRow);
+
+/** A row as the API shows it (RosterImportRow): its import and number are its identity. */
+export interface RosterImportRowView {
+  importId: string;
+  rowNumber: number;
+  identifier: string;
+  kind: 'EMAIL' | 'USER_ID';
+  status: RosterRowStatus;
+  reason: string | null;
+  enrollmentId: string | null;
+}
+/** A page of an import's rows (codegen maps RosterImportRowConnection to it). */
+export type RosterImportRowConnection = Connection<RosterImportRowView>;

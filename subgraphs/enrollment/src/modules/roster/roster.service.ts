@@ -3,7 +3,7 @@
 // import-roster job. Returns the import at once.
 import { randomUUID } from 'node:crypto';
 import type { Queue } from 'bullmq';
-import { badInput, forbidden, isUuid, notFound, type Logger } from '@lectern/kernel';
+import { badInput, forbidden, idOf, inputId, notFound, type Logger } from '@lectern/kernel';
 import { enqueue } from '@lectern/kernel/consumers';
 import { adminWrites, requireReader, teaches } from '../../access.ts';
 import type { MutationResult } from '../../errors.ts';
@@ -24,6 +24,23 @@ export interface ImportRosterInput extends Idempotent {
 }
 
 export const MAX_ROSTER_ROWS = 20_000;
+/** How long importRoster waits for Redis to take the job before leaving it to the worker's sweep. */
+const ENQUEUE_TIMEOUT_MS = 1000;
+
+/** `fn`, or a rejection once `ms` have passed (the request path never waits on Redis longer). */
+async function enqueueWithin<T>(ms: number, fn: () => Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      fn(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`Redis did not take the job within ${ms} ms`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 const EMAIL = /^[^\s@,;<>"]+@[^\s@,;<>"]+\.[^\s@,;<>"]+$/;
 
 export interface ParsedRow {
@@ -58,11 +75,13 @@ export function parseRoster(input: { rows?: RosterRowInput[] | null; csv?: strin
   return raw.map((r, i) => {
     const rowNumber = i + 1;
     const kind = r.userId ? 'USER_ID' : 'EMAIL';
-    const identifier = (r.userId ?? r.email ?? '').toLowerCase();
+    // A user id is a User global id, as the API returns them (kept as sent: ids are case-sensitive).
+    const userUuid = r.userId ? idOf(r.userId, 'User') : null;
+    const identifier = r.userId ?? (r.email ?? '').toLowerCase();
     let reason: string | null = null;
     if (!r.userId && !r.email) reason = 'no email or user id';
     else if (r.userId && r.email) reason = 'give either an email or a user id';
-    else if (kind === 'USER_ID' && !isUuid(identifier)) reason = 'malformed user id';
+    else if (kind === 'USER_ID' && !userUuid) reason = 'malformed user id';
     else if (kind === 'EMAIL' && (identifier.length > 320 || !EMAIL.test(identifier))) reason = 'malformed email';
     else if (seen.has(identifier)) reason = `duplicate of row ${seen.get(identifier)}`;
     if (!reason) seen.set(identifier, rowNumber);
@@ -80,13 +99,14 @@ export class RosterService {
     const { actor } = this.#deps;
     requireReader(actor);
     if (!adminWrites(actor) && !actor.roles.includes('INSTRUCTOR')) throw forbidden('Only organization admins and the cohort\'s instructors can import a roster');
+    const offeringId = inputId(input.offeringId, 'Offering', 'offeringId');
+    const cohortId = inputId(input.cohortId, 'Cohort', 'cohortId');
     const rows = parseRoster(input);
     const result = await runMutation({ ...this.#deps, actor }, 'importRoster', input, async (em, tenantId) => {
-      if (!isUuid(input.cohortId)) throw notFound('Cohort');
-      const cohort = await loadCohort(em, tenantId, input.cohortId.toLowerCase());
+      const cohort = await loadCohort(em, tenantId, cohortId);
       if (!cohort) throw notFound('Cohort');
       if (!adminWrites(actor) && !teaches(actor, cohort)) throw notFound('Cohort');
-      if (!isUuid(input.offeringId) || input.offeringId.toLowerCase() !== cohort.offeringId) throw badInput('The cohort is not a cohort of this offering', 'cohortId');
+      if (offeringId !== cohort.offeringId) throw badInput('The cohort is not a cohort of this offering', 'cohortId');
       const id = randomUUID();
       const rejected = rows.filter((r) => r.reason).length;
       await insertImport(em, tenantId, { id, offeringId: cohort.offeringId, cohortId: cohort.cohortId, total: rows.length, rejected, createdBy: actor.userId });
@@ -95,11 +115,13 @@ export class RosterService {
       return { importId: id, errors: [] };
     });
     if (result.importId) {
-      // A replay enqueues again: same job id, so BullMQ keeps one. The short delay lets this
-      // request commit first (a job that still finds nothing retries); if Redis is down, the
-      // worker re-enqueues unfinished imports when it starts.
-      await enqueue(this.#deps.queue, importRosterJob.def, { tenantId: actor.tenantId, importId: result.importId }, { jobId: result.importId }).catch((err: unknown) =>
-        this.#deps.log.warn({ err, importId: result.importId }, 'roster import not enqueued; the worker picks it up at its next start'),
+      // The import is accepted once committed: PostgreSQL holds it (unfinished_roster_imports).
+      // Enqueueing is only the fast path, bounded so a Redis outage never holds the request; a
+      // replay enqueues again (same job id, so BullMQ keeps one). Whatever Redis lost or never
+      // got, the worker's sweep re-enqueues within seconds of Redis answering (worker.ts).
+      const importId = result.importId;
+      await enqueueWithin(ENQUEUE_TIMEOUT_MS, () => enqueue(this.#deps.queue, importRosterJob.def, { tenantId: actor.tenantId, importId }, { jobId: importId })).catch((err: unknown) =>
+        this.#deps.log.warn({ err, importId }, 'roster import not enqueued now; the worker sweep enqueues it once Redis answers'),
       );
     }
     return result;

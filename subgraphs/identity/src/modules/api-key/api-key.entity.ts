@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { defineEntity, p } from '@mikro-orm/postgresql';
-import { tenantFilter } from '@lectern/kernel';
+import { tenantFilter, type Connection } from '@lectern/kernel';
 
 export const ApiKeySchema = defineEntity({
   name: 'ApiKey',
@@ -22,3 +22,6 @@ export const ApiKeySchema = defineEntity({
 });
 export class ApiKey extends ApiKeySchema.class {}
 ApiKeySchema.setClass(ApiKey);
+
+/** A page of API keys (the SDL's ApiKeyConnection). */
+export type ApiKeyConnection = Connection<ApiKey>;

@@ -1,10 +1,11 @@
 // API keys for integrators: a hash is stored, the secret is shown once; revocable; scoped.
 import { randomUUID } from 'node:crypto';
-import { authorize, badInput, decodeCursor, idempotentWrite, inTenant, notFound, pageSize, toConnection, type Actor, type PageArgs, type UnitOfWork } from '@lectern/kernel';
+import { authorize, badInput, idempotentWrite, inTenant, inputId, pageRequest, toConnection, type Actor, type PageArgs, type UnitOfWork } from '@lectern/kernel';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { ServiceRuntime } from '../../runtime.ts';
 import { API_KEY_PREFIX, API_KEY_SCOPES, type ApiKeyVerification } from '@lectern/contracts/identity';
 import { hashSecret, mintOpaque, parseOpaque, sameHash } from '../auth/secrets.ts';
+import { identityError, type IdentityError } from '../../errors.ts';
 import { ApiKey } from './api-key.entity.ts';
 
 type ScopeName = keyof typeof API_KEY_SCOPES;
@@ -15,14 +16,23 @@ export class ApiKeyService {
     this.#rt = rt;
   }
 
-  async list(uow: UnitOfWork, actor: Actor, args: PageArgs) {
+  /** Newest first; `filter.revoked` keeps only revoked (true) or working (false) keys. */
+  async list(uow: UnitOfWork, actor: Actor, args: PageArgs & { filter?: { revoked?: boolean | null } | null }) {
     authorize(actor, { roles: ['ORG_ADMIN'] });
-    const limit = pageSize(args);
-    const after = decodeCursor(args.after, 2) as [string, string] | null;
+    const page = pageRequest(args, 2);
+    const filter: Record<string, unknown> = {};
+    if (args.filter?.revoked != null) filter.revokedAt = args.filter.revoked ? { $ne: null } : null;
+    const where: Record<string, unknown> = { ...filter };
+    // The list is newest first; a backward page reads oldest first, then toConnection reverses it.
+    const op = page.backward ? '$gt' : '$lt';
+    if (page.cursor) {
+      const at = new Date(String(page.cursor[0]));
+      where.$or = [{ createdAt: { [op]: at } }, { createdAt: at, id: { [op]: String(page.cursor[1]) } }];
+    }
     const em = await uow.em();
-    const where = after ? { $or: [{ createdAt: { $lt: new Date(after[0]) } }, { createdAt: new Date(after[0]), id: { $lt: after[1] } }] } : {};
-    const rows = await em.find(ApiKey, where, { orderBy: { createdAt: 'desc', id: 'desc' }, limit: limit + 1 });
-    return toConnection(rows, limit, (k) => [k.createdAt.toISOString(), k.id], after !== null);
+    const dir = page.backward ? 'asc' : 'desc';
+    const rows = await em.find(ApiKey, where, { orderBy: { createdAt: dir, id: dir }, limit: page.limit + 1 });
+    return toConnection(rows, page, (k) => [k.createdAt.toISOString(), k.id], async () => (await uow.em()).count(ApiKey, filter));
   }
 
   async create(uow: UnitOfWork, actor: Actor, input: { name: string; scopes: ScopeName[]; expiresInDays?: number | null; idempotencyKey: string }) {
@@ -37,7 +47,9 @@ export class ApiKeyService {
       'createApiKey',
       input,
       async (em) => {
-        if (await em.findOne(ApiKey, { name })) throw badInput('An API key with this name exists', 'name');
+        if (await em.findOne(ApiKey, { name })) {
+          return { apiKeyId: null, secret: null, errors: [identityError('NAME_TAKEN', 'An API key with this name exists', 'name')] };
+        }
         const id = randomUUID();
         const secret = mintOpaque(API_KEY_PREFIX, actor.tenantId, id);
         em.create(ApiKey, {
@@ -53,7 +65,7 @@ export class ApiKeyService {
           expiresAt: input.expiresInDays ? new Date(Date.now() + input.expiresInDays * 86_400_000) : null,
         });
         await em.flush();
-        return { apiKeyId: id, secret: secret.token };
+        return { apiKeyId: id as string | null, secret: secret.token as string | null, errors: [] as IdentityError[] };
       },
       { protect: this.#rt.sealer },
     );
@@ -61,12 +73,13 @@ export class ApiKeyService {
 
   async revoke(uow: UnitOfWork, actor: Actor, input: { apiKeyId: string; idempotencyKey: string }) {
     authorize(actor, { roles: ['ORG_ADMIN'] });
-    return idempotentWrite(uow, actor, 'revokeApiKey', input, async (em) => {
-      const key = await em.findOne(ApiKey, { id: input.apiKeyId });
-      if (!key) throw notFound('API key');
+    const apiKeyId = inputId(input.apiKeyId, 'ApiKey', 'apiKeyId');
+    return idempotentWrite(uow, actor, 'revokeApiKey', { ...input, apiKeyId }, async (em) => {
+      const key = await em.findOne(ApiKey, { id: apiKeyId });
+      if (!key) return { apiKeyId: null, errors: [identityError('NOT_FOUND', 'No such API key in this organization', 'apiKeyId')] };
       key.revokedAt ??= new Date();
       await em.flush();
-      return { apiKeyId: key.id };
+      return { apiKeyId: key.id as string | null, errors: [] as IdentityError[] };
     });
   }
 

@@ -1,9 +1,15 @@
-// Sign-in, refresh-token rotation with reuse detection, and sign-out.
+// Sign-in, refresh-token rotation with reuse detection, sign-out, password changes and the
+// session status the gateway asks for. Expected outcomes (bad credentials, throttled, an
+// ended session) are returned as typed errors, never thrown.
 import { randomUUID } from 'node:crypto';
 import { hash as argonHash, verify as argonVerify, type Options as ArgonOptions } from '@node-rs/argon2';
-import { AppError, badInput, idempotent, inTenant, unauthenticated, type Actor, type Role, type UnitOfWork } from '@lectern/kernel';
-import { LockMode } from '@mikro-orm/postgresql';
+import {
+  AppError, authorize, badInput, forbidden, idempotent, inTenant, principalOf, type Actor, type Role, type UnitOfWork,
+} from '@lectern/kernel';
+import { uuidArrayLiteral } from '@lectern/kernel/rows';
+import { LockMode, type EntityManager, type MikroORM } from '@mikro-orm/postgresql';
 import type { ServiceRuntime } from '../../runtime.ts';
+import { identityError, type IdentityError } from '../../errors.ts';
 import { Organization } from '../organization/organization.entity.ts';
 import { User } from '../user/user.entity.ts';
 import { Membership } from '../membership/membership.entity.ts';
@@ -23,6 +29,7 @@ let dummyHash: Promise<string> | undefined;
 
 export const normalizeEmail = (email: string) => email.trim().toLowerCase();
 
+/** A new session: tokens, who and where. */
 export interface AuthResult {
   accessToken: string;
   accessTokenExpiresAt: string;
@@ -32,6 +39,32 @@ export interface AuthResult {
   organizationId: string;
   roles: Role[];
 }
+
+/** What a session mutation answers (the AuthPayload): a session, or errors (tokens null). */
+export interface AuthOutcome {
+  accessToken?: string | null;
+  accessTokenExpiresAt?: string | null;
+  refreshToken?: string | null;
+  refreshTokenExpiresAt?: string | null;
+  userId?: string | null;
+  organizationId?: string | null;
+  roles?: Role[] | null;
+  retryAfterSeconds?: number | null;
+  errors: IdentityError[];
+}
+
+export const failed = (error: IdentityError, extra: Partial<AuthOutcome> = {}): AuthOutcome => ({ ...extra, errors: [error] });
+const signedIn = (r: AuthResult): AuthOutcome => ({ ...r, errors: [] });
+
+/** The password rule, as a typed outcome (null when the password is acceptable). */
+export function passwordProblem(password: string | null | undefined, field: string): IdentityError | null {
+  if (!password || password.length < MIN_PASSWORD_LENGTH) return identityError('WEAK_PASSWORD', `Password must be at least ${MIN_PASSWORD_LENGTH} characters`, field);
+  if (password.length > 1024) return identityError('WEAK_PASSWORD', 'Password is too long (1024 characters at most)', field);
+  return null;
+}
+
+const throttled = (retryAfterSeconds: number, message: string): AuthOutcome =>
+  failed(identityError('THROTTLED', `${message}; try again in ${retryAfterSeconds} seconds`), { retryAfterSeconds });
 
 export class AuthService {
   #rt: ServiceRuntime;
@@ -46,44 +79,64 @@ export class AuthService {
     });
   }
 
-  async login(uow: UnitOfWork, actor: Actor, input: { email: string; password: string; organizationSlug: string; idempotencyKey: string }) {
-    const email = normalizeEmail(input.email);
+  /**
+   * Runs a session mutation once per idempotency key. The key is recorded under the request's
+   * own tenant (the unit of work's: null for anonymous callers, the organization of a signed-in
+   * caller, as RLS on idempotency_keys requires) and is private to the caller.
+   */
+  #once<T, I extends { idempotencyKey?: string | null }>(
+    uow: UnitOfWork,
+    actor: Actor,
+    op: string,
+    input: I,
+    fn: (em: EntityManager) => Promise<T>,
+    opts: { ttlHours?: number; scope?: string } = {},
+  ): Promise<T> {
     const { idempotencyKey, ...rest } = input;
+    // Only login may go without a key (its SDL says so): a retried sign-in is a second session.
+    if (!idempotencyKey) return uow.write(fn);
     return uow.write((em) =>
       idempotent(
         em,
-        { tenantId: null, scope: 'login', key: idempotencyKey, input: { ...rest, email }, ttlHours: 1, protect: this.#rt.sealer },
-        async () => {
-          await this.#throttle.check(email, actor.ip);
-          const [org, user] = await Promise.all([
-            em.findOne(Organization, { slug: input.organizationSlug.trim().toLowerCase() }),
-            em.findOne(User, { email }),
-          ]);
-          dummyHash ??= hashPassword('not-a-real-password-0000');
-          const ok = await argonVerify(user?.passwordHash ?? (await dummyHash), input.password).catch(() => false);
-          if (!org || !user?.passwordHash || !ok) {
-            await this.#throttle.failed(email);
-            throw unauthenticated(INVALID_LOGIN);
-          }
-          const result = await inTenant(this.#rt.deps.orm, org.id, async (t) => {
-            const tem = await t.em();
-            const membership = await tem.findOne(Membership, { userId: user.id, status: 'ACTIVE' });
-            if (!membership && !user.superAdmin) return null;
-            return this.#issue(t, user, org.id, membership?.roles ?? [], randomUUID());
-          });
-          if (!result) {
-            await this.#throttle.failed(email);
-            throw unauthenticated(INVALID_LOGIN);
-          }
-          await this.#throttle.succeeded(email);
-          return result;
-        },
+        { tenantId: uow.tenantId, scope: `${op}:${opts.scope ?? principalOf(actor)}`, key: idempotencyKey, input: rest, ttlHours: opts.ttlHours ?? 1, protect: this.#rt.sealer },
+        () => fn(em),
       ),
     );
   }
 
+  async login(uow: UnitOfWork, actor: Actor, input: { email: string; password: string; organizationSlug: string; idempotencyKey?: string | null }): Promise<AuthOutcome> {
+    const email = normalizeEmail(input.email);
+    // An anonymous caller's key is private to the email signing in, so two people who pick the
+    // same key never meet.
+    return this.#once(uow, actor, 'login', { ...input, email }, async (em) => {
+      const limited = await this.#throttle.check(email, actor.ip);
+      if (limited) return throttled(limited.retryAfterSeconds, limited.message);
+      const orm = this.#rt.deps.orm;
+      // Organizations and users are not tenant rows: the write's own transaction reads them.
+      const org = await em.findOne(Organization, { slug: input.organizationSlug.trim().toLowerCase() });
+      const user = await em.findOne(User, { email });
+      dummyHash ??= hashPassword('not-a-real-password-0000');
+      const ok = await argonVerify(user?.passwordHash ?? (await dummyHash), input.password).catch(() => false);
+      const result =
+        org && user?.passwordHash && ok
+          ? await inTenant(orm, org.id, async (t) => {
+              const tem = await t.em();
+              const membership = await tem.findOne(Membership, { userId: user.id, status: 'ACTIVE' });
+              if (!membership && !user.superAdmin) return null;
+              return this.#issue(t, user, org.id, membership?.roles ?? [], randomUUID());
+            })
+          : null;
+      if (!result) {
+        await this.#throttle.failed(email);
+        return failed(identityError('INVALID_CREDENTIALS', INVALID_LOGIN));
+      }
+      await this.#throttle.succeeded(email);
+      return signedIn(result);
+    }, { scope: actor.kind === 'anonymous' ? `anonymous:${email}` : undefined });
+  }
+
   /** Issues an access token and a new refresh token of `familyId` inside `uow` (tenant-scoped). */
-  async #issue(uow: UnitOfWork, user: User, tenantId: string, roles: Role[], familyId: string): Promise<AuthResult> {
+  async #issue(uow: UnitOfWork, user: Pick<User, 'id' | 'superAdmin'>, tenantId: string, roles: Role[], familyId: string): Promise<AuthResult> {
     const em = await uow.em();
     const id = randomUUID();
     const refresh = mintOpaque(REFRESH_PREFIX, tenantId, id);
@@ -103,74 +156,96 @@ export class AuthService {
   }
 
   /** Signs a user in to `tenantId` after they proved themselves another way (accepting an invitation). */
-  issueFor(uow: UnitOfWork, user: User, tenantId: string, roles: Role[]) {
+  issueFor(uow: UnitOfWork, user: Pick<User, 'id' | 'superAdmin'>, tenantId: string, roles: Role[]) {
     return this.#issue(uow, user, tenantId, roles, randomUUID());
   }
 
-  async refresh(uow: UnitOfWork, input: { refreshToken: string; idempotencyKey: string }) {
-    const { idempotencyKey, ...rest } = input;
-    return uow.write((em) =>
-      idempotent(em, { tenantId: null, scope: 'refreshSession', key: idempotencyKey, input: rest, ttlHours: 1, protect: this.#rt.sealer }, async () => {
-        const parts = parseOpaque(REFRESH_PREFIX, input.refreshToken);
-        if (!parts) throw unauthenticated('Refresh token is invalid or expired');
-        const outcome = await inTenant(this.#rt.deps.orm, parts.tenantId, async (t) => {
+  async refresh(uow: UnitOfWork, actor: Actor, input: { refreshToken: string; idempotencyKey: string }): Promise<AuthOutcome> {
+    return this.#once(uow, actor, 'refreshSession', input, async () => {
+      const invalid = failed(identityError('SESSION_INVALID', 'Refresh token is invalid or expired; sign in again', 'refreshToken'));
+      const parts = parseOpaque(REFRESH_PREFIX, input.refreshToken);
+      if (!parts) return invalid;
+      const outcome = await inTenant(this.#rt.deps.orm, parts.tenantId, async (t) => {
+        const tem = await t.em();
+        const row = await tem.findOne(RefreshToken, { id: parts.id }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+        if (!row || !sameHash(row.tokenHash, hashSecret(input.refreshToken)) || row.revokedAt || row.expiresAt < new Date()) {
+          return { error: 'invalid' as const };
+        }
+        if (row.usedAt) {
+          // A used token presented again: someone holds a copy. End the whole session.
+          await tem.nativeUpdate(RefreshToken, { familyId: row.familyId, revokedAt: null }, { revokedAt: new Date() });
+          return { error: 'reused' as const };
+        }
+        row.usedAt = new Date();
+        const user = await tem.findOneOrFail(User, { id: row.userId });
+        const membership = await tem.findOne(Membership, { userId: user.id, status: 'ACTIVE' });
+        if (!membership && !user.superAdmin) {
+          row.revokedAt = new Date();
+          return { error: 'invalid' as const };
+        }
+        return { result: await this.#issue(t, user, parts.tenantId, membership?.roles ?? [], row.familyId) };
+      });
+      if (outcome.result) return signedIn(outcome.result);
+      if (outcome.error === 'reused') {
+        return failed(identityError('SESSION_REUSED', 'This refresh token was already used; the session has been ended for safety. Sign in again.', 'refreshToken'));
+      }
+      return invalid;
+    });
+  }
+
+  /** Ends the refresh token's session (its whole family): idempotent, and `ok` whatever the token. */
+  async logout(uow: UnitOfWork, actor: Actor, input: { refreshToken: string; idempotencyKey: string }) {
+    return this.#once(uow, actor, 'logout', input, async () => {
+      const parts = parseOpaque(REFRESH_PREFIX, input.refreshToken);
+      if (parts) {
+        await inTenant(this.#rt.deps.orm, parts.tenantId, async (t) => {
           const tem = await t.em();
-          const row = await tem.findOne(RefreshToken, { id: parts.id }, { lockMode: LockMode.PESSIMISTIC_WRITE });
-          if (!row || !sameHash(row.tokenHash, hashSecret(input.refreshToken)) || row.revokedAt || row.expiresAt < new Date()) {
-            return { error: 'invalid' as const };
-          }
-          if (row.usedAt) {
-            // A used token presented again: someone holds a copy. End the whole session.
+          const row = await tem.findOne(RefreshToken, { id: parts.id });
+          if (row && sameHash(row.tokenHash, hashSecret(input.refreshToken))) {
             await tem.nativeUpdate(RefreshToken, { familyId: row.familyId, revokedAt: null }, { revokedAt: new Date() });
-            return { error: 'reused' as const };
           }
-          row.usedAt = new Date();
-          const user = await tem.findOneOrFail(User, { id: row.userId });
-          const membership = await tem.findOne(Membership, { userId: user.id, status: 'ACTIVE' });
-          if (!membership && !user.superAdmin) {
-            row.revokedAt = new Date();
-            return { error: 'invalid' as const };
-          }
-          return { result: await this.#issue(t, user, parts.tenantId, membership?.roles ?? [], row.familyId) };
         });
-        if ('error' in outcome) {
-          throw unauthenticated(
-            outcome.error === 'reused'
-              ? 'This refresh token was already used; the session has been ended for safety. Sign in again.'
-              : 'Refresh token is invalid or expired',
-          );
-        }
-        return outcome.result;
-      }),
-    );
+      }
+      return { ok: true, errors: [] as IdentityError[] };
+    });
   }
 
-  async logout(uow: UnitOfWork, input: { refreshToken: string; idempotencyKey: string }) {
-    const { idempotencyKey, ...rest } = input;
-    return uow.write((em) =>
-      idempotent(em, { tenantId: null, scope: 'logout', key: idempotencyKey, input: rest, ttlHours: 1, protect: this.#rt.sealer }, async () => {
-        const parts = parseOpaque(REFRESH_PREFIX, input.refreshToken);
-        if (parts) {
-          await inTenant(this.#rt.deps.orm, parts.tenantId, async (t) => {
-            const tem = await t.em();
-            const row = await tem.findOne(RefreshToken, { id: parts.id });
-            if (row && sameHash(row.tokenHash, hashSecret(input.refreshToken))) {
-              await tem.nativeUpdate(RefreshToken, { familyId: row.familyId, revokedAt: null }, { revokedAt: new Date() });
-            }
-          });
-        }
-        return { ok: true };
-      }),
-    );
+  /**
+   * The signed-in person changes their password: every session of theirs ends (in every
+   * organization) and a new one is issued for the current organization.
+   */
+  async changePassword(uow: UnitOfWork, actor: Actor, input: { currentPassword: string; newPassword: string; idempotencyKey: string }): Promise<AuthOutcome> {
+    authorize(actor, {});
+    if (actor.kind !== 'user' || !actor.userId) throw forbidden('Only a signed-in person changes their password');
+    const userId = actor.userId;
+    return this.#once(uow, actor, 'changePassword', input, async (em) => {
+      const user = await em.findOne(User, { id: userId });
+      if (!user) throw badInput('No such user', 'currentPassword');
+      const limited = await this.#throttle.check(user.email, actor.ip);
+      if (limited) return throttled(limited.retryAfterSeconds, limited.message);
+      const ok = !!user.passwordHash && (await argonVerify(user.passwordHash, input.currentPassword).catch(() => false));
+      if (!ok) {
+        await this.#throttle.failed(user.email);
+        return failed(identityError('WRONG_PASSWORD', 'The current password is wrong', 'currentPassword'));
+      }
+      const weak = passwordProblem(input.newPassword, 'newPassword');
+      if (weak) return failed(weak);
+      await this.#throttle.succeeded(user.email);
+      user.passwordHash = await hashPassword(input.newPassword);
+      await em.flush();
+      await em.execute('select end_user_sessions(?)', [user.id]);
+      const membership = await em.findOne(Membership, { userId: user.id, status: 'ACTIVE' });
+      return signedIn(await this.#issue(uow, user, actor.tenantId, membership?.roles ?? [], randomUUID()));
+    });
   }
-}
 
-export function assertPassword(password: string | null | undefined): string {
-  if (!password || password.length < MIN_PASSWORD_LENGTH) {
-    throw badInput(`Password must be at least ${MIN_PASSWORD_LENGTH} characters`, 'password');
+  /** Which of the session ids (access tokens' `sid`) have ended or were never issued (the gateway asks). */
+  static async endedSessions(orm: MikroORM, sessionIds: string[]): Promise<{ revoked: string[] }> {
+    const ids = [...new Set(sessionIds.map((s) => s.toLowerCase()))];
+    if (ids.length === 0) return { revoked: [] };
+    const rows = await inTenant(orm, null, (uow) => uow.statement<{ id: string }>('select id from sessions_ended(?::uuid[]) as t(id)', [uuidArrayLiteral(ids)]));
+    return { revoked: rows.map((r) => String(r.id)) };
   }
-  if (password.length > 1024) throw badInput('Password is too long', 'password');
-  return password;
 }
 
 export { AppError };

@@ -1,8 +1,9 @@
 // Login throttling in Redis: failures per account and attempts per client IP, each in a
-// fixed window. Redis down means logins are refused rather than left unthrottled.
+// fixed window. Redis down means sign-ins are refused (SERVICE_UNAVAILABLE, retry shortly)
+// rather than left unthrottled.
 import { createHash } from 'node:crypto';
 import type { Redis } from '@lectern/kernel/redis';
-import { AppError, rateLimited } from '@lectern/kernel';
+import { serviceUnavailable } from '@lectern/kernel';
 
 export interface ThrottleLimits {
   maxFailuresPerAccount: number;
@@ -10,8 +11,15 @@ export interface ThrottleLimits {
   windowSeconds: number;
 }
 
+/** Why an attempt is refused, and when another may succeed. */
+export interface Throttled {
+  retryAfterSeconds: number;
+  message: string;
+}
+
 const accountKey = (email: string) => `login:fail:${createHash('sha256').update(email).digest('hex').slice(0, 32)}`;
 const ipKey = (ip: string) => `login:ip:${ip}`;
+const unavailable = () => serviceUnavailable('Sign-in');
 
 export class LoginThrottle {
   #redis: Redis;
@@ -21,38 +29,41 @@ export class LoginThrottle {
     this.#limits = limits;
   }
 
-  /** Counts this attempt against the IP and refuses when the IP or the account is over its limit. */
-  async check(email: string, ip: string | null): Promise<void> {
+  /** Counts this attempt against the IP; null when it may proceed, else why not and for how long. */
+  async check(email: string, ip: string | null): Promise<Throttled | null> {
+    let values: unknown[];
     try {
       const pipeline = this.#redis.multi();
       if (ip) pipeline.incr(ipKey(ip)).expire(ipKey(ip), this.#limits.windowSeconds, 'NX').ttl(ipKey(ip));
       pipeline.get(accountKey(email)).ttl(accountKey(email));
       const results = (await pipeline.exec()) ?? [];
-      const values = results.map(([err, v]) => {
+      values = results.map(([err, v]) => {
         if (err) throw err;
         return v;
       });
-      if (ip) {
-        const [count, , ttl] = values as [number, unknown, number];
-        if (count > this.#limits.maxAttemptsPerIp) {
-          throw rateLimited('Too many sign-in attempts from this address; try again later', Math.max(ttl, 1));
-        }
-      }
-      const [failures, accountTtl] = values.slice(ip ? 3 : 0) as [string | null, number];
-      if (Number(failures ?? 0) >= this.#limits.maxFailuresPerAccount) {
-        throw rateLimited('Too many failed sign-ins for this account; try again later', Math.max(accountTtl, 1));
-      }
-    } catch (err) {
-      if (err instanceof AppError) throw err;
-      throw new AppError('INTERNAL_SERVER_ERROR', 'Sign-in is temporarily unavailable; try again shortly');
+    } catch {
+      throw unavailable();
     }
+    if (ip) {
+      const [count, , ttl] = values as [number, unknown, number];
+      if (count > this.#limits.maxAttemptsPerIp) return { retryAfterSeconds: Math.max(ttl, 1), message: 'Too many sign-in attempts from this address' };
+    }
+    const [failures, accountTtl] = values.slice(ip ? 3 : 0) as [string | null, number];
+    if (Number(failures ?? 0) >= this.#limits.maxFailuresPerAccount) {
+      return { retryAfterSeconds: Math.max(accountTtl, 1), message: 'Too many failed sign-ins for this account' };
+    }
+    return null;
   }
 
   async failed(email: string): Promise<void> {
-    await this.#redis.multi().incr(accountKey(email)).expire(accountKey(email), this.#limits.windowSeconds, 'NX').exec();
+    await this.#redis.multi().incr(accountKey(email)).expire(accountKey(email), this.#limits.windowSeconds, 'NX').exec().catch(() => {
+      throw unavailable();
+    });
   }
 
   async succeeded(email: string): Promise<void> {
-    await this.#redis.del(accountKey(email));
+    await this.#redis.del(accountKey(email)).catch(() => {
+      throw unavailable();
+    });
   }
 }

@@ -21,7 +21,7 @@ export class InternalService {
       const em = await uow.em();
       const memberships = await em.find(Membership, { userId: { $in: userIds } });
       const users = await em.find(User, { id: { $in: memberships.map((m) => m.userId) } });
-      return { contacts: users.map((u) => ({ userId: u.id, email: u.email, displayName: u.displayName, timeZone: u.timeZone })) };
+      return { contacts: users.map((u) => ({ userId: u.id, email: u.email, displayName: u.displayName, timeZone: u.timeZone, locale: u.locale ?? null })) };
     });
   }
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { defineEntity, p } from '@mikro-orm/postgresql';
-import { tenantFilter, type Role } from '@lectern/kernel';
+import { tenantFilter, type Connection, type Role } from '@lectern/kernel';
 
 export const MembershipSchema = defineEntity({
   name: 'Membership',
@@ -35,3 +35,24 @@ export const InvitationSchema = defineEntity({
 });
 export class Invitation extends InvitationSchema.class {}
 InvitationSchema.setClass(Invitation);
+
+/** A page of memberships (the SDL's MembershipConnection). */
+export type MembershipConnection = Connection<Membership>;
+
+/** An invitation as the API shows it (never its secret): the row with its membership's roles and the invitee's email. */
+export interface InvitationView {
+  id: string;
+  tenantId: string;
+  membershipId: string;
+  email: string;
+  roles: Role[];
+  status: 'PENDING' | 'ACCEPTED' | 'EXPIRED';
+  expiresAt: Date;
+  createdAt: Date;
+}
+
+export const invitationStatus = (inv: { acceptedAt?: Date | null; expiresAt: Date }): InvitationView['status'] =>
+  inv.acceptedAt ? 'ACCEPTED' : inv.expiresAt <= new Date() ? 'EXPIRED' : 'PENDING';
+
+/** A membership as resolvers use it: the entity, or a row of the person's own memberships elsewhere. */
+export type MembershipRow = Pick<Membership, 'id' | 'tenantId' | 'userId' | 'roles' | 'status' | 'createdAt'>;

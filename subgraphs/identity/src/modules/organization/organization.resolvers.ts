@@ -1,7 +1,7 @@
 // The caller's organization, and creating one.
+import { globalIdOf, idOf } from '@lectern/kernel';
 import type { Resolvers } from '../../__generated__/resolvers.ts';
 import type { Context } from '../../context.ts';
-import type { Organization } from './organization.entity.ts';
 
 export const organizationResolvers = {
   Query: {
@@ -10,13 +10,19 @@ export const organizationResolvers = {
   Mutation: {
     createOrganization: async (_p, { input }, ctx: Context) => {
       const r = await ctx.services.organizations.create(ctx.uow, ctx.actor, input);
-      return { organization: 'organizationId' in r && r.organizationId ? await ctx.loaders.organization.load(r.organizationId) : null, errors: r.errors };
+      return { organization: r.organizationId ? await ctx.loaders.organization.load(r.organizationId) : null, errors: r.errors };
     },
   },
   Organization: {
-    // Only the caller's own organization is resolvable: another tenant's looks missing.
-    __resolveReference: (ref: { id: string }, ctx: Context) =>
-      ref.id === ctx.actor.tenantId || ctx.actor.superAdmin ? ctx.loaders.organization.load(ref.id) : null,
-    createdAt: (o: Organization) => o.createdAt,
+    // The caller's own organization, those they are an active member of, and (platform
+    // operators) any: another organization looks missing.
+    __resolveReference: async (ref: { id: string }, ctx: Context) => {
+      const id = idOf(ref.id, 'Organization');
+      if (!id) return null;
+      if (id === ctx.actor.tenantId || ctx.actor.superAdmin) return ctx.loaders.organization.load(id);
+      const own = await ctx.loaders.ownMemberships();
+      return own.some((m) => m.tenantId === id) ? ctx.loaders.organization.load(id) : null;
+    },
+    id: globalIdOf('Organization'),
   },
 } satisfies Resolvers;

@@ -1,6 +1,6 @@
 import { forbidden, idempotentWrite, unauthenticated, type Actor, type UnitOfWork, badInput } from '@lectern/kernel';
 import { Organization } from './organization.entity.ts';
-import type { IdentityError } from '../membership/membership.service.ts';
+import { identityError, type IdentityError } from '../../errors.ts';
 
 const SLUG = /^[a-z0-9][a-z0-9-]{1,62}$/;
 
@@ -15,11 +15,11 @@ export class OrganizationService {
     if (!name || name.length > 200) throw badInput('name must be 1-200 characters', 'name');
     return idempotentWrite(uow, actor, 'createOrganization', { idempotencyKey: input.idempotencyKey, slug, name }, async (em) => {
       if (await em.findOne(Organization, { slug })) {
-        return { errors: [{ code: 'SLUG_TAKEN', message: 'An organization with this slug exists', field: 'slug' }] as IdentityError[] };
+        return { organizationId: null, errors: [identityError('SLUG_TAKEN', 'An organization with this slug exists', 'slug')] };
       }
       const org = em.create(Organization, { slug, name });
       await em.flush();
-      return { organizationId: org.id, errors: [] as IdentityError[] };
+      return { organizationId: org.id as string | null, errors: [] as IdentityError[] };
     });
   }
 }

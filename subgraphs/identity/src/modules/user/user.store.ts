@@ -11,10 +11,10 @@ import type { User } from './user.entity.ts';
  * A user as responses see it: the columns of User but the password hash, which is never read
  * here (undefined, so a row stands where the schema's User model is expected).
  */
-export type UserRecord = Pick<User, 'id' | 'email' | 'displayName' | 'superAdmin' | 'timeZone' | 'createdAt'> & { passwordHash: undefined };
+export type UserRecord = Pick<User, 'id' | 'email' | 'displayName' | 'superAdmin' | 'timeZone' | 'locale' | 'createdAt'> & { passwordHash?: undefined };
 
-type Row = Record<'id' | 'email' | 'display_name' | 'super_admin' | 'time_zone' | 'created_at', unknown>;
-const COLUMNS = 'u.id, u.email, u.display_name, u.super_admin, u.time_zone, u.created_at';
+type Row = Record<'id' | 'email' | 'display_name' | 'super_admin' | 'time_zone' | 'locale' | 'created_at', unknown>;
+const COLUMNS = 'u.id, u.email, u.display_name, u.super_admin, u.time_zone, u.locale, u.created_at';
 
 
 const parse = (r: Row): UserRecord => ({
@@ -23,6 +23,7 @@ const parse = (r: Row): UserRecord => ({
   displayName: String(r.display_name),
   superAdmin: r.super_admin === true || r.super_admin === 't',
   timeZone: String(r.time_zone),
+  locale: r.locale == null ? null : String(r.locale),
   createdAt: timestamp(r.created_at),
   passwordHash: undefined,
 });
@@ -35,8 +36,9 @@ export async function usersById(db: Statements, ids: readonly string[]): Promise
 }
 
 /**
- * The users among `ids` the caller may see: themself, and the members of the caller's
- * organization. One statement for the whole batch.
+ * The users among `ids` the caller may see: themself, and the ACTIVE members of the caller's
+ * organization (not someone only invited, whose profile stays theirs until they accept, nor a
+ * former member). One statement for the whole batch.
  */
 export async function visibleUsersById(
   db: Statements,
@@ -48,7 +50,7 @@ export async function visibleUsersById(
   const rows = await db.statement<Row>(
     `SELECT ${COLUMNS} FROM users u
       WHERE u.id = ANY(?::uuid[])
-        AND (u.id = ?::uuid OR EXISTS (SELECT 1 FROM memberships m WHERE m.tenant_id = ? AND m.user_id = u.id))`,
+        AND (u.id = ?::uuid OR EXISTS (SELECT 1 FROM memberships m WHERE m.tenant_id = ? AND m.user_id = u.id AND m.status = 'ACTIVE'))`,
     [uuidArrayLiteral(ids), selfId, tenantId],
   );
   return rows.map(parse);

@@ -14,6 +14,10 @@
 // A crash between 3 and 4 re-delivers entries whose effect already committed: coverage is
 // a union (idempotent) and each device's heartbeat seconds only count entries with a stream
 // id above the last one applied for that device and lesson, so nothing is counted twice.
+// Redis losing its data (a restart without persistence, a failover) loses the consumer
+// groups: a read then fails with NOGROUP, and the flusher recreates every shard's group and
+// goes on (beats accepted since land in a fresh stream, read from its start). `check()` is
+// the worker's readiness: it fails while flushes fail (Redis down, PostgreSQL failing).
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { MikroORM } from '@mikro-orm/postgresql';
@@ -58,6 +62,8 @@ export interface FlusherStats {
   lastLagMs: number;
   maxLagMs: number;
   failures: number;
+  /** Times the consumer groups were found missing and recreated. */
+  groupsRecreated: number;
 }
 
 interface Entry {
@@ -70,7 +76,7 @@ type StreamReply = [string, [string, string[] | null][]][] | null;
 
 export class HeartbeatFlusher {
   readonly consumer: string;
-  readonly stats: FlusherStats = { flushes: 0, transactions: 0, beats: 0, lessonsCompleted: 0, coursesCompleted: 0, lastLagMs: 0, maxLagMs: 0, failures: 0 };
+  readonly stats: FlusherStats = { flushes: 0, transactions: 0, beats: 0, lessonsCompleted: 0, coursesCompleted: 0, lastLagMs: 0, maxLagMs: 0, failures: 0, groupsRecreated: 0 };
   #o: Required<Omit<FlusherOptions, 'afterCommit' | 'consumer'>> & Pick<FlusherOptions, 'afterCommit'>;
   #keys: LearningKeys;
   #owned = new Set<number>();
@@ -80,6 +86,10 @@ export class HeartbeatFlusher {
   /** The order it tries free shards in: from a place given by its name. */
   #takeOrder: number[];
   #groupsReady: Promise<void> | undefined;
+  /** The last flush's failure (null once one succeeds). */
+  #lastError: Error | null = null;
+  /** An organization's batch that failed in the current flush (left pending, retried). */
+  #batchError: Error | null = null;
 
   constructor(opts: FlusherOptions) {
     this.consumer = opts.consumer ?? `flusher-${randomUUID()}`;
@@ -92,19 +102,32 @@ export class HeartbeatFlusher {
   /** Creates the consumer group of every shard (idempotent). */
   ensureGroups(): Promise<void> {
     this.#groupsReady ??= (async () => {
-      for (let s = 0; s < SHARDS; s++) {
-        await this.#o.redis.xgroup('CREATE', this.#keys.stream(s), FLUSH_GROUP, '0', 'MKSTREAM').catch((err: Error) => {
-          if (!/BUSYGROUP/.test(err.message)) throw err;
-        });
-      }
-    })();
+      const pipe = this.#o.redis.pipeline();
+      for (let s = 0; s < SHARDS; s++) pipe.xgroup('CREATE', this.#keys.stream(s), FLUSH_GROUP, '0', 'MKSTREAM');
+      for (const [err] of (await pipe.exec()) ?? []) if (err && !/BUSYGROUP/.test(err.message)) throw err;
+    })().catch((err: unknown) => {
+      // Not memoised when it failed (Redis down): the next flush tries again.
+      this.#groupsReady = undefined;
+      throw err;
+    });
     return this.#groupsReady;
+  }
+
+  /** Creates every shard's consumer group again (Redis came back without its data); idempotent. */
+  async recreateGroups(): Promise<void> {
+    this.#groupsReady = undefined;
+    await this.ensureGroups();
+  }
+
+  /** Readiness: throws (with what cannot work) while flushes fail. */
+  async check(): Promise<void> {
+    if (this.#lastError) throw new Error(`heartbeats are not being flushed: ${this.#lastError.message}`);
   }
 
   start(): void {
     if (this.#loop) return;
     this.#loop = (async () => {
-      await this.ensureGroups();
+      // Each flush ensures the groups itself: Redis being down now must not end the loop.
       while (!this.#stopping) {
         let full = false;
         try {
@@ -144,6 +167,9 @@ export class HeartbeatFlusher {
     const now = Date.now();
     // Who is flushing: each flusher says so every flush; one silent for a lease period is gone.
     const seen = await redis.pipeline().zadd(this.#keys.flushers(), now, this.consumer).zremrangebyscore(this.#keys.flushers(), '-inf', now - this.#o.leaseMs).zcard(this.#keys.flushers()).exec();
+    // A pipeline reports failures per command: Redis unreachable must fail the flush, not look like "no shard free".
+    const failed = seen?.find(([err]) => err)?.[0];
+    if (failed) throw failed;
     const share = Math.ceil(SHARDS / Math.max(1, Number(seen?.[2]?.[1] ?? 1)));
     const lease = async (shards: number[]) => {
       if (!shards.length) return [];
@@ -228,8 +254,32 @@ export class HeartbeatFlusher {
     await pipe.exec();
   }
 
-  /** One flush: returns how many entries it handled and whether a shard had a full page. */
+  /**
+   * One flush: returns how many entries it handled and whether a shard had a full page. A
+   * missing consumer group (Redis lost its data) is recreated and the flush goes on.
+   */
   async flushOnce(): Promise<{ entries: number; full: boolean }> {
+    try {
+      let result: { entries: number; full: boolean };
+      try {
+        result = await this.#flush();
+      } catch (err) {
+        if (!/NOGROUP/.test((err as Error)?.message ?? '')) throw err;
+        this.stats.groupsRecreated++;
+        this.#o.log.warn({ err }, 'heartbeat consumer groups are missing (Redis lost its data?); recreating them');
+        this.#groupsReady = undefined;
+        result = await this.#flush();
+      }
+      this.#lastError = this.#batchError;
+      return result;
+    } catch (err) {
+      this.#lastError = err as Error;
+      throw err;
+    }
+  }
+
+  async #flush(): Promise<{ entries: number; full: boolean }> {
+    this.#batchError = null;
     await this.ensureGroups();
     const fresh = await this.#leases();
     for (const s of fresh) {
@@ -257,6 +307,7 @@ export class HeartbeatFlusher {
       } catch (err) {
         // Left pending: retried on the next flush (with whatever arrived since, in one statement).
         this.stats.failures++;
+        this.#batchError = err as Error;
         this.#o.log.error({ err, tenantId, entries: list.length }, 'heartbeat batch of an organization failed; will retry');
         continue;
       }

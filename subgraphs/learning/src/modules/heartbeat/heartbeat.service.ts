@@ -2,18 +2,20 @@
 // the signed actor; the lesson is checked against the learner's cached lesson access (one
 // PostgreSQL read on a miss, never on a hit); the beat is deduplicated and buffered in Redis
 // in one atomic script (buffer.ts); the flusher writes it to PostgreSQL within a second.
-import { AppError, badInput, fingerprint, isUuid, type Actor, type UnitOfWork } from '@lectern/kernel';
+import { AppError, badInput, fingerprint, inputId, serviceUnavailable, type Actor, type UnitOfWork } from '@lectern/kernel';
 import { requireLearner } from '../../access.ts';
-import { notEnrolled, type LearningError } from '../../errors.ts';
+import type { LearningError } from '../../errors.ts';
+import type { CatalogClient } from '../projection/catalog-client.ts';
 import type { AccessCache } from './access-cache.ts';
 import { readAccess } from './heartbeat.store.ts';
 import type { HeartbeatBuffer } from './buffer.ts';
+import { refusals } from './refusal.ts';
 
 export interface RecordProgressInput {
   lessonId: string;
   position: number;
   secondsWatched: number;
-  clientTimestamp: Date | string;
+  clientTimestamp?: Date | string | null;
   deviceId: string;
   durationSeconds?: number | null;
   idempotencyKey: string;
@@ -45,33 +47,38 @@ export class HeartbeatService {
   #uow: UnitOfWork;
   #cache: AccessCache;
   #buffer: HeartbeatBuffer;
-  constructor(deps: { actor: Actor; uow: UnitOfWork; cache: AccessCache; buffer: HeartbeatBuffer }) {
+  #catalog: CatalogClient;
+  constructor(deps: { actor: Actor; uow: UnitOfWork; cache: AccessCache; buffer: HeartbeatBuffer; catalog: CatalogClient }) {
     this.#actor = deps.actor;
     this.#uow = deps.uow;
     this.#cache = deps.cache;
     this.#buffer = deps.buffer;
+    this.#catalog = deps.catalog;
   }
 
   async record(input: RecordProgressInput): Promise<RecordProgressResult> {
     const actor = this.#actor;
     requireLearner(actor);
     if (!KEY_PATTERN.test(input.idempotencyKey)) throw badInput('idempotencyKey must be 8 to 128 characters of letters, digits, ".", "_", "~" or "-"', 'idempotencyKey');
-    if (!isUuid(input.lessonId)) throw badInput('lessonId is not a valid id', 'lessonId');
+    const lessonId = inputId(input.lessonId, 'Lesson', 'lessonId');
     if (!int(input.position, 0, MAX_SECONDS)) throw badInput(`position must be an integer from 0 to ${MAX_SECONDS}`, 'position');
     if (!int(input.secondsWatched, 0, MAX_BEAT_SECONDS)) throw badInput(`secondsWatched must be an integer from 0 to ${MAX_BEAT_SECONDS}`, 'secondsWatched');
     if (!DEVICE_PATTERN.test(input.deviceId)) throw badInput('deviceId must be 1 to 128 characters of letters, digits, ".", "_", ":", "~" or "-"', 'deviceId');
     const duration = input.durationSeconds ?? null;
     if (duration !== null && !int(duration, 1, MAX_SECONDS)) throw badInput(`durationSeconds must be an integer from 1 to ${MAX_SECONDS}`, 'durationSeconds');
-    const clientTime = parseClientTime(input.clientTimestamp, 'clientTimestamp');
+    const clientTime = input.clientTimestamp == null ? Date.now() : parseClientTime(input.clientTimestamp, 'clientTimestamp');
 
-    const enrollmentId = await this.#enrollmentFor(actor.tenantId, actor.userId, input.lessonId);
-    if (!enrollmentId) return { accepted: false, duplicate: false, errors: [notEnrolled(input.lessonId, 'lessonId')] };
+    const enrollmentId = await this.#enrollmentFor(actor.tenantId, actor.userId, lessonId);
+    if (!enrollmentId) {
+      const errors = await refusals(await this.#uow.em(), this.#catalog, actor.tenantId, actor.userId, [{ lessonId, field: 'lessonId' }]);
+      return { accepted: false, duplicate: false, errors };
+    }
 
     const beat = {
       tenantId: actor.tenantId,
       learnerId: actor.userId,
       enrollmentId,
-      lessonId: input.lessonId,
+      lessonId,
       deviceId: input.deviceId,
       position: input.position,
       secondsWatched: input.secondsWatched,
@@ -82,8 +89,8 @@ export class HeartbeatService {
     try {
       outcome = await this.#buffer.accept(beat, input.idempotencyKey, fingerprint({ ...beat, enrollmentId: undefined }));
     } catch {
-      // Not acknowledged, so not lost: the player retries with the same key.
-      throw new AppError('INTERNAL_SERVER_ERROR', 'Progress cannot be recorded right now; retry shortly');
+      // Redis is down (commands fail fast): not acknowledged, so not lost; the player retries with the same key.
+      throw serviceUnavailable('The progress buffer', 5);
     }
     if (outcome === 'reused') {
       throw new AppError('BAD_USER_INPUT', 'This idempotencyKey was already used with different input; use a new key for a new request', {

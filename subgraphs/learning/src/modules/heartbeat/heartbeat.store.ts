@@ -3,6 +3,7 @@
 // tenant_id = ? itself (DESIGN rule 2); RLS is the second layer. Runs in the caller's unit of
 // work.
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { uuidArrayLiteral } from '@lectern/kernel/rows';
 
 export interface LessonAccess {
   lessonId: string;
@@ -20,4 +21,21 @@ export async function readAccess(em: EntityManager, tenantId: string, learnerId:
     [tenantId, learnerId],
   );
   return rows.map((r) => ({ lessonId: String(r.lesson_id), enrollmentId: String(r.enrollment_id) }));
+}
+
+/** The learner's ACTIVE or COMPLETED enrollments' courses and pinned versions, with the lessons of `lessonIds` the projection knows in another version of those courses. */
+export async function enrolledCourses(em: EntityManager, tenantId: string, learnerId: string, lessonIds: readonly string[]): Promise<{ courseIds: string[]; pinned: string[]; otherVersionLessons: Set<string> }> {
+  const rows = await em.execute<Record<'course_id' | 'course_version_id', unknown>[]>(
+    `select distinct course_id, course_version_id from enrollments where tenant_id = ? and learner_id = ? and status in ('ACTIVE', 'COMPLETED')`,
+    [tenantId, learnerId],
+  );
+  const courseIds = [...new Set(rows.map((r) => String(r.course_id)))];
+  const pinned = rows.map((r) => String(r.course_version_id));
+  if (!courseIds.length || !lessonIds.length) return { courseIds, pinned, otherVersionLessons: new Set() };
+  const known = await em.execute<Record<'lesson_id', unknown>[]>(
+    `select distinct lesson_id from version_lessons
+      where tenant_id = ? and course_id = any(?::uuid[]) and lesson_id = any(?::uuid[]) and version_id <> all(?::uuid[])`,
+    [tenantId, uuidArrayLiteral(courseIds), uuidArrayLiteral([...lessonIds]), uuidArrayLiteral(pinned)],
+  );
+  return { courseIds, pinned, otherVersionLessons: new Set(known.map((r) => String(r.lesson_id))) };
 }

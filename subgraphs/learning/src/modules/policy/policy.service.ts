@@ -2,9 +2,9 @@
 // course rule) so the SQL evaluation reads one jsonb; a course without a row uses
 // DEFAULT_POLICY. A change applies from each learner's next progress (completions already
 // reached never regress).
-import { badInput, idempotent, isUuid, principalOf, type Actor, type UnitOfWork } from '@lectern/kernel';
+import { badInput, idempotent, idOf, inputId, principalOf, type Actor, type UnitOfWork } from '@lectern/kernel';
 import { requireLearner, requireOrgAdmin } from '../../access.ts';
-import type { LearningError } from '../../errors.ts';
+import { courseNotFound, type LearningError } from '../../errors.ts';
 import type { LearningLoaders } from '../../loaders.ts';
 import { lockPolicyRules, upsertPolicy } from './policy.store.ts';
 import { policySchema, readPolicy, type CompletionPolicy, type CourseRuleName, type LessonRuleName } from './policy.ts';
@@ -17,7 +17,8 @@ export interface PolicyView {
 }
 
 export interface SetPolicyResult {
-  courseId: string;
+  /** The course whose policy was set (plain UUID); null when nothing was set. */
+  courseId: string | null;
   errors: LearningError[];
 }
 
@@ -32,7 +33,7 @@ export interface SetCompletionPolicyInput {
   text?: RuleInput | null;
   quiz?: RuleInput | null;
   external?: RuleInput | null;
-  course?: CourseRuleName | null;
+  courseRule?: CourseRuleName | null;
   idempotencyKey: string;
 }
 
@@ -46,17 +47,38 @@ export class PolicyService {
     this.#loaders = deps.loaders;
   }
 
-  async get(courseId: string): Promise<PolicyView> {
-    if (this.#actor.kind !== 'api_key') requireLearner(this.#actor);
-    if (!isUuid(courseId)) throw badInput('courseId is not a valid id', 'courseId');
+  /** The policy of a course the caller's organization holds (`courseId`: a plain UUID, checked by the caller). */
+  async view(courseId: string): Promise<PolicyView> {
     const row = await this.#loaders.policy.load(courseId);
     return { courseId, policy: readPolicy(row?.rules), custom: !!row, updatedAt: row?.updatedAt ?? null };
+  }
+
+  /** The policy of the course `id` (a Course id); null when the course does not exist in the caller's organization. */
+  async get(id: string): Promise<PolicyView | null> {
+    this.#mayRead();
+    const courseId = idOf(id, 'Course');
+    return courseId ? this.#existing(courseId) : null;
+  }
+
+  /** `node(id:)` of a CompletionPolicy id; null when the caller may not read policies or the course does not exist. */
+  async byId(id: string): Promise<PolicyView | null> {
+    const courseId = idOf(id, 'CompletionPolicy');
+    if (!courseId || !this.#actor.tenantId || this.#actor.kind === 'anonymous') return null;
+    return this.#existing(courseId);
+  }
+
+  #mayRead() {
+    if (this.#actor.kind !== 'api_key') requireLearner(this.#actor);
+  }
+
+  async #existing(courseId: string): Promise<PolicyView | null> {
+    return (await this.#loaders.courseExists.load(courseId)) ? this.view(courseId) : null;
   }
 
   async set(input: SetCompletionPolicyInput): Promise<SetPolicyResult> {
     const actor = this.#actor;
     requireOrgAdmin(actor);
-    if (!isUuid(input.courseId)) throw badInput('courseId is not a valid id', 'courseId');
+    const courseId = inputId(input.courseId, 'Course', 'courseId');
     const patch: Record<string, unknown> = {};
     const rule = (name: string, r: RuleInput | null | undefined) => {
       if (!r) return;
@@ -71,13 +93,16 @@ export class PolicyService {
     if (input.text) patch.TEXT = rule('text', input.text);
     if (input.quiz) patch.QUIZ = rule('quiz', input.quiz);
     if (input.external) patch.EXTERNAL = rule('external', input.external);
-    if (input.course) patch.course = { rule: input.course };
+    if (input.courseRule) patch.course = { rule: input.courseRule };
+    // Only a course of the caller's organization (catalog's answer: unknown and another
+    // organization's read the same); nothing is stored for any other.
+    if (!(await this.#loaders.courseExists.load(courseId))) return { courseId: null, errors: [courseNotFound('courseId')] };
     const result = await this.#uow.write((em) =>
       idempotent(em, { tenantId: actor.tenantId, scope: `setCompletionPolicy:${principalOf(actor)}`, key: input.idempotencyKey, input }, async () => {
-        const row = await lockPolicyRules(em, actor.tenantId, input.courseId);
+        const row = await lockPolicyRules(em, actor.tenantId, courseId);
         const next = policySchema.parse({ ...readPolicy(row?.rules), ...patch });
-        await upsertPolicy(em, actor.tenantId, input.courseId, next, actor.userId);
-        return { courseId: input.courseId, errors: [] };
+        await upsertPolicy(em, actor.tenantId, courseId, next, actor.userId);
+        return { courseId, errors: [] as LearningError[] };
       }),
     );
     this.#loaders.clearAll();

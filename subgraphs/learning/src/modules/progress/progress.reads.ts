@@ -1,15 +1,17 @@
 // Reading progress: the views resolvers map (an enrollment with its lessons, each with its
 // merged state), built from per-request DataLoaders, and the access rule applied to each.
-import { isUuid, type Actor } from '@lectern/kernel';
+import { isUuid, keysOf, type Actor } from '@lectern/kernel';
 import { canReadProgress } from '../../access.ts';
-import type { LearningLoaders } from '../../loaders.ts';
+import { pairKey, type LearningLoaders } from '../../loaders.ts';
 import { effectiveDuration, readPolicy } from '../policy/policy.ts';
 import type { Enrollment, LessonProgress, VersionLesson } from './progress.entity.ts';
 import { parseMultirange } from './progress.store.ts';
 
+/** A course (catalog's entity) by its plain UUID. */
 export interface CourseRef {
   id: string;
 }
+/** An enrollment (enrollment's entity) by its plain UUID. */
 export interface EnrollmentRef {
   id: string;
 }
@@ -39,12 +41,34 @@ export class ProgressReads {
     this.#loaders = deps.loaders;
   }
 
-  /** The enrollment if the caller may read its progress; null otherwise (missing, other organization, not allowed). */
-  async visible(enrollmentId: string): Promise<CourseProgressView | null> {
+  /** The enrollment (plain UUID) if the caller may read its progress; null otherwise (missing, other organization, not allowed). */
+  async visible(enrollmentId: string | null): Promise<CourseProgressView | null> {
     if (!isUuid(enrollmentId) || !this.#actor.tenantId) return null;
     const enrollment = await this.#loaders.enrollment.load(enrollmentId);
     if (!enrollment) return null;
-    return (await canReadProgress(this.#actor, enrollment, () => this.#loaders.taughtCohorts())) ? { enrollment } : null;
+    return (await this.#mayRead(enrollment)) ? { enrollment } : null;
+  }
+
+  /** A CourseProgress by its global id (learner, course): the enrollment it shows, if the caller may read it. */
+  async courseProgress(id: string): Promise<CourseProgressView | null> {
+    const keys = keysOf(id, 'CourseProgress', 2);
+    if (!keys || !this.#actor.tenantId) return null;
+    const found = await this.#loaders.progressEnrollment.load(pairKey(keys[0]!, keys[1]!));
+    return found && (await this.#mayRead(found.enrollment)) ? { enrollment: found.enrollment } : null;
+  }
+
+  /** A LessonProgress by its global id (learner, lesson), if the caller may read it. */
+  async lessonProgress(id: string): Promise<LessonProgressView | null> {
+    const keys = keysOf(id, 'LessonProgress', 2);
+    if (!keys || !this.#actor.tenantId) return null;
+    const found = await this.#loaders.lessonEnrollment.load(pairKey(keys[0]!, keys[1]!));
+    if (!found || !(await this.#mayRead(found.enrollment))) return null;
+    const progress = (await this.#loaders.progressByEnrollment.load(found.enrollment.id)).find((p) => p.lessonId === found.lesson.lessonId) ?? null;
+    return { enrollment: found.enrollment, lesson: found.lesson, progress };
+  }
+
+  async #mayRead(enrollment: Enrollment): Promise<boolean> {
+    return canReadProgress(this.#actor, enrollment, () => this.#loaders.taughtCohorts());
   }
 
   /** The caller's own progress in a course (their most recent enrollment in it). */

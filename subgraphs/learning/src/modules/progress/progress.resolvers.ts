@@ -1,11 +1,17 @@
 // Thin resolvers: parse, call a service or the reads, map. Every relation goes through the
 // request's DataLoaders (ProgressReads), so a page of N enrollments costs what one does.
+// Ids leave as global ids (ids.ts) and arrive as global ids; services and SQL see plain UUIDs.
+import { entityRef, globalId, globalIdOf, idOf } from '@lectern/kernel';
 import type { Resolvers } from '../../__generated__/resolvers.ts';
-import { lessonView, type LessonProgressView } from './progress.reads.ts';
+import type { PolicyView } from '../policy/policy.service.ts';
+import { lessonView, type CourseProgressView, type LessonProgressView } from './progress.reads.ts';
+
+const ruleOf = (r: PolicyView['policy']['VIDEO']) => ({ rule: r.rule, threshold: 'threshold' in r ? r.threshold : null });
+const courseProgressId = (v: CourseProgressView) => globalId('CourseProgress', v.enrollment.learnerId, v.enrollment.courseId);
 
 export const progressResolvers: Resolvers = {
   Query: {
-    courseProgress: (_p, { enrollmentId }, ctx) => ctx.reads.visible(enrollmentId),
+    courseProgress: (_p, { enrollmentId }, ctx) => ctx.reads.visible(idOf(enrollmentId, 'Enrollment')),
     completionPolicy: (_p, { courseId }, ctx) => ctx.policies.get(courseId),
   },
   Mutation: {
@@ -14,19 +20,29 @@ export const progressResolvers: Resolvers = {
     setCompletionPolicy: (_p, { input }, ctx) => ctx.policies.set(input),
   },
   Course: {
-    __resolveReference: (ref) => ({ id: ref.id }),
+    __resolveReference: (ref) => {
+      const id = idOf(ref.id, 'Course');
+      return id ? { id } : null;
+    },
+    id: globalIdOf('Course'),
     myProgress: (course, _a, ctx) => ctx.reads.mine(course.id),
+    completionPolicy: (course, _a, ctx) => ctx.policies.view(course.id),
   },
   Enrollment: {
-    __resolveReference: (ref) => ({ id: ref.id }),
+    __resolveReference: (ref) => {
+      const id = idOf(ref.id, 'Enrollment');
+      return id ? { id } : null;
+    },
+    id: globalIdOf('Enrollment'),
     progress: (enrollment, _a, ctx) => ctx.reads.visible(enrollment.id),
   },
   CourseProgress: {
-    enrollmentId: (v) => v.enrollment.id,
+    __resolveReference: (ref, ctx) => ctx.reads.courseProgress(ref.id),
+    id: courseProgressId,
     enrollment: (v) => ({ id: v.enrollment.id }),
-    learner: (v) => ({ id: v.enrollment.learnerId }),
+    learner: (v) => entityRef('User', v.enrollment.learnerId),
     course: (v) => ({ id: v.enrollment.courseId }),
-    courseVersionId: (v) => v.enrollment.courseVersionId,
+    courseVersion: (v) => entityRef('CourseVersion', v.enrollment.courseVersionId),
     status: (v) => v.enrollment.progressStatus,
     startedAt: (v) => v.enrollment.startedAt ?? null,
     completedAt: (v) => v.enrollment.completedAt ?? null,
@@ -37,8 +53,10 @@ export const progressResolvers: Resolvers = {
     lessons: async (v, _a, ctx) => (await ctx.reads.summary(v.enrollment)).lessons,
   },
   LessonProgress: {
-    lesson: (v: LessonProgressView) => ({ id: v.lesson.lessonId }),
-    lessonId: (v) => v.lesson.lessonId,
+    __resolveReference: (ref, ctx) => ctx.reads.lessonProgress(ref.id),
+    id: (v: LessonProgressView) => globalId('LessonProgress', v.enrollment.learnerId, v.lesson.lessonId),
+    lesson: (v: LessonProgressView) => entityRef('Lesson', v.lesson.lessonId),
+    courseProgress: (v) => ({ enrollment: v.enrollment }),
     required: (v) => v.lesson.required,
     status: (v) => lessonView.status(v),
     position: (v) => lessonView.position(v),
@@ -63,16 +81,18 @@ export const progressResolvers: Resolvers = {
     errors: (r) => r.errors,
   },
   SetCompletionPolicyPayload: {
-    policy: (r, _a, ctx) => ctx.policies.get(r.courseId),
+    policy: (r, _a, ctx) => (r.courseId ? ctx.policies.view(r.courseId) : null),
     errors: (r) => r.errors,
   },
   CompletionPolicy: {
-    courseId: (v) => v.courseId,
-    video: (v) => ({ rule: v.policy.VIDEO.rule, threshold: 'threshold' in v.policy.VIDEO ? v.policy.VIDEO.threshold : null }),
-    text: (v) => ({ rule: v.policy.TEXT.rule, threshold: 'threshold' in v.policy.TEXT ? v.policy.TEXT.threshold : null }),
-    quiz: (v) => ({ rule: v.policy.QUIZ.rule, threshold: 'threshold' in v.policy.QUIZ ? v.policy.QUIZ.threshold : null }),
-    external: (v) => ({ rule: v.policy.EXTERNAL.rule, threshold: 'threshold' in v.policy.EXTERNAL ? v.policy.EXTERNAL.threshold : null }),
-    course: (v) => v.policy.course.rule,
+    __resolveReference: (ref, ctx) => ctx.policies.byId(ref.id),
+    id: (v) => globalId('CompletionPolicy', v.courseId),
+    course: (v) => ({ id: v.courseId }),
+    video: (v) => ruleOf(v.policy.VIDEO),
+    text: (v) => ruleOf(v.policy.TEXT),
+    quiz: (v) => ruleOf(v.policy.QUIZ),
+    external: (v) => ruleOf(v.policy.EXTERNAL),
+    courseRule: (v) => v.policy.course.rule,
     custom: (v) => v.custom,
     updatedAt: (v) => v.updatedAt,
   },

@@ -5,11 +5,13 @@
 // completion never regresses. Every merge is commutative, associative and idempotent: any
 // order of devices' syncs ends in the same state and a replay changes nothing (it also
 // returns the stored result: the mutation is idempotent by key).
-import { badInput, idempotent, isUuid, type Actor, type UnitOfWork } from '@lectern/kernel';
+import { badInput, idempotent, inputId, type Actor, type UnitOfWork } from '@lectern/kernel';
 import { requireLearner } from '../../access.ts';
-import { notEnrolled, type LearningError } from '../../errors.ts';
+import type { LearningError } from '../../errors.ts';
 import type { LearningLoaders } from '../../loaders.ts';
 import { readAccess } from '../heartbeat/heartbeat.store.ts';
+import { refusals } from '../heartbeat/refusal.ts';
+import type { CatalogClient } from '../projection/catalog-client.ts';
 import { DEVICE_PATTERN, MAX_SECONDS, parseClientTime } from '../heartbeat/heartbeat.service.ts';
 import { applyProgress, normaliseRanges, type DeviceFactsInput, type LessonFactsInput } from './progress.store.ts';
 
@@ -29,11 +31,18 @@ export interface SyncProgressInput {
   idempotencyKey: string;
 }
 
-/** Stored as the idempotent result: ids only; the payload loads what the server holds. */
+/** Stored as the idempotent result: plain ids only; the payload loads what the server holds. */
 export interface SyncResult {
   lessons: { enrollmentId: string; lessonId: string }[];
   enrollmentIds: string[];
   errors: LearningError[];
+}
+
+/** What the transaction stores: the refused items are classified after commit (that may ask catalog). */
+interface StoredSync {
+  lessons: SyncResult['lessons'];
+  enrollmentIds: string[];
+  refused: { lessonId: string; field: string }[];
 }
 
 const MAX_ITEMS = 500;
@@ -44,10 +53,12 @@ export class SyncService {
   #actor: Actor;
   #uow: UnitOfWork;
   #loaders: LearningLoaders;
-  constructor(deps: { actor: Actor; uow: UnitOfWork; loaders: LearningLoaders }) {
+  #catalog: CatalogClient;
+  constructor(deps: { actor: Actor; uow: UnitOfWork; loaders: LearningLoaders; catalog: CatalogClient }) {
     this.#actor = deps.actor;
     this.#uow = deps.uow;
     this.#loaders = deps.loaders;
+    this.#catalog = deps.catalog;
   }
 
   async sync(input: SyncProgressInput): Promise<SyncResult> {
@@ -57,16 +68,16 @@ export class SyncService {
     if (input.items.length > MAX_ITEMS) throw badInput(`at most ${MAX_ITEMS} items per sync`, 'items');
     const items = input.items.map((item, i) => validateItem(item, `items.${i}`));
     const result = await this.#uow.write((em) =>
-      idempotent(em, { tenantId: actor.tenantId, scope: `syncProgress:${actor.userId}`, key: input.idempotencyKey, input }, async () => {
+      idempotent<StoredSync>(em, { tenantId: actor.tenantId, scope: `syncProgress:${actor.userId}`, key: input.idempotencyKey, input }, async () => {
         const access = new Map<string, string>();
         for (const a of await readAccess(em, actor.tenantId, actor.userId)) access.set(a.lessonId, a.enrollmentId);
-        const errors: LearningError[] = [];
+        const refused: { lessonId: string; field: string }[] = [];
         const lessons = new Map<string, LessonFactsInput>();
         const devices = new Map<string, DeviceFactsInput>();
         items.forEach((item, i) => {
           const enrollmentId = access.get(item.lessonId);
           if (!enrollmentId) {
-            errors.push(notEnrolled(item.lessonId, `items.${i}.lessonId`));
+            refused.push({ lessonId: item.lessonId, field: `items.${i}.lessonId` });
             return;
           }
           const key = `${enrollmentId}|${item.lessonId}`;
@@ -98,13 +109,15 @@ export class SyncService {
         return {
           lessons: facts.map((f) => ({ enrollmentId: f.enrollmentId, lessonId: f.lessonId })),
           enrollmentIds: [...new Set(facts.map((f) => f.enrollmentId))],
-          errors,
+          refused,
         };
       }),
     );
+    // Why each refused item was refused, outside the transaction (a catalog call must not hold it open).
+    const errors = await refusals(await this.#uow.em(), this.#catalog, actor.tenantId, actor.userId, result.refused);
     // The payload shows the state this sync left.
     this.#loaders.clearAll();
-    return result;
+    return { lessons: result.lessons, enrollmentIds: result.enrollmentIds, errors };
   }
 }
 
@@ -119,7 +132,7 @@ interface ValidItem {
 }
 
 function validateItem(item: SyncItemInput, field: string): ValidItem {
-  if (!isUuid(item.lessonId)) throw badInput(`${field}.lessonId is not a valid id`, `${field}.lessonId`);
+  const lessonId = inputId(item.lessonId, 'Lesson', `${field}.lessonId`);
   if (!int(item.position, 0, MAX_SECONDS)) throw badInput(`${field}.position must be an integer from 0 to ${MAX_SECONDS}`, `${field}.position`);
   if (!int(item.watchedSeconds, 0, 100 * MAX_SECONDS)) throw badInput(`${field}.watchedSeconds must be a non-negative integer`, `${field}.watchedSeconds`);
   const duration = item.durationSeconds ?? null;
@@ -133,5 +146,5 @@ function validateItem(item: SyncItemInput, field: string): ValidItem {
     return [from, to] as [number, number];
   });
   const positionAt = new Date(parseClientTime(item.positionAt, `${field}.positionAt`)).toISOString();
-  return { lessonId: item.lessonId, position: item.position, positionAt, ranges, watchedSeconds: item.watchedSeconds, opened: item.opened, durationSeconds: duration };
+  return { lessonId, position: item.position, positionAt, ranges, watchedSeconds: item.watchedSeconds, opened: item.opened, durationSeconds: duration };
 }

@@ -6,12 +6,12 @@ import { UnrecoverableError } from 'bullmq';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { onEvent, type EventHandler } from '@lectern/kernel/consumers';
 import type { EventEnvelope } from '@lectern/kernel/events';
-import { CohortInstructorsChanged, EnrollmentCompleted, EnrollmentDropped, EnrollmentMoved, LearnerEnrolled } from '@lectern/contracts/enrollment';
+import { CohortInstructorsChanged, EnrollmentCompleted, EnrollmentDropped, EnrollmentMoved, LearnerEnrolled, OfferingVersionChanged } from '@lectern/contracts/enrollment';
 import { QuizPassed } from '@lectern/contracts/assessment';
-import { applyProgress } from '../progress/progress.store.ts';
+import { applyProgress, type LessonFactsInput } from '../progress/progress.store.ts';
 import type { AccessCache } from '../heartbeat/access-cache.ts';
 import type { CatalogClient } from './catalog-client.ts';
-import { insertVersion, moveEnrollment, quizLessons, replaceCohortInstructors, upsertEnrollment, versionKnown, type VersionLessonRow } from './projection.store.ts';
+import { insertVersion, lockOffering, moveEnrollment, moveOfferingVersion, quizLessons, replaceCohortInstructors, upsertEnrollment, versionKnown, type VersionLessonRow } from './projection.store.ts';
 
 export interface ProjectionDeps {
   catalog: CatalogClient;
@@ -40,6 +40,18 @@ export async function ensureVersion(em: EntityManager, catalog: CatalogClient, t
   await insertVersion(em, tenantId, versionId, version.courseId, lessons);
 }
 
+/** A lesson's facts that add nothing: applyProgress only re-evaluates its state (and its course's). */
+const noNewFacts = (c: { enrollmentId: string; lessonId: string }): LessonFactsInput => ({
+  ...c,
+  position: null,
+  positionAt: null,
+  positionDevice: '',
+  ranges: [],
+  opened: false,
+  quizPassed: false,
+  reportedDuration: null,
+});
+
 export function projectionHandlers(deps: ProjectionDeps): EventHandler[] {
   /** The cached lesson access is dropped now and once more shortly after commit (a read racing the commit may have refilled it). */
   const invalidate = async (tenantId: string, learnerId: string) => {
@@ -50,6 +62,7 @@ export function projectionHandlers(deps: ProjectionDeps): EventHandler[] {
   const enrolled = onEvent(LearnerEnrolled, async ({ em, event }) => {
     const tenantId = tenantOf(event);
     await ensureVersion(em, deps.catalog, tenantId, event.payload.courseVersionId);
+    await lockOffering(em, tenantId, event.payload.offeringId);
     await upsertEnrollment(em, tenantId, event.payload, 'ACTIVE');
     await invalidate(tenantId, event.payload.learnerId);
   });
@@ -57,6 +70,7 @@ export function projectionHandlers(deps: ProjectionDeps): EventHandler[] {
   const dropped = onEvent(EnrollmentDropped, async ({ em, event }) => {
     const tenantId = tenantOf(event);
     await ensureVersion(em, deps.catalog, tenantId, event.payload.courseVersionId);
+    await lockOffering(em, tenantId, event.payload.offeringId);
     await upsertEnrollment(em, tenantId, event.payload, 'DROPPED');
     await invalidate(tenantId, event.payload.learnerId);
   });
@@ -64,6 +78,7 @@ export function projectionHandlers(deps: ProjectionDeps): EventHandler[] {
   const completed = onEvent(EnrollmentCompleted, async ({ em, event }) => {
     const tenantId = tenantOf(event);
     await ensureVersion(em, deps.catalog, tenantId, event.payload.courseVersionId);
+    await lockOffering(em, tenantId, event.payload.offeringId);
     await upsertEnrollment(em, tenantId, event.payload, 'COMPLETED');
     await invalidate(tenantId, event.payload.learnerId);
   });
@@ -100,5 +115,22 @@ export function projectionHandlers(deps: ProjectionDeps): EventHandler[] {
     );
   });
 
-  return [enrolled, dropped, completed, moved, instructors, quizPassed];
+  /**
+   * The offering runs another version: its enrollments move to it with their progress in the
+   * lessons that still exist there (same lineage), and the completion policy re-evaluates the
+   * carried lessons and the course once, in this transaction (the processed_events claim makes
+   * it once per event): a lesson or course the new version completes is announced then; one
+   * completed before stays completed and is not announced again.
+   */
+  const versionChanged = onEvent(OfferingVersionChanged, async ({ em, event }) => {
+    const tenantId = tenantOf(event);
+    const { offeringId, courseId, toVersionId } = event.payload;
+    await ensureVersion(em, deps.catalog, tenantId, toVersionId);
+    await lockOffering(em, tenantId, offeringId);
+    const { moved, carried } = await moveOfferingVersion(em, tenantId, { offeringId, courseId, toVersionId });
+    await applyProgress(em, tenantId, carried.map(noNewFacts));
+    for (const learnerId of new Set(moved.map((m) => m.learnerId))) await invalidate(tenantId, learnerId);
+  });
+
+  return [enrolled, dropped, completed, moved, instructors, quizPassed, versionChanged];
 }

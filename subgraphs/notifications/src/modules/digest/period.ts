@@ -18,8 +18,9 @@ export interface LocalTime {
 const WEEKDAYS: Record<string, number> = { Mon: 1, Tue: 2, Wed: 3, Thu: 4, Fri: 5, Sat: 6, Sun: 7 };
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
-/** A valid IANA zone name, or UTC for anything Intl does not know. */
-export function safeTimeZone(timeZone: string): string {
+/** A valid IANA zone name, or UTC for none (identity did not say) or anything Intl does not know. */
+export function safeTimeZone(timeZone: string | null | undefined): string {
+  if (!timeZone) return 'UTC';
   try {
     new Intl.DateTimeFormat('en-US', { timeZone });
     return timeZone;
@@ -28,7 +29,7 @@ export function safeTimeZone(timeZone: string): string {
   }
 }
 
-export function localTime(instant: Date, timeZone: string): LocalTime {
+export function localTime(instant: Date, timeZone: string | null | undefined): LocalTime {
   const zone = safeTimeZone(timeZone);
   let f = formatters.get(zone);
   if (!f) {
@@ -68,7 +69,7 @@ export function isoWeekKey(year: number, month: number, day: number): string {
 }
 
 /** The period whose digest is due at `instant` for a user in `timeZone`, or null when none is due yet. */
-export function duePeriod(frequency: DigestFrequency, instant: Date, timeZone: string): string | null {
+export function duePeriod(frequency: DigestFrequency, instant: Date, timeZone: string | null | undefined): string | null {
   const t = localTime(instant, timeZone);
   if (frequency === 'DAILY') {
     return t.hour >= DIGEST_HOUR ? `${t.year}-${pad(t.month)}-${pad(t.day)}` : null;

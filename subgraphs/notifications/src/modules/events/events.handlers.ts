@@ -2,10 +2,14 @@
 // handler runs in a unit of work for the event's organization, in the same transaction as
 // the kernel's processed_events row, so its rows are written once per event.
 import { UnrecoverableError } from 'bullmq';
+import type { EntityManager } from '@mikro-orm/postgresql';
 import { onEvent, type EventHandler } from '@lectern/kernel/consumers';
 import type { EventEnvelope } from '@lectern/kernel/events';
 import { MemberAdded, MemberInvited } from '@lectern/contracts/identity';
 import { CoursePublished } from '@lectern/contracts/catalog';
+import { LearnerEnrolled } from '@lectern/contracts/enrollment';
+import { CourseCompleted } from '@lectern/contracts/learning';
+import { courseText, type CourseCategory } from '../inbox/texts.ts';
 import { sendEmailOnce } from '../email/email.service.ts';
 import { invitationEmail, newCourseEmail } from '../email/templates.ts';
 import { claimCourseAnnouncement } from './events.store.ts';
@@ -100,5 +104,47 @@ export function eventHandlers(rt: WorkerRuntime): EventHandler[] {
     log.info({ courseId, ...report }, 'new course announced');
   });
 
-  return [invited, added, published];
+  /**
+   * An item about the learner's own course, to the learner alone: in the inbox, and by email at
+   * once or in a digest, as they chose for the category. Stored without the course's title (only
+   * catalog knows it, and it may change): read through the gateway, the item names the course
+   * as catalog shows it to the learner (Notification.title @requires course { title }).
+   */
+  const aboutCourse = async (
+    rt: WorkerRuntime,
+    args: { em: EntityManager; event: EventEnvelope; category: CourseCategory; learnerId: string; courseId: string },
+  ) => {
+    const tenantId = tenantOf(args.event);
+    await rt.schedules.ensure(tenantId);
+    const { title, body } = courseText(args.category, null)!;
+    const courseUrl = `${env.PUBLIC_APP_URL}/courses/${args.courseId}`;
+    const { organization } = await rt.directory.members(tenantId);
+    return rt.delivery.deliver(args.em, {
+      tenantId,
+      eventId: args.event.id,
+      userIds: [args.learnerId],
+      item: { category: args.category, title, body, link: courseUrl, courseId: args.courseId },
+      email: {
+        kind: args.category,
+        compose: (contact) => newCourseEmail({ to: contact, organizationName: organization.name, title, body, courseUrl, preferencesUrl }),
+      },
+    });
+  };
+
+  /** "You are enrolled" (a new seat) or "A seat opened up" (promoted from the waitlist), to the learner. */
+  const enrolled = onEvent(LearnerEnrolled, async ({ em, event, log }) => {
+    const { learnerId, courseId, promotedFromWaitlist } = event.payload;
+    const category = promotedFromWaitlist ? 'WAITLIST_PROMOTED' : 'ENROLLMENT_CONFIRMED';
+    const report = await aboutCourse(rt, { em, event, category, learnerId, courseId });
+    log.info({ enrollmentId: event.payload.enrollmentId, category, ...report }, 'learner told of their enrollment');
+  });
+
+  /** "You completed the course", to the learner. */
+  const completed = onEvent(CourseCompleted, async ({ em, event, log }) => {
+    const { learnerId, courseId } = event.payload;
+    const report = await aboutCourse(rt, { em, event, category: 'COURSE_COMPLETED', learnerId, courseId });
+    log.info({ enrollmentId: event.payload.enrollmentId, ...report }, 'learner told of their completion');
+  });
+
+  return [invited, added, published, enrolled, completed];
 }

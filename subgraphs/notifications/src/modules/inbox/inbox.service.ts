@@ -1,12 +1,13 @@
 // The caller's own inbox: a Relay connection newest first, the unread count, and marking read.
 // Queries run in the request's unit of work (the organization) and name the caller (the
 // person), so another person's or organization's notification is simply not there.
-import { badInput, decodeCursor, idempotentWrite, isUuid, pageSize, toConnection, type Actor, type Connection, type PageArgs, type UnitOfWork } from '@lectern/kernel';
+import { badInput, globalId, idempotentWrite, idOf, inputId, isUuid, mapConnection, pageRequest, toConnection, type Actor, type Connection, type PageArgs, type UnitOfWork } from '@lectern/kernel';
 import { requireUser } from '../../access.ts';
 import { notificationError, type NotificationError } from '../../errors.ts';
 import type { NotificationsLoaders } from '../../loaders.ts';
-import { inboxPage, markAllRead, markRead } from './inbox.store.ts';
-import { Notification } from './notification.entity.ts';
+import { inboxCount, inboxPage, markAllRead, markRead, type InboxFilter } from './inbox.store.ts';
+import { CATEGORIES, type Category } from '../preferences/categories.ts';
+import { Notification, type ViewerRef } from './notification.entity.ts';
 
 /** created_at in a cursor: UTC with microseconds (a JavaScript Date would lose them). */
 const CURSOR_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
@@ -18,7 +19,13 @@ export interface MarkReadInput {
   idempotencyKey: string;
 }
 
-/** What markNotificationsRead stores as its idempotent result: ids, a count, typed errors. */
+/** Which inbox items `notifications` lists. */
+export interface NotificationFilterInput {
+  unread?: boolean | null;
+  categories?: Category[] | null;
+}
+
+/** What markNotificationsRead stores as its idempotent result: ids (UUIDs), a count, typed errors. */
 export interface MarkReadResult {
   notificationIds: string[];
   markedCount: number;
@@ -36,30 +43,40 @@ export class InboxService {
     this.#loaders = deps.loaders;
   }
 
-  async list(args: PageArgs & { unreadOnly?: boolean | null }): Promise<Connection<Notification>> {
+  async list(args: PageArgs & { filter?: NotificationFilterInput | null }): Promise<Connection<Notification>> {
     const actor = this.#actor;
     requireUser(actor);
-    const limit = pageSize(args);
-    const after = decodeCursor(args.after, 2);
-    let cursorAfter: [string, string] | null = null;
-    if (after) {
-      const [createdAt, id] = after;
-      if (typeof createdAt !== 'string' || !CURSOR_TIME.test(createdAt) || !isUuid(id)) throw badInput('after is not a valid cursor', 'after');
-      cursorAfter = [createdAt, id];
+    const page = pageRequest(args, 2);
+    let cursor: [string, string] | null = null;
+    if (page.cursor) {
+      const [createdAt, id] = page.cursor;
+      const field = page.backward ? 'before' : 'after';
+      if (typeof createdAt !== 'string' || !CURSOR_TIME.test(createdAt) || typeof id !== 'string' || !isUuid(id)) throw badInput(`${field} is not a valid cursor`, field);
+      cursor = [createdAt, id];
     }
+    const filter: InboxFilter = {
+      tenantId: actor.tenantId,
+      userId: actor.userId,
+      unread: args.filter?.unread ?? null,
+      categories: args.filter?.categories?.length ? [...new Set(args.filter.categories)] : args.filter?.categories ? [] : null,
+    };
+    if (filter.categories && !filter.categories.every((c) => CATEGORIES.includes(c as Category))) throw badInput('filter.categories names an unknown category', 'filter.categories');
     const em = await this.#uow.em();
-    const page = await inboxPage(em, { tenantId: actor.tenantId, userId: actor.userId, unreadOnly: !!args.unreadOnly, after: cursorAfter, limit: limit + 1 });
-    const rows = page.map(({ columns, cursor }) => {
+    const rows = (await inboxPage(em, { ...filter, cursor, backward: page.backward, limit: page.limit + 1 })).map(({ columns, cursor: at }) => {
       const notification = em.map(Notification, columns as never);
       this.#loaders.notification.clear(notification.id).prime(notification.id, notification);
-      return { notification, cursor };
+      return { notification, cursor: at };
     });
-    const connection = toConnection(rows, limit, (r) => [r.cursor, r.notification.id], after !== null);
-    return {
-      ...connection,
-      edges: connection.edges.map((e) => ({ cursor: e.cursor, node: e.node.notification })),
-      nodes: connection.nodes.map((r) => r.notification),
-    };
+    const connection = toConnection(rows, page, (r) => [r.cursor, r.notification.id], async () => inboxCount(await this.#uow.em(), filter));
+    return mapConnection(connection, (r) => r.notification);
+  }
+
+  /** identity's Viewer when it is the caller (a Viewer is only ever answered for oneself), else null. */
+  viewer(id: string): ViewerRef | null {
+    const userId = idOf(id, 'Viewer');
+    const actor = this.#actor;
+    if (!userId || actor.kind !== 'user' || !actor.userId || !actor.tenantId || userId !== actor.userId.toLowerCase()) return null;
+    return { id: globalId('Viewer', actor.userId), userId: actor.userId };
   }
 
   async unreadCount(): Promise<number> {
@@ -67,14 +84,22 @@ export class InboxService {
     return this.#loaders.unreadCount.load(this.#actor.userId);
   }
 
-  /** The caller's notification, or null (missing, another person's, another organization's). */
+  /** The caller's notification by global id, or null (malformed, missing, another person's or organization's). */
   async notification(id: string): Promise<Notification | null> {
-    requireUser(this.#actor);
-    return isUuid(id) ? this.#loaders.notification.load(id.toLowerCase()) : null;
+    const uuid = idOf(id, 'Notification');
+    return uuid ? this.byUuid(uuid) : null;
   }
 
-  async notifications(ids: readonly string[]): Promise<Notification[]> {
-    const found = await Promise.all(ids.map((id) => this.notification(id)));
+  /** The caller's notification by UUID (stored results), or null. */
+  async byUuid(uuid: string): Promise<Notification | null> {
+    const actor = this.#actor;
+    if (actor.kind !== 'user' || !actor.userId || !actor.tenantId) return null;
+    return this.#loaders.notification.load(uuid.toLowerCase());
+  }
+
+  /** The caller's notifications among `uuids`, in that order. */
+  async notifications(uuids: readonly string[]): Promise<Notification[]> {
+    const found = await Promise.all(uuids.map((id) => this.byUuid(id)));
     return found.filter((n): n is Notification => n !== null);
   }
 
@@ -85,6 +110,7 @@ export class InboxService {
     const ids = input.ids ?? null;
     if ((ids === null) === (input.all !== true)) throw badInput('Give either ids or all: true', ids === null ? 'all' : 'ids');
     if (ids !== null && (ids.length === 0 || ids.length > MAX_MARK_IDS)) throw badInput(`ids must hold 1 to ${MAX_MARK_IDS} ids`, 'ids');
+    const uuids = ids?.map((id) => inputId(id, 'Notification', 'ids')) ?? null;
     try {
       return await idempotentWrite(this.#uow, actor, 'markNotificationsRead', input, async (em) => {
         if (ids === null) {
@@ -92,14 +118,14 @@ export class InboxService {
           // The payload lists what ids named; after `all` the client reloads its inbox.
           return { notificationIds: [], markedCount: marked.length, errors: [] };
         }
-        const wanted = [...new Set(ids.filter(isUuid).map((id) => id.toLowerCase()))];
-        const mine = wanted.length ? await markRead(em, actor.tenantId, actor.userId, wanted) : [];
+        const wanted = [...new Set(uuids!)];
+        const mine = await markRead(em, actor.tenantId, actor.userId, wanted);
         const found = new Set(mine.map((r) => r.id));
-        const missing = new Set(ids.filter((id) => !found.has(id.toLowerCase())));
-        const errors = missing.size
-          ? [notificationError('NOTIFICATION_NOT_FOUND', `${missing.size} of the notifications were not found; the others are marked read`, 'ids')]
+        const missing = wanted.filter((id) => !found.has(id));
+        const errors = missing.length
+          ? [notificationError('NOTIFICATION_NOT_FOUND', `${missing.length} of the notifications were not found; the others are marked read`, 'ids')]
           : [];
-        return { notificationIds: ids.filter((id) => found.has(id.toLowerCase())).map((id) => id.toLowerCase()), markedCount: mine.filter((r) => r.wasUnread).length, errors };
+        return { notificationIds: wanted.filter((id) => found.has(id)), markedCount: mine.filter((r) => r.wasUnread).length, errors };
       });
     } finally {
       this.#loaders.clearAll();

@@ -14,27 +14,50 @@ export interface InboxPageRow {
   cursor: string;
 }
 
+/** Which of the user's in-app notifications a page or count covers. */
+export interface InboxFilter {
+  tenantId: string;
+  userId: string;
+  /** true: unread only; false: read only; null: both. */
+  unread: boolean | null;
+  /** Only these categories; null: all. */
+  categories: readonly string[] | null;
+}
+
+/** The filter's conditions beyond the user's own inbox (`n.tenant_id = ? and n.user_id = ?`, written in each statement). */
+function inboxWhere(q: InboxFilter): { where: string[]; params: unknown[] } {
+  const where = ['n.in_app'];
+  const params: unknown[] = [q.tenantId, q.userId];
+  if (q.unread === true) where.push('n.read_at IS NULL');
+  if (q.unread === false) where.push('n.read_at IS NOT NULL');
+  if (q.categories) {
+    where.push('n.category = any(?::text[])');
+    params.push(`{${q.categories.join(',')}}`);
+  }
+  return { where, params };
+}
+
 /**
- * A page of the user's in-app notifications, newest first: `limit` rows before `after`
- * ([created_at as UTC text with microseconds, id], already validated) when given.
+ * A page of the user's in-app notifications in list order (newest first): forward, the
+ * `limit` rows after `cursor` ([created_at as UTC text with microseconds, id], validated);
+ * backward, the `limit` rows before it, nearest first (toConnection puts them back in order).
  */
 export async function inboxPage(
   em: EntityManager,
-  q: { tenantId: string; userId: string; unreadOnly: boolean; after: [string, string] | null; limit: number },
+  q: InboxFilter & { cursor: [string, string] | null; backward: boolean; limit: number },
 ): Promise<InboxPageRow[]> {
-  const where = ['n.tenant_id = ?', 'n.user_id = ?', 'n.in_app'];
-  const params: unknown[] = [q.tenantId, q.userId];
-  if (q.unreadOnly) where.push('n.read_at IS NULL');
-  if (q.after) {
-    where.push('(n.created_at, n.id) < (?::timestamptz, ?::uuid)');
-    params.push(q.after[0], q.after[1]);
+  const { where, params } = inboxWhere(q);
+  if (q.cursor) {
+    where.push(`(n.created_at, n.id) ${q.backward ? '>' : '<'} (?::timestamptz, ?::uuid)`);
+    params.push(q.cursor[0], q.cursor[1]);
   }
   params.push(q.limit);
+  const direction = q.backward ? 'ASC' : 'DESC';
   const raw = await em.execute<Record<string, unknown>[]>(
     `SELECT n.*, to_char(n.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_at
          FROM notifications n
-        WHERE ${where.join(' AND ')}
-        ORDER BY n.created_at DESC, n.id DESC
+        WHERE n.tenant_id = ? AND n.user_id = ? AND ${where.join(' AND ')}
+        ORDER BY n.created_at ${direction}, n.id ${direction}
         LIMIT ?`,
     params,
   );
@@ -42,6 +65,13 @@ export async function inboxPage(
     const { cursor_at: cursor, ...columns } = row;
     return { columns, cursor: String(cursor) };
   });
+}
+
+/** How many of the user's in-app notifications the filter covers. */
+export async function inboxCount(em: EntityManager, q: InboxFilter): Promise<number> {
+  const { where, params } = inboxWhere(q);
+  const [row] = await em.execute<{ n: number }[]>(`SELECT count(*)::int AS n FROM notifications n WHERE n.tenant_id = ? AND n.user_id = ? AND ${where.join(' AND ')}`, params);
+  return Number(row?.n ?? 0);
 }
 
 /** Marks every unread in-app notification of the user read; returns the ids marked. */

@@ -1,6 +1,7 @@
-import type { PageArgs } from '@lectern/kernel';
+// The operator view: queue counts and dead letters of every Lectern queue, and their replay.
+import { entityRef, globalId, type PageArgs } from '@lectern/kernel';
 import type { Context } from '../../context.ts';
-import type { DeadLetter, ReplayResult } from './operator.service.ts';
+import { deadLetterId, type DeadLetter, type DeadLetterFilter, type QueueCounts, type ReplayResult } from './operator.service.ts';
 import type { Resolvers } from '../../__generated__/resolvers.ts';
 
 export const operatorResolvers = {
@@ -12,16 +13,20 @@ export const operatorResolvers = {
   },
   QueueHealth: {
     queues: (_: unknown, __: unknown, ctx: Context) => ctx.operator.queueCounts(),
-    deadLetters: (_: unknown, args: PageArgs, ctx: Context) => ctx.operator.deadLetters(args),
+    deadLetters: (_: unknown, args: PageArgs & { filter?: DeadLetterFilter | null }, ctx: Context) => ctx.operator.deadLetters(args),
+  },
+  QueueCounts: {
+    __resolveReference: (ref: { id: string }, ctx: Context) => ctx.operator.queueCountsById(ref.id),
+    id: (q: QueueCounts) => globalId('QueueCounts', q.queue),
   },
   DeadLetter: {
-    organizationId: (d: DeadLetter) => d.tenantId,
+    // Operators only; null for a letter they may not see, or one that is no longer failed.
+    __resolveReference: (ref: { id: string }, ctx: Context) => ctx.operator.deadLetter(ref.id),
+    id: (d: DeadLetter) => deadLetterId(d.queue, d.jobId),
+    organization: (d: DeadLetter) => (d.tenantId ? entityRef('Organization', d.tenantId) : null),
   },
   ReplayDeadLetterPayload: {
-    deadLetter: async (r: ReplayResult, _: unknown, ctx: Context) => {
-      const letter = await ctx.operator.deadLetter(r.deadLetterId, r.tenantless);
-      if (!letter) throw new Error(`replayed dead letter ${r.deadLetterId} is gone`);
-      return letter;
-    },
+    deadLetter: (r: ReplayResult) => r.deadLetter,
+    errors: (r: ReplayResult) => r.errors,
   },
 } satisfies Resolvers;

@@ -1,9 +1,8 @@
 // What notifications asks identity, through its internal endpoints as a signed `service`
 // actor: an organization's active members, contact details at send time (never stored here),
 // and a fresh token for an invitation email.
-import { ActorSigner } from '@lectern/kernel/actor';
-import { DEV_ACTOR_PRIVATE_KEY, requireKey } from '@lectern/kernel/dev-keys';
-import { serviceClient, ServiceCallError, type ServiceClient } from '@lectern/kernel/service-client';
+import { serviceCredential } from '@lectern/kernel/service-auth';
+import { serviceClient, ServiceCallError } from '@lectern/kernel/service-client';
 import {
   CONTACTS_PATH,
   contactsResponse,
@@ -28,14 +27,9 @@ export interface Directory {
 
 const CONTACTS_BATCH = 1000;
 
-export function identityDirectory(env: { IDENTITY_URL: string; ACTOR_SIGNING_KEY?: string | undefined; NODE_ENV: string }): Directory {
-  // The key is checked now (a production process without one must not start), imported lazily.
-  const jwk = requireKey(env.ACTOR_SIGNING_KEY, DEV_ACTOR_PRIVATE_KEY, 'ACTOR_SIGNING_KEY', env.NODE_ENV);
-  let client: Promise<ServiceClient> | undefined;
-  const call: ServiceClient = async (path, body, response, tenantId) => {
-    client ??= ActorSigner.fromJwk(jwk).then((signer) => serviceClient({ baseUrl: env.IDENTITY_URL, signer }));
-    return (await client)(path, body, response, tenantId);
-  };
+export function identityDirectory(env: { IDENTITY_URL: string; SERVICE_SIGNING_KEY?: string | undefined; NODE_ENV: string }): Directory {
+  // Calls as the `notifications` service (its own credential; production refuses to start without one).
+  const call = serviceClient({ baseUrl: env.IDENTITY_URL, audience: 'identity', credential: serviceCredential('notifications', env) });
   return {
     members: (tenantId) => call(MEMBERS_PATH, { tenantId }, membersResponse, tenantId),
     async contacts(tenantId, userIds) {

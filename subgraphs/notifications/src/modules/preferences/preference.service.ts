@@ -1,7 +1,7 @@
 // Preferences: the caller's effective choices (stored or default), changing one, and the
 // batch lookup event handlers use to decide how each recipient hears of an item.
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { badInput, idempotentWrite, type Actor, type UnitOfWork } from '@lectern/kernel';
+import { badInput, idempotentWrite, parseGlobalId, type Actor, type UnitOfWork } from '@lectern/kernel';
 import { requireUser } from '../../access.ts';
 import { notificationError, type NotificationError } from '../../errors.ts';
 import type { NotificationsLoaders } from '../../loaders.ts';
@@ -20,6 +20,9 @@ import type { Preference } from './preference.entity.ts';
 import { dropPendingItems, retargetPendingItems, storedFrequencies, upsertPreference } from './preferences.store.ts';
 
 export interface EffectivePreference {
+  /** Whose choice, in which organization (the global id's keys). */
+  tenantId: string;
+  userId: string;
   category: Category;
   channel: Channel;
   frequency: Frequency;
@@ -39,12 +42,12 @@ export interface SetPreferenceResult {
 }
 
 /** Every category and channel, in a stable order, with the stored choice or the default. */
-export function effective(stored: readonly Pick<Preference, 'category' | 'channel' | 'frequency'>[]): EffectivePreference[] {
+export function effective(owner: { tenantId: string; userId: string }, stored: readonly Pick<Preference, 'category' | 'channel' | 'frequency'>[]): EffectivePreference[] {
   const byKey = new Map(stored.map((p) => [`${p.category}:${p.channel}`, p.frequency]));
   return CATEGORIES.flatMap((category) =>
     CHANNELS.map((channel) => {
       const frequency = byKey.get(`${category}:${channel}`);
-      return { category, channel, frequency: frequency ?? DEFAULT_FREQUENCY[channel][category], isDefault: frequency === undefined };
+      return { ...owner, category, channel, frequency: frequency ?? DEFAULT_FREQUENCY[channel][category], isDefault: frequency === undefined };
     }),
   );
 }
@@ -77,7 +80,17 @@ export class PreferenceService {
 
   async mine(): Promise<EffectivePreference[]> {
     requireUser(this.#actor);
-    return effective(await this.#loaders.preferencesByUser.load(this.#actor.userId));
+    return effective({ tenantId: this.#actor.tenantId, userId: this.#actor.userId }, await this.#loaders.preferencesByUser.load(this.#actor.userId));
+  }
+
+  /** One of the caller's own choices by global id, or null (malformed, someone else's, another organization's). */
+  async byId(id: string): Promise<EffectivePreference | null> {
+    const actor = this.#actor;
+    const keys = parseGlobalId(id);
+    if (!keys || keys.type !== 'NotificationPreference' || keys.keys.length !== 4) return null;
+    const [tenantId, userId, category, channel] = keys.keys as [string, string, string, string];
+    if (actor.kind !== 'user' || !actor.userId || !actor.tenantId || tenantId !== actor.tenantId || userId !== actor.userId) return null;
+    return (await this.mine()).find((p) => p.category === category && p.channel === channel) ?? null;
   }
 
   /**
@@ -101,7 +114,7 @@ export class PreferenceService {
         }
         await upsertPreference(em, { tenantId: actor.tenantId, userId: actor.userId, category: input.category, channel: input.channel, frequency: input.frequency });
         if (input.channel === 'EMAIL') await retargetPending(em, actor.tenantId, actor.userId, input.category, input.frequency);
-        return { preference: { category: input.category, channel: input.channel, frequency: input.frequency, isDefault: false }, errors: [] };
+        return { preference: { tenantId: actor.tenantId, userId: actor.userId, category: input.category, channel: input.channel, frequency: input.frequency, isDefault: false }, errors: [] };
       });
     } finally {
       this.#loaders.preferencesByUser.clearAll();

@@ -1,0 +1,55 @@
+// The process-wide pieces of the subgraph (the request path), built once at start (the
+// definition's `runtime`): the client of identity's internal endpoints, which tells catalog
+// who may be a course's author. Catalog cannot read identity's schema; it asks.
+import { serviceUnavailable } from '@lectern/kernel/errors';
+import { serviceCredential } from '@lectern/kernel/service-auth';
+import { ServiceCallError, serviceClient } from '@lectern/kernel/service-client';
+import type { SubgraphDeps } from '@lectern/kernel/subgraph';
+import { RESOLVE_MEMBERS_PATH, resolveMembersResponse } from '@lectern/contracts/identity';
+import type { CatalogEnv } from './env.ts';
+
+/** The roles that may author courses (the same as access.ts AUTHOR_REQUIREMENT's). */
+const AUTHOR_ROLES = new Set(['ORG_ADMIN', 'INSTRUCTOR']);
+
+/** identity's limit per call. */
+const RESOLVE_BATCH = 1000;
+
+/** What catalog asks identity. */
+export interface Directory {
+  /**
+   * Which of `userIds` are active ORG_ADMIN or INSTRUCTOR members of the organization.
+   * Unknown ids, another organization's people and members without either role are left out.
+   * Throws SERVICE_UNAVAILABLE when identity cannot answer.
+   */
+  eligibleAuthors(tenantId: string, userIds: string[]): Promise<Set<string>>;
+}
+
+export interface SubgraphRuntime {
+  directory: Directory;
+}
+
+export function createSubgraphRuntime({ env }: SubgraphDeps<CatalogEnv>): SubgraphRuntime {
+  return { directory: identityDirectory(env) };
+}
+
+/** Asks identity's internal endpoint with catalog's own service credential (the pattern of enrollment's remote.ts). */
+export function identityDirectory(env: { IDENTITY_URL: string; SERVICE_SIGNING_KEY?: string | undefined; NODE_ENV: string }): Directory {
+  // Calls as the `catalog` service (its own credential; production refuses to start without one).
+  const credential = serviceCredential('catalog', env);
+  const identity = serviceClient({ baseUrl: env.IDENTITY_URL, audience: 'identity', credential, timeoutMs: 5_000 });
+  return {
+    async eligibleAuthors(tenantId, userIds) {
+      const ids = [...new Set(userIds)];
+      if (ids.length === 0) return new Set();
+      if (ids.length > RESOLVE_BATCH) throw new Error(`at most ${RESOLVE_BATCH} people a call`);
+      try {
+        const { members } = await identity(RESOLVE_MEMBERS_PATH, { tenantId, userIds: ids, emails: [] }, resolveMembersResponse, tenantId);
+        return new Set(members.filter((m) => m.roles.some((r) => AUTHOR_ROLES.has(r))).map((m) => m.userId));
+      } catch (err) {
+        // Down, timing out or failing: the caller may retry. Anything else (a 4xx) is a bug here.
+        if (err instanceof ServiceCallError && err.unavailable) throw serviceUnavailable('The member directory (identity)');
+        throw err;
+      }
+    },
+  };
+}
