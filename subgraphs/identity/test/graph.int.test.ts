@@ -5,33 +5,27 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeJwt } from 'jose';
-import { actor, adminPool, createTestDatabase, gql, idem, serviceHeaders, type TestDatabase } from '@lectern/testkit';
+import { actor, adminPool, gql, idem, serviceHeaders, type TestDatabase } from '@lectern/testkit';
 import { authorize, globalId, idOf, type Actor } from '@lectern/kernel';
 import { API_KEY_SCOPES, contactsResponse } from '@lectern/contracts/identity';
-import { createSuperAdmin, loadEnv, migrations, startIdentity } from '../src/server.ts';
-import { seedOrganizationWithPeople, seedMember, TEST_PASSWORD } from '../src/testing/index.ts';
+import { createSuperAdmin } from '../src/server.ts';
+import { anonymousFrom, as, startHarness, type IdentityHarness, type People } from './helpers.ts';
+import { seedMember, seedOrganizationWithPeople, TEST_PASSWORD } from '../src/testing/index.ts';
 
+let h: IdentityHarness;
 let db: TestDatabase;
-let running: Awaited<ReturnType<typeof startIdentity>>;
-let A: Awaited<ReturnType<typeof seedOrganizationWithPeople>>;
-let B: Awaited<ReturnType<typeof seedOrganizationWithPeople>>;
+let running: IdentityHarness['running'];
+let A: People;
+let B: People;
 let url: string;
 
 beforeAll(async () => {
-  db = await createTestDatabase({ identity: migrations }, 'identitygraph');
-  running = await startIdentity(loadEnv({ ...db.env }));
-  url = running.url;
-  A = await seedOrganizationWithPeople(running.deps.orm, 'gr-a');
-  B = await seedOrganizationWithPeople(running.deps.orm, 'gr-b');
+  h = await startHarness('identitygraph', 'gr');
+  ({ db, running, url, A, B } = h);
 });
-afterAll(async () => {
-  await running?.close();
-  await db?.drop();
-});
+afterAll(() => h?.close());
 
-type People = typeof A;
-const anon = () => actor({ kind: 'anonymous', userId: null, ip: `10.2.0.${Math.floor(Math.random() * 250)}` });
-const as = (org: People, who: 'admin' | 'instructor' | 'learner' | 'learner2') => actor({ userId: org[who].id, tenantId: org.org.id, roles: org[who].roles });
+const anon = anonymousFrom('10.2.0');
 const LOGIN = `mutation($input: LoginInput!) { login(input: $input) { accessToken refreshToken errors { code } } }`;
 const login = (email: string, password: string, organizationSlug: string) =>
   gql(url, LOGIN, { input: { email, password, organizationSlug, idempotencyKey: idem() } }, { actor: anon() });

@@ -2,34 +2,28 @@
 // key rotation): each test fails on the code before the fix.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { calculateJwkThumbprint, createLocalJWKSet, decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, jwtVerify, type JWK } from 'jose';
-import { actor, createTestDatabase, gql, idem, serviceHeaders, type TestDatabase } from '@lectern/testkit';
+import { gql, idem, serviceHeaders, type TestDatabase } from '@lectern/testkit';
 import { globalId, idOf } from '@lectern/kernel';
 import { DEV_IDENTITY_PRIVATE_KEY } from '@lectern/kernel/dev-keys';
 import { ACCESS_TOKEN_AUDIENCE, ACCESS_TOKEN_ISSUER, SESSION_STATUS_PATH, sessionStatusResponse } from '@lectern/contracts/identity';
-import { loadEnv, migrations, startIdentity } from '../src/server.ts';
-import { accessTokenFor, seedOrganizationWithPeople, TEST_PASSWORD } from '../src/testing/index.ts';
+import { loadEnv, startIdentity } from '../src/server.ts';
+import { anonymousFrom, as, startHarness, type IdentityHarness, type People } from './helpers.ts';
+import { accessTokenFor, TEST_PASSWORD } from '../src/testing/index.ts';
 
+let h: IdentityHarness;
 let db: TestDatabase;
-let running: Awaited<ReturnType<typeof startIdentity>>;
-let A: Awaited<ReturnType<typeof seedOrganizationWithPeople>>;
-let B: Awaited<ReturnType<typeof seedOrganizationWithPeople>>;
+let running: IdentityHarness['running'];
+let A: People;
+let B: People;
 let url: string;
 
 beforeAll(async () => {
-  db = await createTestDatabase({ identity: migrations }, 'identitysec');
-  running = await startIdentity(loadEnv({ ...db.env }));
-  url = running.url;
-  A = await seedOrganizationWithPeople(running.deps.orm, 'sec-a');
-  B = await seedOrganizationWithPeople(running.deps.orm, 'sec-b');
+  h = await startHarness('identitysec', 'sec');
+  ({ db, running, url, A, B } = h);
 });
-afterAll(async () => {
-  await running?.close();
-  await db?.drop();
-});
+afterAll(() => h?.close());
 
-type People = typeof A;
-const anon = () => actor({ kind: 'anonymous', userId: null, ip: `10.1.0.${Math.floor(Math.random() * 250)}` });
-const as = (org: People, who: 'admin' | 'instructor' | 'learner' | 'learner2') => actor({ userId: org[who].id, tenantId: org.org.id, roles: org[who].roles });
+const anon = anonymousFrom('10.1.0');
 
 const INVITE = `mutation($input: InviteMemberInput!) {
   inviteMember(input: $input) { invitation { id email roles status expiresAt createdAt organization { slug } } errors { code message path } }
