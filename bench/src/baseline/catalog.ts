@@ -9,6 +9,7 @@ import { ApolloServer } from '@apollo/server';
 import { startStandaloneServer } from '@apollo/server/standalone';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
+import { globalId } from '@lectern/kernel/ids';
 import { createPool, literal, requireTenant, tenantOf, tenantRows } from './db.ts';
 import { baselineEnv } from './env.ts';
 
@@ -52,7 +53,8 @@ const resolvers: GraphQLResolverMap<Context> = {
           order by c.created_at desc, c.id desc
           limit ${limit}`,
       );
-      return { nodes: rows.map((r) => ({ ...r, authors: r.authors.map((id) => ({ id })) })) };
+      // Opaque global ids, as Lectern answers (the same encoding, so both do the same work).
+      return { nodes: rows.map((r) => ({ ...r, id: globalId('Course', r.id), authors: r.authors.map((id) => ({ id: globalId('User', id) })) })) };
     },
   },
 };

@@ -50,9 +50,8 @@ function usersLoader(tenantId: string | null) {
 
 const resolvers: GraphQLResolverMap<Context> = {
   User: {
-    // Ids are plain UUIDs from the baseline catalog, or Lectern's global ids (the _entities
-    // comparison replays the representations Lectern's gateway sends): decoded like Lectern does.
-    __resolveReference: (ref: { id: string }, ctx: Context) => ctx.users.load(isUuid(ref.id) ? ref.id : (idOf(ref.id, 'User') ?? '')),
+    // Global ids, decoded as Lectern's identity does (an id that is not a User's names no one).
+    __resolveReference: (ref: { id: string }, ctx: Context) => ctx.users.load(idOf(ref.id, 'User') ?? ''),
   },
 };
 
