@@ -51,10 +51,11 @@ export const identity: SubgraphDefinition<IdentityEnv, Context, SubgraphRuntime>
       jwks,
       // Only the gateway may ask whether an API key is valid.
       internalRoute(API_KEY_VERIFY_PATH, verifier, z.object({ key: z.string().max(512) }), (b) => ApiKeyService.verify(deps.orm, b.key), ['gateway']),
-      internalRoute(CONTACTS_PATH, verifier, contactsRequest, (b) => internal.contacts(b.tenantId, b.userIds)),
-      internalRoute(MEMBERS_PATH, verifier, membersRequest, (b) => internal.members(b.tenantId)),
-      internalRoute(RESOLVE_MEMBERS_PATH, verifier, resolveMembersRequest, (b) => internal.resolveMembers(b.tenantId, b.emails, b.userIds)),
-      internalRoute(INVITATION_DELIVERY_PATH, verifier, invitationDeliveryRequest, (b) => internal.invitationDelivery(b.tenantId, b.invitationId)),
+      // Each endpoint answers the services that need it, and no other.
+      internalRoute(CONTACTS_PATH, verifier, contactsRequest, (b) => internal.contacts(b.tenantId, b.userIds), ['notifications']),
+      internalRoute(MEMBERS_PATH, verifier, membersRequest, (b) => internal.members(b.tenantId), ['notifications']),
+      internalRoute(RESOLVE_MEMBERS_PATH, verifier, resolveMembersRequest, (b) => internal.resolveMembers(b.tenantId, b.emails, b.userIds), ['catalog', 'enrollment']),
+      internalRoute(INVITATION_DELIVERY_PATH, verifier, invitationDeliveryRequest, (b) => internal.invitationDelivery(b.tenantId, b.invitationId), ['notifications']),
       // Only the gateway asks which sessions ended (it refuses their access tokens).
       internalRoute(SESSION_STATUS_PATH, verifier, sessionStatusRequest, (b) => AuthService.endedSessions(deps.orm, b.sessionIds), ['gateway']),
     ];

@@ -352,6 +352,11 @@ describe('identity: events and internal endpoints', () => {
     const contacts = await post('/internal/users/contacts', { tenantId: A.org.id, userIds: [A.learner.id, B.learner.id] }, await service(A.org.id));
     expect(contacts.body.contacts).toEqual([{ userId: A.learner.id, email: A.learner.email, displayName: 'Lena Learner', timeZone: 'UTC', locale: null }]);
     expect((await post('/internal/users/contacts', { tenantId: 'nope' }, await service())).status).toBe(400);
+    // Another organization's tenant in the body than the credential's, or a service the endpoint
+    // does not serve (enrollment never needs email addresses), is refused.
+    expect((await post('/internal/users/contacts', { tenantId: B.org.id, userIds: [B.learner.id] }, await service(A.org.id))).status).toBe(403);
+    expect((await post('/internal/users/contacts', { tenantId: A.org.id, userIds: [A.learner.id] }, await service(A.org.id, 'enrollment'))).status).toBe(401);
+    expect((await post('/internal/api-keys/verify', { key: 'lk_nothing' }, await service(null, 'notifications'))).status).toBe(401);
   });
 
   it('resolves active members by email (any case) and id, within the organization asked for', async () => {
