@@ -18,7 +18,7 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 /** Who calls whose internal endpoints (each caller's serviceClient audience in its source). */
 const CALLERS = {
   identity: ['gateway', 'catalog', 'enrollment', 'notifications'],
-  catalog: ['enrollment', 'learning'],
+  catalog: ['enrollment', 'learning', 'notifications'],
 };
 
 const privateJwk = () => generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' });

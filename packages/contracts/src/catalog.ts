@@ -54,6 +54,8 @@ export const courseStructureResponse = z.object({
   courses: z.array(
     z.object({
       courseId: z.string().uuid(),
+      /** The title learners know it by: its published version's, or its latest version's when it is not published. */
+      title: z.string(),
       status: z.enum(['DRAFT', 'PUBLISHED', 'UNPUBLISHED']),
       publishedVersionId: z.string().uuid().nullable(),
       prerequisiteCourseIds: z.array(z.string().uuid()),

@@ -51,8 +51,8 @@ describe('course structure (internal)', () => {
   it('answers published versions with their lessons in course order, and prerequisites', async () => {
     const first = courseStructureResponse.parse((await ask({ tenantId, courseIds: [course.id, draft.id] })).body);
     const c = first.courses.find((x) => x.courseId === course.id)!;
-    expect(c).toMatchObject({ status: 'PUBLISHED', prerequisiteCourseIds: [prerequisite.id] });
-    expect(first.courses.find((x) => x.courseId === draft.id)).toMatchObject({ status: 'DRAFT', publishedVersionId: null });
+    expect(c).toMatchObject({ title: course.title, status: 'PUBLISHED', prerequisiteCourseIds: [prerequisite.id] });
+    expect(first.courses.find((x) => x.courseId === draft.id)).toMatchObject({ title: draft.title, status: 'DRAFT', publishedVersionId: null });
 
     const { versions } = courseStructureResponse.parse((await ask({ tenantId, versionIds: [c.publishedVersionId] })).body);
     expect(versions).toHaveLength(1);

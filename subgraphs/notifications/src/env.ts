@@ -14,6 +14,8 @@ export const notificationsEnv = baseEnv.extend(databaseEnv.shape).extend(workerK
   WORKER_PORT: z.coerce.number().int().min(0).max(65535).default(5005),
   /** identity's GraphQL URL; its internal endpoints live on the same origin. */
   IDENTITY_URL: z.string().url().default('http://127.0.0.1:4001/graphql'),
+  /** catalog's GraphQL URL; its internal endpoints live on the same origin (course titles for emails). */
+  CATALOG_URL: z.string().url().default('http://127.0.0.1:4002/graphql'),
   /** smtp(s)://user:pass@host:port; unset: messages are written as .eml files to MAIL_DIR. */
   SMTP_URL: optional.refine((v) => v === undefined || /^smtps?:\/\//.test(v), 'SMTP_URL must start with smtp:// or smtps://'),
   /** Development mail sink; relative paths are relative to the repository root. */

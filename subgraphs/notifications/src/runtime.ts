@@ -1,6 +1,6 @@
 // Notifications' process-wide pieces, built once at start through the definitions' `runtime`.
 // The subgraph's: the queues the request path reads (operator view) and replays into.
-// The worker's: mail transport, the identity directory, digest schedules, and the services
+// The worker's: mail transport, the identity directory, catalog's course titles, digest schedules, and the services
 // handlers and jobs share.
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from '@lectern/kernel';
@@ -13,6 +13,7 @@ import { DigestService } from './modules/digest/digest.service.ts';
 import { DigestSchedules } from './modules/digest/schedules.ts';
 import { createMailer, type Mailer } from './modules/email/mailer.ts';
 import { DeliveryService } from './modules/inbox/delivery.service.ts';
+import { catalogCourses, type Courses } from './modules/people/courses.ts';
 import { identityDirectory, type Directory } from './modules/people/directory.ts';
 
 export interface SubgraphRuntime {
@@ -31,6 +32,7 @@ export interface WorkerRuntime {
   log: Logger;
   mailer: Mailer;
   directory: Directory;
+  courses: Courses;
   schedules: DigestSchedules;
   delivery: DeliveryService;
   digests: DigestService;
@@ -46,6 +48,7 @@ export function createWorkerRuntime(deps: WorkerDeps<NotificationsEnv>): WorkerR
     log,
     mailer,
     directory,
+    courses: catalogCourses(env),
     schedules: new DigestSchedules(orm, deps.queues(jobQueueName(NOTIFICATIONS)), env.DIGEST_INTERVAL_MINUTES * 60_000),
     delivery: new DeliveryService({ orm, mailer, directory, log }),
     digests: new DigestService({ orm, mailer, directory, log, env }),

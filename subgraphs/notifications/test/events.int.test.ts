@@ -6,7 +6,6 @@ import { globalId, idOf, inTenant } from '@lectern/kernel';
 import { tenantTablesWithoutRls } from '@lectern/kernel/db';
 import { actor, gql } from '@lectern/testkit';
 import { CoursePublished } from '@lectern/contracts/catalog';
-import { loadEnv as catalogEnv, migrations as catalogMigrations, startCatalog } from '@lectern/catalog/server';
 import { seedCourse } from '@lectern/catalog/testing';
 import { MemberAdded, MemberInvited } from '@lectern/contracts/identity';
 import { LearnerEnrolled } from '@lectern/contracts/enrollment';
@@ -22,17 +21,16 @@ let h: Harness;
 let A: SeededOrg;
 let B: SeededOrg;
 let C: SeededOrg;
-let catalog: Awaited<ReturnType<typeof startCatalog>>;
+let catalog: NonNullable<Harness['catalog']>;
 
 beforeAll(async () => {
-  h = await startHarness('notifevents', { extraMigrations: { catalog: catalogMigrations } });
-  catalog = await startCatalog(catalogEnv({ ...h.db.env }));
+  h = await startHarness('notifevents', { catalog: true });
+  catalog = h.catalog!;
   A = await seedOrg(h, 'org-a');
   B = await seedOrg(h, 'org-b');
   C = await seedOrg(h, 'org-c');
 });
 afterAll(async () => {
-  await catalog?.close();
   await h?.close();
 });
 
@@ -230,6 +228,18 @@ describe('a learner’s own courses (enrollment.LearnerEnrolled, learning.Course
       link: `http://127.0.0.1:4000/courses/${courseId}`,
       course: { id: globalId('Course', courseId) },
     });
+  });
+
+  it('names the course in the email as catalog calls it when the email goes out', async () => {
+    const course = await seedCourse(catalog.deps.orm, { tenantId: C.tenantId, authorId: C.admin.id, title: 'Forklift basics', published: true });
+    const event = enrolledEvent(C, C.learner.id, course.id, false);
+    const mailBefore = (await mail(h)).length;
+    expect(await handle(h, event)).toBe('processed');
+    const emails = (await mail(h)).slice(mailBefore);
+    expect(emails.map((m) => [m.to, m.subject])).toEqual([[C.learner.email, 'You are enrolled in “Forklift basics”']]);
+    expect(emails[0]!.text).toContain('Your seat in “Forklift basics” is confirmed.');
+    // The inbox item is stored without it (the gateway names the course at read time).
+    expect((await itemsOf(event.id))[0]).toMatchObject({ title: 'You are enrolled in a course' });
   });
 
   it('names the course as catalog shows it when read through the gateway (@requires course { title })', async () => {

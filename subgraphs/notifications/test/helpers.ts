@@ -17,6 +17,7 @@ import { createLogger } from '@lectern/kernel/logger';
 import { actor, ADMIN_URL, createTestDatabase, idem, type TestDatabase, ok, settled, until, adminPool } from '@lectern/testkit';
 export { call, errorCode, ok } from '@lectern/testkit';
 import { loadEnv as identityEnv, migrations as identityMigrations, startIdentity } from '@lectern/identity/server';
+import { loadEnv as catalogEnv, migrations as catalogMigrations, startCatalog, type CatalogEnv } from '@lectern/catalog/server';
 import { seedOrganizationWithPeople } from '@lectern/identity/testing';
 import { routes } from '@lectern/contracts/subscriptions';
 import { QUEUES } from '@lectern/contracts/queues';
@@ -48,6 +49,8 @@ export interface Harness {
   db: TestDatabase;
   env: NotificationsEnv;
   identity: RunningSubgraph<IdentityEnv>;
+  /** catalog, when asked for (`catalog: true`): the worker reads course titles from it. */
+  catalog: RunningSubgraph<CatalogEnv> | null;
   notifications: RunningSubgraph<NotificationsEnv>;
   worker: RunningWorker<NotificationsEnv> | null;
   url: string;
@@ -61,9 +64,9 @@ export interface Harness {
 
 export async function startHarness(
   label: string,
-  opts: { worker?: boolean; env?: Record<string, string>; extraMigrations?: Parameters<typeof createTestDatabase>[0] } = {},
+  opts: { worker?: boolean; catalog?: boolean; env?: Record<string, string>; extraMigrations?: Parameters<typeof createTestDatabase>[0] } = {},
 ): Promise<Harness> {
-  const db = await createTestDatabase({ identity: identityMigrations, ...opts.extraMigrations }, label);
+  const db = await createTestDatabase({ identity: identityMigrations, ...(opts.catalog ? { catalog: catalogMigrations } : {}), ...opts.extraMigrations }, label);
   const cleanups: (() => Promise<unknown>)[] = [() => db.drop()];
   const close = async () => {
     while (cleanups.length) await cleanups.pop()!().catch(() => {});
@@ -72,11 +75,15 @@ export async function startHarness(
     await ensureNotificationsSchema(db);
     const identity = await startIdentity(identityEnv({ ...db.env }));
     cleanups.push(() => identity.close());
+    const catalog = opts.catalog ? await startCatalog(catalogEnv({ ...db.env, IDENTITY_URL: identity.url })) : null;
+    if (catalog) cleanups.push(() => catalog.close());
     const mailDir = await mkdtemp(join(tmpdir(), 'lectern-mail-'));
     cleanups.push(() => rm(mailDir, { recursive: true, force: true }));
     const env = loadEnv({
       ...db.env,
       IDENTITY_URL: identity.url,
+      // Without catalog here, nothing answers: a test that needs course titles asks for catalog.
+      CATALOG_URL: catalog?.url ?? 'http://127.0.0.1:9/graphql',
       MAIL_DIR: mailDir,
       SMTP_URL: '',
       WORKER_PORT: '0',
@@ -97,7 +104,7 @@ export async function startHarness(
       await queues.close();
       queueConnection.disconnect();
     });
-    return { db, env, identity, notifications, worker, url: notifications.url, mailDir, admin, queues, close };
+    return { db, env, identity, catalog, notifications, worker, url: notifications.url, mailDir, admin, queues, close };
   } catch (err) {
     await close();
     throw err;

@@ -1,6 +1,7 @@
-// What catalog tells other contexts on request (callers prove who they are with their service credentials): the structure of
-// courses and published versions, for offerings (enrollment) and completion policies
-// (learning). Read in the organization's unit of work, so RLS scopes it like any request.
+// What catalog tells other contexts on request (callers prove who they are with their service
+// credentials): the structure of courses and published versions, for offerings (enrollment) and
+// completion policies (learning), and courses' titles for learners' emails (notifications).
+// Read in the organization's unit of work, so RLS scopes it like any request.
 import { inTenant } from '@lectern/kernel';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { CourseStructure } from '@lectern/contracts/catalog';
@@ -24,15 +25,19 @@ export class InternalService {
         versionIds.length ? em.find(CourseVersion, { id: { $in: versionIds }, status: { $ne: 'DRAFT' } }) : [],
       ]);
       const ids = versions.map((v) => v.id);
-      const [modules, lessons] = await Promise.all([
+      const titled = courses.map((c) => c.publishedVersionId ?? c.latestVersionId);
+      const [modules, lessons, titles] = await Promise.all([
         ids.length ? em.find(CourseModule, { versionId: { $in: ids } }) : [],
         ids.length ? em.find(Lesson, { versionId: { $in: ids } }) : [],
+        titled.length ? em.find(CourseVersion, { id: { $in: titled } }, { fields: ['id', 'title'] }) : [],
       ]);
+      const titleOf = new Map(titles.map((v) => [v.id, v.title]));
       const modulePosition = new Map(modules.map((m) => [m.id, m.position]));
       const ordered = lessons.sort((a, b) => (modulePosition.get(a.moduleId) ?? 0) - (modulePosition.get(b.moduleId) ?? 0) || a.position - b.position);
       return {
         courses: courses.map((c) => ({
           courseId: c.id,
+          title: titleOf.get(c.publishedVersionId ?? c.latestVersionId) ?? '',
           status: c.status,
           publishedVersionId: c.publishedVersionId ?? null,
           prerequisiteCourseIds: prerequisites.filter((p) => p.courseId === c.id).map((p) => p.prerequisiteCourseId),

@@ -108,7 +108,8 @@ export function eventHandlers(rt: WorkerRuntime): EventHandler[] {
    * An item about the learner's own course, to the learner alone: in the inbox, and by email at
    * once or in a digest, as they chose for the category. Stored without the course's title (only
    * catalog knows it, and it may change): read through the gateway, the item names the course
-   * as catalog shows it to the learner (Notification.title @requires course { title }).
+   * as catalog shows it to the learner (Notification.title @requires course { title }); an email,
+   * sent now, names it as catalog answers now.
    */
   const aboutCourse = async (
     rt: WorkerRuntime,
@@ -117,6 +118,8 @@ export function eventHandlers(rt: WorkerRuntime): EventHandler[] {
     const tenantId = tenantOf(args.event);
     await rt.schedules.ensure(tenantId);
     const { title, body } = courseText(args.category, null)!;
+    // The email names the course as catalog calls it now (the inbox item does so at read time).
+    const named = courseText(args.category, await rt.courses.title(tenantId, args.courseId))!;
     const courseUrl = `${env.PUBLIC_APP_URL}/courses/${args.courseId}`;
     const { organization } = await rt.directory.members(tenantId);
     return rt.delivery.deliver(args.em, {
@@ -126,7 +129,7 @@ export function eventHandlers(rt: WorkerRuntime): EventHandler[] {
       item: { category: args.category, title, body, link: courseUrl, courseId: args.courseId },
       email: {
         kind: args.category,
-        compose: (contact) => newCourseEmail({ to: contact, organizationName: organization.name, title, body, courseUrl, preferencesUrl }),
+        compose: (contact) => newCourseEmail({ to: contact, organizationName: organization.name, title: named.title, body: named.body, courseUrl, preferencesUrl }),
       },
     });
   };
