@@ -214,7 +214,8 @@ describe('the request path across Redis outages', () => {
     expect((await readyz(base)).checks).toEqual({ database: 'ok', redis: 'down' });
     const started = performance.now();
     const answer = await query('greeting');
-    expect(performance.now() - started).toBeLessThan(1000);
+    // At once: well inside the request path's 5 s command timeout (a hang would take all of it).
+    expect(performance.now() - started).toBeLessThan(2500);
     expect(answer.errors?.[0]).toMatchObject({ message: expect.stringMatching(/unavailable right now/), extensions: { code: 'SERVICE_UNAVAILABLE', retryAfterSeconds: expect.any(Number) } });
     await proxy.open();
     await until(() => query('greeting'), (a) => a.data?.cached === 'hello');
@@ -266,7 +267,8 @@ describe('the request path across Redis outages', () => {
     for (const name of ['requests', 'first-used-during-the-outage']) {
       const started = performance.now();
       await expect(queues(name).add('during', { tenantId: A })).rejects.toMatchObject({ extensions: { code: 'SERVICE_UNAVAILABLE' } });
-      expect(performance.now() - started).toBeLessThan(200);
+      // At once: well inside the 5 s a producer would otherwise wait for its connection.
+      expect(performance.now() - started).toBeLessThan(2500);
     }
     await proxy.open();
     await until(

@@ -105,6 +105,7 @@ describe('recordProgress while Redis is unreachable', () => {
     expect(errorCode(r)).toBe('SERVICE_UNAVAILABLE');
     expect(r.errors?.[0]?.extensions).toMatchObject({ retryAfterSeconds: expect.any(Number) });
     expect(r.body).not.toMatch(/Internal server error|ECONNREFUSED|Connection is closed/);
-    expect(elapsed).toBeLessThan(1500);
+    // Quickly: well inside the request path's 5 s command timeout (a hang would take all of it).
+    expect(elapsed).toBeLessThan(2500);
   });
 });
