@@ -169,11 +169,13 @@ describe('one graph clients can cache', () => {
     await until(async () => (await call(`query($id: ID!) { rosterImport(id: $id) { status } }`, { id: ids.rosterImport }, t.admin)).rosterImport.status, (s) => s === 'COMPLETED', 15_000);
     const prefix = bullPrefix(stack.db.env.REDIS_PREFIX!);
     const connection = workerConnection('redis://127.0.0.1:6379');
-    const queue = new Queue('jobs-notifications', { connection, prefix });
-    const failing = new Worker('jobs-notifications', async () => {
-      throw new UnrecoverableError('the template is broken');
+    // learning's job queue: no process of the stack consumes it (learning runs no jobs yet), so
+    // this stand-in worker is the one that takes the job, and fails it for good.
+    const queue = new Queue('jobs-learning', { connection, prefix });
+    const failing = new Worker('jobs-learning', async () => {
+      throw new UnrecoverableError('the job is broken');
     }, { connection, prefix, autorun: false });
-    const job = await queue.add('send-digests', { tenantId: A.org.id }, { jobId: `graph-dead-letter-${Date.now()}`, attempts: 1 });
+    const job = await queue.add('recount', { tenantId: A.org.id }, { jobId: `graph-dead-letter-${Date.now()}`, attempts: 1 });
     const failed = new Promise<void>((resolve) => failing.on('failed', (j) => j?.id === job.id && resolve()));
     void failing.run();
     await failed;
