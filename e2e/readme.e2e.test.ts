@@ -15,7 +15,7 @@ import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, Kind } from 'graphql';
 import { databaseEnv, parseEnv } from '@lectern/kernel/env';
-import { gql } from '@lectern/testkit';
+import { gql, until } from '@lectern/testkit';
 import { seedDemo, seedDemoEnrollments, demoAdminToken, DEMO_PASSWORD, DEMO_SLUG } from '../scripts/seed-demo.ts';
 import { startStack, type Stack } from './src/harness.ts';
 
@@ -82,6 +82,15 @@ beforeAll(async () => {
   const people = await seedDemo(parseEnv(databaseEnv, stack.db.env));
   const admin = await demoAdminToken(stack.url, people.admin.email);
   expect(await seedDemoEnrollments(stack.url, admin!, people)).not.toBeNull();
+  // As after `pnpm dev` has run a moment: learning has heard of the demo enrollments (a reader
+  // pastes the examples by hand; the test must not outrun the event backbone).
+  const learner = await gql(stack.url, `mutation($i: LoginInput!) { login(input: $i) { accessToken } }`, { i: { email: people.learner.email, password: DEMO_PASSWORD, organizationSlug: DEMO_SLUG } });
+  const token = learner.data!.login.accessToken as string;
+  await until(
+    async () => (await gql(stack.url, `{ courseBySlug(slug: "introduction-to-sql") { myProgress { id } } }`, {}, { token })).data?.courseBySlug?.myProgress,
+    Boolean,
+    20_000,
+  );
   // The operator the README creates, with the command it shows.
   execFileSync(process.execPath, ['scripts/create-super-admin.ts', '--email', 'operator@lectern.example', '--password', 'operator-passphrase-1'], {
     cwd: new URL('..', import.meta.url).pathname,
