@@ -43,9 +43,12 @@ beforeAll(async () => {
   queues = queueFactory(workerConnection(REDIS), prefix, FAST);
   admin = new pg.Pool({ connectionString: connectionString(ADMIN, { database }), max: 2 });
 });
+/** Runs the test's cleanups, newest first (tests that stop a Redis run them while it is still up). */
+async function runCleanups() {
+  while (cleanups.length) await cleanups.pop()!().catch(() => {});
+}
 afterEach(async () => {
-  // each bounded: closing a client of a stopped Redis must not hang the suite
-  while (cleanups.length) await Promise.race([cleanups.pop()!().catch(() => {}), new Promise((r) => setTimeout(r, 3000))]);
+  await runCleanups();
   state.fixed = false;
   await queues(eventQueueName(SCHEMA)).obliterate({ force: true });
 });
@@ -199,6 +202,8 @@ describe('relay and consumers', () => {
     await r.drain();
     await r.stop();
     const dead = await until(() => inTenant(orm, A, async (uow) => listDeadLetters(await uow.em(), uow.tenantId)), (d) => d.some((x) => x.jobId === event.id));
+    // The letter is recorded by the last attempt itself, before BullMQ reports that attempt failed.
+    await until(async () => failures.length, (n) => n >= 3);
     expect(failures).toEqual([1, 2, 3]);
     const letter = dead.find((x) => x.jobId === event.id)!;
     expect(letter).toMatchObject({ queue: eventQueueName(SCHEMA), jobName: 'NoteWritten', attempts: 3, error: 'poison payload', tenantId: A });
@@ -316,7 +321,11 @@ describe('Redis outages', () => {
   beforeAll(async () => {
     port = await freePort();
   });
-  afterEach(stopRedis);
+  // Clients close while their Redis still answers (a close waits for its server), then it stops.
+  afterEach(async () => {
+    await runCleanups();
+    await stopRedis();
+  });
 
   it('lets a mutation commit while Redis is down, and delivers its event once Redis is back', async () => {
     await admin.query(`update ${SCHEMA}.outbox set published_at = now()`);
