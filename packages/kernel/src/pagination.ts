@@ -54,9 +54,6 @@ export function pageRequest(args: PageArgs, arity: number): PageRequest {
   return { limit: count(args.first, 'first'), backward, cursor: decodeCursor(args.after, arity, 'after') };
 }
 
-/** The page size alone, for lists read in one direction only (a DataLoader's batch of first pages). */
-export const pageSize = (args: PageArgs): number => (args.last != null ? count(args.last, 'last') : count(args.first, 'first'));
-
 export const encodeCursor = (parts: (string | number)[]) => Buffer.from(JSON.stringify(parts)).toString('base64url');
 
 export function decodeCursor(cursor: string | null | undefined, arity: number, field: 'after' | 'before' = 'after'): (string | number)[] | null {

@@ -19,7 +19,7 @@ export async function askCatalog<T>(call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (err) {
-    if (err instanceof ServiceCallError && (err.status === 0 || err.status >= 500)) throw serviceUnavailable('The course catalog');
+    if (err instanceof ServiceCallError && err.unavailable) throw serviceUnavailable('The course catalog');
     throw err;
   }
 }

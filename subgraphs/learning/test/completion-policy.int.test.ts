@@ -8,7 +8,7 @@ import { inTenant } from '@lectern/kernel';
 import { EnrollmentDropped } from '@lectern/contracts/enrollment';
 import { QuizPassed } from '@lectern/contracts/assessment';
 import { CourseCompleted, LessonCompleted } from '@lectern/contracts/learning';
-import { applyProgress, type LessonFactsInput } from '../src/modules/progress/progress.store.ts';
+import { applyProgress, noFacts, type LessonFactsInput } from '../src/modules/progress/progress.store.ts';
 import { applyEvent, envelope } from '../src/testing/index.ts';
 import { C, enroll, idem, ok, organization, seedPublished, startHarness, type Harness } from './helpers.ts';
 
@@ -54,18 +54,7 @@ async function learner(course: Published) {
 }
 
 type Facts = Partial<Omit<LessonFactsInput, 'enrollmentId' | 'lessonId'>>;
-const fact = (enrollmentId: string, lessonId: string, f: Facts = {}): LessonFactsInput => ({
-  enrollmentId,
-  lessonId,
-  position: null,
-  positionAt: null,
-  positionDevice: '',
-  ranges: [],
-  opened: false,
-  quizPassed: false,
-  reportedDuration: null,
-  ...f,
-});
+const fact = (enrollmentId: string, lessonId: string, f: Facts = {}): LessonFactsInput => ({ ...noFacts(enrollmentId, lessonId), ...f });
 const watched = (...ranges: [number, number][]): Facts => ({ ranges });
 const at = (position: number): Facts => ({ position, positionAt: new Date().toISOString(), positionDevice: 'web-1' });
 const opened: Facts = { opened: true };

@@ -64,7 +64,7 @@ function available(name: string, call: ServiceClient): ServiceClient {
     try {
       return await call(path, body, response, tenantId);
     } catch (err) {
-      if (err instanceof ServiceCallError && (err.status === 0 || err.status >= 500)) throw serviceUnavailable(name);
+      if (err instanceof ServiceCallError && err.unavailable) throw serviceUnavailable(name);
       throw err;
     }
   };

@@ -22,7 +22,7 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { inTenant, type Logger } from '@lectern/kernel';
-import { applyProgress, type DeviceFactsInput, type LessonFactsInput } from '../progress/progress.store.ts';
+import { applyProgress, noFacts, type DeviceFactsInput, type LessonFactsInput } from '../progress/progress.store.ts';
 import { decodeBeat, type Beat } from './buffer.ts';
 import { FLUSH_GROUP, learningKeys, SHARDS, type LearningKeys } from './keys.ts';
 import { Pause } from '@lectern/kernel/pause';
@@ -331,7 +331,7 @@ export function aggregate(entries: Entry[]): { lessons: LessonFactsInput[]; devi
     const lk = `${b.enrollmentId}|${b.lessonId}`;
     let l = lessons.get(lk);
     if (!l) {
-      l = { enrollmentId: b.enrollmentId, lessonId: b.lessonId, position: null, positionAt: null, positionDevice: '', ranges: [], opened: true, quizPassed: false, reportedDuration: null, stamp: [-Infinity, ''] };
+      l = { ...noFacts(b.enrollmentId, b.lessonId), opened: true, stamp: [-Infinity, ''] };
       lessons.set(lk, l);
     }
     if (b.clientTime > l.stamp[0] || (b.clientTime === l.stamp[0] && b.deviceId > l.stamp[1])) {

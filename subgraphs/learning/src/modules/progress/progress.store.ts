@@ -69,6 +69,19 @@ export interface LessonFactsInput {
   reportedDuration: number | null;
 }
 
+/** A lesson's input that adds no fact (applyProgress only re-evaluates it); spread facts over it. */
+export const noFacts = (enrollmentId: string, lessonId: string): LessonFactsInput => ({
+  enrollmentId,
+  lessonId,
+  position: null,
+  positionAt: null,
+  positionDevice: '',
+  ranges: [],
+  opened: false,
+  quizPassed: false,
+  reportedDuration: null,
+});
+
 export interface DeviceFactsInput {
   enrollmentId: string;
   lessonId: string;

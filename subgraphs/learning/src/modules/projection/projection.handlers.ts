@@ -8,7 +8,7 @@ import { onEvent, type EventHandler } from '@lectern/kernel/consumers';
 import type { EventEnvelope } from '@lectern/kernel/events';
 import { CohortInstructorsChanged, EnrollmentCompleted, EnrollmentDropped, EnrollmentMoved, LearnerEnrolled, OfferingVersionChanged } from '@lectern/contracts/enrollment';
 import { QuizPassed } from '@lectern/contracts/assessment';
-import { applyProgress, type LessonFactsInput } from '../progress/progress.store.ts';
+import { applyProgress, noFacts } from '../progress/progress.store.ts';
 import type { AccessCache } from '../heartbeat/access-cache.ts';
 import type { CatalogClient } from './catalog-client.ts';
 import { insertVersion, lockOffering, moveEnrollment, moveOfferingVersion, quizLessons, replaceCohortInstructors, upsertEnrollment, versionKnown, type VersionLessonRow } from './projection.store.ts';
@@ -39,18 +39,6 @@ export async function ensureVersion(em: EntityManager, catalog: CatalogClient, t
   }));
   await insertVersion(em, tenantId, versionId, version.courseId, lessons);
 }
-
-/** A lesson's facts that add nothing: applyProgress only re-evaluates its state (and its course's). */
-const noNewFacts = (c: { enrollmentId: string; lessonId: string }): LessonFactsInput => ({
-  ...c,
-  position: null,
-  positionAt: null,
-  positionDevice: '',
-  ranges: [],
-  opened: false,
-  quizPassed: false,
-  reportedDuration: null,
-});
 
 export function projectionHandlers(deps: ProjectionDeps): EventHandler[] {
   /** The cached lesson access is dropped now and once more shortly after commit (a read racing the commit may have refilled it). */
@@ -101,17 +89,7 @@ export function projectionHandlers(deps: ProjectionDeps): EventHandler[] {
     await applyProgress(
       em,
       tenantId,
-      rows.map((r) => ({
-        enrollmentId: r.enrollmentId,
-        lessonId: r.lessonId,
-        position: null,
-        positionAt: null,
-        positionDevice: '',
-        ranges: [],
-        opened: true,
-        quizPassed: true,
-        reportedDuration: null,
-      })),
+      rows.map((r) => ({ ...noFacts(r.enrollmentId, r.lessonId), opened: true, quizPassed: true })),
     );
   });
 
@@ -128,7 +106,7 @@ export function projectionHandlers(deps: ProjectionDeps): EventHandler[] {
     await ensureVersion(em, deps.catalog, tenantId, toVersionId);
     await lockOffering(em, tenantId, offeringId);
     const { moved, carried } = await moveOfferingVersion(em, tenantId, { offeringId, courseId, toVersionId });
-    await applyProgress(em, tenantId, carried.map(noNewFacts));
+    await applyProgress(em, tenantId, carried.map((c) => noFacts(c.enrollmentId, c.lessonId)));
     for (const learnerId of new Set(moved.map((m) => m.learnerId))) await invalidate(tenantId, learnerId);
   });
 
