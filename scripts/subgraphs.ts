@@ -5,6 +5,7 @@ import { migrations as catalogMigrations } from '@lectern/catalog/server';
 import { migrations as notificationsMigrations } from '@lectern/notifications/server';
 import { migrations as enrollmentMigrations } from '@lectern/enrollment/server';
 import { migrations as learningMigrations } from '@lectern/learning/server';
+import { migrations as liveMigrations } from '@lectern/live/server';
 
 export interface SubgraphInfo {
   name: string;
@@ -24,4 +25,5 @@ export const SUBGRAPHS: SubgraphInfo[] = [
   { name: 'enrollment', port: 4003, main: 'subgraphs/enrollment/src/main.ts', migrations: enrollmentMigrations, urlEnv: 'ENROLLMENT_URL', worker: 'subgraphs/enrollment/src/worker.ts', workerPort: 5003 },
   { name: 'learning', port: 4004, main: 'subgraphs/learning/src/main.ts', migrations: learningMigrations, urlEnv: 'LEARNING_URL', worker: 'subgraphs/learning/src/worker.ts', workerPort: 5004 },
   { name: 'notifications', port: 4005, main: 'subgraphs/notifications/src/main.ts', migrations: notificationsMigrations, urlEnv: 'NOTIFICATIONS_URL', worker: 'subgraphs/notifications/src/worker.ts', workerPort: 5005 },
+  { name: 'live', port: 4006, main: 'subgraphs/live/src/main.ts', migrations: liveMigrations, urlEnv: 'LIVE_URL', worker: 'subgraphs/live/src/worker.ts', workerPort: 5006 },
 ];

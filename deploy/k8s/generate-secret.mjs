@@ -15,10 +15,17 @@
 //                                          on the processes serving internal endpoints.
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 
-/** Who calls whose internal endpoints (each caller's serviceClient audience in its source). */
+/**
+ * Who calls whose internal endpoints (each caller's serviceClient audience in its source). The
+ * subgraphs with subscription fields (notifications, live) serve the gateway's graphql-ws
+ * connection_init and /subscriptions/leases, which take the gateway's service credential: the
+ * kernel reads their SERVICE_VERIFY_KEYS at start.
+ */
 const CALLERS = {
   identity: ['gateway', 'catalog', 'enrollment', 'notifications'],
   catalog: ['enrollment', 'learning', 'notifications'],
+  notifications: ['gateway'],
+  live: ['gateway'],
 };
 
 const privateJwk = () => generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' });

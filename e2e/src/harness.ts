@@ -10,6 +10,7 @@ import { loadEnv as catalogEnv, migrations as catalogMigrations, startCatalog } 
 import { loadEnv as enrollmentEnv, migrations as enrollmentMigrations, startEnrollment, startEnrollmentWorker } from '@lectern/enrollment/server';
 import { loadEnv as learningEnv, migrations as learningMigrations, startLearning, startLearningWorker } from '@lectern/learning/server';
 import { loadEnv as notificationsEnv, migrations as notificationsMigrations, startNotifications, startNotificationsWorker } from '@lectern/notifications/server';
+import { loadEnv as liveEnv, migrations as liveMigrations, startLive, startLiveWorker } from '@lectern/live/server';
 import { loadEnv as gatewayEnv, startGateway } from '@lectern/gateway/server';
 
 export interface Stack {
@@ -19,8 +20,9 @@ export interface Stack {
   enrollment: Awaited<ReturnType<typeof startEnrollment>>;
   learning: Awaited<ReturnType<typeof startLearning>>;
   notifications: Awaited<ReturnType<typeof startNotifications>>;
+  live: Awaited<ReturnType<typeof startLive>>;
   gateway: Awaited<ReturnType<typeof startGateway>>;
-  /** enrollment's, learning's and notifications' workers (relays, consumers, roster imports, heartbeat flusher, inbox), when asked for. */
+  /** enrollment's, learning's, notifications' and live's workers (relays, consumers, roster imports, heartbeat flusher, inbox, live's roster), when asked for. */
   workers: { close(): Promise<void> }[];
   url: string;
   close(): Promise<void>;
@@ -33,7 +35,7 @@ export interface Stack {
 export async function startStack(
   label: string,
   gatewayOverrides: Record<string, string> = {},
-  opts: { workers?: boolean; identity?: Record<string, string> } = {},
+  opts: { workers?: boolean; identity?: Record<string, string>; live?: Record<string, string> } = {},
 ): Promise<Stack> {
   const db = await createTestDatabase({
       identity: identityMigrations,
@@ -41,6 +43,7 @@ export async function startStack(
       enrollment: enrollmentMigrations,
       learning: learningMigrations,
       notifications: notificationsMigrations,
+      live: liveMigrations,
     }, label);
   const identity = await startIdentity(identityEnv({ ...db.env, ...opts.identity }));
   const catalog = await startCatalog(catalogEnv(db.env));
@@ -53,14 +56,17 @@ export async function startStack(
         await startEnrollmentWorker(enrollmentEnv({ ...peers, WORKER_PORT: '0' })),
         await startLearningWorker(learningEnv({ ...peers, WORKER_PORT: '0' })),
         await startNotificationsWorker(notificationsEnv({ ...peers, WORKER_PORT: '0', DIGEST_INTERVAL_MINUTES: '0', MAIL_DIR: join(tmpdir(), `lectern-e2e-mail-${label}`) })),
+        await startLiveWorker(liveEnv({ ...db.env, WORKER_PORT: '0' })),
       ]
     : [];
   const notifications = await startNotifications(notificationsEnv(db.env));
+  const live = await startLive(liveEnv({ ...db.env, ...opts.live }));
   const gateway = await startGateway(
     gatewayEnv({ ...db.env, IDENTITY_URL: identity.url, CATALOG_URL: catalog.url,
       ENROLLMENT_URL: enrollment.url,
       LEARNING_URL: learning.url,
-      NOTIFICATIONS_URL: notifications.url, ...gatewayOverrides }),
+      NOTIFICATIONS_URL: notifications.url,
+      LIVE_URL: live.url, ...gatewayOverrides }),
   );
   const stack: Stack = {
     db,
@@ -69,6 +75,7 @@ export async function startStack(
     enrollment,
     learning,
     notifications,
+    live,
     gateway,
     workers,
     url: gateway.url,
@@ -80,6 +87,7 @@ export async function startStack(
       await stack.enrollment.close();
       await stack.learning.close();
       await stack.notifications.close();
+      await stack.live.close();
       await stack.identity.close();
       await db.drop();
     },

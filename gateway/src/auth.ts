@@ -37,7 +37,7 @@ export class Authenticator {
   #identityOrigin: string;
   #identity: ServiceClient;
   #cache = new Map<string, { at: number; result: ApiKeyVerification }>();
-  #verified = new Map<string, { actor: Actor; sid: string; until: number }>();
+  #verified = new Map<string, { actor: Actor; sid: string; until: number; expiresAt: number }>();
   #sessions = new Map<string, { revoked: boolean; at: number }>();
   #sessionLoader: DataLoader<string, boolean>;
   #keys = new WeakMap<CryptoKey, KeyObject>();
@@ -77,18 +77,26 @@ export class Authenticator {
 
   /** The caller of this request. Throws 401 for a credential that is present but not valid. */
   async actorFor(authorization: string | undefined, ip: string | null, requestId: string): Promise<Actor> {
-    if (!authorization) return anonymousActor(ip, requestId);
+    return (await this.authenticate(authorization, ip, requestId)).actor;
+  }
+
+  /**
+   * actorFor(), and until when the credential is valid (an access token's expiry, in ms; null
+   * for nobody and for API keys, which do not expire by time): a subscription socket closes then.
+   */
+  async authenticate(authorization: string | undefined, ip: string | null, requestId: string): Promise<{ actor: Actor; expiresAt: number | null }> {
+    if (!authorization) return { actor: anonymousActor(ip, requestId), expiresAt: null };
     const m = /^Bearer\s+(\S+)$/i.exec(authorization.trim());
     if (!m) throw new HttpError(401, 'UNAUTHENTICATED', 'Authorization must be "Bearer <access token or API key>"');
     const credential = m[1]!;
-    if (credential.startsWith(`${API_KEY_PREFIX}_`)) return this.#apiKeyActor(credential, ip, requestId);
+    if (credential.startsWith(`${API_KEY_PREFIX}_`)) return { actor: await this.#apiKeyActor(credential, ip, requestId), expiresAt: null };
     // A verified token answers again from memory until it expires (at most a minute, so a
     // key removed from identity's JWKS stops being honoured soon): players send one every
     // 30 s, and each verification is a quarter of a millisecond of CPU.
     const cached = this.#verified.get(credential);
     if (cached && cached.until > Date.now()) {
       if (await this.#revoked(cached.sid)) throw new HttpError(401, 'UNAUTHENTICATED', 'Access token is invalid or expired');
-      return { ...cached.actor, ip, requestId };
+      return { actor: { ...cached.actor, ip, requestId }, expiresAt: cached.expiresAt };
     }
     let claims: z.infer<typeof accessTokenClaims>;
     let payload: Record<string, unknown>;
@@ -111,8 +119,9 @@ export class Authenticator {
       requestId,
     };
     if (this.#verified.size >= 50_000) this.#verified.clear();
-    this.#verified.set(credential, { actor, sid: claims.sid, until: Math.min((payload.exp as number) * 1000, Date.now() + 60_000) });
-    return actor;
+    const expiresAt = (payload.exp as number) * 1000;
+    this.#verified.set(credential, { actor, sid: claims.sid, until: Math.min(expiresAt, Date.now() + 60_000), expiresAt });
+    return { actor, expiresAt };
   }
 
   /**

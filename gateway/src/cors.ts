@@ -12,6 +12,8 @@ const MAX_AGE_SECONDS = 600;
 export interface Cors {
   /** Sets CORS headers for an allowed origin; answers a preflight itself (returns true). */
   handle(req: http.IncomingMessage, res: http.ServerResponse, path: string): boolean;
+  /** Whether a browser on `origin` may use the API (WebSocket upgrades have no preflight). */
+  allows(origin: string): boolean;
 }
 
 /** Origins from CORS_ORIGINS ("https://app.example.org,https://admin.example.org"), validated. */
@@ -30,6 +32,7 @@ export function parseOrigins(value: string): string[] {
 export function corsFor(origins: readonly string[], paths: readonly string[]): Cors {
   const allowed = new Set(origins);
   return {
+    allows: (origin) => allowed.has(origin),
     handle(req, res, path) {
       if (!paths.includes(path)) return false;
       const origin = req.headers.origin;

@@ -10,6 +10,7 @@ export const gatewayEnv = baseEnv.extend({
   ENROLLMENT_URL: z.string().url().default('http://127.0.0.1:4003/graphql'),
   LEARNING_URL: z.string().url().default('http://127.0.0.1:4004/graphql'),
   NOTIFICATIONS_URL: z.string().url().default('http://127.0.0.1:4005/graphql'),
+  LIVE_URL: z.string().url().default('http://127.0.0.1:4006/graphql'),
   /** Defaults: on in development and test, off in production. */
   INTROSPECTION: bool.optional(),
   PLAYGROUND: bool.optional(),
@@ -21,6 +22,17 @@ export const gatewayEnv = baseEnv.extend({
   SESSION_CHECK_SECONDS: z.coerce.number().int().min(0).max(60).default(5),
   /** Browser origins allowed to call the API (comma-separated); default: none in production, the gateway's own in development. */
   CORS_ORIGINS: z.string().optional(),
+  /** Subscriptions over WebSocket (graphql-ws): a socket must send connection_init within this (else 4408). */
+  WS_INIT_TIMEOUT_MS: z.coerce.number().int().positive().default(3000),
+  /** Every socket is pinged this often; one that did not answer the previous ping is terminated. */
+  WS_PING_INTERVAL_MS: z.coerce.number().int().positive().default(12_000),
+  WS_MAX_SOCKETS: z.coerce.number().int().positive().default(50_000),
+  WS_MAX_SOCKETS_PER_USER: z.coerce.number().int().positive().default(20),
+  WS_MAX_SUBSCRIPTIONS_PER_SOCKET: z.coerce.number().int().positive().default(50),
+  WS_MAX_SUBSCRIPTIONS_PER_USER: z.coerce.number().int().positive().default(200),
+  WS_MAX_SUBSCRIPTIONS: z.coerce.number().int().positive().default(100_000),
+  /** Results a subscriber may have waiting (a slow reader) before the oldest is dropped. */
+  WS_SUBSCRIBER_QUEUE: z.coerce.number().int().positive().default(100),
 });
 export type GatewayEnv = z.infer<typeof gatewayEnv>;
 

@@ -61,7 +61,7 @@ describe('playgroundHtml', () => {
   it('renders GraphiQL against the endpoint with the headers editor and URL-param initial values', () => {
     const [bootstrap, ...rest] = inlineScripts(html);
     expect(rest).toEqual([]);
-    expect(bootstrap).toContain('GraphiQL.createFetcher({ url: config.endpoint })');
+    expect(bootstrap).toContain('GraphiQL.createFetcher({ url: config.endpoint, subscriptionUrl: wsUrl })');
     expect(bootstrap).toContain('isHeadersEditorEnabled: true');
     expect(bootstrap).toContain('shouldPersistHeaders: false');
     expect(bootstrap).toContain('document.title = config.title');

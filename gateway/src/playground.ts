@@ -7,6 +7,9 @@
  *                                           with header Content-Security-Policy: PLAYGROUND_CSP
  *   GET /playground/assets/<file>        -> playgroundAsset(pathname) (404 when undefined)
  *
+ * Queries and mutations go over HTTP; subscriptions over graphql-ws on the same endpoint
+ * (GraphiQL's bundled graphql-ws client), authenticated by the headers editor's Authorization.
+ *
  * The page reads optional `query`, `variables` and `headers` search params as the
  * editors' initial values, e.g.
  *   /playground?query={courses{nodes{title}}}&headers={"Authorization":"Bearer …"}
@@ -76,7 +79,10 @@ const BOOTSTRAP = `
     return v === null ? undefined : v;
   }
   document.title = config.title;
-  var fetcher = GraphiQL.createFetcher({ url: config.endpoint });
+  // Subscriptions go over graphql-ws on the same endpoint; the headers editor's content
+  // (e.g. {"Authorization": "Bearer …"}) becomes the socket's connectionParams.
+  var wsUrl = (window.location.protocol === 'https:' ? 'wss://' : 'ws://') + window.location.host + config.endpoint;
+  var fetcher = GraphiQL.createFetcher({ url: config.endpoint, subscriptionUrl: wsUrl });
   var props = {
     fetcher: fetcher,
     isHeadersEditorEnabled: true,

@@ -3,7 +3,7 @@
 // client headers (a client's tenant header reaches no subgraph).
 import { readFileSync } from 'node:fs';
 import { ApolloGateway, type GraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
-import { GraphQLError } from 'graphql';
+import { GraphQLError, type ValidationRule } from 'graphql';
 import { ApolloServer, type BaseContext } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ACTOR_HEADER, ActorSigner, type Actor } from '@lectern/kernel/actor';
@@ -19,6 +19,10 @@ import { NODE_SUBGRAPH, nodeDataSource, nodeOwnersOfSupergraph, visibleAt } from
 import type { GatewayEnv } from './env.ts';
 import { limitRules, MAX_TOKENS } from './limits.ts';
 import { postJson, responseView } from './subgraph-client.ts';
+import { SubscriptionEngine } from './subscriptions/engine.ts';
+import { subscriptionMetrics } from './subscriptions/metrics.ts';
+import { attachSocketServer } from './subscriptions/socket-server.ts';
+import { SubgraphLink } from './subscriptions/upstream.ts';
 import { PLAYGROUND_ASSET_PREFIX, PLAYGROUND_CSP, playgroundAsset, playgroundHtml } from './playground.ts';
 
 export interface GatewayContext extends BaseContext {
@@ -95,12 +99,24 @@ function cacheHint(header: string | null): { maxAge: number; scope?: 'PRIVATE' |
   return hint;
 }
 
+/** Over HTTP, a subscription is answered with where to send it (@apollo/gateway cannot run one). */
+const subscriptionsOverWebSocket: ValidationRule = (context) => ({
+  OperationDefinition(node) {
+    if (node.operation === 'subscription') {
+      context.reportError(new GraphQLError('Subscriptions are served over WebSocket (the graphql-ws protocol) at this same /graphql endpoint, not over HTTP', { nodes: [node] }));
+    }
+  },
+});
+
 /** Development: the origins the gateway itself is reached at (the playground's). */
 const devOrigins = (port: number) => [`http://127.0.0.1:${port}`, `http://localhost:${port}`];
 
 export interface RunningGateway {
   url: string;
   http: HttpHost;
+  engine: SubscriptionEngine;
+  /** Loads the supergraph file again: HTTP and subscriptions move to it (SIGHUP does this). */
+  reloadSupergraph(path?: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -117,6 +133,7 @@ export async function startGateway(env: GatewayEnv, opts: { port?: number; log?:
     enrollment: env.ENROLLMENT_URL,
     learning: env.LEARNING_URL,
     notifications: env.NOTIFICATIONS_URL,
+    live: env.LIVE_URL,
   };
   const auth = new Authenticator({
     identityUrl: env.IDENTITY_URL,
@@ -138,8 +155,14 @@ export async function startGateway(env: GatewayEnv, opts: { port?: number; log?:
     visibleAt(async (operation) => (await source(owner).execute(operation, context as Partial<GatewayContext>)).body, refs),
   );
 
+  // The supergraph can be replaced while running (reloadSupergraph: SIGHUP in runGateway):
+  // HTTP operations plan against the new one, and subscriptions move to it (engine.ts).
+  let updateSupergraph: ((sdl: string) => void) | undefined;
   const gateway = new ApolloGateway({
-    supergraphSdl,
+    supergraphSdl: ({ update }) => {
+      updateSupergraph = update;
+      return Promise.resolve({ supergraphSdl });
+    },
     buildService: ({ name, url }) => (name === NODE_SUBGRAPH ? nodes : source(name, url)),
     logger: { debug: () => {}, info: () => {}, warn: (m) => log.warn(String(m)), error: (m) => log.error(String(m)) },
   });
@@ -150,13 +173,35 @@ export async function startGateway(env: GatewayEnv, opts: { port?: number; log?:
     introspection,
     // No "Did you mean …?" where the schema is not public: suggestions would leak it.
     hideSchemaDetailsFromClientErrors: !introspection,
-    validationRules: limitRules(),
+    validationRules: [...limitRules(), subscriptionsOverWebSocket],
     parseOptions: { maxTokens: MAX_TOKENS },
     allowBatchedHttpRequests: false,
     plugins: [ApolloServerPluginLandingPageDisabled()],
     logger: { debug: () => {}, info: () => {}, warn: (m) => log.warn(m), error: (m) => log.error(m) },
   });
   await apollo.start();
+
+  const credential = serviceCredential('gateway', env);
+  const links = new Map<string, SubgraphLink>();
+  const link = (name: string) => {
+    let l = links.get(name);
+    if (!l) links.set(name, (l = new SubgraphLink(name, subgraphUrls[name] ?? '', credential, log)));
+    return l;
+  };
+  const wsMetrics = subscriptionMetrics(metrics);
+  const engine = new SubscriptionEngine(supergraphSdl, {
+    log,
+    source: (name) => (name === NODE_SUBGRAPH ? nodes : source(name)),
+    link,
+    sign: (actor) => signer.signNow(actor),
+    metrics: wsMetrics,
+    queueCapacity: env.WS_SUBSCRIBER_QUEUE,
+  });
+  let engineUpdate = Promise.resolve();
+  gateway.onSchemaLoadOrUpdate(({ coreSupergraphSdl }) => {
+    if (coreSupergraphSdl === supergraphSdl) return;
+    engineUpdate = engineUpdate.then(() => engine.update(coreSupergraphSdl)).catch((err: unknown) => log.error({ err }, 'subscriptions could not move to the new supergraph'));
+  });
 
   const routes: Route[] = [];
   if (playground) {
@@ -213,12 +258,46 @@ export async function startGateway(env: GatewayEnv, opts: { port?: number; log?:
       ),
     },
   });
+  const sockets = attachSocketServer(host.server, {
+    path: '/graphql',
+    log,
+    auth,
+    signer,
+    engine,
+    apollo: apollo as never,
+    cors,
+    trustProxy: env.TRUST_PROXY,
+    validationRules: limitRules(),
+    formatError: makeFormatError(log),
+    metrics: wsMetrics,
+    limits: {
+      initTimeoutMs: env.WS_INIT_TIMEOUT_MS,
+      pingIntervalMs: env.WS_PING_INTERVAL_MS,
+      maxSockets: env.WS_MAX_SOCKETS,
+      maxSocketsPerUser: env.WS_MAX_SOCKETS_PER_USER,
+      maxSubscriptionsPerSocket: env.WS_MAX_SUBSCRIPTIONS_PER_SOCKET,
+      maxSubscriptionsPerUser: env.WS_MAX_SUBSCRIPTIONS_PER_USER,
+      maxSubscriptions: env.WS_MAX_SUBSCRIPTIONS,
+      maxPayloadBytes: env.BODY_LIMIT_BYTES,
+      maxTokens: MAX_TOKENS,
+    },
+  });
   const base = await host.listen(opts.port ?? env.PORT, env.HOST);
   log.info({ url: `${base}/graphql`, playground: playground ? `${base}/playground` : null }, 'gateway listening');
   return {
     url: `${base}/graphql`,
     http: host,
+    engine,
+    async reloadSupergraph(path = env.SUPERGRAPH_PATH) {
+      const sdl = readFileSync(path, 'utf8');
+      updateSupergraph?.(sdl);
+      await engineUpdate;
+      log.info({ path }, 'supergraph reloaded');
+    },
     async close() {
+      await sockets.close();
+      engine.close();
+      await Promise.all([...links.values()].map((l) => l.close()));
       await host.close();
       await apollo.stop();
     },
@@ -230,6 +309,9 @@ export async function runGateway(env: GatewayEnv) {
   try {
     const running = await startGateway(env, { log });
     installShutdown(log, [() => running.close()], env.SHUTDOWN_GRACE_MS);
+    process.on('SIGHUP', () => {
+      running.reloadSupergraph().catch((err: unknown) => log.error({ err }, 'supergraph reload failed; still serving the previous one'));
+    });
   } catch (err) {
     log.fatal({ err }, `gateway failed to start: ${(err as Error).message}`);
     process.exit(1);

@@ -9,13 +9,15 @@ import { CoursePublished } from './catalog.ts';
 import { CohortInstructorsChanged, ENROLLMENT, EnrollmentCompleted, EnrollmentDropped, EnrollmentMoved, LearnerEnrolled, OfferingVersionChanged } from './enrollment.ts';
 import { MemberAdded, MemberInvited } from './identity.ts';
 import { CourseCompleted, LEARNING } from './learning.ts';
+import { AttendanceRecorded, LIVE } from './live.ts';
 import { NOTIFICATIONS } from './notifications.ts';
 
 /** Consuming context (its queue is events-<context>) → the events it handles. */
 export const subscriptions = {
   [NOTIFICATIONS]: [MemberInvited, MemberAdded, CoursePublished, LearnerEnrolled, CourseCompleted],
   [ENROLLMENT]: [CourseCompleted],
-  [LEARNING]: [LearnerEnrolled, EnrollmentDropped, EnrollmentMoved, EnrollmentCompleted, CohortInstructorsChanged, QuizPassed, OfferingVersionChanged],
+  [LEARNING]: [LearnerEnrolled, EnrollmentDropped, EnrollmentMoved, EnrollmentCompleted, CohortInstructorsChanged, QuizPassed, OfferingVersionChanged, AttendanceRecorded],
+  [LIVE]: [LearnerEnrolled, EnrollmentDropped, EnrollmentMoved, CohortInstructorsChanged],
 } as const satisfies Record<string, readonly EventDefinition[]>;
 
 /** Event type → consuming contexts: the `routes` of every producer's WorkerDefinition. */

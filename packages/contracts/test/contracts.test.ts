@@ -7,10 +7,11 @@ import * as catalog from '../src/catalog.ts';
 import * as enrollment from '../src/enrollment.ts';
 import * as identity from '../src/identity.ts';
 import * as learning from '../src/learning.ts';
+import * as live from '../src/live.ts';
 import * as notifications from '../src/notifications.ts';
 import { routes, subscriptions } from '../src/subscriptions.ts';
 
-const contexts = { assessment, catalog, enrollment, identity, learning, notifications };
+const contexts = { assessment, catalog, enrollment, identity, learning, live, notifications };
 const isEvent = (v: unknown): v is EventDefinition => typeof v === 'object' && v !== null && 'type' in v && 'aggregate' in v && 'payload' in v;
 const published = Object.entries(contexts).flatMap(([context, module]) => Object.values(module).filter(isEvent).map((event) => ({ context, event })));
 

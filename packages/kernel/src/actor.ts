@@ -76,16 +76,20 @@ export class ActorSigner {
     return new ActorSigner(await importEd25519(jwkJson, 'sign'));
   }
   sign(actor: Actor): Promise<string> {
+    return Promise.resolve(this.signNow(actor));
+  }
+  /** sign(), synchronously (the gateway signs when graphql-ws serialises a resubscription). */
+  signNow(actor: Actor): string {
     const act: Actor = { ...actor, requestId: null };
     const key = JSON.stringify(act);
     const now = Math.floor(Date.now() / 1000);
     const hit = this.#issued.get(key);
-    if (hit && now - hit.iat < REUSE_SECONDS && hit.iat <= now) return Promise.resolve(hit.token);
+    if (hit && now - hit.iat < REUSE_SECONDS && hit.iat <= now) return hit.token;
     const input = `${HEADER}.${b64({ act, iss: ISSUER, aud: AUDIENCE, iat: now, exp: now + ACTOR_TTL_SECONDS })}`;
     const token = `${input}.${cryptoSign(null, Buffer.from(input), this.#key).toString('base64url')}`;
     if (this.#issued.size >= CACHE_LIMIT) this.#issued.clear();
     this.#issued.set(key, { token, iat: now });
-    return Promise.resolve(token);
+    return token;
   }
 }
 

@@ -23,6 +23,18 @@ export function createMetrics(service: string) {
     help: 'SQL statements sent to PostgreSQL',
     registers: [registry],
   });
-  return { registry, httpDuration, graphqlOperations, sqlStatements };
+  const subscriptionsActive = new client.Gauge({
+    name: 'lectern_subscriptions_active',
+    help: 'GraphQL subscriptions open on this process (direct: a client; shared: a gateway upstream)',
+    labelNames: ['kind'] as const,
+    registers: [registry],
+  });
+  const subscriptionEvents = new client.Counter({
+    name: 'lectern_subscription_events_total',
+    help: 'Subscription events: published (by this process), delivered, skipped (the field resolved to null), dropped (a slow subscriber’s queue was full)',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
+  return { registry, httpDuration, graphqlOperations, sqlStatements, subscriptionsActive, subscriptionEvents };
 }
 export type Metrics = ReturnType<typeof createMetrics>;

@@ -6,6 +6,11 @@
 // formatter (errors.ts makeFormatError) answers SERVICE_UNAVAILABLE with retryAfterSeconds,
 // not INTERNAL_SERVER_ERROR. /readyz answers 503 with `"redis": "down"` meanwhile; the client
 // reconnects by itself and the subgraph is ready again as soon as Redis answers.
+//
+// Subscriptions (subscriptions.ts): the same HTTP server serves graphql-ws on upgrades to
+// /graphql, `POST /subscriptions/admit` and `POST /subscriptions/leases`; a schema with a
+// Subscription type gets one Redis subscriber connection per process.
+import { randomUUID } from 'node:crypto';
 import type { DocumentNode } from 'graphql';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { buildSubgraphSchema } from '@apollo/subgraph';
@@ -21,6 +26,7 @@ import { createMetrics, type Metrics } from './metrics.ts';
 import { createOrm, type AnyEntitySchema, type MikroORM } from './orm.ts';
 import { createRedis, redisReadiness, waitForRedis, type Redis } from './redis.ts';
 import { serviceVerifier, type ServiceVerifier } from './service-auth.ts';
+import { attachHub, ChannelHub, createSubscriptionHost, publisher, type LeaseHandler, type Publish, type SubscriptionHost } from './subscriptions.ts';
 import { UnitOfWork } from './uow.ts';
 
 export interface SubgraphContext {
@@ -45,6 +51,11 @@ export interface SubgraphDeps<Env> {
    * need SERVICE_VERIFY_KEYS (their `routes` call it at start: a missing key fails the start).
    */
   serviceVerifier(): ServiceVerifier;
+  /**
+   * Publishes an event on a tenant's channel of this subgraph, for its subscriptions
+   * (subscriptions.ts; call it after the commit that made the change).
+   */
+  publish: Publish;
 }
 
 /**
@@ -65,6 +76,8 @@ export interface SubgraphDefinition<Env extends SubgraphEnv, Ctx extends Subgrap
   /** Adds per-request services and DataLoaders to the base context. */
   context(base: SubgraphContext, deps: SubgraphDeps<Env>, runtime: Runtime): Ctx;
   routes?(deps: SubgraphDeps<Env>, runtime: Runtime): Route[];
+  /** The leases its subscriptions' admissions start (presence): renewed and released by the kernel and the gateway. */
+  leases?(deps: SubgraphDeps<Env>, runtime: Runtime): LeaseHandler;
   /** Releases what `runtime` built (after the HTTP host stopped, before Redis and the ORM). */
   close?(deps: SubgraphDeps<Env>, runtime: Runtime): Promise<void>;
 }
@@ -100,6 +113,7 @@ export interface RunningSubgraph<Env, Runtime = unknown> {
   deps: SubgraphDeps<Env>;
   runtime: Runtime;
   http: HttpHost;
+  subscriptions: SubscriptionHost;
   close(): Promise<void>;
 }
 
@@ -142,6 +156,7 @@ export async function startSubgraph<Env extends SubgraphEnv, Ctx extends Subgrap
   const deps: SubgraphDeps<Env> = {
     name: def.name, env, orm, redis, log, metrics, stats,
     serviceVerifier: () => (services ??= serviceVerifier(def.name, env)),
+    publish: publisher(redis, def.name, env.REDIS_PREFIX, metrics),
   };
   let runtime: Runtime;
   try {
@@ -165,9 +180,49 @@ export async function startSubgraph<Env extends SubgraphEnv, Ctx extends Subgrap
       };
     },
   };
+  const schema = buildSubgraphSchema({ typeDefs: def.typeDefs, resolvers: def.resolvers as GraphQLResolverMap<unknown> });
+  const formatError = makeFormatError(log);
+  // Only a schema with subscriptions needs the subscriber connection (and the gateway's key).
+  let hub: ChannelHub | undefined;
+  if (schema.getSubscriptionType()) {
+    try {
+      deps.serviceVerifier(); // the gateway's key: a missing one fails the start, not the first subscribe
+      hub = new ChannelHub({ url: env.REDIS_URL, prefix: env.REDIS_PREFIX, subgraph: def.name, log, metrics });
+      await waitForRedis(hub.connection, env.REDIS_URL);
+    } catch (err) {
+      await hub?.close();
+      await def.close?.(deps, runtime);
+      redis.disconnect();
+      await orm.close();
+      throw err;
+    }
+  }
+  const contextFor = (actor: Actor, requestId: string, reqLog: Logger): Ctx => {
+    const base: SubgraphContext = {
+      actor,
+      uow: new UnitOfWork(orm, actor.tenantId),
+      log: reqLog.child({ actor: actor.userId ?? actor.kind, tenantId: actor.tenantId }),
+      requestId,
+    };
+    attachHub(base.uow, hub);
+    return def.context(base, deps, runtime);
+  };
+  const subscriptions = createSubscriptionHost<Ctx>({
+    name: def.name,
+    schema,
+    log,
+    metrics,
+    actors: verifier,
+    services: () => deps.serviceVerifier(),
+    context: (actor, requestId, reqLog) => contextFor(actor, requestId ?? randomUUID(), reqLog),
+    formatError,
+    hub,
+    leases: def.leases?.(deps, runtime),
+  });
+
   const apollo = new ApolloServer<Ctx>({
-    schema: buildSubgraphSchema({ typeDefs: def.typeDefs, resolvers: def.resolvers as GraphQLResolverMap<unknown> }),
-    formatError: makeFormatError(log),
+    schema,
+    formatError,
     includeStacktraceInErrorResponses: false,
     // Subgraphs sit behind the gateway and answer only it; CSRF applies to browsers at the gateway.
     csrfPrevention: false,
@@ -180,7 +235,7 @@ export async function startSubgraph<Env extends SubgraphEnv, Ctx extends Subgrap
   const host = createHttpHost<Ctx>({
     log,
     metrics,
-    routes: def.routes?.(deps, runtime) ?? [],
+    routes: [...subscriptions.routes, ...(def.routes?.(deps, runtime) ?? [])],
     graphql: {
       path: '/graphql',
       apollo,
@@ -190,13 +245,7 @@ export async function startSubgraph<Env extends SubgraphEnv, Ctx extends Subgrap
         if (!actor) {
           throw new HttpError(401, 'UNAUTHENTICATED', 'Missing or invalid actor context: this subgraph answers only the Lectern gateway');
         }
-        const base: SubgraphContext = {
-          actor,
-          uow: new UnitOfWork(orm, actor.tenantId),
-          log: info.log.child({ actor: actor.userId ?? actor.kind, tenantId: actor.tenantId }),
-          requestId: actor.requestId ?? info.requestId,
-        };
-        return def.context(base, deps, runtime);
+        return contextFor(actor, actor.requestId ?? info.requestId, info.log);
       },
       finish: (ctx) => ctx.uow.commit(),
       abort: (ctx) => ctx.uow.rollback(),
@@ -210,6 +259,7 @@ export async function startSubgraph<Env extends SubgraphEnv, Ctx extends Subgrap
       redis: redisReadiness(redis),
     },
   });
+  subscriptions.attach(host.server);
   const url = await host.listen(opts.port ?? env.PORT, env.HOST);
   log.info({ url: `${url}/graphql` }, `${def.name} subgraph listening`);
   let closed = false;
@@ -218,9 +268,12 @@ export async function startSubgraph<Env extends SubgraphEnv, Ctx extends Subgrap
     deps,
     runtime,
     http: host,
+    subscriptions,
     async close() {
       if (closed) return;
       closed = true;
+      // WebSockets first: the HTTP server's close waits for upgraded sockets too.
+      await subscriptions.close();
       await host.close();
       await apollo.stop();
       await def.close?.(deps, runtime);

@@ -3,6 +3,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import pg from 'pg';
+import { createClient, type Client } from 'graphql-ws';
+import WebSocket from 'ws';
 import { SERVICE_HEADER, serviceCredential, type ServiceName } from '@lectern/kernel/service-auth';
 import { ActorSigner, type Actor, type Role } from '@lectern/kernel/actor';
 import { bootstrapDatabase, connectionString, migrate, withClient, type Migration } from '@lectern/kernel/db';
@@ -167,4 +169,140 @@ export async function settled<J extends { getState(): Promise<string> }>(queue: 
   const job = (await until(() => queue.getJob(jobId), (j) => j !== undefined, timeoutMs))!;
   const state = await until(() => job.getState(), (s) => s === 'completed' || s === 'failed', timeoutMs);
   return { state, job: (await queue.getJob(jobId))! };
+}
+
+/** One message a subgraph subscription received: a `next` result, or the `error` message's errors. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export interface SubscriptionResult<T = Record<string, any>> {
+  data?: T | null;
+  errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, unknown> }[];
+}
+
+export interface SubgraphSubscription {
+  /** The next result received (queued), `{ errors }` for an error message; fails after `timeoutMs`. */
+  next(timeoutMs?: number): Promise<SubscriptionResult>;
+  /** Results received and not taken yet. */
+  readonly pending: number;
+  /** Resolves when the subscription ends: completed, an error message, or the socket closed (its code). */
+  ended: Promise<{ completed: true } | { errors: SubscriptionResult['errors'] } | { closeCode: number; reason: string }>;
+  /** Completes the subscription and closes the socket. */
+  close(): Promise<void>;
+}
+
+/**
+ * Subscribes straight at a subgraph's graphql-ws endpoint (`url`: its http(s) /graphql URL) as
+ * the gateway does: the gateway's development service token for `service` (the subgraph's name)
+ * in connectionParams, `who`'s signed actor in `extensions.actor`, and `extensions.shared` when
+ * `opts.shared` (a gateway's shared upstream: no lease). `opts.serviceToken` replaces the token.
+ */
+export async function subscribeSubgraph(
+  url: string,
+  who: Actor,
+  query: string,
+  variables: Record<string, unknown> = {},
+  opts: { service: ServiceName; shared?: boolean; serviceToken?: string; actorToken?: string },
+): Promise<SubgraphSubscription> {
+  const token = opts.serviceToken ?? serviceCredential('gateway', { NODE_ENV: 'test' }).token(opts.service, null);
+  const extensions: Record<string, unknown> = { actor: opts.actorToken ?? (await actorHeader(who)) };
+  if (opts.shared) extensions.shared = true;
+  return wsSubscription(url, { service: token }, { query, variables, extensions });
+}
+
+/**
+ * Subscribes through the gateway (`url`: its http(s) /graphql URL) as a client app does: its
+ * own graphql-ws socket, authenticated by `token` (an access token or API key) at connection_init.
+ */
+export function subscribeGateway(url: string, token: string | null, query: string, variables: Record<string, unknown> = {}): Promise<SubgraphSubscription> {
+  return wsSubscription(url, token ? { authorization: `Bearer ${token}` } : {}, { query, variables });
+}
+
+/** One graphql-ws socket carrying one subscription, read as a queue (subscribeSubgraph, subscribeGateway). */
+async function wsSubscription(url: string, connectionParams: Record<string, unknown>, payload: { query: string; variables: Record<string, unknown>; extensions?: Record<string, unknown> }): Promise<SubgraphSubscription> {
+  let closeCode: { closeCode: number; reason: string } | undefined;
+  const client: Client = createClient({
+    url: url.replace(/^http/, 'ws'),
+    webSocketImpl: WebSocket,
+    connectionParams,
+    lazy: true,
+    retryAttempts: 0,
+    shouldRetry: () => false,
+    on: {
+      closed: (event) => {
+        const e = event as { code?: number; reason?: string };
+        closeCode = { closeCode: e.code ?? 0, reason: String(e.reason ?? '') };
+      },
+    },
+  });
+  const queue: SubscriptionResult[] = [];
+  const waiters: ((r: SubscriptionResult) => void)[] = [];
+  const deliver = (r: SubscriptionResult) => {
+    const w = waiters.shift();
+    if (w) w(r);
+    else queue.push(r);
+  };
+  let resolveEnded!: SubgraphSubscription['ended'] extends Promise<infer E> ? (e: E) => void : never;
+  const ended: SubgraphSubscription['ended'] = new Promise((r) => (resolveEnded = r));
+  const unsubscribe = client.subscribe(payload, {
+    next: (value) => deliver(value as SubscriptionResult),
+    error: (err: unknown) => {
+      if (Array.isArray(err)) {
+        const errors = err as SubscriptionResult['errors'];
+        deliver({ errors });
+        resolveEnded({ errors });
+        return;
+      }
+      const e = err as { code?: number; reason?: string };
+      const closed = closeCode ?? { closeCode: e.code ?? 0, reason: String(e.reason ?? (err as Error).message ?? '') };
+      resolveEnded(closed);
+    },
+    complete: () => resolveEnded(closeCode ?? { completed: true }),
+  });
+  return {
+    get pending() {
+      return queue.length;
+    },
+    ended,
+    next(timeoutMs = 10_000) {
+      const r = queue.shift();
+      if (r) return Promise.resolve(r);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          waiters.splice(waiters.indexOf(done), 1);
+          reject(new Error(`no subscription result in ${timeoutMs} ms`));
+        }, timeoutMs);
+        const done = (v: SubscriptionResult) => {
+          clearTimeout(timer);
+          resolve(v);
+        };
+        waiters.push(done);
+      });
+    },
+    async close() {
+      unsubscribe();
+      await client.dispose();
+    },
+  };
+}
+
+/**
+ * POSTs a subscription document to a subgraph's `/subscriptions/admit` (`url`: its /graphql URL)
+ * as the gateway does, with `who`'s signed actor (none when `who` is null).
+ */
+export async function admit(
+  url: string,
+  who: Actor | null,
+  query: string,
+  variables: Record<string, unknown> = {},
+): Promise<{ status: number; channel?: string; lease?: { id: string; ttlSeconds: number } | null; errors?: GqlResult['errors']; body: string }> {
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (who) headers['x-lectern-actor'] = await actorHeader(who);
+  const res = await fetch(url.replace(/\/graphql$/, '/subscriptions/admit'), { method: 'POST', headers, body: JSON.stringify({ query, variables }) });
+  const body = await res.text();
+  let parsed: Record<string, unknown> = {};
+  try {
+    parsed = JSON.parse(body) as Record<string, unknown>;
+  } catch {
+    // not JSON: the caller asserts on status and body
+  }
+  return { status: res.status, ...(parsed as object), body };
 }

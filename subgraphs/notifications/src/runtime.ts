@@ -1,7 +1,7 @@
 // Notifications' process-wide pieces, built once at start through the definitions' `runtime`.
 // The subgraph's: the queues the request path reads (operator view) and replays into.
-// The worker's: mail transport, the identity directory, catalog's course titles, digest schedules, and the services
-// handlers and jobs share.
+// The worker's: mail transport, the identity directory, catalog's course titles, digest schedules, the publisher of
+// new inbox items (notificationAdded, on the worker's Redis client), and the services handlers and jobs share.
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from '@lectern/kernel';
 import { requestQueues, type QueueFactory } from '@lectern/kernel/queues';
@@ -13,6 +13,7 @@ import { DigestService } from './modules/digest/digest.service.ts';
 import { DigestSchedules } from './modules/digest/schedules.ts';
 import { createMailer, type Mailer } from './modules/email/mailer.ts';
 import { DeliveryService } from './modules/inbox/delivery.service.ts';
+import { inboxPublisher } from './modules/inbox/notification-added.ts';
 import { catalogCourses, type Courses } from './modules/people/courses.ts';
 import { identityDirectory, type Directory } from './modules/people/directory.ts';
 
@@ -50,7 +51,7 @@ export function createWorkerRuntime(deps: WorkerDeps<NotificationsEnv>): WorkerR
     directory,
     courses: catalogCourses(env),
     schedules: new DigestSchedules(orm, deps.queues(jobQueueName(NOTIFICATIONS)), env.DIGEST_INTERVAL_MINUTES * 60_000),
-    delivery: new DeliveryService({ orm, mailer, directory, log }),
+    delivery: new DeliveryService({ orm, mailer, directory, log, live: inboxPublisher(deps.redis, env.REDIS_PREFIX, log) }),
     digests: new DigestService({ orm, mailer, directory, log, env }),
   };
 }

@@ -133,6 +133,7 @@ describe('queueHealth', () => {
     expect(a.queueHealth.queues.map((q: { queue: string }) => q.queue)).toEqual([
       'events-enrollment',
       'events-learning',
+      'events-live',
       'events-notifications',
       'jobs-enrollment',
       'jobs-learning',
@@ -143,7 +144,7 @@ describe('queueHealth', () => {
     expect(byName.get('events-notifications')).toBe(4);
     expect(byName.get('jobs-enrollment')).toBe(1);
     expect(byName.get('events-learning')).toBe(1);
-    expect(a.queueHealth.queues[3].id).toBe(globalId('QueueCounts', 'jobs-enrollment'));
+    expect(a.queueHealth.queues[4].id).toBe(globalId('QueueCounts', 'jobs-enrollment'));
     // Refetchable by id, by operators only.
     const refs = [globalId('QueueCounts', 'jobs-enrollment'), globalId('QueueCounts', 'jobs-nowhere')].map((id) => ({ __typename: 'QueueCounts', id }));
     expect((await ok(h, B.actors.admin, Q.entities, { representations: refs }))._entities).toEqual([

@@ -111,7 +111,7 @@ export async function seedManyMembers(
   return out;
 }
 
-let issuer: Promise<TokenIssuer> | undefined;
+const issuers = new Map<number, Promise<TokenIssuer>>();
 /**
  * An access token for `user` in `org`, signed with the development identity key, of a real
  * session (a live refresh-token family, as a login opens; its refresh token is never handed
@@ -127,7 +127,8 @@ export async function accessTokenFor(orm: MikroORM, user: { id: string; roles: R
     });
     await em.flush();
   });
-  issuer ??= TokenIssuer.create(DEV_IDENTITY_PRIVATE_KEY, ttlSeconds);
+  let issuer = issuers.get(ttlSeconds);
+  if (!issuer) issuers.set(ttlSeconds, (issuer = TokenIssuer.create(DEV_IDENTITY_PRIVATE_KEY, ttlSeconds)));
   const { token } = await (await issuer).issue({ sub: user.id, tid: org.id, roles: user.roles, sa: false, sid });
   return token;
 }

@@ -1,7 +1,7 @@
-// Reading and setting a course's completion policy. Stored whole (every kind's rule and the
-// course rule) so the SQL evaluation reads one jsonb; a course without a row uses
-// DEFAULT_POLICY. A change applies from each learner's next progress (completions already
-// reached never regress).
+// Reading and setting a course's completion policy. Stored whole (every kind's rule, the
+// course rule and the attendance requirement) so the SQL evaluation reads one jsonb; a course
+// without a row uses DEFAULT_POLICY. A change applies from each learner's next progress or
+// recorded attendance (completions already reached never regress).
 import { badInput, idempotent, idOf, inputId, principalOf, type Actor, type UnitOfWork } from '@lectern/kernel';
 import { requireLearner, requireOrgAdmin } from '../../access.ts';
 import { courseNotFound, type LearningError } from '../../errors.ts';
@@ -34,6 +34,8 @@ export interface SetCompletionPolicyInput {
   quiz?: RuleInput | null;
   external?: RuleInput | null;
   courseRule?: CourseRuleName | null;
+  /** 1 to 100 sets the live attendance requirement; null removes it; left out (undefined) keeps it. */
+  minSessionAttendancePercent?: number | null;
   idempotencyKey: string;
 }
 
@@ -94,6 +96,13 @@ export class PolicyService {
     if (input.quiz) patch.QUIZ = rule('quiz', input.quiz);
     if (input.external) patch.EXTERNAL = rule('external', input.external);
     if (input.courseRule) patch.course = { rule: input.courseRule };
+    const minPercent = input.minSessionAttendancePercent;
+    if (minPercent !== undefined) {
+      if (minPercent !== null && !(Number.isInteger(minPercent) && minPercent >= 1 && minPercent <= 100)) {
+        throw badInput('minSessionAttendancePercent must be an integer from 1 to 100 (or null for no attendance requirement)', 'minSessionAttendancePercent');
+      }
+      patch.attendance = minPercent === null ? null : { minSessionPercent: minPercent };
+    }
     // Only a course of the caller's organization (catalog's answer: unknown and another
     // organization's read the same); nothing is stored for any other.
     if (!(await this.#loaders.courseExists.load(courseId))) return { courseId: null, errors: [courseNotFound('courseId')] };

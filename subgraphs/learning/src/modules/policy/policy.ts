@@ -1,5 +1,6 @@
-// The completion policy as data: per course, a rule per lesson kind and a course rule
-// (stored as one jsonb in completion_policies), and the defaults a course without one has.
+// The completion policy as data: per course, a rule per lesson kind, a course rule and an
+// optional live attendance requirement (stored as one jsonb in completion_policies), and the
+// defaults a course without one has.
 // The policy is evaluated in one place only, the set-based progress statement
 // (progress/progress.store.ts), whose header describes the states and transitions.
 import { z } from 'zod';
@@ -27,6 +28,11 @@ export const policySchema = z.strictObject({
   QUIZ: lessonRuleSchema,
   EXTERNAL: lessonRuleSchema,
   course: z.strictObject({ rule: z.enum(COURSE_RULES) }),
+  /**
+   * Besides the course rule, the learner attended at least `minSessionPercent` % of at least
+   * one ended Session of their offering (live's AttendanceRecorded); null: no such requirement.
+   */
+  attendance: z.strictObject({ minSessionPercent: z.number().int().min(1).max(100) }).nullable(),
 });
 export type CompletionPolicy = z.infer<typeof policySchema>;
 
@@ -36,6 +42,7 @@ export const DEFAULT_POLICY: CompletionPolicy = {
   QUIZ: { rule: 'PASSED' },
   EXTERNAL: { rule: 'OPENED' },
   course: { rule: 'ALL_REQUIRED' },
+  attendance: null,
 };
 
 /**

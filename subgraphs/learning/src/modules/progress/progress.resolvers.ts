@@ -93,6 +93,7 @@ export const progressResolvers: Resolvers = {
     quiz: (v) => ruleOf(v.policy.QUIZ),
     external: (v) => ruleOf(v.policy.EXTERNAL),
     courseRule: (v) => v.policy.course.rule,
+    minSessionAttendancePercent: (v) => v.policy.attendance?.minSessionPercent ?? null,
     custom: (v) => v.custom,
     updatedAt: (v) => v.updatedAt,
   },

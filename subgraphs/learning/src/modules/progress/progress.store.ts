@@ -24,6 +24,11 @@
 //   course rule: ALL_REQUIRED (default) every required lesson of the enrolled version is
 //     COMPLETED; ALL_LESSONS every lesson is. A version with no counted lesson does not
 //     complete through progress.
+//   attendance (optional, policy `attendance.minSessionPercent`): the course completes only
+//     when, besides the course rule, the learner attended at least that share of one ended
+//     Session of their offering (session_attendance, from live's AttendanceRecorded; its
+//     handler re-evaluates the learner's enrollments through this statement, so a learner who
+//     met the course rule first completes when the attendance arrives).
 //   COMPLETED is terminal: no later fact and no stricter policy leaves it, and completed_at
 //     keeps its first value. A policy change applies from each learner's next progress.
 //   A DROPPED enrollment completes nothing (its lessons may still become IN_PROGRESS).
@@ -240,7 +245,7 @@ lup as (
 -- The course rule, over every lesson of the enrolled version: the lesson states this statement
 -- wrote (lup) where it wrote one, else the stored ones (locked in step 1, so current).
 course_eval as (
-  select en.id as e, en.course_id, en.course_version_id, en.learner_id,
+  select en.id as e, en.course_id, en.course_version_id, en.learner_id, en.offering_id,
          count(*) filter (where x.counted) as n_counted,
          count(*) filter (where x.counted and x.st = 'COMPLETED') as n_done,
          coalesce(bool_or(x.st <> 'NOT_STARTED'), false) as any_started
@@ -254,19 +259,34 @@ course_eval as (
              (((select rules from defaults) || coalesce(cp.rules, '{}'::jsonb))->'course'->>'rule' = 'ALL_LESSONS' or vl.required) as counted
     ) x
    where en.tenant_id = (select id from t) and en.id in (select distinct e from li) and en.status <> 'DROPPED'
-   group by en.id, en.course_id, en.course_version_id, en.learner_id
+   group by en.id, en.course_id, en.course_version_id, en.learner_id, en.offering_id
+),
+-- The course is done when the course rule holds and, under an attendance requirement, the
+-- learner attended at least that share of one ended session of their offering (learners only:
+-- session_attendance holds no one else).
+course_done as (
+  select ce.*,
+         (ce.n_counted > 0 and ce.n_done = ce.n_counted
+          and (req.pct is null or exists (select 1 from session_attendance sa
+                                           where sa.tenant_id = (select id from t) and sa.learner_id = ce.learner_id
+                                             and sa.offering_id = ce.offering_id and sa.percent >= req.pct))) as done
+    from course_eval ce
+    left join completion_policies cp on cp.tenant_id = (select id from t) and cp.course_id = ce.course_id
+    cross join lateral (
+      select ((((select rules from defaults) || coalesce(cp.rules, '{}'::jsonb))->'attendance'->>'minSessionPercent'))::int as pct
+    ) req
 ),
 -- The course state machine, on the enrollment row (COMPLETED stays; completed_tx as above).
 cup as (
   update enrollments en
      set progress_status = case when en.progress_status = 'COMPLETED' then 'COMPLETED'
-                                when ce.n_counted > 0 and ce.n_done = ce.n_counted then 'COMPLETED'
+                                when ce.done then 'COMPLETED'
                                 when ce.any_started then 'IN_PROGRESS' else en.progress_status end,
          started_at = coalesce(en.started_at, case when ce.any_started then now() end),
-         completed_at = coalesce(en.completed_at, case when ce.n_counted > 0 and ce.n_done = ce.n_counted then now() end),
-         completed_tx = case when en.completed_at is null and ce.n_counted > 0 and ce.n_done = ce.n_counted then txid_current() else en.completed_tx end,
+         completed_at = coalesce(en.completed_at, case when ce.done then now() end),
+         completed_tx = case when en.completed_at is null and ce.done then txid_current() else en.completed_tx end,
          updated_at = now()
-    from course_eval ce
+    from course_done ce
    where en.tenant_id = (select id from t) and en.id = ce.e
   returning en.id, en.learner_id, en.course_id, en.course_version_id, coalesce(en.completed_tx = txid_current(), false) as newly
 )

@@ -1,4 +1,5 @@
-// Learning's projection of enrollment's events (queue events-learning), and QuizPassed.
+// Learning's projection of enrollment's events (queue events-learning), QuizPassed, and live's
+// AttendanceRecorded (the completion policy's attendance requirement).
 // Each handler runs in the event's organization's unit of work, in the same transaction as
 // the kernel's processed_events row (effect once); the writes are upserts, so a redelivery
 // that slips past it (none should) changes nothing either.
@@ -8,6 +9,8 @@ import { onEvent, type EventHandler } from '@lectern/kernel/consumers';
 import type { EventEnvelope } from '@lectern/kernel/events';
 import { CohortInstructorsChanged, EnrollmentCompleted, EnrollmentDropped, EnrollmentMoved, LearnerEnrolled, OfferingVersionChanged } from '@lectern/contracts/enrollment';
 import { QuizPassed } from '@lectern/contracts/assessment';
+import { AttendanceRecorded } from '@lectern/contracts/live';
+import { enrollmentsToReevaluate, recordAttendance } from '../attendance/attendance.store.ts';
 import { applyProgress, noFacts } from '../progress/progress.store.ts';
 import type { AccessCache } from '../heartbeat/access-cache.ts';
 import type { CatalogClient } from './catalog-client.ts';
@@ -110,5 +113,21 @@ export function projectionHandlers(deps: ProjectionDeps): EventHandler[] {
     for (const learnerId of new Set(moved.map((m) => m.learnerId))) await invalidate(tenantId, learnerId);
   });
 
-  return [enrolled, dropped, completed, moved, instructors, quizPassed, versionChanged];
+  /**
+   * A session ended: its learners' attendance is stored (per learner, session and offering),
+   * and the course completion of each of them in the offering is re-evaluated once, in this
+   * transaction, so a learner who met the course rule before completes now when the policy's
+   * attendance requirement holds (CourseCompleted once: the progress statement's completed_tx).
+   * Instructors and admins attend without it counting for anything.
+   */
+  const attendance = onEvent(AttendanceRecorded, async ({ em, event }) => {
+    const tenantId = tenantOf(event);
+    const { sessionId, offeringId, endedAt, attendees } = event.payload;
+    const learners = attendees.filter((a) => a.role === 'LEARNER').map((a) => ({ learnerId: a.userId, attendedSeconds: a.attendedSeconds, percent: a.percent }));
+    await recordAttendance(em, tenantId, { sessionId, offeringId, endedAt }, learners);
+    const due = await enrollmentsToReevaluate(em, tenantId, offeringId, learners.map((l) => l.learnerId));
+    await applyProgress(em, tenantId, due.map((d) => noFacts(d.enrollmentId, d.lessonId)));
+  });
+
+  return [enrolled, dropped, completed, moved, instructors, quizPassed, versionChanged, attendance];
 }

@@ -4,6 +4,8 @@
 // (user, source event, category) key, so a redelivered event changes nothing. Immediate
 // emails go out last, each in its own unit of work: a failure halfway through a large
 // organization leaves the emails already sent recorded, so the retry skips them.
+// New in-app items are published to their recipients' notificationAdded subscriptions once the
+// handler's transaction commits (notification-added.ts).
 import { randomUUID } from 'node:crypto';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { inTenant, type Logger } from '@lectern/kernel';
@@ -14,6 +16,7 @@ import type { Contact, Directory } from '../people/directory.ts';
 import { isDigest, type Category, type Frequency } from '../preferences/categories.ts';
 import { frequenciesFor } from '../preferences/preference.service.ts';
 import { insertDigestItems, insertNotifications } from './inbox.store.ts';
+import type { InboxPublisher, NotificationAddedPayload } from './notification-added.ts';
 
 export interface NewItem {
   category: Category;
@@ -45,6 +48,8 @@ export interface DeliveryDeps {
   mailer: Mailer;
   directory: Directory;
   log: Logger;
+  /** Publishes new in-app items to notificationAdded; none: nothing is published. */
+  live?: InboxPublisher;
 }
 
 const CHUNK = 500;
@@ -66,7 +71,7 @@ export class DeliveryService {
       })
       .filter((p) => p.inApp || p.email !== 'OFF');
     const report: DeliveryReport = { created: 0, inApp: 0, pending: 0, emailed: 0 };
-    const created = new Set<string>();
+    const created = new Map<string, Date>();
     for (let i = 0; i < plan.length; i += CHUNK) {
       const rows = plan.slice(i, i + CHUNK).map((p) => ({
         id: p.id,
@@ -74,11 +79,18 @@ export class DeliveryService {
         in_app: p.inApp,
       }));
       const inserted = await insertNotifications(em, req.tenantId, req.eventId, req.item, rows);
-      for (const id of inserted) created.add(id);
+      for (const row of inserted) created.set(row.id, row.createdAt);
     }
     const fresh = plan.filter((p) => created.has(p.id));
     report.created = fresh.length;
-    report.inApp = fresh.filter((p) => p.inApp).length;
+    const inApp = fresh.filter((p) => p.inApp);
+    report.inApp = inApp.length;
+    const { category, title, body, link, courseId } = req.item;
+    this.#deps.live?.afterCommit(
+      em,
+      req.tenantId,
+      inApp.map((p): NotificationAddedPayload => ({ id: p.id, userId: p.userId, category, title, body, link, courseId, createdAt: created.get(p.id)!.toISOString() })),
+    );
     const digests = fresh.filter((p) => isDigest(p.email));
     for (let i = 0; i < digests.length; i += CHUNK) {
       const rows = digests.slice(i, i + CHUNK).map((p) => ({ notification_id: p.id, user_id: p.userId, frequency: p.email }));

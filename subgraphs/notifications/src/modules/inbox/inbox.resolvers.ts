@@ -1,10 +1,12 @@
-// Notification, the inbox queries, markNotificationsRead and the Viewer's unread count. Thin:
+// Notification, the inbox queries, markNotificationsRead, notificationAdded and the Viewer's unread count. Thin:
 // parse arguments, call the InboxService, and turn the ids of a mutation's stored result into
 // objects. Ids leave as global ids; Notification and Viewer references arrive as global ids.
 import { entityRef, globalId, type PageArgs } from '@lectern/kernel';
+import { subscriptionField } from '@lectern/kernel/subscriptions';
 import type { Context } from '../../context.ts';
 import type { MarkReadInput, MarkReadResult, NotificationFilterInput } from './inbox.service.ts';
 import type { Notification, ViewerRef } from './notification.entity.ts';
+import type { NotificationAddedPayload } from './notification-added.ts';
 import { courseText } from './texts.ts';
 import type { Resolvers } from '../../__generated__/resolvers.ts';
 
@@ -18,6 +20,13 @@ export const inboxResolvers = {
   },
   Mutation: {
     markNotificationsRead: (_: unknown, { input }: { input: MarkReadInput }, ctx: Context) => ctx.inbox.markRead(input),
+  },
+  Subscription: {
+    // The caller's own inbox channel; each event is the new row itself (notification-added.ts).
+    notificationAdded: subscriptionField<Context, Record<string, never>, NotificationAddedPayload>({
+      admit: async (_args, ctx) => ctx.inbox.admitAdded(),
+      resolve: (payload, _args, ctx) => ctx.inbox.added(payload),
+    }),
   },
   Notification: {
     // Only the recipient gets it back (anyone else: null, as if it did not exist).

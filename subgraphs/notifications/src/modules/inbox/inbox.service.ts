@@ -8,6 +8,7 @@ import type { NotificationsLoaders } from '../../loaders.ts';
 import { inboxCount, inboxPage, markAllRead, markRead, type InboxFilter } from './inbox.store.ts';
 import { CATEGORIES, type Category } from '../preferences/categories.ts';
 import { Notification, type ViewerRef } from './notification.entity.ts';
+import { inboxChannel, notificationOf, type NotificationAddedPayload } from './notification-added.ts';
 
 /** created_at in a cursor: UTC with microseconds (a JavaScript Date would lose them). */
 const CURSOR_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
@@ -77,6 +78,24 @@ export class InboxService {
     const actor = this.#actor;
     if (!userId || actor.kind !== 'user' || !actor.userId || !actor.tenantId || userId !== actor.userId.toLowerCase()) return null;
     return { id: globalId('Viewer', actor.userId), userId: actor.userId };
+  }
+
+  /**
+   * notificationAdded's admission: a person signed in to an organization (UNAUTHENTICATED /
+   * FORBIDDEN as for the inbox) streams their own inbox's channel, within that organization.
+   */
+  admitAdded(): { channel: string; personal: true } {
+    const actor = this.#actor;
+    requireUser(actor);
+    // One person's inbox: the gateway completes each item's fields as that person.
+    return { channel: inboxChannel(actor.userId), personal: true };
+  }
+
+  /** One published item as the caller's Notification; null (the event is skipped) when it is not theirs. */
+  added(payload: NotificationAddedPayload): Notification | null {
+    const actor = this.#actor;
+    if (actor.kind !== 'user' || !actor.tenantId || !actor.userId || payload.userId.toLowerCase() !== actor.userId.toLowerCase()) return null;
+    return notificationOf(actor.tenantId, payload);
   }
 
   async unreadCount(): Promise<number> {

@@ -105,23 +105,29 @@ export async function markRead(em: EntityManager, tenantId: string, userId: stri
   return rows.map((r) => ({ id: String(r.id), wasUnread: r.was_unread === true || r.was_unread === 't' }));
 }
 
-/** Inserts one notification of `item` per row (skipping any the event already created); returns the ids inserted. */
+/** A notification insertNotifications inserted: its id and creation time. */
+export interface InsertedNotification {
+  id: string;
+  createdAt: Date;
+}
+
+/** Inserts one notification of `item` per row (skipping any the event already created); returns those inserted. */
 export async function insertNotifications(
   em: EntityManager,
   tenantId: string,
   eventId: string,
   item: NewItem,
   rows: readonly { id: string; user_id: string; in_app: boolean }[],
-): Promise<string[]> {
-  const inserted = await em.execute<Record<'id', unknown>[]>(
+): Promise<InsertedNotification[]> {
+  const inserted = await em.execute<Record<'id' | 'created_at', unknown>[]>(
     `insert into notifications (id, tenant_id, user_id, category, title, body, link, course_id, in_app, source_event_id)
          select r.id, ?, r.user_id, ?, ?, ?, ?, ?, r.in_app, ?
            from jsonb_to_recordset(?::jsonb) as r(id uuid, user_id uuid, in_app boolean)
          on conflict (tenant_id, user_id, source_event_id, category) do nothing
-         returning id`,
+         returning id, created_at`,
     [tenantId, item.category, item.title, item.body, item.link, item.courseId, eventId, JSON.stringify(rows)],
   );
-  return inserted.map((r) => String(r.id));
+  return inserted.map((r) => ({ id: String(r.id), createdAt: r.created_at instanceof Date ? r.created_at : new Date(String(r.created_at)) }));
 }
 
 /** Inserts the pending digest items (skipping any already there). */
