@@ -229,6 +229,26 @@ describe('live classes through the gateway', () => {
     }
   });
 
+  it('resubscribes when the live subgraph restarts, and reports it in the metrics', async () => {
+    const gatewayMetrics = async () => (await fetch(stack.url.replace(/\/graphql$/, '/metrics'))).text();
+    const link = async () => /lectern_gateway_subscription_link_up\{[^}]*subgraph="live"[^}]*\} (\d)/.exec(await gatewayMetrics())?.[1];
+    const liveShared = async () => Number(/lectern_subscriptions_active\{[^}]*kind="shared"[^}]*\} (\d+)/.exec(await (await fetch(stack.live.url.replace(/\/graphql$/, '/metrics'))).text())?.[1] ?? 0);
+    const s = await sub(t.learner, ChatMessageAddedDocument, { sessionId });
+    await joined('Lena Learner');
+    expect(await link()).toBe('1');
+    const text = await gatewayMetrics();
+    for (const name of ['lectern_gateway_websockets_open', 'lectern_gateway_subscriptions_active', 'lectern_gateway_upstream_subscriptions', 'lectern_gateway_subscription_events_total', 'lectern_gateway_subscription_results_dropped_total']) expect(text).toContain(name);
+
+    const port = Number(new URL(stack.live.url).port);
+    await stack.live.close();
+    await until(async () => (await link()) === '0');
+    stack.live = await startLive(liveEnv({ ...stack.db.env, PRESENCE_TTL_SECONDS: String(TTL_SECONDS), PRESENCE_SWEEP_INTERVAL_MS: '200', CHAT_BURST: '5', CHAT_RATE_PER_MINUTE: '6' }), { port });
+    await until(async () => (await link()) === '1' && (await liveShared()) >= 1); // reconnected and resubscribed
+    await chat(t.admin, 'after the restart');
+    expect((await s.next()).data!.chatMessageAdded).toMatchObject({ body: 'after the restart', author: { displayName: 'Ada Admin' } });
+    await s.close();
+  });
+
   it('holds a mute and the rate limit, and records moderation', async () => {
     const mute = await run(stack.url, MuteParticipantDocument, { input: { sessionId, userId: globalId('User', A.learner.id), minutes: 5, reason: 'spam', idempotencyKey: idem() } }, t.instructor);
     expect(mute.data?.muteParticipant.errors).toEqual([]);

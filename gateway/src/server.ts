@@ -185,7 +185,7 @@ export async function startGateway(env: GatewayEnv, opts: { port?: number; log?:
   const links = new Map<string, SubgraphLink>();
   const link = (name: string) => {
     let l = links.get(name);
-    if (!l) links.set(name, (l = new SubgraphLink(name, subgraphUrls[name] ?? '', credential, log)));
+    if (!l) links.set(name, (l = new SubgraphLink(name, subgraphUrls[name] ?? '', credential, log, (up) => wsMetrics.link(name, up))));
     return l;
   };
   const wsMetrics = subscriptionMetrics(metrics);

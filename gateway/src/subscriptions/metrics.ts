@@ -7,6 +7,8 @@ export interface SubscriptionMetrics extends EngineMetrics {
   socketOpened(): void;
   socketClosed(): void;
   terminated(): void;
+  /** Whether the gateway's graphql-ws socket to `subgraph` is up. */
+  link(subgraph: string, connected: boolean): void;
 }
 
 export function subscriptionMetrics(metrics: Metrics): SubscriptionMetrics {
@@ -18,10 +20,12 @@ export function subscriptionMetrics(metrics: Metrics): SubscriptionMetrics {
   const delivered = new client.Counter({ name: 'lectern_gateway_subscription_results_total', help: 'Results queued for subscribers', registers });
   const dropped = new client.Counter({ name: 'lectern_gateway_subscription_results_dropped_total', help: 'Results dropped because a subscriber read too slowly', registers });
   const terminated = new client.Counter({ name: 'lectern_gateway_websockets_terminated_total', help: 'Sockets terminated for not answering pings', registers });
+  const links = new client.Gauge({ name: 'lectern_gateway_subscription_link_up', help: "1 while the gateway's graphql-ws socket to a subgraph is connected", labelNames: ['subgraph'] as const, registers });
   return {
     socketOpened: () => sockets.inc(),
     socketClosed: () => sockets.dec(),
     terminated: () => terminated.inc(),
+    link: (subgraph, connected) => links.set({ subgraph }, connected ? 1 : 0),
     subscriptionsOpened: () => active.inc(),
     subscriptionsClosed: () => active.dec(),
     upstreamOpened: () => upstream.inc(),

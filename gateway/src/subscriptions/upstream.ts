@@ -53,11 +53,15 @@ export class SubgraphLink {
   /** Called with leases the subgraph no longer holds (they expired while it or Redis was down). */
   onLeasesLost: ((ids: string[]) => void) | undefined;
 
-  constructor(name: string, httpUrl: string, credential: ServiceCredential, log: Logger) {
+  readonly #onState: (connected: boolean) => void;
+
+  /** `onState` hears the socket to the subgraph come up and go down (a metric). */
+  constructor(name: string, httpUrl: string, credential: ServiceCredential, log: Logger, onState: (connected: boolean) => void = () => {}) {
     this.name = name;
     this.#http = new URL(httpUrl);
     this.#credential = credential;
     this.#log = log.child({ subgraph: name });
+    this.#onState = onState;
   }
 
   /** Asks the subgraph whether the actor may subscribe; never throws (an outage is SERVICE_UNAVAILABLE). */
@@ -165,10 +169,16 @@ export class SubgraphLink {
       keepAlive: 10_000,
       retryAttempts: Number.POSITIVE_INFINITY,
       shouldRetry: () => !this.#closed,
+      // A restarted subgraph is back within seconds: retry soon, with jitter, at most every 5 s.
+      retryWait: (retries) => new Promise((resolve) => setTimeout(resolve, Math.min(5000, 200 * 2 ** retries) * (0.5 + Math.random() / 2))),
       connectionParams: () => ({ service: this.#credential.token(this.name as ServiceName, null) }),
       on: {
-        connected: () => this.#log.info('subscription link connected'),
+        connected: () => {
+          this.#onState(true);
+          this.#log.info('subscription link connected');
+        },
         closed: (e) => {
+          this.#onState(false);
           if (!this.#closed) this.#log.warn({ code: (e as { code?: number }).code }, 'subscription link closed; reconnecting');
         },
       },

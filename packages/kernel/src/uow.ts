@@ -169,3 +169,19 @@ export async function inTenant<T>(orm: MikroORM, tenantId: string | null, fn: (u
     throw err;
   }
 }
+
+/**
+ * Runs `fn` after the transaction of `em` (a transactional fork, as a unit of work's write and an
+ * event handler receive) commits, never if it rolls back. MikroORM gives each transaction's fork
+ * its own copy of the event manager, so the subscriber registered here hears this transaction
+ * only; a nested transaction (savepoint) of it is ignored (args.em is then its own fork). `em`
+ * must be the outermost transaction's: a savepoint's release is not a commit, and nothing runs.
+ */
+export function afterCommit(em: EntityManager, fn: () => void): void {
+  em.getEventManager().registerSubscriber({
+    afterTransactionCommit: async (args) => {
+      if (args.em !== em || (args.transaction && 'savepointName' in (args.transaction as object))) return;
+      fn();
+    },
+  });
+}

@@ -12,7 +12,8 @@ import { redisChannel } from '@lectern/kernel/subscriptions';
 import { actor, subscribeSubgraph, type SubgraphSubscription } from '@lectern/testkit';
 import { MemberAdded } from '@lectern/contracts/identity';
 import { NOTIFICATIONS } from '@lectern/contracts/notifications';
-import { afterCommit, inboxChannel } from '../src/modules/inbox/notification-added.ts';
+import { afterCommit } from '@lectern/kernel/uow';
+import { inboxChannel } from '../src/modules/inbox/notification-added.ts';
 import { envelope } from '../src/testing/index.ts';
 import { handle, ok, Q, seedOrg, setPreference, startHarness, until, type Harness, type SeededOrg } from './helpers.ts';
 

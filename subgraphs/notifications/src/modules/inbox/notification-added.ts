@@ -14,6 +14,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Redis } from 'ioredis';
 import type { Logger } from '@lectern/kernel';
 import { publish } from '@lectern/kernel/subscriptions';
+import { afterCommit } from '@lectern/kernel/uow';
 import { NOTIFICATIONS } from '@lectern/contracts/notifications';
 import type { Category } from '../preferences/categories.ts';
 import { Notification } from './notification.entity.ts';
@@ -75,20 +76,3 @@ export function inboxPublisher(redis: Redis, prefix: string, log: Logger): Inbox
     },
   };
 }
-
-/**
- * Runs `fn` after the transaction of `em` (a transactional fork, as a unit of work's write and an
- * event handler receive) commits, never if it rolls back. MikroORM gives each transaction's fork
- * its own copy of the event manager, so the subscriber registered here hears this transaction
- * only; a nested transaction (savepoint) of it is ignored (args.em is then its own fork). `em`
- * must be the outermost transaction's: a savepoint's release is not a commit, and nothing runs.
- */
-export function afterCommit(em: EntityManager, fn: () => void): void {
-  em.getEventManager().registerSubscriber({
-    afterTransactionCommit: async (args) => {
-      if (args.em !== em || (args.transaction && 'savepointName' in (args.transaction as object))) return;
-      fn();
-    },
-  });
-}
-
