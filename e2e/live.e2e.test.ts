@@ -11,6 +11,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { print } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ApolloClient, InMemoryCache } from '@apollo/client';
+import { GraphQLWsLink } from '@apollo/client/link/subscriptions';
+import { createClient } from 'graphql-ws';
+import WebSocket from 'ws';
 import { globalId } from '@lectern/kernel/ids';
 import { idem, subscribeGateway, until, type SubgraphSubscription } from '@lectern/testkit';
 import { accessTokenFor, seedMember, seedOrganizationWithPeople } from '@lectern/identity/testing';
@@ -61,7 +65,7 @@ const gone = (name: string) => until(async () => !(await present()).includes(nam
 beforeAll(async () => {
   stack = await startStack('live', { WS_MAX_SUBSCRIPTIONS_PER_SOCKET: '3' }, {
     workers: true,
-    live: { PRESENCE_TTL_SECONDS: String(TTL_SECONDS), PRESENCE_SWEEP_INTERVAL_MS: '200', CHAT_BURST: '5', CHAT_RATE_PER_MINUTE: '6' },
+    live: { PRESENCE_TTL_SECONDS: String(TTL_SECONDS), PRESENCE_SWEEP_INTERVAL_MS: '200', CHAT_BURST: '8', CHAT_RATE_PER_MINUTE: '6' },
   });
   A = await seedOrganizationWithPeople(stack.identity.deps.orm, 'acme-live');
   B = await seedOrganizationWithPeople(stack.identity.deps.orm, 'globex-live');
@@ -125,6 +129,26 @@ describe('live classes through the gateway', () => {
     expect(stack.gateway.engine.upstreamCount).toBe(1);
     await learner.close();
     await admin.close();
+  });
+
+  it('serves an Apollo Client app subscribing through GraphQLWsLink (a __typename in every selection)', async () => {
+    const ws = createClient({ url: stack.url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${t.learner}` } });
+    const client = new ApolloClient({ link: new GraphQLWsLink(ws), cache: new InMemoryCache() });
+    try {
+      const received = new Promise<{ body: string | null; author: { displayName: string; __typename: string } }>((resolve, reject) => {
+        client.subscribe({ query: ChatMessageAddedDocument, variables: { sessionId } }).subscribe({
+          next: (r) => (r.data ? resolve(r.data.chatMessageAdded as never) : reject(new Error(JSON.stringify(r.error)))),
+          error: reject,
+        });
+      });
+      await joined('Lena Learner');
+      await chat(t.instructor, 'hello, Apollo');
+      expect(await received).toMatchObject({ body: 'hello, Apollo', author: { __typename: 'User', displayName: 'Ivan Instructor' } });
+    } finally {
+      client.stop();
+      await ws.dispose();
+    }
+    await gone('Lena Learner');
   });
 
   it('refuses a learner of another cohort and another organization as if the session did not exist', async () => {
@@ -242,7 +266,7 @@ describe('live classes through the gateway', () => {
     const port = Number(new URL(stack.live.url).port);
     await stack.live.close();
     await until(async () => (await link()) === '0');
-    stack.live = await startLive(liveEnv({ ...stack.db.env, PRESENCE_TTL_SECONDS: String(TTL_SECONDS), PRESENCE_SWEEP_INTERVAL_MS: '200', CHAT_BURST: '5', CHAT_RATE_PER_MINUTE: '6' }), { port });
+    stack.live = await startLive(liveEnv({ ...stack.db.env, PRESENCE_TTL_SECONDS: String(TTL_SECONDS), PRESENCE_SWEEP_INTERVAL_MS: '200', CHAT_BURST: '8', CHAT_RATE_PER_MINUTE: '6' }), { port });
     await until(async () => (await link()) === '1' && (await liveShared()) >= 1); // reconnected and resubscribed
     await chat(t.admin, 'after the restart');
     expect((await s.next()).data!.chatMessageAdded).toMatchObject({ body: 'after the restart', author: { displayName: 'Ada Admin' } });
@@ -261,11 +285,11 @@ describe('live classes through the gateway', () => {
     // Learners do not read the moderation log.
     expect((await room(t.learner)).moderationLog.nodes).toEqual([]);
 
-    // A burst of 5 (a token back every 10 s), then RATE_LIMITED with a retry-after.
+    // A burst of 8 (a token back every 10 s), then RATE_LIMITED with a retry-after.
     const results = [];
-    for (let i = 0; i < 6; i++) results.push(await chat(t.chatty, `burst ${i}`));
-    expect(results.slice(0, 5).every((r) => r.data?.postChatMessage.errors.length === 0)).toBe(true);
-    const limited = results[5]!.data!.postChatMessage;
+    for (let i = 0; i < 9; i++) results.push(await chat(t.chatty, `burst ${i}`));
+    expect(results.slice(0, 8).every((r) => r.data?.postChatMessage.errors.length === 0)).toBe(true);
+    const limited = results[8]!.data!.postChatMessage;
     expect(limited.message).toBeNull();
     expect(limited.errors[0]).toMatchObject({ code: 'RATE_LIMITED' });
     expect((limited.errors[0] as { retryAfterSeconds: number }).retryAfterSeconds).toBeGreaterThanOrEqual(1);

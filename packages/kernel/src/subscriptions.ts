@@ -1,6 +1,6 @@
 // GraphQL subscriptions, subgraph side: how a subgraph streams live events.
 //
-// The picture (issue 12's spec has the whole of it):
+// The picture (the gateway's side is gateway/src/subscriptions/, its engine.ts header first):
 //
 //   code that changed something ── publish() ──> Redis PUBLISH on
 //        `${REDIS_PREFIX}sub:${subgraph}:${tenantId}:${channel}`
