@@ -231,8 +231,7 @@ export class SubscriptionEngine {
   /** The subscription's plan, or why it has none. */
   #plan(request: SubscribeRequest): Planned | GraphQLError[] {
     const operationName = request.operationName ?? undefined;
-    const text = print(request.document);
-    const planKey = `${operationName ?? ''}\n${text}`;
+    const planKey = `${operationName ?? ''}\n${printed(request.document)}`;
     let plan = this.#plans.get(planKey);
     if (!plan) {
       try {
@@ -272,7 +271,7 @@ export class SubscriptionEngine {
     let upstream = this.#upstreams.get(upKey);
     if (!upstream) upstream = this.#openUpstream(upKey, link, op, request.actor);
     const access = admission.personal ? `${accessKey(request.actor)}|${userKey(request.actor)}` : accessKey(request.actor);
-    const groupKey = [request.operationName ?? '', print(request.document), stableJson(request.variables), access].join('\n');
+    const groupKey = [request.operationName ?? '', printed(request.document), stableJson(request.variables), access].join('\n');
     let group = upstream.groups.get(groupKey);
     if (!group) {
       const actor = admission.personal ? { ...request.actor, ip: null, requestId: null } : groupActor(request.actor);
@@ -421,6 +420,14 @@ export class SubscriptionEngine {
     }
     sub.lease = null;
   }
+}
+
+/** print(), once per document (the socket server shares one AST among identical documents). */
+const prints = new WeakMap<DocumentNode, string>();
+function printed(document: DocumentNode): string {
+  let text = prints.get(document);
+  if (text === undefined) prints.set(document, (text = print(document)));
+  return text;
 }
 
 const samePrimary = (a: Planned, b: Planned) =>

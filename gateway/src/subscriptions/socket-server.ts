@@ -21,7 +21,7 @@
 //   queries           queries and mutations sent over the socket run through Apollo as over HTTP.
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
-import { GraphQLError, getOperationAST, parse, specifiedRules, validate, type DocumentNode, type ExecutionResult, type GraphQLFormattedError, type ValidationRule } from 'graphql';
+import { GraphQLError, getOperationAST, parse, specifiedRules, validate, type DocumentNode, type ExecutionResult, type GraphQLFormattedError, type GraphQLSchema, type ValidationRule } from 'graphql';
 import { CloseCode, handleProtocols, makeServer, type Context } from 'graphql-ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { ApolloServer } from '@apollo/server';
@@ -159,14 +159,9 @@ export function attachSocketServer(server: http.Server, opts: SocketServerOption
         close(c, CloseCode.Forbidden, 'Forbidden: invalid or expired token');
         return [new GraphQLError('Authentication required', { extensions: { code: 'UNAUTHENTICATED' } })];
       }
-      let document: DocumentNode;
-      try {
-        document = parse(payload.query, { maxTokens: limits.maxTokens });
-      } catch (err) {
-        return [new GraphQLError((err as Error).message, { extensions: { code: 'GRAPHQL_PARSE_FAILED' } })];
-      }
-      const errors = validate(opts.engine.schema, document, [...specifiedRules, ...opts.validationRules]);
-      if (errors.length) return errors.map((e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } }));
+      const checked = checkDocument(payload.query);
+      if (Array.isArray(checked)) return checked;
+      const document = checked;
       const operation = getOperationAST(document, payload.operationName ?? undefined);
       if (!operation) return [new GraphQLError('Unable to identify the operation', { extensions: { code: 'BAD_USER_INPUT' } })];
       const variables = payload.variables ?? {};
@@ -213,6 +208,26 @@ export function attachSocketServer(server: http.Server, opts: SocketServerOption
       if (c.user) count(socketsPerUser, c.user, -1);
     },
   });
+
+  // Parsed and validated once per document text and schema: a class of thousands subscribes with
+  // the same few documents, and each subscriber then holds the one shared (immutable) AST.
+  const documents = new Map<string, { schema: GraphQLSchema; result: DocumentNode | GraphQLError[] }>();
+  const checkDocument = (query: string): DocumentNode | GraphQLError[] => {
+    const schema = opts.engine.schema;
+    const hit = documents.get(query);
+    if (hit?.schema === schema) return hit.result;
+    let result: DocumentNode | GraphQLError[];
+    try {
+      const document = parse(query, { maxTokens: limits.maxTokens });
+      const errors = validate(schema, document, [...specifiedRules, ...opts.validationRules]);
+      result = errors.length ? errors.map((e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } })) : document;
+    } catch (err) {
+      result = [new GraphQLError((err as Error).message, { extensions: { code: 'GRAPHQL_PARSE_FAILED' } })];
+    }
+    if (documents.size >= 1000) documents.clear();
+    documents.set(query, { schema, result });
+    return result;
+  };
 
   const tooMany = (c: Connection): string | null => {
     if (c.subscriptions >= limits.maxSubscriptionsPerSocket) return `Too many subscriptions on this connection (at most ${limits.maxSubscriptionsPerSocket})`;
