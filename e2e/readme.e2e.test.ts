@@ -10,13 +10,23 @@
 // into an earlier example's answer, named by that example's operation name. An example passes
 // when the answer has no `errors` and every payload's `errors` list is empty. A block without
 // its comment fails the test, so no example goes unchecked.
+//
+// A `subscription` example is started where it stands, as a reader starts it in a playground
+// tab of its own: a graphql-ws client (graphql-ws's createClient over `ws`, the README's Node
+// example) on the gateway's /graphql, signed in with the `as` login's token in connectionParams.
+// The next example runs only once the subscription is established (admitted by the gateway and
+// its upstream open at the owning subgraph), so the events the following examples cause reach
+// it; by the end of the run each must have received at least one result, and every result it
+// received must be free of errors, like a query's answer.
 import { readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse, Kind } from 'graphql';
+import { parse, Kind, type OperationTypeNode } from 'graphql';
+import { createClient, type Client } from 'graphql-ws';
+import WebSocket from 'ws';
 import { databaseEnv, parseEnv } from '@lectern/kernel/env';
 import { gql, until } from '@lectern/testkit';
-import { seedDemo, seedDemoEnrollments, demoAdminToken, DEMO_PASSWORD, DEMO_SLUG } from '../scripts/seed-demo.ts';
+import { seedDemo, seedDemoEnrollments, seedDemoSession, demoAdminToken, DEMO_PASSWORD, DEMO_SLUG } from '../scripts/seed-demo.ts';
 import { startStack, type Stack } from './src/harness.ts';
 
 interface Example {
@@ -25,6 +35,7 @@ interface Example {
   vars: Record<string, string>;
   source: string;
   name: string;
+  kind: OperationTypeNode;
 }
 
 const README = new URL('../README.md', import.meta.url);
@@ -44,7 +55,8 @@ function readmeExamples(text: string): Example[] {
     const doc = parse(source);
     const ops = doc.definitions.filter((d) => d.kind === Kind.OPERATION_DEFINITION);
     if (ops.length !== 1 || !ops[0]!.name) throw new Error(`README.md:${i + 1}: an example is exactly one named operation`);
-    examples.push({ line: i + 1, as: m[1]!, vars: m[2] ? (JSON.parse(m[2]) as Record<string, string>) : {}, source, name: ops[0]!.name.value });
+    const op = ops[0]!;
+    examples.push({ line: i + 1, as: m[1]!, vars: m[2] ? (JSON.parse(m[2]) as Record<string, string>) : {}, source, name: op.name!.value, kind: op.operation });
     i = end;
   }
   return examples;
@@ -74,14 +86,80 @@ function payloadErrors(value: unknown, out: unknown[] = []): unknown[] {
   return out;
 }
 
+/** A subscription example running since its block came in order. */
+interface Running {
+  ex: Example;
+  client: Client;
+  results: { data?: unknown; errors?: readonly unknown[] }[];
+  /** Why it ended early (an error message, a closed socket, a completion with nothing received). */
+  failure: string | undefined;
+}
+
+/** Starts `ex` on its own graphql-ws socket to the gateway, signed in as `token`'s holder. */
+function startSubscription(ex: Example, token: string | undefined, variables: Record<string, unknown>): Running {
+  const client = createClient({
+    url: stack.url.replace(/^http/, 'ws'),
+    webSocketImpl: WebSocket,
+    connectionParams: token ? { authorization: `Bearer ${token}` } : {},
+    retryAttempts: 0,
+  });
+  const running: Running = { ex, client, results: [], failure: undefined };
+  client.subscribe(
+    { query: ex.source, variables, operationName: ex.name },
+    {
+      next: (result) => void running.results.push(result),
+      error: (err: unknown) => {
+        const e = err as { code?: number; reason?: string; message?: string };
+        running.failure = Array.isArray(err) ? JSON.stringify(err) : e.code ? `socket closed ${e.code} ${e.reason ?? ''}` : String(e.message ?? err);
+      },
+      complete: () => {
+        if (!running.results.length) running.failure = 'completed without a result';
+      },
+    },
+  );
+  return running;
+}
+
+const where = (r: Running) => `README.md:${r.ex.line} (${r.ex.name})`;
+
+/** Subscriptions open on the subgraphs for the gateway's upstreams (their lectern_subscriptions_active{kind="shared"}). */
+async function sharedUpstreams(): Promise<number> {
+  let n = 0;
+  for (const s of [stack.identity, stack.catalog, stack.enrollment, stack.learning, stack.notifications, stack.live]) {
+    const text = await (await fetch(s.url.replace(/\/graphql$/, '/metrics'))).text();
+    for (const m of text.matchAll(/^lectern_subscriptions_active\{[^}]*kind="shared"[^}]*\} (\d+)/gm)) n += Number(m[1]);
+  }
+  return n;
+}
+
+/**
+ * Until every running subscription is admitted and attached by the gateway and every upstream
+ * the gateway opened is a subscription at its subgraph: events from now on reach them all.
+ */
+async function established(running: Running[]) {
+  await until(
+    async () => {
+      for (const r of running) if (r.failure) throw new Error(`${where(r)}: ${r.failure}`);
+      return stack.gateway.engine.subscriberCount >= running.length && (await sharedUpstreams()) >= stack.gateway.engine.upstreamCount;
+    },
+    Boolean,
+    10_000,
+  );
+}
+
 let stack: Stack;
 const tokens = new Map<string, string | undefined>([['anonymous', undefined]]);
+const running: Running[] = [];
 
 beforeAll(async () => {
   stack = await startStack('readme', {}, { workers: true });
   const people = await seedDemo(parseEnv(databaseEnv, stack.db.env));
   const admin = await demoAdminToken(stack.url, people.admin.email);
-  expect(await seedDemoEnrollments(stack.url, admin!, people)).not.toBeNull();
+  const scheduled = await seedDemoEnrollments(stack.url, admin!, people);
+  expect(scheduled).not.toBeNull();
+  // The live session `pnpm dev` schedules (live hears of the demo cohort from enrollment's events).
+  const session = await seedDemoSession(stack.url, admin!, scheduled!.offeringId);
+  expect(session).not.toBeNull();
   // As after `pnpm dev` has run a moment: learning has heard of the demo enrollments (a reader
   // pastes the examples by hand; the test must not outrun the event backbone).
   const learner = await gql(stack.url, `mutation($i: LoginInput!) { login(input: $i) { accessToken } }`, { i: { email: people.learner.email, password: DEMO_PASSWORD, organizationSlug: DEMO_SLUG } });
@@ -91,6 +169,8 @@ beforeAll(async () => {
     Boolean,
     20_000,
   );
+  // …and live has heard of learner1's enrollment: the demo session is theirs to see and join.
+  await until(async () => (await gql(stack.url, `query($id: ID!) { session(id: $id) { id } }`, { id: session!.sessionId }, { token })).data?.session?.id, Boolean, 20_000);
   // The operator the README creates, with the command it shows.
   execFileSync(process.execPath, ['scripts/create-super-admin.ts', '--email', 'operator@lectern.example', '--password', 'operator-passphrase-1'], {
     cwd: new URL('..', import.meta.url).pathname,
@@ -98,6 +178,7 @@ beforeAll(async () => {
   });
 }, 180_000);
 afterAll(async () => {
+  await Promise.all(running.map((r) => r.client.dispose()));
   await stack?.close();
 });
 
@@ -124,10 +205,32 @@ describe('README examples', () => {
       }
       const variables = Object.fromEntries(Object.entries(ex.vars).map(([k, path]) => [k, pick(results, path)]));
       const token = tokens.get(ex.as);
+      if (ex.kind === 'subscription') {
+        running.push(startSubscription(ex, token, variables));
+        await established(running);
+        continue;
+      }
       const r = await gql(stack.url, ex.source, variables, token ? { token } : {});
       expect(r.errors, `README.md:${ex.line} (${ex.name}): ${r.body}`).toBeUndefined();
       expect(payloadErrors(r.data), `README.md:${ex.line} (${ex.name}): ${r.body}`).toEqual([]);
       results.set(ex.name, r.data);
+    }
+    // Every subscription received what the examples after it caused, without errors.
+    for (const r of running) {
+      await until(
+        () => {
+          if (r.failure) throw new Error(`${where(r)}: ${r.failure}`);
+          return r.results.length > 0;
+        },
+        Boolean,
+        10_000,
+      ).catch((err: Error) => {
+        throw r.failure ? err : new Error(`${where(r)} received nothing: ${err.message}`);
+      });
+      for (const result of r.results) {
+        expect(result.errors, `${where(r)}: ${JSON.stringify(result)}`).toBeUndefined();
+        expect(payloadErrors(result.data), `${where(r)}: ${JSON.stringify(result)}`).toEqual([]);
+      }
     }
   }, 120_000);
 });

@@ -3,7 +3,7 @@
 // own processes, signs the demo admin in, and prints the playground URL and logins.
 import { createConnection } from 'node:net';
 import { bootstrap, explain, migrateAll } from './db.ts';
-import { demoAdminToken, seedDemo, seedDemoEnrollments, DEMO_PASSWORD, DEMO_SLUG } from './seed-demo.ts';
+import { demoAdminToken, seedDemo, seedDemoEnrollments, seedDemoSession, DEMO_PASSWORD, DEMO_SESSION_TITLE, DEMO_SLUG } from './seed-demo.ts';
 import { SUBGRAPHS } from './subgraphs.ts';
 import { children, waitReady } from './processes.ts';
 
@@ -73,6 +73,8 @@ await waitReady(`${base}/readyz`);
 // Sign the demo admin in through the gateway, so the playground link works at once.
 const token = await demoAdminToken(`${base}/graphql`, people.admin.email);
 const scheduled = token ? await seedDemoEnrollments(`${base}/graphql`, token, people).catch(() => null) : null;
+// A live class to subscribe to (live hears of the demo cohort from enrollment's events first).
+const session = token && scheduled ? await seedDemoSession(`${base}/graphql`, token, scheduled.offeringId).catch(() => null) : null;
 const query = '{\n  courses(first: 10) {\n    nodes { id title status authors { displayName } }\n  }\n}\n';
 const link = `${base}/playground?query=${encodeURIComponent(query)}${token ? `&headers=${encodeURIComponent(JSON.stringify({ Authorization: `Bearer ${token}` }))}` : ''}`;
 
@@ -88,5 +90,7 @@ Lectern is running.
     ${people.instructor.email.padEnd(32)} INSTRUCTOR
     ${people.learner.email.padEnd(32)} LEARNER
     ${people.learner2.email.padEnd(32)} LEARNER
-${scheduled ? `  Offering "Introduction to SQL" (${scheduled.offeringId}): the instructor teaches its cohort, both learners are enrolled.\n` : ''}  Press Ctrl-C to stop.
+${scheduled ? `  Offering "Introduction to SQL" (${scheduled.offeringId}): the instructor teaches its cohort, both learners are enrolled.\n` : ''}${
+  session ? `  Live session "${DEMO_SESSION_TITLE}" (${session.sessionId}): ${session.status}, starts ${session.startsAt}; subscribe with sessionEvents.\n` : ''
+}  Press Ctrl-C to stop.
 `);

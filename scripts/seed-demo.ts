@@ -1,10 +1,13 @@
 // Seeds the demo organization (idempotent): an admin, an instructor, two learners, and a
 // small catalog. Each subgraph's rows are written through that subgraph's own entities,
 // connected as its own runtime role. `pnpm dev` calls seedDemo before it starts the processes
-// and seedDemoEnrollments once the gateway answers; from a shell (docker-compose.yml does both):
+// and seedDemoEnrollments then seedDemoSession once the gateway answers; from a shell
+// (docker-compose.yml does both):
 //   node scripts/seed-demo.ts                   the organization, its people and catalog
 //   node scripts/seed-demo.ts --gateway <url>   then, through the running gateway at <url>
-//                                               (…/graphql), the demo offering, cohort and enrollments
+//                                               (…/graphql), the demo offering, cohort and
+//                                               enrollments, and a scheduled live session
+import { randomUUID } from 'node:crypto';
 import { createOrm } from '@lectern/kernel/orm';
 import { databaseEnv, parseEnv } from '@lectern/kernel/env';
 import { globalId } from '@lectern/kernel/ids';
@@ -15,6 +18,8 @@ import { seedDemoCatalog } from '@lectern/catalog/testing';
 
 export const DEMO_SLUG = 'demo';
 export const DEMO_PASSWORD = TEST_PASSWORD;
+/** The live session seedDemoSession schedules in the demo offering. */
+export const DEMO_SESSION_TITLE = 'Introduction to SQL: live Q&A';
 
 export async function seedDemo(env = parseEnv(databaseEnv)) {
   const identityOrm = await createOrm({ databaseUrl: env.DATABASE_URL, schema: 'identity', entities: identityEntities, password: process.env.IDENTITY_DATABASE_PASSWORD ?? env.DATABASE_PASSWORD });
@@ -47,6 +52,12 @@ if (import.meta.main) {
       process.exit(1);
     }
     console.log(`offering "Introduction to SQL" (${scheduled.offeringId}): the instructor teaches its cohort, both learners are enrolled`);
+    const live = await seedDemoSession(gateway, token!, scheduled.offeringId, 60_000);
+    if (!live) {
+      console.error('the demo live session could not be scheduled (see the gateway, live and enrollment worker logs)');
+      process.exit(1);
+    }
+    console.log(`live session "${DEMO_SESSION_TITLE}" (${live.sessionId}): ${live.status}, starts ${live.startsAt}`);
   }
 }
 
@@ -76,15 +87,7 @@ export async function seedDemoEnrollments(
   token: string,
   people: { instructor: { id: string }; learner: { id: string }; learner2: { id: string } },
 ): Promise<{ offeringId: string; cohortId: string } | null> {
-  const call = async (query: string, variables: Record<string, unknown>) => {
-    const res = await fetch(graphqlUrl, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-      body: JSON.stringify({ query, variables }),
-    });
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the few fields read are checked below
-    return ((await res.json()) as { data?: any }).data;
-  };
+  const call = caller(graphqlUrl, token);
   const course = (
     await call('query($s: String!) { courseBySlug(slug: $s) { id offerings(first: 1) { nodes { id cohorts(first: 1) { nodes { id } } } } } }', { s: 'introduction-to-sql' })
   )?.courseBySlug;
@@ -118,4 +121,54 @@ export async function seedDemoEnrollments(
     });
   }
   return { offeringId: offering.id, cohortId: cohort.id };
+}
+
+/** POSTs one operation through the gateway as `token`'s holder; the answer's `data` (undefined when none). */
+function caller(graphqlUrl: string, token: string) {
+  return async (query: string, variables: Record<string, unknown>) => {
+    const res = await fetch(graphqlUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query, variables }),
+    });
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the few fields read are checked by the callers
+    return ((await res.json()) as { data?: any }).data;
+  };
+}
+
+/**
+ * The demo's live class, through the running gateway as the demo admin: one SCHEDULED session of
+ * the demo offering (tomorrow, 17:00 to 18:00 UTC), so the playground has a session to subscribe
+ * to. live learns an offering's cohorts from enrollment's events (its worker consumes them), so
+ * just after seedDemoEnrollments it may not know the offering yet: scheduling answers
+ * OFFERING_NOT_FOUND and is tried again, each time with a fresh idempotency key (the refusal is
+ * stored under the key), for up to `waitMs`. Safe to run at every start: a session of the offering
+ * with this title already there is kept (whatever its status, which is answered). Null when live cannot schedule it.
+ */
+export async function seedDemoSession(graphqlUrl: string, token: string, offeringId: string, waitMs = 20_000): Promise<{ sessionId: string; status: string; startsAt: string } | null> {
+  const call = caller(graphqlUrl, token);
+  const startsAt = new Date();
+  startsAt.setUTCDate(startsAt.getUTCDate() + 1);
+  startsAt.setUTCHours(17, 0, 0, 0);
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const offering = (await call('query($id: ID!) { node(id: $id) { ... on Offering { sessions(first: 100) { nodes { id title status startsAt } } } } }', { id: offeringId }))?.node;
+    const existing = (offering?.sessions?.nodes as { id: string; title: string; status: string; startsAt: string }[] | undefined)?.find((s) => s.title === DEMO_SESSION_TITLE);
+    if (existing) return { sessionId: existing.id, status: existing.status, startsAt: existing.startsAt };
+    const scheduled = (
+      await call('mutation($i: ScheduleSessionInput!) { scheduleSession(input: $i) { session { id status startsAt } errors { code } } }', {
+        i: {
+          offeringId,
+          title: DEMO_SESSION_TITLE,
+          startsAt: startsAt.toISOString(),
+          endsAt: new Date(startsAt.getTime() + 3600_000).toISOString(),
+          joinUrl: 'https://meet.example.com/lectern-demo-sql',
+          idempotencyKey: `demo-session-sql-${randomUUID()}`,
+        },
+      })
+    )?.scheduleSession;
+    if (scheduled?.session) return { sessionId: scheduled.session.id, status: scheduled.session.status, startsAt: scheduled.session.startsAt };
+    if (scheduled?.errors?.[0]?.code !== 'OFFERING_NOT_FOUND' || Date.now() > deadline) return null;
+    await new Promise((r) => setTimeout(r, 250));
+  }
 }

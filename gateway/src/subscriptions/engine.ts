@@ -23,7 +23,7 @@
 // channel (the primary runs once, as the subscriber who opened it); per-viewer data belongs in
 // queries. A new supergraph (update()) re-plans every subscriber: those whose primary fetch is
 // unchanged stay on their upstream, the others are admitted again and moved, and those the new
-// schema no longer allows are completed with SUBSCRIPTION_SCHEMA_CHANGED.
+// schema no longer allows get a last result saying so (GRAPHQL_VALIDATION_FAILED), then complete.
 import { randomUUID } from 'node:crypto';
 import { GraphQLError, getOperationAST, print, specifiedRules, validate, type DocumentNode, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import { buildOperationContext, executeQueryPlan, type GraphQLDataSource, type ServiceMap } from '@apollo/gateway';
