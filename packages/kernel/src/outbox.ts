@@ -31,18 +31,21 @@ export function outboxRecordParams(def: EventDefinition, envelope: EventEnvelope
   return [envelope.id, envelope.tenantId, def.type, def.version, def.aggregate, envelope.aggregateId, envelope.occurredAt, JSON.stringify(envelope.payload)];
 }
 
-/** A validated envelope of `def` (recordEvent records one; a subgraph's own SQL function may take it as outboxRecordParams). */
+/**
+ * A validated envelope of `def` (recordEvent records one; a subgraph's own SQL function may take
+ * it as outboxRecordParams; tests deliver one as a relay would, with their own `id` to redeliver).
+ */
 export function eventEnvelope<E extends EventDefinition>(
   def: E,
-  args: { tenantId: string | null; aggregateId: string; payload: z.input<E['payload']> },
+  args: { tenantId: string | null; aggregateId: string; payload: z.input<E['payload']>; id?: string; occurredAt?: Date },
 ): EventEnvelope<z.infer<E['payload']>> {
   return {
-    id: randomUUID(),
+    id: args.id ?? randomUUID(),
     type: def.type,
     version: def.version,
     tenantId: args.tenantId,
     aggregateId: args.aggregateId,
-    occurredAt: new Date().toISOString(),
+    occurredAt: (args.occurredAt ?? new Date()).toISOString(),
     payload: def.payload.parse(args.payload) as z.infer<E['payload']>,
   };
 }

@@ -8,6 +8,7 @@ import { inTenant } from '@lectern/kernel';
 import { createLogger } from '@lectern/kernel/logger';
 import type { EventHandler } from '@lectern/kernel/consumers';
 import type { EventDefinition, EventEnvelope } from '@lectern/kernel/events';
+import { eventEnvelope } from '@lectern/kernel/outbox';
 import { LEARNING } from '@lectern/contracts/learning';
 
 export { HeartbeatFlusher, aggregate } from '../modules/heartbeat/flusher.ts';
@@ -18,20 +19,12 @@ export { learningKeys, SHARDS, FLUSH_GROUP, shardOf } from '../modules/heartbeat
 export { projectionHandlers } from '../modules/projection/projection.handlers.ts';
 export { catalogClient } from '../modules/projection/catalog-client.ts';
 
-/** An envelope of `def`, exactly as a producer's outbox would record it. */
+/** An envelope of `def`, exactly as a producer's outbox would record it (the kernel's eventEnvelope). */
 export function envelope<E extends EventDefinition>(
   def: E,
   args: { tenantId: string; payload: z.input<E['payload']>; aggregateId?: string; id?: string },
 ): EventEnvelope<z.infer<E['payload']>> {
-  return {
-    id: args.id ?? randomUUID(),
-    type: def.type,
-    version: def.version,
-    tenantId: args.tenantId,
-    aggregateId: args.aggregateId ?? randomUUID(),
-    occurredAt: new Date().toISOString(),
-    payload: def.payload.parse(args.payload) as z.infer<E['payload']>,
-  };
+  return eventEnvelope(def, { ...args, aggregateId: args.aggregateId ?? randomUUID() });
 }
 
 const quiet = createLogger('learning-test', 'silent');

@@ -7,26 +7,19 @@ import type { z } from 'zod';
 import { inTenant } from '@lectern/kernel';
 import { createLogger } from '@lectern/kernel/logger';
 import type { EventDefinition, EventEnvelope } from '@lectern/kernel/events';
+import { eventEnvelope } from '@lectern/kernel/outbox';
 import { LIVE } from '@lectern/contracts/live';
 import { rosterHandlers } from '../modules/roster/roster.handlers.ts';
 
 export { rosterHandlers };
 export { PresenceStore } from '../modules/presence/presence.store.ts';
 
-/** An envelope of `def`, exactly as a producer's outbox would record it. */
+/** An envelope of `def`, exactly as a producer's outbox would record it (the kernel's eventEnvelope). */
 export function envelope<E extends EventDefinition>(
   def: E,
   args: { tenantId: string; payload: z.input<E['payload']>; aggregateId?: string; id?: string },
 ): EventEnvelope<z.infer<E['payload']>> {
-  return {
-    id: args.id ?? randomUUID(),
-    type: def.type,
-    version: def.version,
-    tenantId: args.tenantId,
-    aggregateId: args.aggregateId ?? randomUUID(),
-    occurredAt: new Date().toISOString(),
-    payload: def.payload.parse(args.payload) as z.infer<E['payload']>,
-  };
+  return eventEnvelope(def, { ...args, aggregateId: args.aggregateId ?? randomUUID() });
 }
 
 const quiet = createLogger('live-test', 'silent');

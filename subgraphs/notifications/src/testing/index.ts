@@ -8,22 +8,15 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import type { z } from 'zod';
 import { inTenant } from '@lectern/kernel';
 import type { EventDefinition, EventEnvelope } from '@lectern/kernel/events';
+import { eventEnvelope } from '@lectern/kernel/outbox';
 import type { Category } from '../modules/preferences/categories.ts';
 
-/** An envelope of `def`, exactly as a producer's outbox would record it. */
+/** An envelope of `def`, exactly as a producer's outbox would record it (the kernel's eventEnvelope). */
 export function envelope<E extends EventDefinition>(
   def: E,
   args: { tenantId: string; payload: z.input<E['payload']>; aggregateId?: string; id?: string; occurredAt?: Date },
 ): EventEnvelope<z.infer<E['payload']>> {
-  return {
-    id: args.id ?? randomUUID(),
-    type: def.type,
-    version: def.version,
-    tenantId: args.tenantId,
-    aggregateId: args.aggregateId ?? randomUUID(),
-    occurredAt: (args.occurredAt ?? new Date()).toISOString(),
-    payload: def.payload.parse(args.payload) as z.infer<E['payload']>,
-  };
+  return eventEnvelope(def, { ...args, aggregateId: args.aggregateId ?? randomUUID() });
 }
 
 /** Enqueues an envelope on a consumer's event queue as the relay does (jobId = event id). */
