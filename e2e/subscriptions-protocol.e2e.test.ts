@@ -6,8 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
-import { createTestDatabase, type TestDatabase } from '@lectern/testkit';
-import { accessTokenFor, seedOrganizationWithPeople } from '@lectern/identity/testing';
+import { createTestDatabase, gql, idem, type TestDatabase } from '@lectern/testkit';
+import { accessTokenFor, seedOrganizationWithPeople, TEST_PASSWORD } from '@lectern/identity/testing';
 import { loadEnv as identityEnv, migrations as identityMigrations, startIdentity } from '@lectern/identity/server';
 import { loadEnv as gatewayEnv, startGateway } from '@lectern/gateway/server';
 
@@ -168,6 +168,22 @@ describe('graphql-ws at the gateway', () => {
     const next = (await refreshed.message('next')) as { payload: { data: { me: { user: { id: string } } } } };
     expect(next.payload.data.me.user.id).toBeTruthy();
     refreshed.ws.close();
+  });
+
+  it('closes 4403 at its next keep-alive round once the session is signed out', async () => {
+    const login = await gql(gateway.url, 'mutation($i: LoginInput!) { login(input: $i) { accessToken refreshToken errors { code } } }', {
+      i: { email: A.instructor.email, password: TEST_PASSWORD, organizationSlug: 'acme', idempotencyKey: idem() },
+    });
+    const { accessToken, refreshToken } = login.data!.login as { accessToken: string; refreshToken: string };
+    const s = raw();
+    await s.opened;
+    s.send({ type: 'connection_init', payload: { authorization: `Bearer ${accessToken}` } });
+    await s.message('connection_ack');
+    const out = await gql(gateway.url, 'mutation($i: LogoutInput!) { logout(input: $i) { errors { code } } }', { i: { refreshToken, idempotencyKey: idem() } }, { token: accessToken });
+    expect(out.errors).toBeUndefined();
+    const closed = await s.closed;
+    expect(closed.code).toBe(4403);
+    expect(closed.reason).toMatch(/signed out/);
   });
 
   it("closes 4403 when a refresh names another user", async () => {

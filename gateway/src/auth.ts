@@ -60,6 +60,14 @@ export class Authenticator {
     );
   }
 
+  /**
+   * Whether the session of an access token authenticate() accepted has been signed out since (a
+   * subscription socket's periodic check: the token's signature cannot change, only its session).
+   */
+  signedOut(sessionId: string): Promise<boolean> {
+    return this.#revoked(sessionId);
+  }
+
   /** Whether the session `sid` was signed out (or is unknown to identity). */
   async #revoked(sid: string): Promise<boolean> {
     const known = this.#sessions.get(sid);
@@ -84,19 +92,19 @@ export class Authenticator {
    * actorFor(), and until when the credential is valid (an access token's expiry, in ms; null
    * for nobody and for API keys, which do not expire by time): a subscription socket closes then.
    */
-  async authenticate(authorization: string | undefined, ip: string | null, requestId: string): Promise<{ actor: Actor; expiresAt: number | null }> {
-    if (!authorization) return { actor: anonymousActor(ip, requestId), expiresAt: null };
+  async authenticate(authorization: string | undefined, ip: string | null, requestId: string): Promise<{ actor: Actor; expiresAt: number | null; sessionId: string | null }> {
+    if (!authorization) return { actor: anonymousActor(ip, requestId), expiresAt: null, sessionId: null };
     const m = /^Bearer\s+(\S+)$/i.exec(authorization.trim());
     if (!m) throw new HttpError(401, 'UNAUTHENTICATED', 'Authorization must be "Bearer <access token or API key>"');
     const credential = m[1]!;
-    if (credential.startsWith(`${API_KEY_PREFIX}_`)) return { actor: await this.#apiKeyActor(credential, ip, requestId), expiresAt: null };
+    if (credential.startsWith(`${API_KEY_PREFIX}_`)) return { actor: await this.#apiKeyActor(credential, ip, requestId), expiresAt: null, sessionId: null };
     // A verified token answers again from memory until it expires (at most a minute, so a
     // key removed from identity's JWKS stops being honoured soon): players send one every
     // 30 s, and each verification is a quarter of a millisecond of CPU.
     const cached = this.#verified.get(credential);
     if (cached && cached.until > Date.now()) {
       if (await this.#revoked(cached.sid)) throw new HttpError(401, 'UNAUTHENTICATED', 'Access token is invalid or expired');
-      return { actor: { ...cached.actor, ip, requestId }, expiresAt: cached.expiresAt };
+      return { actor: { ...cached.actor, ip, requestId }, expiresAt: cached.expiresAt, sessionId: cached.sid };
     }
     let claims: z.infer<typeof accessTokenClaims>;
     let payload: Record<string, unknown>;
@@ -121,7 +129,7 @@ export class Authenticator {
     if (this.#verified.size >= 50_000) this.#verified.clear();
     const expiresAt = (payload.exp as number) * 1000;
     this.#verified.set(credential, { actor, sid: claims.sid, until: Math.min(expiresAt, Date.now() + 60_000), expiresAt });
-    return { actor, expiresAt };
+    return { actor, expiresAt, sessionId: claims.sid };
   }
 
   /**

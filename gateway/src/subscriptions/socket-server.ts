@@ -16,8 +16,9 @@
 //                     directive limits; a message larger than BODY_LIMIT_BYTES closes the socket (1009).
 //   slow consumers    a socket's sends complete when written out; until then its results wait in
 //                     its bounded queue (queue.ts), which drops the oldest (counted) when full.
-//   keep-alive        one timer pings every socket each WS_PING_INTERVAL_MS; a socket that did not
-//                     answer the previous ping is terminated (counted).
+//   keep-alive        every socket is pinged once per WS_PING_INTERVAL_MS (one timer, the sockets
+//                     spread over its ticks); one that did not answer the previous ping is
+//                     terminated (counted).
 //   queries           queries and mutations sent over the socket run through Apollo as over HTTP.
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -71,6 +72,10 @@ interface Connection {
   expiry: NodeJS.Timeout | undefined;
   subscriptions: number;
   user: string | undefined;
+  /** The access token's session (signed-out check); null for API keys. */
+  sessionId: string | null;
+  /** Which keep-alive slice the socket is in. */
+  slot: number;
 }
 
 type Ctx = Context<Record<string, unknown> | undefined, Connection>;
@@ -82,6 +87,8 @@ interface Operation {
 }
 
 const TOO_MANY = 4429;
+/** The keep-alive round is spread over this many ticks per WS_PING_INTERVAL_MS. */
+const SLICES = 8;
 
 export function attachSocketServer(server: http.Server, opts: SocketServerOptions) {
   const { limits, log, metrics } = opts;
@@ -103,12 +110,13 @@ export function attachSocketServer(server: http.Server, opts: SocketServerOption
   const authenticate = async (c: Connection, authorization: unknown): Promise<boolean> => {
     if (typeof authorization !== 'string' || !authorization) return false;
     try {
-      const { actor, expiresAt } = await opts.auth.authenticate(authorization, c.ip, 'ws');
+      const { actor, expiresAt, sessionId } = await opts.auth.authenticate(authorization, c.ip, 'ws');
       if (actor.kind === 'anonymous') return false;
       if (c.actor && (userKey(c.actor) !== userKey(actor) || c.actor.tenantId !== actor.tenantId)) return false;
       c.actor = actor;
       c.authorization = authorization;
       c.expiresAt = expiresAt;
+      c.sessionId = sessionId;
       if (c.expiry) clearTimeout(c.expiry);
       c.expiry = undefined;
       if (expiresAt !== null) {
@@ -237,9 +245,10 @@ export function attachSocketServer(server: http.Server, opts: SocketServerOption
   };
 
   const connectionOf = new WeakMap<WebSocket, Connection>();
+  let sockets = 0;
   const onSocket = (socket: WebSocket, req: http.IncomingMessage) => {
     const forwarded = opts.trustProxy && typeof req.headers['x-forwarded-for'] === 'string' ? req.headers['x-forwarded-for'].split(',')[0]?.trim() : undefined;
-    const c: Connection = { socket, ip: forwarded || req.socket.remoteAddress || null, alive: true, authorization: undefined, actor: undefined, expiresAt: null, expiry: undefined, subscriptions: 0, user: undefined };
+    const c: Connection = { socket, ip: forwarded || req.socket.remoteAddress || null, alive: true, authorization: undefined, actor: undefined, expiresAt: null, expiry: undefined, subscriptions: 0, user: undefined, sessionId: null, slot: sockets++ % SLICES };
     metrics.socketOpened();
     if (wss.clients.size > limits.maxSockets) {
       socket.close(TOO_MANY, 'Too many connections; retry shortly');
@@ -291,11 +300,17 @@ export function attachSocketServer(server: http.Server, opts: SocketServerOption
   };
   server.on('upgrade', onUpgrade);
 
-  // Keep-alive: one timer for every socket.
+  // Keep-alive: one timer, each tick taking one of SLICES slices of the sockets, so pings and
+  // session checks of thousands of sockets are spread over the interval instead of stalling
+  // fan-out once per interval. A socket is pinged once per interval and terminated at its next
+  // turn if it did not answer; an access token's session is checked at the same turn (only
+  // whether it was signed out: its signature was checked when it came and cannot change).
+  let tick = 0;
   const keepAlive = setInterval(() => {
+    const slice = tick++ % SLICES;
     for (const ws of wss.clients) {
       const c = connectionOf.get(ws);
-      if (!c) continue;
+      if (!c || c.slot !== slice) continue;
       if (!c.alive) {
         metrics.terminated();
         ws.terminate();
@@ -303,15 +318,14 @@ export function attachSocketServer(server: http.Server, opts: SocketServerOption
       }
       c.alive = false;
       ws.ping();
-      // A signed-out session ends its sockets too.
-      if (c.actor?.kind === 'user' && c.authorization) {
-        authenticate(c, c.authorization).then(
-          (ok) => !ok && close(c, CloseCode.Forbidden, 'Forbidden: the session was signed out'),
-          () => {},
+      if (c.sessionId) {
+        opts.auth.signedOut(c.sessionId).then(
+          (out) => out && close(c, CloseCode.Forbidden, 'Forbidden: the session was signed out'),
+          () => {}, // identity unreachable: the last answer stands (auth.ts)
         );
       }
     }
-  }, limits.pingIntervalMs);
+  }, Math.max(1, Math.round(limits.pingIntervalMs / SLICES)));
   keepAlive.unref();
 
   return {

@@ -1,7 +1,9 @@
-// What live publishes on a session's channel (`session:<uuid>`), after the commit that made it:
-// one JSON object per event, carrying what the subscription resolvers need (ids, the message's
-// fields) so an event resolves without reading the database, except for the `session` a client
-// may select. Every subscription field of the session reads this one stream and picks its events.
+// What live publishes for a session, after the commit that made it: one JSON object per event,
+// carrying what the subscription resolvers need (ids, the message's fields) so an event resolves
+// without reading the database, except for the `session` a client may select. Each event goes
+// to the session's channel (`session:<uuid>`: sessionEvents streams everything) and to its
+// kind's (`session:<uuid>:ChatMessagePosted`…: chatMessageAdded, presenceChanged and handRaised
+// each hear only their kind, so a join storm costs a chat subscriber nothing).
 import type { Publish } from '@lectern/kernel/subscriptions';
 import type { SessionStatus } from '../session/session.entity.ts';
 import type { ChatMessageView } from '../session/session.entity.ts';
@@ -20,6 +22,8 @@ export const LIVE_EVENT_TYPES = ['ChatMessagePosted', 'ChatMessageEdited', 'Chat
 
 /** The channel of a session (the kernel adds subgraph and tenant). */
 export const sessionChannel = (sessionId: string) => `session:${sessionId}`;
+/** The channel of one kind of a session's events. */
+export const kindChannel = (sessionId: string, type: LiveEvent['type']) => `session:${sessionId}:${type}`;
 
 export interface Publisher {
   /** Publishes `event` on its session's channel of `tenantId`; failures are logged, never thrown (the change is committed). */
@@ -31,7 +35,7 @@ export function createPublisher(publish: Publish, log: { warn(obj: object, msg: 
   return {
     async publish(tenantId, event) {
       try {
-        await publish(tenantId, sessionChannel(event.sessionId), event);
+        await Promise.all([publish(tenantId, sessionChannel(event.sessionId), event), publish(tenantId, kindChannel(event.sessionId, event.type), event)]);
       } catch (err) {
         log.warn({ err, event: event.type, sessionId: event.sessionId }, 'could not publish a live event');
       }
