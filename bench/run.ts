@@ -6,13 +6,17 @@
 //   enroll   500 learners racing for 50 seats through the gateway (latency, correctness), and
 //            another organization's enrollment latency while a 10,000-row roster import runs.
 //   progress heartbeats/s accepted through the gateway and the lag until they are in PostgreSQL.
+//   live     chat fan-out over GraphQL subscriptions: 10,000 WebSocket subscribers of one session
+//            (a separate client process), through one gateway process and straight at the live
+//            subgraph; delivery latency p50/p99 at the client, server memory per connection.
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { catalogBench } from './src/catalog.bench.ts';
 import { eventsBench } from './src/events.bench.ts';
 import { enrollBench } from './src/enroll.bench.ts';
 import { progressBench } from './src/progress.bench.ts';
+import { liveBench } from './src/live.bench.ts';
 
-const benches: Record<string, () => Promise<object>> = { catalog: catalogBench, events: eventsBench, enroll: enrollBench, progress: progressBench };
+const benches: Record<string, () => Promise<object>> = { catalog: catalogBench, events: eventsBench, enroll: enrollBench, progress: progressBench, live: liveBench };
 const name = process.argv[2] ?? '';
 const bench = benches[name];
 if (!bench) {

@@ -17,6 +17,21 @@ export const benchEnv = parseEnv(
     BENCH_LEARNERS: z.coerce.number().int().positive().default(2000),
     BENCH_BEATS: z.coerce.number().int().positive().default(30_000),
     BENCH_BEAT_CONNECTIONS: z.coerce.number().int().positive().default(32),
+    /** `pnpm bench live`: WebSocket subscribers of one session (one learner each), and chat messages fanned out to them. */
+    BENCH_LIVE_SUBSCRIBERS: z.coerce.number().int().positive().default(10_000),
+    BENCH_LIVE_MESSAGES: z.coerce.number().int().positive().default(20),
+    /** Unmeasured messages fanned out first (JIT, first query plans, pools). */
+    BENCH_LIVE_WARMUP: z.coerce.number().int().min(0).default(2),
+    /** WebSocket handshakes, and subscriptions not yet active, in flight at once. */
+    BENCH_LIVE_CONCURRENCY: z.coerce.number().int().positive().default(200),
+    /** Which runs, in order: through the gateway, straight at the live subgraph. */
+    BENCH_LIVE_MODES: z
+      .string()
+      .default('gateway,direct')
+      .transform((s) => s.split(',').map((m) => m.trim()))
+      .pipe(z.array(z.enum(['gateway', 'direct'])).min(1)),
+    /** CPU-profiles the server of each live run (gateway, or the live subgraph) during the fan-out, through its inspector. */
+    BENCH_LIVE_PROFILE: z.stringbool().default(false),
     /** Prints monotonic microsecond marks around measured phases (to cut CPU profiles to them). */
     BENCH_MARKS: z.stringbool().default(false),
   }),
