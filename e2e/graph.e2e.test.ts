@@ -159,7 +159,8 @@ describe('one graph clients can cache', () => {
     expect(nodeTypes.length).toBeGreaterThan(15);
 
     // Objects of the remaining types: an invitation, an API key, a roster import with a
-    // rejected row, a completion policy, and a dead letter in a queue's failed set.
+    // rejected row, a completion policy, a live session with its chat and moderation log, and a
+    // dead letter in a queue's failed set.
     expect((await call(`mutation($i: InviteMemberInput!) { inviteMember(input: $i) { errors { code } } }`, { i: { email: 'newcomer@graph-a.example', roles: ['LEARNER'], idempotencyKey: idem() } }, t.admin)).inviteMember.errors).toEqual([]);
     expect((await call(`mutation($i: CreateApiKeyInput!) { createApiKey(input: $i) { errors { code } } }`, { i: { name: 'LRS', scopes: ['CATALOG_READ'], idempotencyKey: idem() } }, t.admin)).createApiKey.errors).toEqual([]);
     const imported = await call(`mutation($i: ImportRosterInput!) { importRoster(input: $i) { rosterImport { id } errors { code } } }`, {
@@ -167,6 +168,16 @@ describe('one graph clients can cache', () => {
     }, t.admin);
     ids.rosterImport = imported.importRoster.rosterImport.id;
     await until(async () => (await call(`query($id: ID!) { rosterImport(id: $id) { status } }`, { id: ids.rosterImport }, t.admin)).rosterImport.status, (s) => s === 'COMPLETED', 15_000);
+    // A live session of the offering with a chat message and a moderation action (live learns
+    // the offering's cohorts from enrollment's events first).
+    const scheduled = await until(async () => {
+      const r = await gql(stack.url, `mutation($i: ScheduleSessionInput!) { scheduleSession(input: $i) { session { id } errors { code } } }`, {
+        i: { offeringId: ids.offering, title: 'Forklift Q&A', startsAt: new Date(Date.now() + 3_600_000).toISOString(), endsAt: new Date(Date.now() + 7_200_000).toISOString(), joinUrl: 'https://meet.example.com/forklift', idempotencyKey: idem() },
+      }, { token: t.admin });
+      return r.data?.scheduleSession?.session?.id as string | undefined;
+    }, Boolean, 15_000);
+    expect((await call(`mutation($i: PostChatMessageInput!) { postChatMessage(input: $i) { errors { code } } }`, { i: { sessionId: scheduled, body: 'Welcome', idempotencyKey: idem() } }, t.admin)).postChatMessage.errors).toEqual([]);
+    expect((await call(`mutation($i: MuteParticipantInput!) { muteParticipant(input: $i) { errors { code } } }`, { i: { sessionId: scheduled, userId: globalId('User', A.learner.id), minutes: 1, idempotencyKey: idem() } }, t.admin)).muteParticipant.errors).toEqual([]);
     const prefix = bullPrefix(stack.db.env.REDIS_PREFIX!);
     const connection = workerConnection('redis://127.0.0.1:6379');
     // learning's job queue: no process of the stack consumes it (learning runs no jobs yet), so
@@ -200,6 +211,7 @@ describe('one graph clients can cache', () => {
       offering(id: $offering) {
         id
         cohorts(first: 5) { totalCount nodes { id name instructors { id displayName } enrollments(first: 10) { nodes { id status learner { id displayName } progress { id percent lessons { id status } } } } } }
+        sessions(first: 5) { nodes { id title status messages(last: 5) { nodes { id body author { id displayName } } } moderationLog(first: 5) { nodes { id action target { id } } } } }
       }
       queueHealth { queues { id queue failed } deadLetters(first: 5) { totalCount nodes { id queue jobName error } } }
       notificationPreferences { id category channel frequency }

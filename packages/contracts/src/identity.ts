@@ -38,6 +38,8 @@ export const API_KEY_SCOPES = {
   LEARNING_ADMIN: 'learning:admin',
   NOTIFICATIONS_READ: 'notifications:read',
   NOTIFICATIONS_WRITE: 'notifications:write',
+  LIVE_READ: 'live:read',
+  LIVE_WRITE: 'live:write',
 } as const;
 /** A scope as actors carry it (`enrollment:read`, ...). */
 export type ApiKeyScopeValue = (typeof API_KEY_SCOPES)[keyof typeof API_KEY_SCOPES];
