@@ -273,6 +273,35 @@ describe('live classes through the gateway', () => {
     await s.close();
   });
 
+  it('drops and reopens its socket to a live replica that stops answering (SIGSTOP), and delivers again after SIGCONT', async () => {
+    const port = await freePort();
+    const child = spawn(process.execPath, ['subgraphs/live/src/main.ts'], {
+      cwd: join(import.meta.dirname, '..'),
+      env: { ...process.env, ...stack.db.env, NODE_ENV: 'test', LOG_LEVEL: 'warn', PORT: String(port), PRESENCE_TTL_SECONDS: String(TTL_SECONDS), PRESENCE_SWEEP_INTERVAL_MS: '200' },
+      stdio: 'ignore',
+    });
+    const gateway2 = await startGateway(gatewayEnv({ ...stack.db.env, IDENTITY_URL: stack.identity.url, CATALOG_URL: stack.catalog.url, ENROLLMENT_URL: stack.enrollment.url, LEARNING_URL: stack.learning.url, NOTIFICATIONS_URL: stack.notifications.url, LIVE_URL: `http://127.0.0.1:${port}/graphql` }));
+    try {
+      await until(() => fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.ok, () => false));
+      const link = async () => /lectern_gateway_subscription_link_up\{[^}]*subgraph="live"[^}]*\} (\d)/.exec(await (await fetch(gateway2.url.replace(/\/graphql$/, '/metrics'))).text())?.[1];
+      const shared = async () => Number(/lectern_subscriptions_active\{[^}]*kind="shared"[^}]*\} (\d+)/.exec(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text())?.[1] ?? 0);
+      const s = await sub(t.admin, ChatMessageAddedDocument, { sessionId }, gateway2.url);
+      await until(async () => (await link()) === '1' && (await shared()) >= 1);
+      child.kill('SIGSTOP');
+      // No answer to the gateway's ping within 5 s (pings every 10 s): the socket is dropped.
+      await until(async () => (await link()) === '0', Boolean, 25_000);
+      child.kill('SIGCONT');
+      await until(async () => (await link()) === '1' && (await shared()) >= 1, Boolean, 25_000); // reconnected and resubscribed
+      await chat(t.instructor, 'after the thaw');
+      expect((await s.next()).data!.chatMessageAdded).toMatchObject({ body: 'after the thaw', author: { displayName: 'Ivan Instructor' } });
+      await s.close();
+    } finally {
+      child.kill('SIGCONT');
+      await gateway2.close();
+      child.kill('SIGKILL');
+    }
+  }, 90_000);
+
   it('holds a mute and the rate limit, and records moderation', async () => {
     const mute = await run(stack.url, MuteParticipantDocument, { input: { sessionId, userId: globalId('User', A.learner.id), minutes: 5, reason: 'spam', idempotencyKey: idem() } }, t.instructor);
     expect(mute.data?.muteParticipant.errors).toEqual([]);

@@ -29,7 +29,7 @@ import { GraphQLError, getOperationAST, print, specifiedRules, validate, type Do
 import { buildOperationContext, executeQueryPlan, type GraphQLDataSource, type ServiceMap } from '@apollo/gateway';
 import { operationFromDocument, Supergraph, type Schema } from '@apollo/federation-internals';
 import { QueryPlanner, type FetchNode, type PlanNode, type QueryPlan } from '@apollo/query-planner';
-import type { Actor } from '@lectern/kernel/actor';
+import { principalOf, type Actor } from '@lectern/kernel/actor';
 import type { Logger } from '@lectern/kernel/logger';
 import { SubscriberQueue } from './queue.ts';
 import type { SubgraphLink, UpstreamOperation } from './upstream.ts';
@@ -76,7 +76,6 @@ export interface SubscribeRequest {
 /** A subscriber's handle: its results, and how to end it from outside (schema change, socket closed). */
 export interface Subscription {
   results: AsyncIterableIterator<ExecutionResult>;
-  userKey: string;
 }
 
 interface Planned {
@@ -180,7 +179,7 @@ export class SubscriptionEngine {
     }
     this.#subscribers.add(subscriber as Subscriber);
     this.#opts.metrics.subscriptionsOpened();
-    return { results: queue, userKey: userKey(request.actor) };
+    return { results: queue };
   }
 
   /** Loads a new supergraph and moves every subscriber to its plan (see the header). */
@@ -270,7 +269,7 @@ export class SubscriptionEngine {
     const upKey = [link.name, op.operationName ?? '', op.query, stableJson(op.variables), request.actor.tenantId ?? '', admission.channel].join('\n');
     let upstream = this.#upstreams.get(upKey);
     if (!upstream) upstream = this.#openUpstream(upKey, link, op, request.actor);
-    const access = admission.personal ? `${accessKey(request.actor)}|${userKey(request.actor)}` : accessKey(request.actor);
+    const access = admission.personal ? `${accessKey(request.actor)}|${principalOf(request.actor)}` : accessKey(request.actor);
     const groupKey = [request.operationName ?? '', printed(request.document), stableJson(request.variables), access].join('\n');
     let group = upstream.groups.get(groupKey);
     if (!group) {
@@ -443,8 +442,6 @@ function groupActor(a: Actor): Actor {
   return { ...a, userId: null, apiKeyId: null, ip: null, requestId: null };
 }
 
-/** The subscriber's principal for per-user limits. */
-export const userKey = (a: Actor) => a.userId ?? a.apiKeyId ?? a.kind;
 
 /** JSON with object keys sorted, so equal variables give equal keys. */
 export function stableJson(v: unknown): string {

@@ -26,12 +26,12 @@ import { GraphQLError, getOperationAST, parse, specifiedRules, validate, type Do
 import { CloseCode, handleProtocols, makeServer, type Context } from 'graphql-ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { ApolloServer } from '@apollo/server';
-import type { Actor, ActorSigner } from '@lectern/kernel/actor';
+import { principalOf, type Actor, type ActorSigner } from '@lectern/kernel/actor';
 import { HttpError } from '@lectern/kernel/http';
 import type { Logger } from '@lectern/kernel/logger';
 import type { Authenticator } from '../auth.ts';
 import type { Cors } from '../cors.ts';
-import { userKey, type SubscriptionEngine } from './engine.ts';
+import type { SubscriptionEngine } from './engine.ts';
 import type { SubscriptionMetrics } from './metrics.ts';
 
 export interface SocketLimits {
@@ -112,7 +112,7 @@ export function attachSocketServer(server: http.Server, opts: SocketServerOption
     try {
       const { actor, expiresAt, sessionId } = await opts.auth.authenticate(authorization, c.ip, 'ws');
       if (actor.kind === 'anonymous') return false;
-      if (c.actor && (userKey(c.actor) !== userKey(actor) || c.actor.tenantId !== actor.tenantId)) return false;
+      if (c.actor && (principalOf(c.actor) !== principalOf(actor) || c.actor.tenantId !== actor.tenantId)) return false;
       c.actor = actor;
       c.authorization = authorization;
       c.expiresAt = expiresAt;
@@ -144,7 +144,7 @@ export function attachSocketServer(server: http.Server, opts: SocketServerOption
         return false;
       }
       if (!ok) return false; // 4403 Forbidden
-      c.user = `${c.actor!.tenantId ?? ''}|${userKey(c.actor!)}`;
+      c.user = `${c.actor!.tenantId ?? ''}|${principalOf(c.actor!)}`;
       if ((socketsPerUser.get(c.user) ?? 0) >= limits.maxSocketsPerUser) {
         c.user = undefined;
         close(c, TOO_MANY, 'Too many connections for this user');

@@ -36,6 +36,8 @@ export interface UpstreamSink {
 }
 
 const ADMIT_TIMEOUT_MS = 5000;
+const KEEPALIVE_MS = 10_000;
+const PONG_TIMEOUT_MS = 5000;
 const LEASE_BATCH = 20_000;
 
 export class SubgraphLink {
@@ -161,23 +163,42 @@ export class SubgraphLink {
     if (this.#client) return this.#client;
     const url = new URL(this.#http);
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+    // A subgraph that stops answering (a frozen process, a dead host behind a live TCP
+    // connection) gets 5 s to answer our ping; then the socket is dropped and graphql-ws
+    // reconnects (a Service sends it to a healthy replica) and resubscribes everything.
+    let socket: WebSocket | undefined;
+    let pongDue: NodeJS.Timeout | undefined;
     this.#client = createClient({
       url: url.href,
       webSocketImpl: WebSocket,
       lazy: true,
       lazyCloseTimeout: 1000,
-      keepAlive: 10_000,
+      keepAlive: KEEPALIVE_MS,
       retryAttempts: Number.POSITIVE_INFINITY,
       shouldRetry: () => !this.#closed,
       // A restarted subgraph is back within seconds: retry soon, with jitter, at most every 5 s.
       retryWait: (retries) => new Promise((resolve) => setTimeout(resolve, Math.min(5000, 200 * 2 ** retries) * (0.5 + Math.random() / 2))),
       connectionParams: () => ({ service: this.#credential.token(this.name as ServiceName, null) }),
       on: {
-        connected: () => {
+        connected: (s) => {
+          socket = s as WebSocket;
           this.#onState(true);
           this.#log.info('subscription link connected');
         },
+        ping: (received) => {
+          if (received) return;
+          clearTimeout(pongDue);
+          pongDue = setTimeout(() => {
+            this.#log.warn('subgraph did not answer a ping within 5 s; reconnecting');
+            if (socket?.readyState === WebSocket.OPEN) socket.terminate();
+          }, PONG_TIMEOUT_MS);
+          pongDue.unref();
+        },
+        pong: (received) => {
+          if (received) clearTimeout(pongDue);
+        },
         closed: (e) => {
+          clearTimeout(pongDue);
           this.#onState(false);
           if (!this.#closed) this.#log.warn({ code: (e as { code?: number }).code }, 'subscription link closed; reconnecting');
         },
