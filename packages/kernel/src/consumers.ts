@@ -153,20 +153,29 @@ export function startConsumer(opts: ConsumerOptions): Worker {
     if (!payload.success) throw new UnrecoverableError(`invalid ${envelope.data.type} payload: ${payload.error.issues[0]?.message ?? ''}`);
     const event = { ...envelope.data, payload: payload.data };
     const log = opts.log.child({ consumer: opts.consumer, eventId: event.id, eventType: event.type, tenantId: event.tenantId });
-    return inTenant(opts.orm, event.tenantId, (uow) =>
-      uow.write(async (em) => {
-        const schema = String(em.config.get('schema'));
-        const claimed = await em.execute<{ event_id: string }[]>(
-          `insert into "${schema}".processed_events (consumer, event_id, tenant_id) values (?, ?, ?) on conflict do nothing returning event_id`,
-          [opts.consumer, event.id, event.tenantId],
-        );
-        if (claimed.length === 0) return 'duplicate';
-        await handler.handle({ em, uow, event, log });
-        return 'processed';
-      }),
-    );
+    return applyEvent(opts.orm, opts.consumer, handler, event, log);
   };
   return quiet(new Worker(queue, guarded(queue, opts.orm, opts.log, opts.metrics, process), workerOptions(opts)), opts.log);
+}
+
+/**
+ * Applies one validated event to `consumer` exactly once: the processed_events claim and the
+ * handler in one transaction of the event's tenant ('duplicate' when the id was applied before).
+ * The consumer worker runs it for every job; tests run it to apply an event as the worker would.
+ */
+export function applyEvent(orm: MikroORM, consumer: string, handler: EventHandler, event: EventEnvelope, log: Logger): Promise<'processed' | 'duplicate'> {
+  return inTenant(orm, event.tenantId, (uow) =>
+    uow.write(async (em) => {
+      const schema = String(em.config.get('schema'));
+      const claimed = await em.execute<{ event_id: string }[]>(
+        `insert into "${schema}".processed_events (consumer, event_id, tenant_id) values (?, ?, ?) on conflict do nothing returning event_id`,
+        [consumer, event.id, event.tenantId],
+      );
+      if (claimed.length === 0) return 'duplicate' as const;
+      await handler.handle({ em, uow, event, log });
+      return 'processed' as const;
+    }),
+  );
 }
 
 export interface JobDefinition<S extends z.ZodType = z.ZodType> {

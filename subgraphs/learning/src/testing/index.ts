@@ -6,9 +6,9 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import type { z } from 'zod';
 import { inTenant } from '@lectern/kernel';
 import { createLogger } from '@lectern/kernel/logger';
-import type { EventHandler } from '@lectern/kernel/consumers';
 import type { EventDefinition, EventEnvelope } from '@lectern/kernel/events';
 import { eventEnvelope } from '@lectern/kernel/outbox';
+import { applyEvent as applyOnce, type EventHandler } from '@lectern/kernel/consumers';
 import { LEARNING } from '@lectern/contracts/learning';
 
 export { HeartbeatFlusher, aggregate } from '../modules/heartbeat/flusher.ts';
@@ -29,22 +29,11 @@ export function envelope<E extends EventDefinition>(
 
 const quiet = createLogger('learning-test', 'silent');
 
-/** Applies `event` as the kernel's consumer does: once per event id. Returns 'processed' or 'duplicate'. */
-export async function applyEvent(orm: MikroORM, handlers: EventHandler[], event: EventEnvelope): Promise<'processed' | 'duplicate'> {
+/** Applies `event` as the kernel's consumer does (its applyEvent): once per event id. Returns 'processed' or 'duplicate'. */
+export function applyEvent(orm: MikroORM, handlers: EventHandler[], event: EventEnvelope): Promise<'processed' | 'duplicate'> {
   const handler = handlers.find((h) => h.event.type === event.type);
   if (!handler) throw new Error(`no handler for ${event.type}`);
-  const payload = handler.event.payload.parse(event.payload);
-  return inTenant(orm, event.tenantId, (uow) =>
-    uow.write(async (em) => {
-      const claimed = await em.execute<{ event_id: string }[]>(
-        `insert into processed_events (consumer, event_id, tenant_id) values (?, ?, ?) on conflict do nothing returning event_id`,
-        [LEARNING, event.id, event.tenantId],
-      );
-      if (claimed.length === 0) return 'duplicate' as const;
-      await handler.handle({ em, uow, event: { ...event, payload }, log: quiet });
-      return 'processed' as const;
-    }),
-  );
+  return applyOnce(orm, LEARNING, handler, { ...event, payload: handler.event.payload.parse(event.payload) }, quiet);
 }
 
 /**

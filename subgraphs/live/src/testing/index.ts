@@ -4,10 +4,10 @@
 import { randomUUID } from 'node:crypto';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { z } from 'zod';
-import { inTenant } from '@lectern/kernel';
 import { createLogger } from '@lectern/kernel/logger';
 import type { EventDefinition, EventEnvelope } from '@lectern/kernel/events';
 import { eventEnvelope } from '@lectern/kernel/outbox';
+import { applyEvent } from '@lectern/kernel/consumers';
 import { LIVE } from '@lectern/contracts/live';
 import { rosterHandlers } from '../modules/roster/roster.handlers.ts';
 
@@ -24,20 +24,9 @@ export function envelope<E extends EventDefinition>(
 
 const quiet = createLogger('live-test', 'silent');
 
-/** Applies `event` to live's roster as the kernel's consumer does: once per event id. */
-export async function applyRosterEvent(orm: MikroORM, event: EventEnvelope): Promise<'processed' | 'duplicate'> {
+/** Applies `event` to live's roster as the kernel's consumer does (its applyEvent): once per event id. */
+export function applyRosterEvent(orm: MikroORM, event: EventEnvelope): Promise<'processed' | 'duplicate'> {
   const handler = rosterHandlers().find((h) => h.event.type === event.type);
   if (!handler) throw new Error(`no handler for ${event.type}`);
-  const payload = handler.event.payload.parse(event.payload);
-  return inTenant(orm, event.tenantId, (uow) =>
-    uow.write(async (em) => {
-      const claimed = await em.execute<{ event_id: string }[]>(
-        `insert into processed_events (consumer, event_id, tenant_id) values (?, ?, ?) on conflict do nothing returning event_id`,
-        [LIVE, event.id, event.tenantId],
-      );
-      if (claimed.length === 0) return 'duplicate' as const;
-      await handler.handle({ em, uow, event: { ...event, payload }, log: quiet });
-      return 'processed' as const;
-    }),
-  );
+  return applyEvent(orm, LIVE, handler, { ...event, payload: handler.event.payload.parse(event.payload) }, quiet);
 }
