@@ -16,7 +16,7 @@ import { GraphQLWsLink } from '@apollo/client/link/subscriptions';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { globalId } from '@lectern/kernel/ids';
-import { idem, subscribeGateway, until, type SubgraphSubscription } from '@lectern/testkit';
+import { gql, idem, subscribeGateway, until, type SubgraphSubscription } from '@lectern/testkit';
 import { accessTokenFor, seedMember, seedOrganizationWithPeople } from '@lectern/identity/testing';
 import { seedCourse } from '@lectern/catalog/testing';
 import { loadEnv as liveEnv, startLive } from '@lectern/live/server';
@@ -383,6 +383,9 @@ describe('live classes through the gateway', () => {
       await chat(t.instructor, 'after the reload');
       let r = await events.next();
       while (r.data?.sessionEvents.__typename !== 'ChatMessagePosted') r = await events.next();
+      // HTTP serves the new supergraph too, node(id:) included.
+      const refetched = await gql(stack.url, 'query($id: ID!) { node(id: $id) { __typename id } }', { id: sessionId }, { token: t.admin });
+      expect(refetched.data?.node).toEqual({ __typename: 'Session', id: sessionId });
       // Each event completed from three other subgraphs: identity (the author), enrollment (the offering), catalog (its course).
       expect(r.data.sessionEvents).toMatchObject({ message: { body: 'after the reload', author: { displayName: 'Ivan Instructor' }, session: { title: 'Welding Q&A', offering: { course: { title: 'Welding' } } } } });
     } finally {

@@ -151,9 +151,14 @@ export async function startGateway(env: GatewayEnv, opts: { port?: number; log?:
     return s;
   };
   // node(id:) asks the owning subgraph whether the caller may see the object (node.ts).
-  const nodes = nodeDataSource(nodeOwnersOfSupergraph(supergraphSdl), (owner, refs, context) =>
-    visibleAt(async (operation) => (await source(owner).execute(operation, context as Partial<GatewayContext>)).body, refs),
-  );
+  const nodesOf = (sdl: string) =>
+    nodeDataSource(nodeOwnersOfSupergraph(sdl), (owner, refs, context) =>
+      visibleAt(async (operation) => (await source(owner).execute(operation, context as Partial<GatewayContext>)).body, refs),
+    );
+  // Apollo keeps a subgraph's data source across supergraph updates (same URL), so the node
+  // subgraph's is a stand-in for the current supergraph's Node types (reloadSupergraph swaps it).
+  let currentNodes = nodesOf(supergraphSdl);
+  const nodes: GraphQLDataSource<GatewayContext> = { process: (options) => currentNodes.process(options as never) as never };
 
   // The supergraph can be replaced while running (reloadSupergraph: SIGHUP in runGateway):
   // HTTP operations plan against the new one, and subscriptions move to it (engine.ts).
@@ -290,6 +295,7 @@ export async function startGateway(env: GatewayEnv, opts: { port?: number; log?:
     engine,
     async reloadSupergraph(path = env.SUPERGRAPH_PATH) {
       const sdl = readFileSync(path, 'utf8');
+      currentNodes = nodesOf(sdl);
       updateSupergraph?.(sdl);
       await engineUpdate;
       log.info({ path }, 'supergraph reloaded');
