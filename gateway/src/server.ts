@@ -171,9 +171,10 @@ export async function startGateway(env: GatewayEnv, opts: { port?: number; log?:
     buildService: ({ name, url }) => (name === NODE_SUBGRAPH ? nodes : source(name, url)),
     logger: { debug: () => {}, info: () => {}, warn: (m) => log.warn(String(m)), error: (m) => log.error(String(m)) },
   });
+  const formatError = makeFormatError(log);
   const apollo = new ApolloServer<GatewayContext>({
     gateway,
-    formatError: makeFormatError(log),
+    formatError,
     includeStacktraceInErrorResponses: false,
     introspection,
     // No "Did you mean …?" where the schema is not public: suggestions would leak it.
@@ -201,6 +202,11 @@ export async function startGateway(env: GatewayEnv, opts: { port?: number; log?:
     sign: (actor) => signer.signNow(actor),
     metrics: wsMetrics,
     queueCapacity: env.WS_SUBSCRIBER_QUEUE,
+    formatError: (error) => {
+      // What HTTP answers (no stack, no internals), once per result rather than per subscriber.
+      const f = formatError(error.toJSON(), error);
+      return new GraphQLError(f.message, { path: f.path, extensions: f.extensions });
+    },
   });
   let engineUpdate = Promise.resolve();
   gateway.onSchemaLoadOrUpdate(({ coreSupergraphSdl }) => {
@@ -273,7 +279,7 @@ export async function startGateway(env: GatewayEnv, opts: { port?: number; log?:
     cors,
     trustProxy: env.TRUST_PROXY,
     validationRules: limitRules(),
-    formatError: makeFormatError(log),
+    formatError,
     metrics: wsMetrics,
     limits: {
       initTimeoutMs: env.WS_INIT_TIMEOUT_MS,

@@ -62,6 +62,8 @@ export interface EngineOptions {
   metrics: EngineMetrics;
   /** Results a subscriber may have waiting before the oldest is dropped. */
   queueCapacity: number;
+  /** What a client may see of an error (the gateway's formatError); applied once per result. */
+  formatError(error: GraphQLError): GraphQLError;
 }
 
 export interface SubscribeRequest {
@@ -215,7 +217,7 @@ export class SubscriptionEngine {
         oldLease.link.releaseLease(oldLease.id);
       }
       if (failed) {
-        sub.queue.push(failed);
+        sub.queue.push(this.#safe(failed));
         sub.queue.end();
       }
     }
@@ -309,7 +311,7 @@ export class SubscriptionEngine {
           link.holdLease(id, 5);
           continue;
         }
-        sub.queue.push({ errors: admission.errors });
+        sub.queue.push(this.#safe({ errors: admission.errors }));
         sub.queue.end();
         continue;
       }
@@ -348,7 +350,7 @@ export class SubscriptionEngine {
     await Promise.all(
       [...upstream.groups.values()].map(async (group) => {
         if (!group.members.size) return;
-        const result = await this.#complete(group, event);
+        const result = this.#safe(await this.#complete(group, event));
         let delivered = 0;
         for (const member of group.members) if (member.queue.push(result)) delivered++;
         this.#opts.metrics.delivered(delivered);
@@ -381,11 +383,17 @@ export class SubscriptionEngine {
     return (await executeQueryPlan(plan, serviceMap, requestContext, operationContext, this.#supergraphSchema, this.#apiSchema)) as ExecutionResult;
   }
 
+  /** `result` with its errors as a client may see them. */
+  #safe(result: ExecutionResult): ExecutionResult {
+    return result.errors?.length ? { ...result, errors: result.errors.map((e) => this.#opts.formatError(e)) } : result;
+  }
+
   #endUpstream(upstream: Upstream, errors: GraphQLError[]) {
     const members = [...upstream.groups.values()].flatMap((g) => [...g.members]);
     this.#closeUpstream(upstream);
+    const safe = errors.map((e) => this.#opts.formatError(e));
     for (const m of members) {
-      if (errors.length) m.queue.push({ errors });
+      if (safe.length) m.queue.push({ errors: safe });
       m.queue.end();
     }
   }

@@ -8,14 +8,15 @@
 //   token expiry      an access token's socket closes 4403 when it expires, unless the client sent
 //                     a fresher token of the same user first: a graphql-ws `ping` whose payload is
 //                     `{ authorization }`, or `extensions.authorization` on a subscribe. Every
-//                     subscribe re-checks the credential; a signed-out session closes the socket at
-//                     the next keep-alive round.
+//                     subscribe re-checks the credential; a signed-out session closes the socket
+//                     within four keep-alive rounds.
 //   limits            sockets per user and per process (over: close 4429); subscriptions per
 //                     socket, per user and per process (over: that subscribe gets RATE_LIMITED);
 //                     documents are parsed and validated with HTTP's token, depth, alias and
 //                     directive limits; a message larger than BODY_LIMIT_BYTES closes the socket (1009).
-//   slow consumers    a socket's sends complete when written out; until then its results wait in
-//                     its bounded queue (queue.ts), which drops the oldest (counted) when full.
+//   slow consumers    once 64 KiB wait unsent on a socket, its sends complete only when written
+//                     out; until then its results wait in its bounded queue (queue.ts), which
+//                     drops the oldest (counted) when full.
 //   keep-alive        every socket is pinged once per WS_PING_INTERVAL_MS (one timer, the sockets
 //                     spread over its ticks); one that did not answer the previous ping is
 //                     terminated (counted).
@@ -74,8 +75,9 @@ interface Connection {
   user: string | undefined;
   /** The access token's session (signed-out check); null for API keys. */
   sessionId: string | null;
-  /** Which keep-alive slice the socket is in. */
+  /** Which keep-alive slice the socket is in, and how many rounds it has had. */
   slot: number;
+  rounds: number;
 }
 
 type Ctx = Context<Record<string, unknown> | undefined, Connection>;
@@ -87,6 +89,10 @@ interface Operation {
 }
 
 const TOO_MANY = 4429;
+/** Bytes a socket may have waiting to be written before its sends wait for them (backpressure). */
+const SEND_BUFFER_BYTES = 64 * 1024;
+/** A socket's session is checked for sign-out every this many keep-alive rounds (48 s by default). */
+const SESSION_CHECK_ROUNDS = 4;
 /** The keep-alive round is spread over this many ticks per WS_PING_INTERVAL_MS. */
 const SLICES = 8;
 
@@ -201,11 +207,9 @@ export function attachSocketServer(server: http.Server, opts: SocketServerOption
         { contextValue: { actor, actorToken: opts.signer.signNow(actor), requestId: 'ws', traceparent: '' } },
       );
       if (response.body.kind !== 'single') return { errors: [new GraphQLError('Incremental delivery is not supported over WebSocket')] };
-      return response.body.singleResult as ExecutionResult;
-    },
-    onNext(_ctx, _id, _payload, _args, result) {
-      if (!result.errors?.length) return;
-      return { ...result, errors: result.errors.map((e) => opts.formatError(toFormatted(e), e)) } as never;
+      // Apollo formatted the errors already; graphql-ws serialises GraphQLErrors.
+      const { errors, ...rest } = response.body.singleResult;
+      return errors ? { ...rest, errors: errors.map((e) => new GraphQLError(e.message, { path: e.path, extensions: e.extensions })) } : (rest as ExecutionResult);
     },
     onError(_ctx, _id, _payload, errors) {
       return errors.map((e) => opts.formatError(toFormatted(e), e));
@@ -248,7 +252,7 @@ export function attachSocketServer(server: http.Server, opts: SocketServerOption
   let sockets = 0;
   const onSocket = (socket: WebSocket, req: http.IncomingMessage) => {
     const forwarded = opts.trustProxy && typeof req.headers['x-forwarded-for'] === 'string' ? req.headers['x-forwarded-for'].split(',')[0]?.trim() : undefined;
-    const c: Connection = { socket, ip: forwarded || req.socket.remoteAddress || null, alive: true, authorization: undefined, actor: undefined, expiresAt: null, expiry: undefined, subscriptions: 0, user: undefined, sessionId: null, slot: sockets++ % SLICES };
+    const c: Connection = { socket, ip: forwarded || req.socket.remoteAddress || null, alive: true, authorization: undefined, actor: undefined, expiresAt: null, expiry: undefined, subscriptions: 0, user: undefined, sessionId: null, slot: sockets++ % SLICES, rounds: 0 };
     metrics.socketOpened();
     if (wss.clients.size > limits.maxSockets) {
       socket.close(TOO_MANY, 'Too many connections; retry shortly');
@@ -264,12 +268,13 @@ export function attachSocketServer(server: http.Server, opts: SocketServerOption
     const closed = gql.opened(
       {
         protocol: socket.protocol,
-        // Resolves once written out: a slow reader's results wait (bounded) in its queue.
-        send: (data) =>
-          new Promise<void>((resolve) => {
-            if (socket.readyState !== socket.OPEN) return resolve();
-            socket.send(data, () => resolve());
-          }),
+        // While the socket keeps up, a send is done at once; once SEND_BUFFER_BYTES wait unsent,
+        // it resolves only when written out, so a slow reader's results wait (bounded) in its queue.
+        send: (data) => {
+          if (socket.readyState !== socket.OPEN) return;
+          if (socket.bufferedAmount < SEND_BUFFER_BYTES) return socket.send(data);
+          return new Promise<void>((resolve) => socket.send(data, () => resolve()));
+        },
         close: (code, reason) => socket.close(code, reason),
         onMessage: (cb) =>
           socket.on('message', (data) => {
@@ -303,8 +308,8 @@ export function attachSocketServer(server: http.Server, opts: SocketServerOption
   // Keep-alive: one timer, each tick taking one of SLICES slices of the sockets, so pings and
   // session checks of thousands of sockets are spread over the interval instead of stalling
   // fan-out once per interval. A socket is pinged once per interval and terminated at its next
-  // turn if it did not answer; an access token's session is checked at the same turn (only
-  // whether it was signed out: its signature was checked when it came and cannot change).
+  // turn if it did not answer; every SESSION_CHECK_ROUNDS turns, its access token's session is
+  // checked (only whether it was signed out: its signature was checked when it came).
   let tick = 0;
   const keepAlive = setInterval(() => {
     const slice = tick++ % SLICES;
@@ -318,7 +323,7 @@ export function attachSocketServer(server: http.Server, opts: SocketServerOption
       }
       c.alive = false;
       ws.ping();
-      if (c.sessionId) {
+      if (c.sessionId && ++c.rounds % SESSION_CHECK_ROUNDS === 0) {
         opts.auth.signedOut(c.sessionId).then(
           (out) => out && close(c, CloseCode.Forbidden, 'Forbidden: the session was signed out'),
           () => {}, // identity unreachable: the last answer stands (auth.ts)
