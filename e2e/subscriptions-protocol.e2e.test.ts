@@ -170,7 +170,7 @@ describe('graphql-ws at the gateway', () => {
     refreshed.ws.close();
   });
 
-  it('closes 4403 at its next keep-alive round once the session is signed out', async () => {
+  it('closes 4403 within four keep-alive rounds once the session is signed out', async () => {
     const login = await gql(gateway.url, 'mutation($i: LoginInput!) { login(input: $i) { accessToken refreshToken errors { code } } }', {
       i: { email: A.instructor.email, password: TEST_PASSWORD, organizationSlug: 'acme', idempotencyKey: idem() },
     });
