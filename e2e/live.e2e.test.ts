@@ -44,6 +44,7 @@ let B: Awaited<ReturnType<typeof seedOrganizationWithPeople>>;
 const t = { admin: '', instructor: '', learner: '', learner2: '', bAdmin: '', chatty: '' };
 let sessionId = '';
 let courseId = '';
+let learnerEnrollment = '';
 const open: SubgraphSubscription[] = [];
 
 const sub = async (token: string, doc: Parameters<typeof print>[0], variables: Record<string, unknown> = {}, url = stack.url) => {
@@ -93,6 +94,7 @@ beforeAll(async () => {
   for (const [token, cohortId] of [[t.learner, morning], [t.learner2, evening]] as const) {
     const e = await run(stack.url, EnrollLearnerDocument, { input: { cohortId, idempotencyKey: idem() } }, token);
     expect(e.data?.enrollLearner.enrollment?.status).toBe('ACTIVE');
+    if (token === t.learner) learnerEnrollment = e.data!.enrollLearner.enrollment!.id;
   }
   // live learns the cohorts and the roster from enrollment's events
   const s = await until(async () => {
@@ -391,6 +393,17 @@ describe('live classes through the gateway', () => {
     } finally {
       await stack.gateway.reloadSupergraph();
     }
+  });
+
+  it('ends the subscription of a learner dropped from the cohort, as if the session were gone', async () => {
+    const s = await sub(t.learner, ChatMessageAddedDocument, { sessionId });
+    await joined('Lena Learner');
+    const dropped = await gql(stack.url, 'mutation($i: DropEnrollmentInput!) { dropEnrollment(input: $i) { errors { code } } }', { i: { enrollmentId: learnerEnrollment, idempotencyKey: idem() } }, { token: t.admin });
+    expect(dropped.data?.dropEnrollment.errors).toEqual([]);
+    // live's roster hears it from enrollment's event; the next lease renewal refuses her.
+    expect(await s.next(20_000)).toMatchObject({ errors: [{ message: 'Session not found', extensions: { code: 'NOT_FOUND' } }] });
+    expect(await s.ended).toEqual({ completed: true });
+    await gone('Lena Learner');
   });
 
   it('records attendance when the session ends', async () => {

@@ -209,8 +209,10 @@ export async function startGateway(env: GatewayEnv, opts: { port?: number; log?:
     },
   });
   let engineUpdate = Promise.resolve();
+  let engineSdl = supergraphSdl;
   gateway.onSchemaLoadOrUpdate(({ coreSupergraphSdl }) => {
-    if (coreSupergraphSdl === supergraphSdl) return;
+    if (coreSupergraphSdl === engineSdl) return;
+    engineSdl = coreSupergraphSdl;
     engineUpdate = engineUpdate.then(() => engine.update(coreSupergraphSdl)).catch((err: unknown) => log.error({ err }, 'subscriptions could not move to the new supergraph'));
   });
 

@@ -7,7 +7,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import { inTenant } from '@lectern/kernel';
 import type { Logger } from '@lectern/kernel';
 import type { Publisher } from '../realtime/events.ts';
-import { closeIntervals, lockPeople, openIntervals } from '../session/session.store.ts';
+import { closeIntervals, lockPeople, openIntervals, stillAllowed } from '../session/session.store.ts';
 import type { PresenceStore, PresenceTransition } from './presence.store.ts';
 
 /** The kernel's lease contract (packages/kernel/src/subscriptions.ts LeaseHandler). */
@@ -36,14 +36,33 @@ export class PresenceService implements Leases {
   }
 
   /** Starts a lease of `userId` in the session (the admission's lease). */
-  async join(leaseId: string, tenantId: string, sessionId: string, userId: string): Promise<void> {
-    const t = await this.#store.join(leaseId, tenantId, sessionId, userId);
+  /** Starts a lease of `userId` in the session; `byRoster`: admitted as its learner or instructor (not by role). */
+  async join(leaseId: string, tenantId: string, sessionId: string, userId: string, byRoster = false): Promise<void> {
+    const t = await this.#store.join(leaseId, tenantId, sessionId, userId, byRoster);
     if (t) await this.#apply([t]);
   }
 
-  /** Extends these leases; the ids no longer held (their subscribers are admitted again). */
-  renew(ids: string[]): Promise<string[]> {
-    return this.#store.renew(ids);
+  /**
+   * Extends these leases; answers the ids no longer held, whose subscribers the gateway admits
+   * again: those that expired, and those of people the roster no longer lets see the session
+   * (dropped, moved to another cohort, no longer teaching it). Those are ended here, so they
+   * leave at once, and their new admission is refused like a missing session. Admission checked
+   * the roster when they subscribed; this checks it again at every renewal (TTL/3), in one
+   * statement per organization.
+   */
+  async renew(ids: string[]): Promise<string[]> {
+    const unknown = await this.#store.renew(ids);
+    const gone = new Set(unknown);
+    const holders = await this.#store.rosterHolders(ids.filter((id) => !gone.has(id)));
+    const byTenant = new Map<string, typeof holders>();
+    for (const h of holders) (byTenant.get(h.tenantId) ?? byTenant.set(h.tenantId, []).get(h.tenantId)!).push(h);
+    const revoked: string[] = [];
+    for (const [tenantId, list] of byTenant) {
+      const allowed = await inTenant(this.#orm, tenantId, (uow) => stillAllowed(uow, tenantId, list));
+      for (const h of list) if (!allowed.has(`${h.sessionId}:${h.userId}`)) revoked.push(h.id);
+    }
+    if (revoked.length) await this.release(revoked);
+    return [...unknown, ...revoked];
   }
 
   async release(ids: string[]): Promise<void> {

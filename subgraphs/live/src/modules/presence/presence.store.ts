@@ -3,7 +3,8 @@
 // keyPrefix, REDIS_PREFIX, comes first):
 //
 //   live:leases                    ZSET  leaseId → expiry (ms since epoch), every lease of every session
-//   live:lease:<leaseId>           HASH  t (tenant), s (session), u (user)
+//   live:lease:<leaseId>           HASH  t (tenant), s (session), u (user), r ('1': admitted by the
+//                                       roster, re-checked at each renewal; '0': by role)
 //   live:present:<tenant>:<session> ZSET userId → since (ms): the present people, in order of arrival
 //   live:leasecount:<tenant>:<session> HASH userId → live leases
 //
@@ -28,12 +29,12 @@ const leaseKey = (id: string) => `live:lease:${id}`;
 const presentKey = (t: string, s: string) => `live:present:${t}:${s}`;
 const countKey = (t: string, s: string) => `live:leasecount:${t}:${s}`;
 
-// KEYS: leases, lease hash, present, counts. ARGV: leaseId, tenant, session, user, expiry ms, now ms.
+// KEYS: leases, lease hash, present, counts. ARGV: leaseId, tenant, session, user, expiry ms, now ms, by roster ('1'/'0').
 // Returns 1 when the user became present, 0 otherwise (already present, or a lease id seen before).
 const JOIN = `
 if redis.call('zscore', KEYS[1], ARGV[1]) then return 0 end
 redis.call('zadd', KEYS[1], ARGV[5], ARGV[1])
-redis.call('hset', KEYS[2], 't', ARGV[2], 's', ARGV[3], 'u', ARGV[4])
+redis.call('hset', KEYS[2], 't', ARGV[2], 's', ARGV[3], 'u', ARGV[4], 'r', ARGV[7])
 local n = redis.call('hincrby', KEYS[4], ARGV[4], 1)
 if n == 1 then
   redis.call('zadd', KEYS[3], ARGV[6], ARGV[4])
@@ -78,9 +79,9 @@ export class PresenceStore {
   }
 
   /** Starts lease `leaseId` of `userId` in the session; a transition when they were absent. */
-  async join(leaseId: string, tenantId: string, sessionId: string, userId: string): Promise<PresenceTransition | null> {
+  async join(leaseId: string, tenantId: string, sessionId: string, userId: string, byRoster = false): Promise<PresenceTransition | null> {
     const now = Date.now();
-    const became = await this.#redis.liveJoin(LEASES, leaseKey(leaseId), presentKey(tenantId, sessionId), countKey(tenantId, sessionId), leaseId, tenantId, sessionId, userId, now + this.ttlSeconds * 1000, now);
+    const became = await this.#redis.liveJoin(LEASES, leaseKey(leaseId), presentKey(tenantId, sessionId), countKey(tenantId, sessionId), leaseId, tenantId, sessionId, userId, now + this.ttlSeconds * 1000, now, byRoster ? '1' : '0');
     return became === 1 ? { tenantId, sessionId, userId, present: true, at: new Date(now) } : null;
   }
 
@@ -99,6 +100,19 @@ export class PresenceStore {
       chunk.forEach((id, k) => scores[k] == null && unknown.push(id));
     }
     return unknown;
+  }
+
+  /** Who holds these leases, for those admitted by the roster (the rest: by role, or gone). */
+  async rosterHolders(ids: readonly string[]): Promise<{ id: string; tenantId: string; sessionId: string; userId: string }[]> {
+    if (!ids.length) return [];
+    const read = this.#redis.pipeline();
+    for (const id of ids) read.hmget(leaseKey(id), 't', 's', 'u', 'r');
+    const rows = (await read.exec()) ?? [];
+    return ids.flatMap((id, i) => {
+      const [err, v] = rows[i] ?? [];
+      const [t, s, u, r] = (err ? [] : (v as (string | null)[])) ?? [];
+      return t && s && u && r === '1' ? [{ id, tenantId: t, sessionId: s, userId: u }] : [];
+    });
   }
 
   /** Ends these leases now (unknown ids are ignored); the transitions to absent they caused. */

@@ -18,7 +18,9 @@ const admitTo = (kind: LiveEvent['type'] | null) =>
     if (actor.kind !== 'user' || !actor.userId || !actor.tenantId) throw forbidden('Only a signed-in person joins a session');
     const [tenantId, userId] = [actor.tenantId, actor.userId];
     const channel = kind ? kindChannel(session.id, kind) : sessionChannel(session.id);
-    return { channel, lease: (leaseId) => ctx.presence.join(leaseId, tenantId, session.id, userId) };
+    // Let in by the roster (not by role): each renewal of the lease checks the roster again.
+    const byRoster = !ctx.viewer.all;
+    return { channel, lease: (leaseId) => ctx.presence.join(leaseId, tenantId, session.id, userId, byRoster) };
   };
 
 export const subscriptionResolvers = {

@@ -1,6 +1,7 @@
 // Live's set-based SQL inside a mutation's (or a presence transition's) transaction. Every
 // statement names tenant_id = ? itself (DESIGN rule 2); RLS is the second layer.
 import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Statements } from '@lectern/kernel/uow';
 import { sqlArray as arr } from '@lectern/kernel/orm';
 import { optionalTimestamp, timestamp, uuidArrayLiteral } from '@lectern/kernel/rows';
 import type { SessionAccess } from '../../access.ts';
@@ -121,6 +122,26 @@ export async function openIntervals(em: EntityManager, tenantId: string, session
     [tenantId, sessionId, at.toISOString(), ...userIds, tenantId, sessionId],
   );
   return rows.length;
+}
+
+/**
+ * Which (session, person) pairs the roster still lets in: each person teaches one of the
+ * session's cohorts or holds an active seat in one (loaders.ts TEACHES_SQL / ATTENDS_SQL, for
+ * many people at once). Answers `${sessionId}:${userId}` keys.
+ */
+export async function stillAllowed(uow: Statements, tenantId: string, pairs: readonly { sessionId: string; userId: string }[]): Promise<Set<string>> {
+  if (!pairs.length) return new Set();
+  const rows = await uow.statement<{ session_id: string; user_id: string }>(
+    `select x.session_id, x.user_id
+       from unnest(?::uuid[], ?::uuid[]) as x(session_id, user_id)
+       join sessions t on t.tenant_id = ? and t.id = x.session_id
+      where exists (select 1 from roster_cohorts c where c.tenant_id = ? and c.offering_id = t.offering_id
+                      and (t.cohort_ids is null or c.cohort_id = any(t.cohort_ids)) and x.user_id = any(c.instructor_ids))
+         or exists (select 1 from roster_enrollments e where e.tenant_id = ? and e.offering_id = t.offering_id
+                      and e.learner_id = x.user_id and e.status = 'ACTIVE' and (t.cohort_ids is null or e.cohort_id = any(t.cohort_ids)))`,
+    [uuidArrayLiteral(pairs.map((p) => p.sessionId)), uuidArrayLiteral(pairs.map((p) => p.userId)), tenantId, tenantId, tenantId],
+  );
+  return new Set(rows.map((r) => `${r.session_id}:${r.user_id}`));
 }
 
 /** Closes these people's open intervals (everyone's when `userIds` is null) at `at`. */
