@@ -165,6 +165,12 @@ describe('live classes through the gateway', () => {
     }
     const missing = await sub(t.learner2, ChatMessageAddedDocument, { sessionId: globalId('Session', '00000000-0000-4000-8000-000000000000') });
     expect(await missing.ended).toMatchObject({ errors: [{ extensions: { code: 'NOT_FOUND' } }] });
+    // Ids that are not a session's, and variables of the wrong type: typed errors, nothing internal.
+    for (const variables of [{ sessionId: 'garbage' }, { sessionId: courseId }, { sessionId: 42 }, {}]) {
+      const bad = await sub(t.learner, ChatMessageAddedDocument, variables);
+      const ended = (await bad.ended) as { errors?: { extensions?: { code?: string } }[] };
+      expect(ended.errors?.[0]?.extensions?.code, JSON.stringify(ended)).toMatch(/^(NOT_FOUND|BAD_USER_INPUT|GRAPHQL_VALIDATION_FAILED)$/);
+    }
   });
 
   it('completes each event once per group: 12 subscribers cost identity what 1 costs', async () => {

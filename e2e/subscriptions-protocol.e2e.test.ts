@@ -152,7 +152,7 @@ describe('graphql-ws at the gateway', () => {
   });
 
   it('closes 4403 when the access token expires, unless the client refreshed it in time', async () => {
-    const short = await token(A.learner, A.org, 2);
+    const short = await token(A.learner, A.org, 4);
     const expiring = raw();
     const refreshed = raw();
     await Promise.all([expiring.opened, refreshed.opened]);
