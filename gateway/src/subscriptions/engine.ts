@@ -17,7 +17,13 @@
 //      fetches run with its members' organization and roles but no user (`groupActor`): a
 //      shared result can carry no one subscriber's private data to another. A PERSONAL channel
 //      (the subgraph says so at admission: one person's inbox) is completed as that person.
-//   5. pushes each result into the subscribers' bounded queues (queue.ts).
+//   5. pushes each result, its errors made safe once (the gateway's formatError), into the
+//      subscribers' bounded queues (queue.ts).
+//
+// A subscriber's lease (presence) is renewed by upstream.ts. A lease the subgraph no longer
+// holds (it expired in an outage, or the subgraph ended it because its holder may no longer
+// see the channel) makes the engine admit that subscriber again: it holds a new lease, or ends
+// with the subgraph's refusal (e.g. the NOT_FOUND of a missing session).
 //
 // A subscription field's value must be the same for everyone the subgraph admits to its
 // channel (the primary runs once, as the subscriber who opened it); per-viewer data belongs in
