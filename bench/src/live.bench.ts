@@ -404,7 +404,22 @@ async function runMode(
   }
 }
 
+/** Open files this process (and the processes it starts) may hold: /proc/self/limits on Linux, else unknown. */
+function openFilesLimit(): number | null {
+  try {
+    const m = /^Max open files\s+(\d+|unlimited)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
+    return m ? (m[1] === 'unlimited' ? Infinity : Number(m[1])) : null;
+  } catch {
+    return null;
+  }
+}
+
 export async function liveBench() {
+  // The client process holds N sockets and the gateway N more (plus its own): say so up front.
+  const limit = openFilesLimit();
+  if (limit !== null && limit < N + 2000) {
+    throw new Error(`pnpm bench live opens ${N} WebSockets (BENCH_LIVE_SUBSCRIBERS) in one process, but this shell allows ${limit} open files: raise it (ulimit -n ${N + 5000}) or set a smaller BENCH_LIVE_SUBSCRIBERS`);
+  }
   const stack = await startBenchStack({
     label: 'bench-live',
     env: {
