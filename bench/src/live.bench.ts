@@ -40,6 +40,7 @@ import { entities as identityEntities } from '@lectern/identity/server';
 import { accessTokenFor, seedManyMembers, seedOrganizationWithPeople } from '@lectern/identity/testing';
 import { idem } from '@lectern/testkit';
 import { benchEnv } from './env.ts';
+import { openFilesLimit } from '@lectern/kernel/process-limits';
 import { cpuSnapshot, pool, post, startBenchStack, type BenchStack, type CpuSnapshot, type Json } from './stack.ts';
 
 const {
@@ -401,16 +402,6 @@ async function runMode(
   } catch (err) {
     await clients.stop().catch(() => null);
     throw err;
-  }
-}
-
-/** Open files this process (and the processes it starts) may hold: /proc/self/limits on Linux, else unknown. */
-function openFilesLimit(): number | null {
-  try {
-    const m = /^Max open files\s+(\d+|unlimited)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
-    return m ? (m[1] === 'unlimited' ? Infinity : Number(m[1])) : null;
-  } catch {
-    return null;
   }
 }
 

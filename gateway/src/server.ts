@@ -12,6 +12,7 @@ import { serviceCredential } from '@lectern/kernel/service-auth';
 import { makeFormatError } from '@lectern/kernel/errors';
 import { createHttpHost, installShutdown, sendJson, type HttpHost, type Route } from '@lectern/kernel/http';
 import { createLogger, type Logger } from '@lectern/kernel/logger';
+import { openFilesLimit } from '@lectern/kernel/process-limits';
 import { createMetrics } from '@lectern/kernel/metrics';
 import { Authenticator } from './auth.ts';
 import { corsFor, parseOrigins } from './cors.ts';
@@ -271,6 +272,10 @@ export async function startGateway(env: GatewayEnv, opts: { port?: number; log?:
       ),
     },
   });
+  // Each socket is a file descriptor: more sockets than the process may open would fail at accept.
+  const files = openFilesLimit();
+  const maxSockets = files === null ? env.WS_MAX_SOCKETS : Math.min(env.WS_MAX_SOCKETS, Math.max(100, files - 1000));
+  if (maxSockets < env.WS_MAX_SOCKETS) log.warn({ WS_MAX_SOCKETS: env.WS_MAX_SOCKETS, openFilesLimit: files, maxSockets }, 'the open-file limit (ulimit -n) holds fewer sockets than WS_MAX_SOCKETS; raise it to serve more');
   const sockets = attachSocketServer(host.server, {
     path: '/graphql',
     log,
@@ -286,7 +291,7 @@ export async function startGateway(env: GatewayEnv, opts: { port?: number; log?:
     limits: {
       initTimeoutMs: env.WS_INIT_TIMEOUT_MS,
       pingIntervalMs: env.WS_PING_INTERVAL_MS,
-      maxSockets: env.WS_MAX_SOCKETS,
+      maxSockets,
       maxSocketsPerUser: env.WS_MAX_SOCKETS_PER_USER,
       maxSubscriptionsPerSocket: env.WS_MAX_SUBSCRIPTIONS_PER_SOCKET,
       maxSubscriptionsPerUser: env.WS_MAX_SUBSCRIPTIONS_PER_USER,
