@@ -105,3 +105,48 @@ export const emptyConnection = <T>(): Connection<T> => toConnection<T>([], { lim
 export function mapConnection<R, T>(c: Connection<R>, fn: (row: R) => T): Connection<T> {
   return { ...c, edges: c.edges.map((e) => ({ cursor: e.cursor, node: fn(e.node) })), nodes: c.nodes.map(fn) };
 }
+
+/** A keyset column of a child table's order: its SQL expression and type (for the cursor's cast). */
+export interface KeysetColumn {
+  expr: string;
+  type: string;
+}
+
+/** One page of one parent's children: the parent, the page, its direction and an extra condition. */
+export interface ChildPage {
+  parentId: string;
+  page: PageRequest;
+  /** The order the SQL reads in (the list's order, turned round for a backward page). */
+  ascending: boolean;
+  where?: { sql: string; params: readonly unknown[] };
+}
+
+/**
+ * Many parents' pages of one child table in one statement (a DataLoader batch): a UNION ALL of
+ * one keyset subquery per page, each with its own cursor, direction and limit + 1 rows (a page
+ * of limit 0 reads nothing). Answers each page's rows in the SQL's order, ready for
+ * toConnection; every row also carries its `page_key`. The table is read as `t`, within
+ * `tenantId` (a `where` names `t.` columns and brings its own `?` parameters).
+ */
+export async function childPages<R extends Record<string, unknown>>(
+  query: (sql: string, params: unknown[]) => Promise<R[]>,
+  from: { table: string; parentColumn: string; tenantId: string; order: readonly KeysetColumn[] },
+  pages: readonly ChildPage[],
+): Promise<R[][]> {
+  const { table, parentColumn, tenantId, order } = from;
+  const parts: string[] = [];
+  const params: unknown[] = [];
+  pages.forEach(({ parentId, page, ascending, where }, i) => {
+    if (page.limit === 0) return;
+    const keyset = page.cursor ? ` and (${order.map((c) => c.expr).join(', ')}) ${ascending ? '>' : '<'} (${order.map((c) => `?::${c.type}`).join(', ')})` : '';
+    parts.push(
+      `(select t.*, ?::int as page_key from ${table} t where t.tenant_id = ? and t.${parentColumn} = ?${keyset}${where?.sql ?? ''}
+         order by ${order.map((c) => `${c.expr} ${ascending ? 'asc' : 'desc'}`).join(', ')} limit ?)`,
+    );
+    params.push(i, tenantId, parentId, ...(page.cursor ?? []), ...(where?.params ?? []), page.limit + 1);
+  });
+  const out = pages.map((): R[] => []);
+  // Rows keep their place in the SQL's order (UNION ALL of ordered subqueries, split by page).
+  if (parts.length) for (const r of await query(parts.join(' union all '), params)) out[Number(r.page_key)]!.push(r);
+  return out;
+}

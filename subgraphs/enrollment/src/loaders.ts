@@ -13,6 +13,7 @@ import { Enrollment } from './modules/enrollment/enrollment.entity.ts';
 import { Cohort, Offering, OfferingVersionChange } from './modules/offering/offering.entity.ts';
 import { RosterImport, type RosterImportRowView, type RosterRowStatus } from './modules/roster/roster.entity.ts';
 import { sqlArray as arr } from '@lectern/kernel/orm';
+import { childPages, type PageRequest } from '@lectern/kernel/pagination';
 
 /** Which rows of a page the caller may see: all, or their own plus those of cohorts they teach. */
 export type Viewer = { all: true } | { all: false; userId: string };
@@ -138,37 +139,17 @@ export function createLoaders(uow: UnitOfWork, tenantId: string | null, viewer: 
         const { rel, order = 'seq' } = keys[idx[0]!]!;
         const { table, col } = RELATIONS[rel];
         const { cols, cursor } = ORDERS[order];
-        const parts: string[] = [];
-        const params: unknown[] = [];
-        for (const i of idx) {
+        const asked = idx.map((i) => {
           const k = keys[i]!;
-          const page = requests[i] as Exclude<(typeof requests)[number], Error>;
-          if (page.limit === 0) continue;
-          const ascending = (k.direction ?? 'ASC') === 'ASC' !== page.backward;
-          const cond = conditions(rel, k.statuses);
-          let keyset = '';
-          if (page.cursor) {
-            keyset = ` and (${cols.map((c) => c.expr).join(', ')}) ${ascending ? '>' : '<'} (${cols.map((c) => `?::${c.type}`).join(', ')})`;
-          }
-          parts.push(
-            `(select t.*, ?::int as page_key from ${table} t where t.tenant_id = ? and t.${col} = ?${keyset}${cond.sql}
-               order by ${cols.map((c) => `${c.expr} ${ascending ? 'asc' : 'desc'}`).join(', ')} limit ?)`,
-          );
-          params.push(i, tenant, k.id, ...(page.cursor ?? []), ...cond.params, page.limit + 1);
-        }
-        const rows = parts.length ? await m.execute<Row[]>(parts.join(' union all '), params) : [];
-        const byKey = new Map<number, Row[]>();
-        for (const r of rows) {
-          const i = Number(r.page_key);
-          (byKey.get(i) ?? byKey.set(i, []).get(i)!).push(r);
-        }
-        for (const i of idx) {
+          const page = requests[i] as PageRequest;
+          return { parentId: k.id, page, ascending: (k.direction ?? 'ASC') === 'ASC' !== page.backward, where: conditions(rel, k.statuses) };
+        });
+        const rows = await childPages((sql, params) => m.execute<Row[]>(sql, params), { table, parentColumn: col, tenantId: tenant, order: cols }, asked);
+        idx.forEach((i, n) => {
           const k = keys[i]!;
-          const page = requests[i] as Exclude<(typeof requests)[number], Error>;
-          // Rows keep their place in the SQL's order (UNION ALL of ordered subqueries, split by key).
-          const conn = toConnection(byKey.get(i) ?? [], page, cursor, () => counts.load({ rel: k.rel, id: k.id, args: {}, statuses: k.statuses }));
+          const conn = toConnection(rows[n]!, asked[n]!.page, cursor, () => counts.load({ rel: k.rel, id: k.id, args: {}, statuses: k.statuses }));
           out[i] = mapConnection(conn, (r) => toNode(m, rel, r));
-        }
+        });
       }
       return out;
     },

@@ -10,6 +10,7 @@
 // subquery per parent (each with its own cursor, direction and limit + 1 rows, kernel
 // pagination.ts); totalCount is another batched loader, run only when a client selects it.
 import { DataLoader, oneLoader, manyLoader, pageRequest, toConnection, mapConnection, type Connection, type PageArgs, type UnitOfWork } from '@lectern/kernel';
+import { childPages, type PageRequest } from '@lectern/kernel/pagination';
 import { sqlArray as arr } from '@lectern/kernel/orm';
 import { timestamp, optionalTimestamp } from '@lectern/kernel/rows';
 import type { SessionAccess } from './access.ts';
@@ -130,31 +131,13 @@ export function createLoaders(uow: UnitOfWork, tenantId: string | null, viewer: 
       for (const [rel, idx] of groups) {
         const { table, col, order } = RELATIONS[rel];
         const { cols, cursor } = ORDERS[order];
-        const cond = rel === 'offeringSessions' ? sessionVisibility() : { sql: '', params: [] };
-        const parts: string[] = [];
-        const params: unknown[] = [];
-        for (const i of idx) {
-          const page = requests[i] as Exclude<(typeof requests)[number], Error>;
-          if (page.limit === 0) continue;
-          const ascending = !page.backward;
-          const keyset = page.cursor ? ` and (${cols.map((c) => c.expr).join(', ')}) ${ascending ? '>' : '<'} (${cols.map((c) => `?::${c.type}`).join(', ')})` : '';
-          parts.push(
-            `(select t.*, ?::int as page_key from ${table} t where t.tenant_id = ? and t.${col} = ?${keyset}${cond.sql}
-               order by ${cols.map((c) => `${c.expr} ${ascending ? 'asc' : 'desc'}`).join(', ')} limit ?)`,
-          );
-          params.push(i, tenant, keys[i]!.id, ...(page.cursor ?? []), ...cond.params, page.limit + 1);
-        }
-        const rows = parts.length ? await statement(parts.join(' union all '), params) : [];
-        const byKey = new Map<number, Row[]>();
-        for (const r of rows) {
-          const i = Number(r.page_key);
-          (byKey.get(i) ?? byKey.set(i, []).get(i)!).push(r);
-        }
-        for (const i of idx) {
+        const where = rel === 'offeringSessions' ? sessionVisibility() : undefined;
+        const asked = idx.map((i) => ({ parentId: keys[i]!.id, page: requests[i] as PageRequest, ascending: !(requests[i] as PageRequest).backward, where }));
+        const rows = await childPages(statement, { table, parentColumn: col, tenantId: tenant, order: cols }, asked);
+        idx.forEach((i, n) => {
           const k = keys[i]!;
-          const page = requests[i] as Exclude<(typeof requests)[number], Error>;
-          out[i] = toConnection(byKey.get(i) ?? [], page, cursor, () => counts.load({ rel: k.rel, id: k.id, args: {} }));
-        }
+          out[i] = toConnection(rows[n]!, asked[n]!.page, cursor, () => counts.load({ rel: k.rel, id: k.id, args: {} }));
+        });
       }
       return out;
     },
