@@ -12,6 +12,7 @@
 // the connection object: graphql's default field resolver calls it, so the count query runs
 // only when a client selects the field (codegen maps each connection type to Connection<T>).
 import { badInput } from './errors.ts';
+import { uuidArrayLiteral } from './rows.ts';
 
 export const MAX_PAGE = 100;
 export const DEFAULT_PAGE = 20;
@@ -149,4 +150,23 @@ export async function childPages<R extends Record<string, unknown>>(
   // Rows keep their place in the SQL's order (UNION ALL of ordered subqueries, split by page).
   if (parts.length) for (const r of await query(parts.join(' union all '), params)) out[Number(r.page_key)]!.push(r);
   return out;
+}
+
+/**
+ * How many children each parent has in one child table (the totalCount of childPages' lists),
+ * in one statement; `where` as in childPages. Answers a count per parent id, 0 for none.
+ */
+export async function childCounts(
+  query: (sql: string, params: unknown[]) => Promise<Record<string, unknown>[]>,
+  from: { table: string; parentColumn: string; tenantId: string },
+  parentIds: readonly string[],
+  where?: { sql: string; params: readonly unknown[] },
+): Promise<number[]> {
+  const { table, parentColumn, tenantId } = from;
+  const rows = await query(
+    `select t.${parentColumn} as key, count(*)::int as n from ${table} t where t.tenant_id = ? and t.${parentColumn} = any(?::uuid[])${where?.sql ?? ''} group by t.${parentColumn}`,
+    [tenantId, uuidArrayLiteral(parentIds), ...(where?.params ?? [])],
+  );
+  const byParent = new Map(rows.map((r) => [String(r.key), Number(r.n)]));
+  return parentIds.map((id) => byParent.get(id) ?? 0);
 }

@@ -13,7 +13,7 @@ import { Enrollment } from './modules/enrollment/enrollment.entity.ts';
 import { Cohort, Offering, OfferingVersionChange } from './modules/offering/offering.entity.ts';
 import { RosterImport, type RosterImportRowView, type RosterRowStatus } from './modules/roster/roster.entity.ts';
 import { sqlArray as arr } from '@lectern/kernel/orm';
-import { childPages, type PageRequest } from '@lectern/kernel/pagination';
+import { childCounts, childPages, type PageRequest } from '@lectern/kernel/pagination';
 
 /** Which rows of a page the caller may see: all, or their own plus those of cohorts they teach. */
 export type Viewer = { all: true } | { all: false; userId: string };
@@ -103,14 +103,8 @@ export function createLoaders(uow: UnitOfWork, tenantId: string | null, viewer: 
       for (const idx of groups.values()) {
         const { rel, statuses } = keys[idx[0]!]!;
         const { table, col } = RELATIONS[rel];
-        const ids = idx.map((i) => keys[i]!.id);
-        const cond = conditions(rel, statuses);
-        const rows = await m.execute<{ key: string; n: number }[]>(
-          `select t.${col} as key, count(*)::int as n from ${table} t where t.tenant_id = ? and t.${col} = any(${arr(ids, 'uuid')})${cond.sql} group by t.${col}`,
-          [tenant, ...ids, ...cond.params],
-        );
-        const byKey = new Map(rows.map((r) => [String(r.key), Number(r.n)]));
-        for (const i of idx) out[i] = byKey.get(keys[i]!.id) ?? 0;
+        const n = await childCounts((sql, params) => m.execute<Row[]>(sql, params), { table, parentColumn: col, tenantId: tenant }, idx.map((i) => keys[i]!.id), conditions(rel, statuses));
+        idx.forEach((i, k) => (out[i] = n[k]!));
       }
       return out;
     },

@@ -10,7 +10,7 @@
 // subquery per parent (each with its own cursor, direction and limit + 1 rows, kernel
 // pagination.ts); totalCount is another batched loader, run only when a client selects it.
 import { DataLoader, oneLoader, manyLoader, pageRequest, toConnection, mapConnection, type Connection, type PageArgs, type UnitOfWork } from '@lectern/kernel';
-import { childPages, type PageRequest } from '@lectern/kernel/pagination';
+import { childCounts, childPages, type PageRequest } from '@lectern/kernel/pagination';
 import { sqlArray as arr } from '@lectern/kernel/orm';
 import { timestamp, optionalTimestamp } from '@lectern/kernel/rows';
 import type { SessionAccess } from './access.ts';
@@ -100,14 +100,9 @@ export function createLoaders(uow: UnitOfWork, tenantId: string | null, viewer: 
       keys.forEach((k, i) => (groups.get(k.rel) ?? groups.set(k.rel, []).get(k.rel)!).push(i));
       for (const [rel, idx] of groups) {
         const { table, col } = RELATIONS[rel];
-        const ids = idx.map((i) => keys[i]!.id);
-        const cond = rel === 'offeringSessions' ? sessionVisibility() : { sql: '', params: [] };
-        const rows = await statement(
-          `select t.${col} as key, count(*)::int as n from ${table} t where t.tenant_id = ? and t.${col} = any(${arr(ids, 'uuid')})${cond.sql} group by t.${col}`,
-          [tenant, ...ids, ...cond.params],
-        );
-        const byKey = new Map(rows.map((r) => [String(r.key), Number(r.n)]));
-        for (const i of idx) out[i] = byKey.get(keys[i]!.id) ?? 0;
+        const where = rel === 'offeringSessions' ? sessionVisibility() : undefined;
+        const n = await childCounts(statement, { table, parentColumn: col, tenantId: tenant }, idx.map((i) => keys[i]!.id), where);
+        idx.forEach((i, k) => (out[i] = n[k]!));
       }
       return out;
     },
