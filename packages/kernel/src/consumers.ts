@@ -196,8 +196,8 @@ export function defineJob<S extends z.ZodType>(def: JobDefinition<S>): JobDefini
   return def;
 }
 
-/** Validates a job's payload before it is enqueued (bad input never reaches Redis). */
-export async function enqueue<S extends z.ZodType>(queue: Queue, def: JobDefinition<S>, data: z.input<S>, opts: { jobId?: string } = {}) {
+/** Validates a job's payload before it is enqueued (bad input never reaches Redis). `delay`: run it no sooner than this many ms from now. */
+export async function enqueue<S extends z.ZodType>(queue: Queue, def: JobDefinition<S>, data: z.input<S>, opts: { jobId?: string; delay?: number } = {}) {
   const parsed = def.payload.safeParse(data);
   if (!parsed.success) throw new Error(`invalid ${def.name} payload: ${parsed.error.issues[0]?.message ?? ''}`);
   if (opts.jobId?.includes(':')) throw new Error('BullMQ job ids may not contain ":"');

@@ -189,3 +189,18 @@ export async function assertNoEviction(redis: Redis): Promise<void> {
     throw new Error(`Redis maxmemory-policy is "${policy ?? 'unknown'}"; workers need "noeviction" (redis-cli CONFIG SET maxmemory-policy noeviction)`);
   }
 }
+
+/** `fn`, or a rejection once `ms` have passed (the request path never waits on Redis longer). */
+export async function enqueueWithin<T>(ms: number, fn: () => Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      fn(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`Redis did not take the job within ${ms} ms`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import { badInput, forbidden, idOf, inputId, notFound, type Logger } from '@lectern/kernel';
 import { enqueue } from '@lectern/kernel/consumers';
+import { enqueueWithin } from '@lectern/kernel/queues';
 import { adminWrites, requireReader, teaches } from '../../access.ts';
 import type { MutationResult } from '../../errors.ts';
 import { runMutation, type Idempotent, type ServiceDeps } from '../enrollment/mutation.ts';
@@ -27,20 +28,6 @@ export const MAX_ROSTER_ROWS = 20_000;
 /** How long importRoster waits for Redis to take the job before leaving it to the worker's sweep. */
 const ENQUEUE_TIMEOUT_MS = 1000;
 
-/** `fn`, or a rejection once `ms` have passed (the request path never waits on Redis longer). */
-async function enqueueWithin<T>(ms: number, fn: () => Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      fn(),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`Redis did not take the job within ${ms} ms`)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 const EMAIL = /^[^\s@,;<>"]+@[^\s@,;<>"]+\.[^\s@,;<>"]+$/;
 
 export interface ParsedRow {
