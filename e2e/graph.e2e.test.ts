@@ -159,8 +159,8 @@ describe('one graph clients can cache', () => {
     expect(nodeTypes.length).toBeGreaterThan(15);
 
     // Objects of the remaining types: an invitation, an API key, a roster import with a
-    // rejected row, a completion policy, a live session with its chat and moderation log, and a
-    // dead letter in a queue's failed set.
+    // rejected row, a completion policy, a live session with its chat and moderation log, a quiz
+    // with its bank, question, attempt and accommodation, and a dead letter in a queue's failed set.
     expect((await call(`mutation($i: InviteMemberInput!) { inviteMember(input: $i) { errors { code } } }`, { i: { email: 'newcomer@graph-a.example', roles: ['LEARNER'], idempotencyKey: idem() } }, t.admin)).inviteMember.errors).toEqual([]);
     expect((await call(`mutation($i: CreateApiKeyInput!) { createApiKey(input: $i) { errors { code } } }`, { i: { name: 'LRS', scopes: ['CATALOG_READ'], idempotencyKey: idem() } }, t.admin)).createApiKey.errors).toEqual([]);
     const imported = await call(`mutation($i: ImportRosterInput!) { importRoster(input: $i) { rosterImport { id } errors { code } } }`, {
@@ -178,6 +178,15 @@ describe('one graph clients can cache', () => {
     }, Boolean, 15_000);
     expect((await call(`mutation($i: PostChatMessageInput!) { postChatMessage(input: $i) { errors { code } } }`, { i: { sessionId: scheduled, body: 'Welcome', idempotencyKey: idem() } }, t.admin)).postChatMessage.errors).toEqual([]);
     expect((await call(`mutation($i: MuteParticipantInput!) { muteParticipant(input: $i) { errors { code } } }`, { i: { sessionId: scheduled, userId: globalId('User', A.learner.id), minutes: 1, idempotencyKey: idem() } }, t.admin)).muteParticipant.errors).toEqual([]);
+    // Assessment: a bank with a question, a quiz of the course, the learner's attempt at it
+    // (assessment learns the roster from enrollment's events first) and an accommodation.
+    const bankId = (await call(`mutation($i: CreateQuestionBankInput!) { createQuestionBank(input: $i) { bank { id } } }`, { i: { name: 'Forklift', idempotencyKey: idem() } }, t.admin)).createQuestionBank.bank.id;
+    const questionId = (await call(`mutation($i: CreateQuestionInput!) { createQuestion(input: $i) { question { id } } }`, {
+      i: { bankId, question: { type: 'TRUE_FALSE', prompt: 'Check the forks first?', correctBoolean: true }, idempotencyKey: idem() },
+    }, t.admin)).createQuestion.question.id;
+    const quizId = (await call(`mutation($i: CreateQuizInput!) { createQuiz(input: $i) { quiz { id } errors { code } } }`, { i: { courseId: ids.course, title: 'Forklift check', questionIds: [questionId], published: true, idempotencyKey: idem() } }, t.admin)).createQuiz.quiz.id;
+    await until(async () => (await gql(stack.url, `mutation($i: StartAttemptInput!) { startAttempt(input: $i) { attempt { id } } }`, { i: { quizId, idempotencyKey: idem() } }, { token: t.learner })).data?.startAttempt?.attempt?.id as string | undefined, Boolean, 15_000);
+    expect((await call(`mutation($i: SetAccommodationInput!) { setAccommodation(input: $i) { errors { code } } }`, { i: { learnerId: globalId('User', A.learner.id), quizId, extraAttempts: 1, idempotencyKey: idem() } }, t.admin)).setAccommodation.errors).toEqual([]);
     const prefix = bullPrefix(stack.db.env.REDIS_PREFIX!);
     const connection = workerConnection('redis://127.0.0.1:6379');
     // learning's job queue: no process of the stack consumes it (learning runs no jobs yet), so
@@ -207,6 +216,7 @@ describe('one graph clients can cache', () => {
         publishedVersion { id number modules { id title lessons { id title kind video { id } quiz { id } } } }
         completionPolicy { id courseRule }
         offerings(first: 5) { totalCount nodes { id courseVersion { id number } versionChanges { id reason } } }
+        quizzes { id title questions { question { id bank { id name } currentVersion { id number } } } accommodations { id extraAttempts } attempts(first: 5) { nodes { id status } } }
       }
       offering(id: $offering) {
         id

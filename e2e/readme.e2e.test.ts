@@ -26,7 +26,7 @@ import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { databaseEnv, parseEnv } from '@lectern/kernel/env';
 import { gql, until } from '@lectern/testkit';
-import { seedDemo, seedDemoEnrollments, seedDemoSession, demoAdminToken, DEMO_PASSWORD, DEMO_SLUG } from '../scripts/seed-demo.ts';
+import { seedDemo, seedDemoEnrollments, seedDemoSession, demoLoginToken, demoQuiz, DEMO_PASSWORD, DEMO_SLUG } from '../scripts/seed-demo.ts';
 import { startStack, type Stack } from './src/harness.ts';
 
 interface Example {
@@ -154,7 +154,7 @@ const running: Running[] = [];
 beforeAll(async () => {
   stack = await startStack('readme', {}, { workers: true });
   const people = await seedDemo(parseEnv(databaseEnv, stack.db.env));
-  const admin = await demoAdminToken(stack.url, people.admin.email);
+  const admin = await demoLoginToken(stack.url, people.admin.email);
   const scheduled = await seedDemoEnrollments(stack.url, admin!, people);
   expect(scheduled).not.toBeNull();
   // The live session `pnpm dev` schedules (live hears of the demo cohort from enrollment's events).
@@ -171,6 +171,8 @@ beforeAll(async () => {
   );
   // …and live has heard of learner1's enrollment: the demo session is theirs to see and join.
   await until(async () => (await gql(stack.url, `query($id: ID!) { session(id: $id) { id } }`, { id: session!.sessionId }, { token })).data?.session?.id, Boolean, 20_000);
+  // …and assessment has too: the demo quiz is theirs to take (as `pnpm dev` waits before printing it).
+  expect(await demoQuiz(stack.url, token)).not.toBeNull();
   // The operator the README creates, with the command it shows.
   execFileSync(process.execPath, ['scripts/create-super-admin.ts', '--email', 'operator@lectern.example', '--password', 'operator-passphrase-1'], {
     cwd: new URL('..', import.meta.url).pathname,

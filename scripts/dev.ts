@@ -3,7 +3,7 @@
 // own processes, signs the demo admin in, and prints the playground URL and logins.
 import { createConnection } from 'node:net';
 import { bootstrap, explain, migrateAll } from './db.ts';
-import { demoAdminToken, seedDemo, seedDemoEnrollments, seedDemoSession, DEMO_PASSWORD, DEMO_SESSION_TITLE, DEMO_SLUG } from './seed-demo.ts';
+import { demoLoginToken, demoQuiz, seedDemo, seedDemoEnrollments, seedDemoSession, DEMO_PASSWORD, DEMO_SESSION_TITLE, DEMO_SLUG } from './seed-demo.ts';
 import { SUBGRAPHS } from './subgraphs.ts';
 import { children, waitReady } from './processes.ts';
 
@@ -71,10 +71,13 @@ const base = `http://${HOST}:${GATEWAY_PORT + portOffset}`;
 await waitReady(`${base}/readyz`);
 
 // Sign the demo admin in through the gateway, so the playground link works at once.
-const token = await demoAdminToken(`${base}/graphql`, people.admin.email);
+const token = await demoLoginToken(`${base}/graphql`, people.admin.email);
 const scheduled = token ? await seedDemoEnrollments(`${base}/graphql`, token, people).catch(() => null) : null;
 // A live class to subscribe to (live hears of the demo cohort from enrollment's events first).
 const session = token && scheduled ? await seedDemoSession(`${base}/graphql`, token, scheduled.offeringId).catch(() => null) : null;
+// The course's quiz, once assessment has heard of the learners' enrollments too.
+const learnerToken = scheduled ? await demoLoginToken(`${base}/graphql`, people.learner.email).catch(() => null) : null;
+const quiz = learnerToken ? await demoQuiz(`${base}/graphql`, learnerToken).catch(() => null) : null;
 const query = '{\n  courses(first: 10) {\n    nodes { id title status authors { displayName } }\n  }\n}\n';
 const link = `${base}/playground?query=${encodeURIComponent(query)}${token ? `&headers=${encodeURIComponent(JSON.stringify({ Authorization: `Bearer ${token}` }))}` : ''}`;
 
@@ -92,5 +95,5 @@ Lectern is running.
     ${people.learner2.email.padEnd(32)} LEARNER
 ${scheduled ? `  Offering "Introduction to SQL" (${scheduled.offeringId}): the instructor teaches its cohort, both learners are enrolled.\n` : ''}${
   session ? `  Live session "${DEMO_SESSION_TITLE}" (${session.sessionId}): ${session.status}, starts ${session.startsAt}; subscribe with sessionEvents.\n` : ''
-}  Press Ctrl-C to stop.
+}${quiz ? `  Quiz "${quiz.title}" (${quiz.quizId}) of Introduction to SQL: published, 3 attempts; learners take it with startAttempt.\n` : ''}  Press Ctrl-C to stop.
 `);

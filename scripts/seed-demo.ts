@@ -7,7 +7,7 @@
 //   node scripts/seed-demo.ts --gateway <url>   then, through the running gateway at <url>
 //                                               (…/graphql), the demo offering, cohort and
 //                                               enrollments, and a scheduled live session
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { createOrm } from '@lectern/kernel/orm';
 import { databaseEnv, parseEnv } from '@lectern/kernel/env';
 import { globalId } from '@lectern/kernel/ids';
@@ -15,6 +15,8 @@ import { entities as identityEntities } from '@lectern/identity/server';
 import { entities as catalogEntities } from '@lectern/catalog/server';
 import { seedOrganizationWithPeople, TEST_PASSWORD } from '@lectern/identity/testing';
 import { seedDemoCatalog } from '@lectern/catalog/testing';
+import { entities as assessmentEntities } from '@lectern/assessment/server';
+import { seedDemoAssessment } from '@lectern/assessment/testing';
 
 export const DEMO_SLUG = 'demo';
 export const DEMO_PASSWORD = TEST_PASSWORD;
@@ -24,13 +26,20 @@ export const DEMO_SESSION_TITLE = 'Introduction to SQL: live Q&A';
 export async function seedDemo(env = parseEnv(databaseEnv)) {
   const identityOrm = await createOrm({ databaseUrl: env.DATABASE_URL, schema: 'identity', entities: identityEntities, password: process.env.IDENTITY_DATABASE_PASSWORD ?? env.DATABASE_PASSWORD });
   const catalogOrm = await createOrm({ databaseUrl: env.DATABASE_URL, schema: 'catalog', entities: catalogEntities, password: process.env.CATALOG_DATABASE_PASSWORD ?? env.DATABASE_PASSWORD });
+  const assessmentOrm = await createOrm({ databaseUrl: env.DATABASE_URL, schema: 'assessment', entities: assessmentEntities, password: process.env.ASSESSMENT_DATABASE_PASSWORD ?? env.DATABASE_PASSWORD });
   try {
     const people = await seedOrganizationWithPeople(identityOrm, DEMO_SLUG, 'demo.lectern.dev');
-    await seedDemoCatalog(catalogOrm, { tenantId: people.org.id, authorIds: [people.admin.id, people.instructor.id] });
+    // Each QUIZ lesson links to a demo quiz; the ids are derived from the lesson's title, so a
+    // second run finds the same quizzes.
+    const quizIdFor = (title: string) => uuidFrom(`${people.org.id}:quiz:${title}`);
+    const courses = await seedDemoCatalog(catalogOrm, { tenantId: people.org.id, authorIds: [people.admin.id, people.instructor.id], quizIdFor });
+    const quizzes = courses.flatMap((c) => c.modules.flatMap((m) => m.lessons.filter((l) => l.kind === 'QUIZ').map((l) => ({ quizId: quizIdFor(l.title), courseId: c.id, title: l.title }))));
+    await seedDemoAssessment(assessmentOrm, { tenantId: people.org.id, authorId: people.instructor.id, quizzes });
     return people;
   } finally {
     await identityOrm.close();
     await catalogOrm.close();
+    await assessmentOrm.close();
   }
 }
 
@@ -45,7 +54,7 @@ if (import.meta.main) {
   console.log(`demo organization "${people.org.slug}" ready; password for every demo login: ${DEMO_PASSWORD}`);
   for (const who of ['admin', 'instructor', 'learner', 'learner2'] as const) console.log(`  ${people[who].email}  ${people[who].roles.join(',')}`);
   if (gateway) {
-    const token = await demoAdminToken(gateway, people.admin.email);
+    const token = await demoLoginToken(gateway, people.admin.email);
     const scheduled = token ? await seedDemoEnrollments(gateway, token, people) : null;
     if (!scheduled) {
       console.error(token ? 'the demo offering could not be scheduled (see the gateway and enrollment logs)' : `the demo admin could not sign in through ${gateway}`);
@@ -61,8 +70,14 @@ if (import.meta.main) {
   }
 }
 
-/** Signs the demo admin in through the gateway (as `pnpm dev` does); the access token, or null. */
-export async function demoAdminToken(graphqlUrl: string, email: string): Promise<string | null> {
+/** A UUID (version 4 layout) derived from `name`: the same name, the same id. */
+function uuidFrom(name: string): string {
+  const h = createHash('sha256').update(name).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${((parseInt(h[16]!, 16) & 3) | 8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+/** Signs a demo login (by email) in through the gateway, as `pnpm dev` does for the admin; the access token, or null. */
+export async function demoLoginToken(graphqlUrl: string, email: string): Promise<string | null> {
   const res = await fetch(graphqlUrl, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -169,6 +184,23 @@ export async function seedDemoSession(graphqlUrl: string, token: string, offerin
     )?.scheduleSession;
     if (scheduled?.session) return { sessionId: scheduled.session.id, status: scheduled.session.status, startsAt: scheduled.session.startsAt };
     if (scheduled?.errors?.[0]?.code !== 'OFFERING_NOT_FOUND' || Date.now() > deadline) return null;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/**
+ * The demo quiz of "Introduction to SQL" ("Join practice") once `learnerToken`'s holder sees it:
+ * assessment hears of the demo enrollments from enrollment's events, so just after
+ * seedDemoEnrollments it may not show it to them yet; asked again for up to `waitMs`. Null when
+ * it never shows.
+ */
+export async function demoQuiz(graphqlUrl: string, learnerToken: string, waitMs = 20_000): Promise<{ quizId: string; title: string } | null> {
+  const call = caller(graphqlUrl, learnerToken);
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const quiz = (await call('{ courseBySlug(slug: "introduction-to-sql") { quizzes { id title } } }', {}).catch(() => undefined))?.courseBySlug?.quizzes?.[0];
+    if (quiz) return { quizId: quiz.id, title: quiz.title };
+    if (Date.now() > deadline) return null;
     await new Promise((r) => setTimeout(r, 250));
   }
 }

@@ -6,6 +6,7 @@ import { migrations as notificationsMigrations } from '@lectern/notifications/se
 import { migrations as enrollmentMigrations } from '@lectern/enrollment/server';
 import { migrations as learningMigrations } from '@lectern/learning/server';
 import { migrations as liveMigrations } from '@lectern/live/server';
+import { migrations as assessmentMigrations } from '@lectern/assessment/server';
 
 export interface SubgraphInfo {
   name: string;
@@ -26,4 +27,5 @@ export const SUBGRAPHS: SubgraphInfo[] = [
   { name: 'learning', port: 4004, main: 'subgraphs/learning/src/main.ts', migrations: learningMigrations, urlEnv: 'LEARNING_URL', worker: 'subgraphs/learning/src/worker.ts', workerPort: 5004 },
   { name: 'notifications', port: 4005, main: 'subgraphs/notifications/src/main.ts', migrations: notificationsMigrations, urlEnv: 'NOTIFICATIONS_URL', worker: 'subgraphs/notifications/src/worker.ts', workerPort: 5005 },
   { name: 'live', port: 4006, main: 'subgraphs/live/src/main.ts', migrations: liveMigrations, urlEnv: 'LIVE_URL', worker: 'subgraphs/live/src/worker.ts', workerPort: 5006 },
+  { name: 'assessment', port: 4007, main: 'subgraphs/assessment/src/main.ts', migrations: assessmentMigrations, urlEnv: 'ASSESSMENT_URL', worker: 'subgraphs/assessment/src/worker.ts', workerPort: 5007 },
 ];

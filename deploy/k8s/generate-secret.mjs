@@ -23,7 +23,7 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
  */
 const CALLERS = {
   identity: ['gateway', 'catalog', 'enrollment', 'notifications'],
-  catalog: ['enrollment', 'learning', 'notifications'],
+  catalog: ['enrollment', 'learning', 'notifications', 'assessment'],
   notifications: ['gateway'],
   live: ['gateway'],
 };

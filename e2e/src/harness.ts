@@ -11,6 +11,7 @@ import { loadEnv as enrollmentEnv, migrations as enrollmentMigrations, startEnro
 import { loadEnv as learningEnv, migrations as learningMigrations, startLearning, startLearningWorker } from '@lectern/learning/server';
 import { loadEnv as notificationsEnv, migrations as notificationsMigrations, startNotifications, startNotificationsWorker } from '@lectern/notifications/server';
 import { loadEnv as liveEnv, migrations as liveMigrations, startLive, startLiveWorker } from '@lectern/live/server';
+import { loadEnv as assessmentEnv, migrations as assessmentMigrations, startAssessment, startAssessmentWorker } from '@lectern/assessment/server';
 import { loadEnv as gatewayEnv, startGateway } from '@lectern/gateway/server';
 
 export interface Stack {
@@ -21,8 +22,9 @@ export interface Stack {
   learning: Awaited<ReturnType<typeof startLearning>>;
   notifications: Awaited<ReturnType<typeof startNotifications>>;
   live: Awaited<ReturnType<typeof startLive>>;
+  assessment: Awaited<ReturnType<typeof startAssessment>>;
   gateway: Awaited<ReturnType<typeof startGateway>>;
-  /** enrollment's, learning's, notifications' and live's workers (relays, consumers, roster imports, heartbeat flusher, inbox, live's roster), when asked for. */
+  /** enrollment's, learning's, notifications', live's and assessment's workers (relays, consumers, roster imports, heartbeat flusher, inbox, the rosters, attempt deadlines), when asked for. */
   workers: { close(): Promise<void> }[];
   url: string;
   close(): Promise<void>;
@@ -35,7 +37,7 @@ export interface Stack {
 export async function startStack(
   label: string,
   gatewayOverrides: Record<string, string> = {},
-  opts: { workers?: boolean; identity?: Record<string, string>; live?: Record<string, string> } = {},
+  opts: { workers?: boolean; identity?: Record<string, string>; live?: Record<string, string>; assessment?: Record<string, string> } = {},
 ): Promise<Stack> {
   const db = await createTestDatabase({
       identity: identityMigrations,
@@ -44,6 +46,7 @@ export async function startStack(
       learning: learningMigrations,
       notifications: notificationsMigrations,
       live: liveMigrations,
+      assessment: assessmentMigrations,
     }, label);
   const identity = await startIdentity(identityEnv({ ...db.env, ...opts.identity }));
   const catalog = await startCatalog(catalogEnv(db.env));
@@ -57,16 +60,19 @@ export async function startStack(
         await startLearningWorker(learningEnv({ ...peers, WORKER_PORT: '0' })),
         await startNotificationsWorker(notificationsEnv({ ...peers, WORKER_PORT: '0', DIGEST_INTERVAL_MINUTES: '0', MAIL_DIR: join(tmpdir(), `lectern-e2e-mail-${label}`) })),
         await startLiveWorker(liveEnv({ ...db.env, WORKER_PORT: '0' })),
+        await startAssessmentWorker(assessmentEnv({ ...peers, WORKER_PORT: '0', ...opts.assessment })),
       ]
     : [];
   const notifications = await startNotifications(notificationsEnv(db.env));
   const live = await startLive(liveEnv({ ...db.env, ...opts.live }));
+  const assessment = await startAssessment(assessmentEnv({ ...peers, ...opts.assessment }));
   const gateway = await startGateway(
     gatewayEnv({ ...db.env, IDENTITY_URL: identity.url, CATALOG_URL: catalog.url,
       ENROLLMENT_URL: enrollment.url,
       LEARNING_URL: learning.url,
       NOTIFICATIONS_URL: notifications.url,
-      LIVE_URL: live.url, ...gatewayOverrides }),
+      LIVE_URL: live.url,
+      ASSESSMENT_URL: assessment.url, ...gatewayOverrides }),
   );
   const stack: Stack = {
     db,
@@ -76,6 +82,7 @@ export async function startStack(
     learning,
     notifications,
     live,
+    assessment,
     gateway,
     workers,
     url: gateway.url,
@@ -88,6 +95,7 @@ export async function startStack(
       await stack.learning.close();
       await stack.notifications.close();
       await stack.live.close();
+      await stack.assessment.close();
       await stack.identity.close();
       await db.drop();
     },

@@ -135,6 +135,7 @@ export async function startGateway(env: GatewayEnv, opts: { port?: number; log?:
     learning: env.LEARNING_URL,
     notifications: env.NOTIFICATIONS_URL,
     live: env.LIVE_URL,
+    assessment: env.ASSESSMENT_URL,
   };
   const auth = new Authenticator({
     identityUrl: env.IDENTITY_URL,

@@ -40,6 +40,8 @@ export const API_KEY_SCOPES = {
   NOTIFICATIONS_WRITE: 'notifications:write',
   LIVE_READ: 'live:read',
   LIVE_WRITE: 'live:write',
+  ASSESSMENT_READ: 'assessment:read',
+  ASSESSMENT_WRITE: 'assessment:write',
 } as const;
 /** A scope as actors carry it (`enrollment:read`, ...). */
 export type ApiKeyScopeValue = (typeof API_KEY_SCOPES)[keyof typeof API_KEY_SCOPES];

@@ -4,7 +4,7 @@
 // worker hands it to its outbox relay whole. A producer names no consumer: a new consumer
 // edits only its own entry, and its handlers are checked against it by its tests.
 import { routesFrom, type EventDefinition, type Routes } from '@lectern/kernel/events';
-import { QuizPassed } from './assessment.ts';
+import { ASSESSMENT, QuizPassed } from './assessment.ts';
 import { CoursePublished } from './catalog.ts';
 import { CohortInstructorsChanged, ENROLLMENT, EnrollmentCompleted, EnrollmentDropped, EnrollmentMoved, LearnerEnrolled, OfferingVersionChanged } from './enrollment.ts';
 import { MemberAdded, MemberInvited } from './identity.ts';
@@ -18,6 +18,7 @@ export const subscriptions = {
   [ENROLLMENT]: [CourseCompleted],
   [LEARNING]: [LearnerEnrolled, EnrollmentDropped, EnrollmentMoved, EnrollmentCompleted, CohortInstructorsChanged, QuizPassed, OfferingVersionChanged, AttendanceRecorded],
   [LIVE]: [LearnerEnrolled, EnrollmentDropped, EnrollmentMoved, CohortInstructorsChanged],
+  [ASSESSMENT]: [LearnerEnrolled, EnrollmentDropped, EnrollmentMoved, CohortInstructorsChanged],
 } as const satisfies Record<string, readonly EventDefinition[]>;
 
 /** Event type → consuming contexts: the `routes` of every producer's WorkerDefinition. */

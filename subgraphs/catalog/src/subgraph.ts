@@ -52,7 +52,7 @@ export const catalog: SubgraphDefinition<CatalogEnv, Context, SubgraphRuntime> =
     const verifier = deps.serviceVerifier();
     const internal = new InternalService(deps.orm);
     // Other contexts (enrollment, learning) read course structure here, with their service credentials.
-    return [internalRoute(COURSE_STRUCTURE_PATH, verifier, courseStructureRequest, (b) => internal.structure(b), ['enrollment', 'learning', 'notifications'])];
+    return [internalRoute(COURSE_STRUCTURE_PATH, verifier, courseStructureRequest, (b) => internal.structure(b), ['enrollment', 'learning', 'notifications', 'assessment'])];
   },
 };
 

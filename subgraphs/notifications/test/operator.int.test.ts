@@ -131,10 +131,12 @@ describe('queueHealth', () => {
   it('counts every Lectern queue', async () => {
     const a = await ok(h, A.actors.admin, Q.queueHealth);
     expect(a.queueHealth.queues.map((q: { queue: string }) => q.queue)).toEqual([
+      'events-assessment',
       'events-enrollment',
       'events-learning',
       'events-live',
       'events-notifications',
+      'jobs-assessment',
       'jobs-enrollment',
       'jobs-learning',
       'jobs-notifications',
@@ -144,7 +146,7 @@ describe('queueHealth', () => {
     expect(byName.get('events-notifications')).toBe(4);
     expect(byName.get('jobs-enrollment')).toBe(1);
     expect(byName.get('events-learning')).toBe(1);
-    expect(a.queueHealth.queues[4].id).toBe(globalId('QueueCounts', 'jobs-enrollment'));
+    expect(a.queueHealth.queues[6].id).toBe(globalId('QueueCounts', 'jobs-enrollment'));
     // Refetchable by id, by operators only.
     const refs = [globalId('QueueCounts', 'jobs-enrollment'), globalId('QueueCounts', 'jobs-nowhere')].map((id) => ({ __typename: 'QueueCounts', id }));
     expect((await ok(h, B.actors.admin, Q.entities, { representations: refs }))._entities).toEqual([

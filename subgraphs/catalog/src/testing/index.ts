@@ -151,7 +151,7 @@ export async function seedCourse(target: MikroORM | UnitOfWork, seed: CourseSeed
 
 const video = (title: string, minutes: number): LessonSeed => ({ title, kind: 'VIDEO', durationSeconds: minutes * 60 });
 const text = (title: string, body: string, minutes = 5): LessonSeed => ({ title, kind: 'TEXT', body, durationSeconds: minutes * 60 });
-const quiz = (title: string): LessonSeed => ({ title, kind: 'QUIZ', durationSeconds: 600 });
+const quizLesson = (title: string): LessonSeed => ({ title, kind: 'QUIZ', durationSeconds: 600 });
 const link = (title: string, externalUrl: string): LessonSeed => ({ title, kind: 'EXTERNAL', externalUrl, required: false });
 
 /** The demo organization's catalog, by slug. Kept in sync with seedDemoCatalog. */
@@ -167,10 +167,13 @@ export const DEMO_COURSE_SLUGS = [
 /**
  * Six realistic courses for a demo organization: four published (one with a draft in
  * progress), one draft-only, one unpublished; SQL courses linked by a prerequisite.
- * Idempotent: courses whose slug already exists are left as they are.
+ * Idempotent: courses whose slug already exists are left as they are. `quizIdFor` names the
+ * quiz each QUIZ lesson links to, by the lesson's title (the demo's quizzes, which assessment
+ * holds); without it each gets an id of no quiz. Returns the courses it created.
  */
-export async function seedDemoCatalog(orm: MikroORM, opts: { tenantId: string; authorIds: string[] }): Promise<SeededCourse[]> {
+export async function seedDemoCatalog(orm: MikroORM, opts: { tenantId: string; authorIds: string[]; quizIdFor?: (lessonTitle: string) => string }): Promise<SeededCourse[]> {
   const { tenantId, authorIds } = opts;
+  const quiz = (title: string): LessonSeed => ({ ...quizLesson(title), quizId: opts.quizIdFor?.(title) });
   if (authorIds.length === 0) throw new Error('seedDemoCatalog needs at least one author');
   const author = (i: number) => authorIds[i % authorIds.length]!;
   const existing = await inTenant(orm, tenantId, async (uow) => {

@@ -1,0 +1,172 @@
+// Attempts as the API shows them: to their learner (questions presented from the attempt's
+// seed, never the key before the review settings allow) and to their graders (everything),
+// plus the attempt, grading and accommodation mutations. Thin: parse, call, map.
+import { entityRef, globalIdOf, idOf, type PageArgs } from '@lectern/kernel';
+import type { Context } from '../../context.ts';
+import { finalScore, must, type AttemptView, type GradeChangeView, type ItemView } from '../../views.ts';
+import type { Answer } from '../grading/answer.ts';
+import { grade } from '../grading/grade.ts';
+import { correctAnswer, present } from '../grading/presentation.ts';
+import { rngFrom } from '../grading/random.ts';
+import { eyesOn } from './review.ts';
+
+type Input<T> = { input: T };
+type Attempts = Context['attempts'];
+type Review = Context['review'];
+type Accommodations = Context['accommodations'];
+
+/** An answer in the API's flat shape. */
+function answerValue(a: Answer) {
+  switch (a.type) {
+    case 'SINGLE_CHOICE':
+      return { choiceIds: [a.choiceId] };
+    case 'MULTIPLE_CHOICE':
+      return { choiceIds: a.choiceIds };
+    case 'TRUE_FALSE':
+      return { boolean: a.value };
+    case 'SHORT_ANSWER':
+    case 'ESSAY':
+      return { text: a.text };
+    case 'NUMERIC':
+      return { number: a.value, unit: a.unit };
+    case 'MATCHING':
+      return { pairs: a.pairs };
+    case 'ORDERING':
+      return { order: a.order };
+    case 'FILL_IN_THE_BLANKS':
+      return { blanks: a.blanks };
+  }
+}
+
+/** The key in the API's flat shape (AnswerKey). */
+function keyValue(k: ReturnType<typeof correctAnswer>) {
+  switch (k.type) {
+    case 'SINGLE_CHOICE':
+      return { choiceIds: [k.choiceId] };
+    case 'MULTIPLE_CHOICE':
+      return { choiceIds: k.choiceIds };
+    case 'TRUE_FALSE':
+      return { boolean: k.value };
+    case 'SHORT_ANSWER':
+      return { accepted: k.accepted };
+    case 'NUMERIC':
+      return { number: k.value, tolerance: k.tolerance, unit: k.unit };
+    case 'MATCHING':
+      return { pairs: k.pairs };
+    case 'ORDERING':
+      return { order: k.order };
+    case 'FILL_IN_THE_BLANKS':
+      return { blanks: k.blanks.map((b) => b.accepted) };
+    case 'ESSAY':
+      return null;
+  }
+}
+
+const attemptById = (id: string, ctx: Context) => {
+  const uuid = idOf(id, 'Attempt');
+  return uuid ? ctx.loaders.attempt.load(uuid) : null;
+};
+
+/** The attempt's score as the caller may see it (null when hidden). */
+async function visibleScore(a: AttemptView, ctx: Context): Promise<number | null> {
+  if (a.status !== 'GRADED') return null;
+  const quiz = await ctx.loaders.quizAccess.load(a.quizId);
+  const eyes = quiz ? eyesOn(a, quiz) : 'LEARNER';
+  return eyes === 'LEARNER' ? null : finalScore(a);
+}
+
+export const attemptResolvers = {
+  Query: {
+    attempt: (_: unknown, a: { id: string }, ctx: Context) => attemptById(a.id, ctx),
+    gradingQueue: (_: unknown, a: PageArgs & { quizId?: string | null }, ctx: Context) => {
+      const quizId = a.quizId ? idOf(a.quizId, 'Quiz') : null;
+      return ctx.loaders.gradingQueue(a.quizId && !quizId ? '00000000-0000-0000-0000-000000000000' : quizId, a);
+    },
+  },
+  Mutation: {
+    startAttempt: (_: unknown, { input }: Input<Parameters<Attempts['startAttempt']>[0]>, ctx: Context) => ctx.attempts.startAttempt(input),
+    saveAnswers: (_: unknown, { input }: Input<Parameters<Attempts['saveAnswers']>[0]>, ctx: Context) => ctx.attempts.saveAnswers(input),
+    submitAttempt: (_: unknown, { input }: Input<Parameters<Attempts['submitAttempt']>[0]>, ctx: Context) => ctx.attempts.submitAttempt(input),
+    gradeAnswer: (_: unknown, { input }: Input<Parameters<Review['gradeAnswer']>[0]>, ctx: Context) => ctx.review.gradeAnswer(input),
+    overrideGrade: (_: unknown, { input }: Input<Parameters<Review['overrideGrade']>[0]>, ctx: Context) => ctx.review.overrideGrade(input),
+    regradeQuestion: (_: unknown, { input }: Input<Parameters<Review['regradeQuestion']>[0]>, ctx: Context) => ctx.review.regradeQuestion(input),
+    setAccommodation: (_: unknown, { input }: Input<Parameters<Accommodations['setAccommodation']>[0]>, ctx: Context) => ctx.accommodations.setAccommodation(input),
+  },
+  Attempt: {
+    __resolveReference: (ref: { id: string }, ctx: Context) => attemptById(ref.id, ctx),
+    id: globalIdOf('Attempt'),
+    quiz: (a: AttemptView, _: unknown, ctx: Context) => must(ctx.loaders.quizAccess.load(a.quizId), 'quiz'),
+    learner: (a: AttemptView) => entityRef('User', a.learnerId),
+    score: (a: AttemptView, _: unknown, ctx: Context) => visibleScore(a, ctx),
+    percent: async (a: AttemptView, _: unknown, ctx: Context) => {
+      const s = await visibleScore(a, ctx);
+      return s === null || a.maxScore <= 0 ? null : Math.round((s / a.maxScore) * 100 * 100) / 100;
+    },
+    passed: async (a: AttemptView, _: unknown, ctx: Context) => {
+      const s = await visibleScore(a, ctx);
+      const quiz = await ctx.loaders.quizAccess.load(a.quizId);
+      return s === null || !quiz ? null : (a.maxScore > 0 ? s / a.maxScore : 0) + 1e-9 >= quiz.passFraction;
+    },
+    questions: async (a: AttemptView, _: unknown, ctx: Context) => {
+      const [items, quiz] = await Promise.all([ctx.loaders.items.load(a.id), ctx.loaders.quizAccess.load(a.quizId)]);
+      const eyes = quiz ? eyesOn(a, quiz) : 'LEARNER';
+      return items.map((item) => ({ attempt: a, item, eyes }));
+    },
+    gradeHistory: (a: AttemptView, _: unknown, ctx: Context) => (a.overseen ? ctx.loaders.gradeHistory.load(a.id) : []),
+  },
+  AttemptQuestion: {
+    position: (q: AttemptQuestionParent) => q.item.position,
+    questionVersion: (q: AttemptQuestionParent, _: unknown, ctx: Context) => (ctx.viewer.author ? ctx.loaders.version.load(q.item.versionId) : null),
+    type: async (q: AttemptQuestionParent, _: unknown, ctx: Context) => (await presented(q, ctx)).type,
+    prompt: async (q: AttemptQuestionParent, _: unknown, ctx: Context) => (await presented(q, ctx)).prompt,
+    points: (q: AttemptQuestionParent) => q.item.maxScore,
+    options: async (q: AttemptQuestionParent, _: unknown, ctx: Context) => (await presented(q, ctx)).options ?? null,
+    prompts: async (q: AttemptQuestionParent, _: unknown, ctx: Context) => (await presented(q, ctx)).prompts ?? null,
+    items: async (q: AttemptQuestionParent, _: unknown, ctx: Context) => (await presented(q, ctx)).items ?? null,
+    text: async (q: AttemptQuestionParent, _: unknown, ctx: Context) => (await presented(q, ctx)).text ?? null,
+    blankCount: async (q: AttemptQuestionParent, _: unknown, ctx: Context) => (await presented(q, ctx)).blankCount ?? null,
+    unit: async (q: AttemptQuestionParent, _: unknown, ctx: Context) => (await presented(q, ctx)).unit ?? null,
+    minWords: async (q: AttemptQuestionParent, _: unknown, ctx: Context) => (await presented(q, ctx)).minWords ?? null,
+    maxWords: async (q: AttemptQuestionParent, _: unknown, ctx: Context) => (await presented(q, ctx)).maxWords ?? null,
+    rubric: async (q: AttemptQuestionParent, _: unknown, ctx: Context) => (await presented(q, ctx)).rubric ?? null,
+    answer: (q: AttemptQuestionParent) => (q.item.answer ? answerValue(q.item.answer) : null),
+    answeredAt: (q: AttemptQuestionParent) => q.item.answeredAt,
+    grade: async (q: AttemptQuestionParent, _: unknown, ctx: Context) => {
+      const { item, eyes } = q;
+      if (eyes !== 'GRADER' && eyes !== 'LEARNER_ANSWERS') return null;
+      if (q.attempt.status === 'IN_PROGRESS') return null;
+      const version = await ctx.loaders.version.load(item.gradedVersionId ?? item.versionId);
+      if (!version) return null;
+      const def = version.definition;
+      const full = grade(def, item.answer);
+      return {
+        score: item.needsGrading ? null : item.score,
+        maxScore: item.maxScore,
+        needsGrading: item.needsGrading,
+        correct: def.type === 'ESSAY' ? null : full.fraction === 1,
+        key: keyValue(correctAnswer(def)),
+        explanation: def.explanation ?? null,
+        rubric: item.rubric,
+        comment: item.comment,
+        gradedBy: item.gradedBy ? entityRef('User', item.gradedBy) : null,
+      };
+    },
+  },
+  GradeChange: {
+    changedBy: (g: GradeChangeView) => (g.changedBy ? entityRef('User', g.changedBy) : null),
+  },
+  RegradeChange: {},
+};
+
+export interface AttemptQuestionParent {
+  attempt: AttemptView;
+  item: ItemView;
+  eyes: ReturnType<typeof eyesOn>;
+}
+
+/** The question as the attempt shows it: from its version and the attempt's seed (the same every time). */
+async function presented(q: AttemptQuestionParent, ctx: Context) {
+  const version = await ctx.loaders.version.load(q.item.versionId);
+  if (!version) throw new Error(`question version ${q.item.versionId} is missing`);
+  return present(version.definition, { shuffleOptions: q.attempt.shuffleOptions, rng: rngFrom(q.attempt.seed, 'options', String(q.item.position)) });
+}

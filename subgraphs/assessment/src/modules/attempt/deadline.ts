@@ -1,0 +1,154 @@
+// Attempts end at their deadline whatever the client does.
+//
+// 1. The precise path: every attempt with a deadline gets a BullMQ delayed job, expire-attempt,
+//    due at the deadline (job id `<attempt>-<deadline ms>`, so a moved deadline adds a new job
+//    and an old one finds nothing to do). Jobs live in Redis: a worker restarted in between
+//    runs them when it is back.
+// 2. The safety net: the worker sweeps open_attempt_deadlines every DEADLINE_SWEEP_INTERVAL_MS
+//    and expires attempts overdue by more than SWEEP_GRACE_MS, straight through PostgreSQL:
+//    a job Redis lost, never got (it was down at the start) or could not run is covered, and
+//    attempts end on time even while Redis is down.
+// Both run `expireAttempt`: it locks the attempt, and submits and grades it only if it is still
+// in progress and its deadline has passed by the database's clock; so whichever comes first
+// does it, once.
+import { z } from 'zod';
+import type { Queue } from 'bullmq';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import type { Logger } from '@lectern/kernel';
+import { defineJob, enqueue } from '@lectern/kernel/consumers';
+import { enqueueWithin } from '@lectern/kernel/queues';
+import { inTenant, type UnitOfWork } from '@lectern/kernel/uow';
+import { jobQueueName } from '@lectern/kernel/worker';
+import { ASSESSMENT } from '@lectern/contracts/assessment';
+import { lockAttempt } from './attempt.store.ts';
+import { submitAndGrade } from './finalize.ts';
+
+/** How long after a deadline the sweep steps in (the job normally ran by then). */
+export const SWEEP_GRACE_MS = 500;
+/** A job that finds the deadline this close still ahead waits it out rather than leave it to the sweep. */
+const CLOCK_SLACK_MS = 2000;
+/** How long the request path waits for Redis to take a job. */
+const ENQUEUE_TIMEOUT_MS = 500;
+const SWEEP_LIMIT = 500;
+
+export const expireAttemptJob = defineJob({
+  queue: jobQueueName(ASSESSMENT),
+  name: 'expire-attempt',
+  payload: z.strictObject({ tenantId: z.string().uuid(), attemptId: z.string().uuid() }),
+  run: async ({ uow, data, log }) => {
+    const outcome = await expireAttempt(uow, data.attemptId);
+    if (typeof outcome === 'number' && outcome <= CLOCK_SLACK_MS) {
+      // Redis's clock ran a little ahead of PostgreSQL's: wait for the deadline, then expire.
+      await new Promise((r) => setTimeout(r, outcome + 5));
+      return expireAttempt(uow, data.attemptId);
+    }
+    if (outcome === 'expired') log.info({ attemptId: data.attemptId }, 'attempt submitted at its deadline');
+    return outcome;
+  },
+});
+
+/**
+ * Submits and grades the attempt if it is in progress and past its deadline. Answers what it
+ * did: 'expired', 'done' (nothing to do: submitted, or no deadline), or the milliseconds left
+ * before the deadline (it moved, or the clocks differ).
+ */
+export async function expireAttempt(uow: UnitOfWork, attemptId: string): Promise<'expired' | 'done' | number> {
+  const tenantId = uow.tenantId;
+  if (!tenantId) throw new Error('expireAttempt needs an organization');
+  return uow.write(async (em) => {
+    const attempt = await lockAttempt(em, tenantId, attemptId);
+    if (!attempt || attempt.status !== 'IN_PROGRESS' || !attempt.deadline) return 'done';
+    if (!attempt.overdue) return Math.max(1, attempt.deadline.getTime() - Date.now());
+    await submitAndGrade(em, tenantId, attempt, attempt.quiz, { auto: true });
+    return 'expired';
+  });
+}
+
+/** Schedules the expire-attempt jobs of attempts whose deadline is set (or moved). */
+export interface Deadlines {
+  schedule(tenantId: string, attempts: { id: string; deadline: Date | null }[]): Promise<void>;
+}
+
+/**
+ * The request path's scheduler: adds each job within ENQUEUE_TIMEOUT_MS, else logs and leaves
+ * the attempt to the sweep (the attempt is already committed with its deadline).
+ */
+export function deadlineScheduler(queue: Queue, log: Logger): Deadlines {
+  return {
+    async schedule(tenantId, attempts) {
+      for (const a of attempts) {
+        if (!a.deadline) continue;
+        const due = a.deadline.getTime();
+        await enqueueWithin(ENQUEUE_TIMEOUT_MS, () =>
+          enqueue(queue, expireAttemptJob, { tenantId, attemptId: a.id }, { jobId: `${a.id}-${due}`, delay: Math.max(0, due - Date.now()) }),
+        ).catch((err: unknown) => log.warn({ err, attemptId: a.id }, 'expire-attempt not scheduled now; the worker sweep submits it at its deadline'));
+      }
+    },
+  };
+}
+
+export interface DeadlineSweep {
+  /** One sweep: expires every attempt overdue by more than the grace; returns how many it expired. */
+  run(): Promise<number>;
+  readonly failing: boolean;
+  start(intervalMs: number): void;
+  stop(): Promise<void>;
+}
+
+/** The worker's sweep (see the header); safe on every replica (the attempt's lock decides). */
+export function deadlineSweep(deps: { orm: MikroORM; log: Logger }): DeadlineSweep {
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<unknown> | undefined;
+  let failing = false;
+  let stopped = false;
+  const run = async () => {
+    // Ids only, across organizations (no tenant here): see open_attempt_deadlines.
+    const due = await deps.orm.em.fork().execute<{ attempt_id: string; organization_id: string }[]>(
+      `select attempt_id, organization_id from open_attempt_deadlines where deadline < clock_timestamp() - make_interval(secs => ?::numeric / 1000) order by deadline limit ?`,
+      [SWEEP_GRACE_MS, SWEEP_LIMIT],
+    );
+    let expired = 0;
+    for (const d of due) {
+      if (stopped) break;
+      const outcome = await inTenant(deps.orm, d.organization_id, (uow) => expireAttempt(uow, d.attempt_id));
+      if (outcome === 'expired') {
+        expired++;
+        deps.log.info({ attemptId: d.attempt_id, tenantId: d.organization_id }, 'attempt submitted at its deadline by the sweep');
+      } else if (outcome === 'done') {
+        // Submitted meanwhile, or its deadline was lifted: the row has nothing left to say.
+        await deps.orm.em.fork().execute(`delete from open_attempt_deadlines where attempt_id = ?`, [d.attempt_id]);
+      }
+    }
+    return expired;
+  };
+  return {
+    run,
+    get failing() {
+      return failing;
+    },
+    start(intervalMs) {
+      stopped = false;
+      clearInterval(timer);
+      timer = setInterval(() => {
+        running ??= run()
+          .then(() => {
+            if (failing) deps.log.info('deadline sweep recovered');
+            failing = false;
+          })
+          .catch((err: unknown) => {
+            if (!failing && !stopped) deps.log.warn({ err }, 'deadline sweep failed; retrying');
+            failing = true;
+          })
+          .finally(() => {
+            running = undefined;
+          });
+      }, intervalMs);
+      timer.unref();
+    },
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      await running?.catch(() => {});
+    },
+  };
+}

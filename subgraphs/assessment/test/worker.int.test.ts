@@ -1,0 +1,120 @@
+// The assessment worker: attempts end at their deadline with no client involved (the delayed
+// expire-attempt job, across a worker restart, and the sweep when Redis lost the job), the
+// roster consumer applies each event once, and the outbox relays QuizPassed to learning.
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseGlobalId } from '@lectern/kernel';
+import { eventQueueName } from '@lectern/kernel/queues';
+import { jobQueueName, type RunningWorker } from '@lectern/kernel/worker';
+import { LearnerEnrolled } from '@lectern/contracts/enrollment';
+import { settled } from '@lectern/testkit';
+import { startAssessmentWorker, type AssessmentEnv } from '../src/server.ts';
+import type { WorkerRuntime } from '../src/worker.ts';
+import { envelope } from '../src/testing/index.ts';
+import { bank, choice, idem, M, ok, organization, question, quiz, start, startHarness, until, type Harness, type Org } from './helpers.ts';
+
+const uuidOf = (id: string) => parseGlobalId(id)!.keys[0]!;
+
+let h: Harness;
+let org: Org;
+let bankId: string;
+let worker: RunningWorker<AssessmentEnv, WorkerRuntime> | undefined;
+
+beforeAll(async () => {
+  h = await startHarness('assessworker');
+  org = await organization(h);
+  bankId = await bank(h, org.instructor);
+});
+afterAll(async () => {
+  const queues = worker?.deps.queues;
+  for (const q of [eventQueueName('assessment'), eventQueueName('learning'), jobQueueName('assessment')]) await queues?.(q).obliterate({ force: true }).catch(() => {});
+  await worker?.close();
+  await h?.close();
+});
+
+/** The attempt's row: status, whether the server submitted it, and graded_at - deadline in ms. */
+async function row(attemptId: string) {
+  const { rows } = await h.admin.query(
+    `select status, auto_submitted, (extract(epoch from (graded_at - deadline)) * 1000)::float8 as lag_ms from assessment.attempts where id = $1`,
+    [uuidOf(attemptId)],
+  );
+  return rows[0] as { status: string; auto_submitted: boolean; lag_ms: number | null };
+}
+
+/** A quiz closing `ms` from now (the deadline of attempts started before then). */
+async function closingQuiz(ms: number) {
+  return quiz(h, org, { questionIds: [await question(h, org.instructor, bankId, choice('Q'))], closesAt: new Date(Date.now() + ms).toISOString(), attemptsAllowed: 10 });
+}
+
+describe('attempts end at their deadline', () => {
+  it('are submitted and graded within 5 s of the deadline by the delayed job, with no client', async () => {
+    worker = await startAssessmentWorker(h.env, { port: 0 });
+    // Keep the sweep out of it: this is the job's path.
+    await worker.runtime.sweep.stop();
+    const quizId = await closingQuiz(1500);
+    const attempt = await start(h, org.learner, quizId);
+    await ok(h, org.learner, M.save, { input: { attemptId: attempt.id, answers: [{ position: 1, choiceIds: ['a'] }], idempotencyKey: idem() } });
+    const done = await until(() => row(attempt.id), (r) => r.status === 'GRADED');
+    expect(done.auto_submitted).toBe(true);
+    expect(done.lag_ms).toBeGreaterThanOrEqual(0);
+    expect(done.lag_ms).toBeLessThan(5000);
+    const seen = await ok(h, org.learner, `query($id: ID!) { attempt(id: $id) { status autoSubmitted score } }`, { id: attempt.id });
+    expect(seen.attempt).toEqual({ status: 'GRADED', autoSubmitted: true, score: 1 });
+  });
+
+  it('also when the worker was restarted between the start and the deadline', async () => {
+    await worker!.close();
+    worker = undefined;
+    const quizId = await closingQuiz(2000);
+    const attempt = await start(h, org.learner2, quizId);
+    worker = await startAssessmentWorker(h.env, { port: 0 });
+    await worker.runtime.sweep.stop();
+    const done = await until(() => row(attempt.id), (r) => r.status === 'GRADED');
+    expect(done.auto_submitted).toBe(true);
+    expect(done.lag_ms).toBeLessThan(5000);
+  });
+
+  it('and by the sweep when Redis lost the job', async () => {
+    const quizId = await closingQuiz(1000);
+    const attempt = await start(h, org.learnerB, quizId);
+    // Redis lost every job (a flush, a failover without persistence).
+    await worker!.deps.queues(jobQueueName('assessment')).obliterate({ force: true });
+    worker!.runtime.sweep.start(200);
+    const done = await until(() => row(attempt.id), (r) => r.status === 'GRADED');
+    expect(done.auto_submitted).toBe(true);
+    expect(done.lag_ms).toBeLessThan(5000);
+    const { rows } = await h.admin.query('select count(*)::int as n from assessment.open_attempt_deadlines where attempt_id = $1', [uuidOf(attempt.id)]);
+    expect(rows[0].n).toBe(0);
+  });
+});
+
+describe('events', () => {
+  it('applies a LearnerEnrolled from events-assessment once, even delivered twice', async () => {
+    const learnerId = randomUUID();
+    const enrollmentId = randomUUID();
+    const event = envelope(LearnerEnrolled, {
+      tenantId: org.tenantId,
+      aggregateId: enrollmentId,
+      payload: { enrollmentId, learnerId, offeringId: org.offeringId, cohortId: org.cohortA, courseId: org.courseId, courseVersionId: randomUUID(), promotedFromWaitlist: false },
+    });
+    const queue = worker!.deps.queues(eventQueueName('assessment'));
+    await queue.add(event.type, event, { jobId: event.id });
+    expect((await settled(queue, event.id)).state).toBe('completed');
+    await queue.add(event.type, event, { jobId: `${event.id}-again` });
+    const again = await settled(queue, `${event.id}-again`);
+    expect(again.job.returnvalue).toBe('duplicate');
+    const { rows } = await h.admin.query('select status, course_id from assessment.roster_enrollments where enrollment_id = $1', [enrollmentId]);
+    expect(rows).toEqual([{ status: 'ACTIVE', course_id: org.courseId }]);
+  });
+
+  it('relays QuizPassed to events-learning', async () => {
+    const quizId = await quiz(h, org, { questionIds: [await question(h, org.instructor, bankId, choice('Q'))] });
+    const attempt = await start(h, org.learner, quizId);
+    await ok(h, org.learner, M.submit, { input: { attemptId: attempt.id, answers: [{ position: 1, choiceIds: ['a'] }], idempotencyKey: idem() } });
+    const published = await until(
+      async () => (await h.admin.query(`select id from assessment.outbox where type = 'assessment.QuizPassed' and aggregate_id = $1 and published_at is not null`, [uuidOf(attempt.id)])).rows[0]?.id as string | undefined,
+    );
+    const job = await worker!.deps.queues(eventQueueName('learning')).getJob(published);
+    expect(job?.data).toMatchObject({ type: 'assessment.QuizPassed', tenantId: org.tenantId, payload: { attemptId: uuidOf(attempt.id), quizId: uuidOf(quizId), learnerId: org.learner.userId, score: 1 } });
+  });
+});
