@@ -178,6 +178,17 @@ export function applyEvent(orm: MikroORM, consumer: string, handler: EventHandle
   );
 }
 
+/**
+ * Applies `event` through the handler of its type among `handlers`, as the consumer of
+ * events-<consumer> does (payload parsed, applyEvent: once per event id): for tests, benchmarks
+ * and seeds that deliver a context's events themselves.
+ */
+export function deliverEvent(orm: MikroORM, consumer: string, handlers: EventHandler[], event: EventEnvelope, log: Logger): Promise<'processed' | 'duplicate'> {
+  const handler = handlers.find((h) => h.event.type === event.type);
+  if (!handler) throw new Error(`${consumer} has no handler for ${event.type}`);
+  return applyEvent(orm, consumer, handler, { ...event, payload: handler.event.payload.parse(event.payload) }, log);
+}
+
 export interface JobDefinition<S extends z.ZodType = z.ZodType> {
   queue: string;
   name: string;

@@ -50,6 +50,14 @@ export function eventEnvelope<E extends EventDefinition>(
   };
 }
 
+/** An envelope as a relay delivers one (tests, benchmarks, seeds): a fresh aggregate id unless given. */
+export function deliveredEnvelope<E extends EventDefinition>(
+  def: E,
+  args: { tenantId: string | null; payload: z.input<E['payload']>; aggregateId?: string; id?: string },
+): EventEnvelope<z.infer<E['payload']>> {
+  return eventEnvelope(def, { ...args, aggregateId: args.aggregateId ?? randomUUID() });
+}
+
 /**
  * Records many events of one type for one organization in one statement (e.g. a roster batch
  * enrolling 200 learners): the rows recordEvent writes, validated the same way, one wake-up.

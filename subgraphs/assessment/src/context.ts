@@ -25,7 +25,7 @@ export type Context = SubgraphContext & {
 export function createContext(base: SubgraphContext, rt: SubgraphRuntime): Context {
   const viewer = viewerOf(base.actor);
   const loaders = createLoaders(base.uow, base.actor.tenantId, viewer);
-  const deps = { actor: base.actor, uow: base.uow, loaders, viewer, catalog: rt.catalog, deadlines: rt.deadlines, log: base.log };
+  const deps = { actor: base.actor, uow: base.uow, loaders, viewer, catalog: rt.catalog, deadlines: rt.deadlines, shown: rt.shown, log: base.log };
   return {
     ...base,
     viewer,

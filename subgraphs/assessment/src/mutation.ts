@@ -9,6 +9,7 @@ import type { AssessmentError, MutationResult } from './errors.ts';
 import type { AssessmentLoaders } from './loaders.ts';
 import type { Catalog } from './modules/roster/catalog.ts';
 import type { Deadlines } from './modules/attempt/deadline.ts';
+import type { AttemptItemsCache } from './modules/attempt/item-cache.ts';
 
 export interface ServiceDeps {
   actor: Actor;
@@ -17,6 +18,7 @@ export interface ServiceDeps {
   viewer: Viewer;
   catalog: Catalog;
   deadlines: Deadlines;
+  shown: AttemptItemsCache;
   log: Logger;
 }
 

@@ -10,10 +10,13 @@ import { entities } from './entities.ts';
 import { loadEnv, type AssessmentEnv } from './env.ts';
 import { migrations } from './migrations/index.ts';
 import { deadlineSweep, expireAttemptJob, type DeadlineSweep } from './modules/attempt/deadline.ts';
+import { AttemptItemsCache } from './modules/attempt/item-cache.ts';
 import { rosterHandlers } from './modules/roster/roster.handlers.ts';
 
 export interface WorkerRuntime {
   sweep: DeadlineSweep;
+  /** The questions each attempt showed (immutable once it started), shared by the jobs and the sweep. */
+  shown: AttemptItemsCache;
 }
 
 export const assessmentWorker: WorkerDefinition<AssessmentEnv, WorkerRuntime> = {
@@ -21,9 +24,12 @@ export const assessmentWorker: WorkerDefinition<AssessmentEnv, WorkerRuntime> = 
   entities,
   migrations,
   routes,
-  runtime: ({ orm, log }) => ({ sweep: deadlineSweep({ orm, log }) }),
+  runtime: ({ orm, log }) => {
+    const shown = new AttemptItemsCache();
+    return { shown, sweep: deadlineSweep({ orm, log, shown }) };
+  },
   handlers: () => rosterHandlers(),
-  jobs: () => [expireAttemptJob],
+  jobs: (_deps, { shown }) => [expireAttemptJob.with(shown)],
   init: async ({ env }, { sweep }) => sweep.start(env.DEADLINE_SWEEP_INTERVAL_MS),
   readiness: (_deps, { sweep }) => ({
     deadlines: async () => {

@@ -3,11 +3,10 @@
 // transaction), and the demo organization's quizzes (scripts/seed-demo.ts).
 import { randomUUID } from 'node:crypto';
 import type { MikroORM } from '@mikro-orm/postgresql';
-import type { z } from 'zod';
 import { createLogger } from '@lectern/kernel/logger';
-import type { EventDefinition, EventEnvelope } from '@lectern/kernel/events';
-import { eventEnvelope } from '@lectern/kernel/outbox';
-import { applyEvent } from '@lectern/kernel/consumers';
+import type { EventEnvelope } from '@lectern/kernel/events';
+import { deliveredEnvelope } from '@lectern/kernel/outbox';
+import { deliverEvent } from '@lectern/kernel/consumers';
 import { ASSESSMENT } from '@lectern/contracts/assessment';
 import { inTenant } from '@lectern/kernel/uow';
 import { insertQuestions } from '../modules/bank/bank.service.ts';
@@ -17,22 +16,13 @@ import { rosterHandlers } from '../modules/roster/roster.handlers.ts';
 
 export { rosterHandlers };
 
-/** An envelope of `def`, exactly as a producer's outbox would record it (the kernel's eventEnvelope). */
-export function envelope<E extends EventDefinition>(
-  def: E,
-  args: { tenantId: string; payload: z.input<E['payload']>; aggregateId?: string; id?: string },
-): EventEnvelope<z.infer<E['payload']>> {
-  return eventEnvelope(def, { ...args, aggregateId: args.aggregateId ?? randomUUID() });
-}
+/** An envelope of `def` as a relay delivers one (a fresh aggregate id unless given). */
+export const envelope = deliveredEnvelope;
 
 const quiet = createLogger('assessment-test', 'silent');
 
-/** Applies `event` to assessment's roster as the kernel's consumer does (its applyEvent): once per event id. */
-export function applyRosterEvent(orm: MikroORM, event: EventEnvelope): Promise<'processed' | 'duplicate'> {
-  const handler = rosterHandlers().find((h) => h.event.type === event.type);
-  if (!handler) throw new Error(`no handler for ${event.type}`);
-  return applyEvent(orm, ASSESSMENT, handler, { ...event, payload: handler.event.payload.parse(event.payload) }, quiet);
-}
+/** Applies `event` to assessment's roster as the kernel's consumer does: once per event id. */
+export const applyRosterEvent = (orm: MikroORM, event: EventEnvelope) => deliverEvent(orm, ASSESSMENT, rosterHandlers(), event, quiet);
 
 /** A demo quiz: the id catalog's QUIZ lesson links to, its course and its title. */
 export interface DemoQuiz {

@@ -3,12 +3,11 @@
 // bulk enrollment seed for load tests.
 import { randomUUID } from 'node:crypto';
 import type { MikroORM } from '@mikro-orm/postgresql';
-import type { z } from 'zod';
 import { inTenant } from '@lectern/kernel';
 import { createLogger } from '@lectern/kernel/logger';
-import type { EventDefinition, EventEnvelope } from '@lectern/kernel/events';
-import { eventEnvelope } from '@lectern/kernel/outbox';
-import { applyEvent as applyOnce, type EventHandler } from '@lectern/kernel/consumers';
+import type { EventEnvelope } from '@lectern/kernel/events';
+import { deliveredEnvelope } from '@lectern/kernel/outbox';
+import { deliverEvent, type EventHandler } from '@lectern/kernel/consumers';
 import { LEARNING } from '@lectern/contracts/learning';
 
 export { HeartbeatFlusher, aggregate } from '../modules/heartbeat/flusher.ts';
@@ -19,22 +18,13 @@ export { learningKeys, SHARDS, FLUSH_GROUP, shardOf } from '../modules/heartbeat
 export { projectionHandlers } from '../modules/projection/projection.handlers.ts';
 export { catalogClient } from '../modules/projection/catalog-client.ts';
 
-/** An envelope of `def`, exactly as a producer's outbox would record it (the kernel's eventEnvelope). */
-export function envelope<E extends EventDefinition>(
-  def: E,
-  args: { tenantId: string; payload: z.input<E['payload']>; aggregateId?: string; id?: string },
-): EventEnvelope<z.infer<E['payload']>> {
-  return eventEnvelope(def, { ...args, aggregateId: args.aggregateId ?? randomUUID() });
-}
+/** An envelope of `def` as a relay delivers one (a fresh aggregate id unless given). */
+export const envelope = deliveredEnvelope;
 
 const quiet = createLogger('learning-test', 'silent');
 
-/** Applies `event` as the kernel's consumer does (its applyEvent): once per event id. Returns 'processed' or 'duplicate'. */
-export function applyEvent(orm: MikroORM, handlers: EventHandler[], event: EventEnvelope): Promise<'processed' | 'duplicate'> {
-  const handler = handlers.find((h) => h.event.type === event.type);
-  if (!handler) throw new Error(`no handler for ${event.type}`);
-  return applyOnce(orm, LEARNING, handler, { ...event, payload: handler.event.payload.parse(event.payload) }, quiet);
-}
+/** Applies `event` as the kernel's consumer does: once per event id. Returns 'processed' or 'duplicate'. */
+export const applyEvent = (orm: MikroORM, handlers: EventHandler[], event: EventEnvelope) => deliverEvent(orm, LEARNING, handlers, event, quiet);
 
 /**
  * Many ACTIVE enrollments in one statement (load tests), in a course version learning

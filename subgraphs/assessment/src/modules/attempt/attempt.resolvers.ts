@@ -4,7 +4,7 @@
 import { entityRef, globalIdOf, idOf, type PageArgs } from '@lectern/kernel';
 import type { Context } from '../../context.ts';
 import { finalScore, must, type AttemptView, type GradeChangeView, type ItemView } from '../../views.ts';
-import type { Answer } from '../grading/answer.ts';
+import { rawAnswerOf } from '../grading/answer.ts';
 import { grade } from '../grading/grade.ts';
 import { correctAnswer, present } from '../grading/presentation.ts';
 import { rngFrom } from '../grading/random.ts';
@@ -14,29 +14,6 @@ type Input<T> = { input: T };
 type Attempts = Context['attempts'];
 type Review = Context['review'];
 type Accommodations = Context['accommodations'];
-
-/** An answer in the API's flat shape. */
-function answerValue(a: Answer) {
-  switch (a.type) {
-    case 'SINGLE_CHOICE':
-      return { choiceIds: [a.choiceId] };
-    case 'MULTIPLE_CHOICE':
-      return { choiceIds: a.choiceIds };
-    case 'TRUE_FALSE':
-      return { boolean: a.value };
-    case 'SHORT_ANSWER':
-    case 'ESSAY':
-      return { text: a.text };
-    case 'NUMERIC':
-      return { number: a.value, unit: a.unit };
-    case 'MATCHING':
-      return { pairs: a.pairs };
-    case 'ORDERING':
-      return { order: a.order };
-    case 'FILL_IN_THE_BLANKS':
-      return { blanks: a.blanks };
-  }
-}
 
 /** The key in the API's flat shape (AnswerKey). */
 function keyValue(k: ReturnType<typeof correctAnswer>) {
@@ -129,7 +106,7 @@ export const attemptResolvers = {
     minWords: async (q: AttemptQuestionParent, _: unknown, ctx: Context) => (await presented(q, ctx)).minWords ?? null,
     maxWords: async (q: AttemptQuestionParent, _: unknown, ctx: Context) => (await presented(q, ctx)).maxWords ?? null,
     rubric: async (q: AttemptQuestionParent, _: unknown, ctx: Context) => (await presented(q, ctx)).rubric ?? null,
-    answer: (q: AttemptQuestionParent) => (q.item.answer ? answerValue(q.item.answer) : null),
+    answer: (q: AttemptQuestionParent) => (q.item.answer ? rawAnswerOf(q.item.answer) : null),
     answeredAt: (q: AttemptQuestionParent) => q.item.answeredAt,
     grade: async (q: AttemptQuestionParent, _: unknown, ctx: Context) => {
       const { item, eyes } = q;

@@ -4,14 +4,15 @@
 // attempt's learner may do any of it; to anyone else the attempt does not exist.
 import { randomUUID } from 'node:crypto';
 import { badInput, inputId, notFound } from '@lectern/kernel';
-import { requirePerson, type Person } from '../../access.ts';
+import { requirePerson } from '../../access.ts';
 import { assessmentError, type AssessmentError, type MutationResult } from '../../errors.ts';
 import { runMutation, type Idempotent, type ServiceDeps } from '../../mutation.ts';
-import { parseAnswer, type RawAnswer } from '../grading/answer.ts';
+import { parseAnswer, type Answer, type RawAnswer } from '../grading/answer.ts';
 import { drawQuestions } from '../grading/draw.ts';
 import { maxPoints } from '../grading/question.ts';
 import { newSeed } from '../grading/random.ts';
-import { countAttempt, currentVersions, drawCandidates, itemsWithDefinitions, insertAttempt, lockAttempt, quizForStart, saveItemAnswers } from './attempt.store.ts';
+import { countAttempt, currentVersions, drawCandidates, insertAttempt, lockAttempt, quizForStart, saveAnswersIfOpen, saveItemAnswers } from './attempt.store.ts';
+import type { ShownAttempt } from './item-cache.ts';
 import { submitAndGrade } from './finalize.ts';
 import type { EntityManager } from '@mikro-orm/postgresql';
 
@@ -81,40 +82,47 @@ export class AttemptService {
   }
 
   async saveAnswers(input: SaveAnswersInput): Promise<MutationResult> {
-    const { actor } = this.#deps;
+    const { actor, shown } = this.#deps;
     requirePerson(actor);
     const attemptId = inputId(input.attemptId, 'Attempt', 'attemptId');
     checkAnswerCount(input.answers, 1);
     return runMutation({ ...this.#deps, actor }, 'saveAnswers', input, async (em, tenantId) => {
-      const attempt = await ownAttempt(em, tenantId, attemptId, actor);
-      const refused = stateError(attempt);
-      if (refused) return { attemptId, errors: [refused] };
-      return { attemptId, errors: await save(em, tenantId, attemptId, input.answers) };
+      const attempt = await shown.get(em, tenantId, attemptId);
+      // Only its learner answers an attempt (graders included: it does not exist for them here).
+      if (!attempt || attempt.learnerId !== actor.userId) throw notFound('Attempt');
+      const checked = checkAnswers(attempt, input.answers);
+      if (checked.errors.length) return { attemptId, errors: checked.errors };
+      const state = await saveAnswersIfOpen(em, tenantId, attemptId, checked.answers);
+      if (!state) throw notFound('Attempt');
+      const refused = stateError(state);
+      return { attemptId, errors: refused ? [refused] : [] };
     });
   }
 
   async submitAttempt(input: SubmitAttemptInput): Promise<MutationResult> {
-    const { actor } = this.#deps;
+    const { actor, shown } = this.#deps;
     requirePerson(actor);
     const attemptId = inputId(input.attemptId, 'Attempt', 'attemptId');
     const answers = input.answers ?? [];
     checkAnswerCount(answers, 0);
     return runMutation({ ...this.#deps, actor }, 'submitAttempt', { ...input, answers }, async (em, tenantId) => {
-      const attempt = await ownAttempt(em, tenantId, attemptId, actor);
+      const attempt = await lockAttempt(em, tenantId, attemptId);
+      if (!attempt || attempt.learnerId !== actor.userId) throw notFound('Attempt');
       // Submitted already (by the learner or at the deadline): submitting again is submitting once.
       if (attempt.status !== 'IN_PROGRESS') return { attemptId, errors: [] };
-      const errors: AssessmentError[] = [];
       if (attempt.overdue) {
         // Past the deadline: what was saved by then is what counts; it is submitted as at the deadline.
-        if (answers.length) errors.push(assessmentError('DEADLINE_PASSED', 'The deadline has passed: only the answers saved before it count'));
-        await submitAndGrade(em, tenantId, attempt, attempt.quiz, { auto: true });
-        return { attemptId, errors };
+        await submitAndGrade(em, tenantId, attempt, attempt.quiz, { auto: true, shown });
+        return { attemptId, errors: answers.length ? [assessmentError('DEADLINE_PASSED', 'The deadline has passed: only the answers saved before it count')] : [] };
       }
-      // An answer that does not fit refuses the submission: nothing is saved or submitted.
-      const invalid = answers.length ? await save(em, tenantId, attemptId, answers) : [];
-      if (invalid.length) return { attemptId, errors: invalid };
-      await submitAndGrade(em, tenantId, attempt, attempt.quiz, { auto: false });
-      return { attemptId, errors };
+      if (answers.length) {
+        // An answer that does not fit refuses the submission: nothing is saved or submitted.
+        const checked = checkAnswers((await shown.get(em, tenantId, attemptId))!, answers);
+        if (checked.errors.length) return { attemptId, errors: checked.errors };
+        await saveItemAnswers(em, tenantId, attemptId, checked.answers);
+      }
+      await submitAndGrade(em, tenantId, attempt, attempt.quiz, { auto: false, shown });
+      return { attemptId, errors: [] };
     });
   }
 }
@@ -123,37 +131,27 @@ function checkAnswerCount(answers: AnswerInput[], min: number) {
   if (answers.length < min || answers.length > MAX_ANSWERS) throw badInput(`answers: give ${min} to ${MAX_ANSWERS} answers`, 'answers');
 }
 
-/** The caller's own attempt, locked; NOT_FOUND for anyone else's (graders included: they never answer). */
-async function ownAttempt(em: EntityManager, tenantId: string, attemptId: string, actor: Person) {
-  const attempt = await lockAttempt(em, tenantId, attemptId);
-  if (!attempt || attempt.learnerId !== actor.userId) throw notFound('Attempt');
-  return attempt;
-}
-
 function stateError(attempt: { status: string; overdue: boolean; deadline: Date | null }): AssessmentError | null {
   if (attempt.status !== 'IN_PROGRESS') return assessmentError('ATTEMPT_SUBMITTED', 'The attempt was already submitted');
   if (attempt.overdue) return assessmentError('DEADLINE_PASSED', `The attempt's deadline passed at ${attempt.deadline!.toISOString()}`);
   return null;
 }
 
-/** Checks every answer against its question, then saves them all, or none: the refusals. */
-async function save(em: EntityManager, tenantId: string, attemptId: string, answers: AnswerInput[]): Promise<AssessmentError[]> {
-  const positions = [...new Set(answers.map((a) => a.position))];
-  if (positions.length !== answers.length) return [assessmentError('INVALID_ANSWER', 'Each position may be answered once per request', 'answers')];
-  const items = new Map((await itemsWithDefinitions(em, tenantId, attemptId, positions)).map((i) => [i.position, i]));
+/** Checks every answer against the question shown at its position: the typed answers, or every refusal. */
+function checkAnswers(attempt: ShownAttempt, answers: AnswerInput[]): { answers: { position: number; answer: Answer }[]; errors: AssessmentError[] } {
+  const positions = new Set(answers.map((a) => a.position));
+  if (positions.size !== answers.length) return { answers: [], errors: [assessmentError('INVALID_ANSWER', 'Each position may be answered once per request', 'answers')] };
   const errors: AssessmentError[] = [];
-  const parsed: { position: number; answer: unknown }[] = [];
+  const parsed: { position: number; answer: Answer }[] = [];
   answers.forEach((a, n) => {
-    const item = items.get(a.position);
+    const item = attempt.items.get(a.position);
     if (!item) return void errors.push(assessmentError('NO_SUCH_POSITION', `The attempt has no question at position ${a.position}`, `answers.${n}.position`));
     const { position: _p, ...raw } = a;
     const r = parseAnswer(item.definition, raw);
     if (!r.ok) return void errors.push(assessmentError('INVALID_ANSWER', r.message, `answers.${n}.${r.field}`));
     parsed.push({ position: a.position, answer: r.value });
   });
-  if (errors.length) return errors;
-  await saveItemAnswers(em, tenantId, attemptId, parsed);
-  return [];
+  return { answers: errors.length ? [] : parsed, errors };
 }
 
 /** The attempt's questions: fixed ones and random draws, from a new seed (stored with the attempt). */

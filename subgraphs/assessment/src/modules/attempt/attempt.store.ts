@@ -3,7 +3,9 @@
 // (clock_timestamp()): what the client's clock says never matters.
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { sqlArray as arr } from '@lectern/kernel/orm';
+import { timestamp } from '@lectern/kernel/rows';
 import { attemptRow, itemRow, quizRow, definitionOf, type AttemptView, type ItemView, type QuizView } from '../../views.ts';
+import { answerSchema, type Answer } from '../grading/answer.ts';
 import type { QuestionDefinition } from '../grading/question.ts';
 
 type Row = Record<string, unknown>;
@@ -132,18 +134,29 @@ export async function insertAttempt(em: EntityManager, tenantId: string, a: NewA
   return attempt;
 }
 
-/** The attempt locked for a change, with whether its deadline has passed by the database's clock. */
-export async function lockAttempt(em: EntityManager, tenantId: string, attemptId: string): Promise<(AttemptView & { overdue: boolean; quiz: QuizView }) | null> {
+/**
+ * The attempt locked for a change, with its quiz and whether its deadline has passed by the
+ * database's clock, in one statement. `skipLocked`: null at once when another transaction holds
+ * it (the deadline sweep leaves an attempt a job is grading to that job).
+ */
+export async function lockAttempt(em: EntityManager, tenantId: string, attemptId: string, opts: { skipLocked?: boolean } = {}): Promise<(AttemptView & { overdue: boolean; quiz: QuizView }) | null> {
   const [r] = await em.execute<Row[]>(
-    `select a.*, (a.deadline is not null and a.deadline <= clock_timestamp()) as overdue from attempts a where a.tenant_id = ? and a.id = ? for update`,
-    [tenantId, attemptId],
+    `select a.*, (a.deadline is not null and a.deadline <= clock_timestamp()) as overdue, to_jsonb(q) as quiz
+       from attempts a join quizzes q on q.tenant_id = a.tenant_id and q.id = a.quiz_id
+      where a.tenant_id = ? and q.tenant_id = ? and a.id = ? for update of a${opts.skipLocked ? ' skip locked' : ''}`,
+    [tenantId, tenantId, attemptId],
   );
   if (!r) return null;
-  const [q] = await em.execute<Row[]>(`select * from quizzes where tenant_id = ? and id = ?`, [tenantId, String(r.quiz_id)]);
-  return { ...attemptRow(r), overdue: r.overdue === true || r.overdue === 't', quiz: quizRow(q!) };
+  return { ...attemptRow(r), overdue: r.overdue === true || r.overdue === 't', quiz: quizRow(r.quiz as Row) };
 }
 
-/** The attempt's questions (all, or those at `positions`) with their versions' definitions. */
+/** The saved answer of each of the attempt's questions, by position. */
+export async function savedAnswers(em: EntityManager, tenantId: string, attemptId: string): Promise<Map<number, Answer | null>> {
+  const rows = await em.execute<Row[]>(`select position, answer from attempt_items where tenant_id = ? and attempt_id = ?`, [tenantId, attemptId]);
+  return new Map(rows.map((r) => [Number(r.position), r.answer == null ? null : (answerSchema.parse(typeof r.answer === 'string' ? JSON.parse(r.answer) : r.answer) as Answer)]));
+}
+
+/** The attempt essays are graded in: its questions with their versions' definitions (all, or those at `positions`). */
 export async function itemsWithDefinitions(em: EntityManager, tenantId: string, attemptId: string, positions?: number[]): Promise<(ItemView & { definition: QuestionDefinition })[]> {
   const rows = await em.execute<Row[]>(
     `select i.*, v.definition from attempt_items i join question_versions v on v.tenant_id = i.tenant_id and v.id = i.version_id
@@ -154,7 +167,7 @@ export async function itemsWithDefinitions(em: EntityManager, tenantId: string, 
   return rows.map((r) => ({ ...itemRow(r), definition: definitionOf(r.definition) }));
 }
 
-/** Replaces the saved answers at their positions, stamped with the database's clock. */
+/** Replaces the saved answers at their positions, stamped with the database's clock (the attempt is locked by the caller). */
 export async function saveItemAnswers(em: EntityManager, tenantId: string, attemptId: string, answers: { position: number; answer: unknown }[]): Promise<void> {
   await em.execute(
     `update attempt_items i set answer = x.answer, answered_at = clock_timestamp()
@@ -162,6 +175,34 @@ export async function saveItemAnswers(em: EntityManager, tenantId: string, attem
       where i.tenant_id = ? and i.attempt_id = ? and i.position = x.position`,
     [JSON.stringify(answers), tenantId, attemptId],
   );
+}
+
+/**
+ * Autosave in one statement: the attempt is share-locked (a submit, which locks it for update,
+ * waits for the save or the save for the submit) and the answers are written only while it is
+ * in progress and before its deadline by the database's clock. Answers the attempt's state as
+ * it was when the save ran; nothing was written unless it was IN_PROGRESS and not overdue.
+ */
+export async function saveAnswersIfOpen(
+  em: EntityManager,
+  tenantId: string,
+  attemptId: string,
+  answers: { position: number; answer: unknown }[],
+): Promise<{ status: string; overdue: boolean; deadline: Date | null } | null> {
+  const [r] = await em.execute<Row[]>(
+    `with a as (
+       select id, status, deadline, (deadline is not null and deadline <= clock_timestamp()) as overdue
+         from attempts where tenant_id = ? and id = ? for share),
+     saved as (
+       update attempt_items i set answer = x.answer, answered_at = clock_timestamp()
+         from jsonb_to_recordset(?::jsonb) as x(position int, answer jsonb), a
+        where i.tenant_id = ? and i.attempt_id = a.id and i.position = x.position and a.status = 'IN_PROGRESS' and not a.overdue
+        returning i.position)
+     select a.status, a.overdue, a.deadline, (select count(*) from saved)::int as saved from a`,
+    [tenantId, attemptId, JSON.stringify(answers), tenantId],
+  );
+  if (!r) return null;
+  return { status: String(r.status), overdue: r.overdue === true || r.overdue === 't', deadline: r.deadline == null ? null : timestamp(r.deadline) };
 }
 
 /** Writes item grades (score null = waits for a grader) graded with `gradedVersionId` of each. */
@@ -192,18 +233,22 @@ export async function recordGradeChange(
   );
 }
 
-/** The learner's graded attempts at a quiz (number, final fraction) and their attempt count. */
-export async function learnerResults(em: EntityManager, tenantId: string, quizId: string, learnerId: string): Promise<{ graded: { number: number; fraction: number }[]; started: number }> {
+/** The learner's graded attempts at a quiz (number, final fraction), attempts started, and their accommodation's extra attempts. */
+export async function learnerResults(em: EntityManager, tenantId: string, quizId: string, learnerId: string): Promise<{ graded: { number: number; fraction: number }[]; started: number; extraAttempts: number }> {
   const rows = await em.execute<Row[]>(
-    `select a.number, coalesce(a.override_score, a.score) / nullif(a.max_score, 0) as fraction, c.started
+    `select a.number, coalesce(a.override_score, a.score) / nullif(a.max_score, 0) as fraction, c.started,
+            (select coalesce(max(x.extra_attempts) filter (where x.quiz_id is not null), max(x.extra_attempts), 0)
+               from accommodations x join quizzes q on q.tenant_id = x.tenant_id and q.id = c.quiz_id
+              where x.tenant_id = ? and x.learner_id = c.learner_id and (x.quiz_id = q.id or x.course_id = q.course_id)) as extra
        from attempt_counters c left join attempts a on a.tenant_id = c.tenant_id and a.quiz_id = c.quiz_id and a.learner_id = c.learner_id and a.status = 'GRADED'
       where c.tenant_id = ? and c.quiz_id = ? and c.learner_id = ?
       order by a.number`,
-    [tenantId, quizId, learnerId],
+    [tenantId, tenantId, quizId, learnerId],
   );
   return {
     graded: rows.filter((r) => r.number != null).map((r) => ({ number: Number(r.number), fraction: r.fraction == null ? 0 : Number(r.fraction) })),
     started: rows.length ? Number(rows[0]!.started) : 0,
+    extraAttempts: rows.length ? Number(rows[0]!.extra) : 0,
   };
 }
 

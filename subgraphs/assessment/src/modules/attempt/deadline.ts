@@ -15,13 +15,17 @@ import { z } from 'zod';
 import type { Queue } from 'bullmq';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from '@lectern/kernel';
-import { defineJob, enqueue } from '@lectern/kernel/consumers';
+import { defineJob, enqueue, type JobDefinition } from '@lectern/kernel/consumers';
+import { periodic, type Periodic } from '@lectern/kernel/periodic';
 import { enqueueWithin } from '@lectern/kernel/queues';
 import { inTenant, type UnitOfWork } from '@lectern/kernel/uow';
 import { jobQueueName } from '@lectern/kernel/worker';
 import { ASSESSMENT } from '@lectern/contracts/assessment';
 import { lockAttempt } from './attempt.store.ts';
 import { submitAndGrade } from './finalize.ts';
+import type { AttemptItemsCache } from './item-cache.ts';
+
+export const EXPIRE_ATTEMPT = 'expire-attempt';
 
 /** How long after a deadline the sweep steps in (the job normally ran by then). */
 export const SWEEP_GRACE_MS = 500;
@@ -31,35 +35,49 @@ const CLOCK_SLACK_MS = 2000;
 const ENQUEUE_TIMEOUT_MS = 500;
 const SWEEP_LIMIT = 500;
 
-export const expireAttemptJob = defineJob({
-  queue: jobQueueName(ASSESSMENT),
-  name: 'expire-attempt',
-  payload: z.strictObject({ tenantId: z.string().uuid(), attemptId: z.string().uuid() }),
-  run: async ({ uow, data, log }) => {
-    const outcome = await expireAttempt(uow, data.attemptId);
-    if (typeof outcome === 'number' && outcome <= CLOCK_SLACK_MS) {
-      // Redis's clock ran a little ahead of PostgreSQL's: wait for the deadline, then expire.
-      await new Promise((r) => setTimeout(r, outcome + 5));
-      return expireAttempt(uow, data.attemptId);
-    }
-    if (outcome === 'expired') log.info({ attemptId: data.attemptId }, 'attempt submitted at its deadline');
-    return outcome;
+const payload = z.strictObject({ tenantId: z.string().uuid(), attemptId: z.string().uuid() });
+
+/** The definition (payload schema) producers validate against; `expireAttemptJob.with(shown)` gives the runnable job. */
+export const expireAttemptJob = {
+  def: defineJob({ queue: jobQueueName(ASSESSMENT), name: EXPIRE_ATTEMPT, payload, run: () => Promise.reject(new Error('producer-side definition')) }),
+  with(shown: AttemptItemsCache): JobDefinition {
+    return defineJob({
+      queue: jobQueueName(ASSESSMENT),
+      name: EXPIRE_ATTEMPT,
+      payload,
+      run: async ({ uow, data, log }) => {
+        const outcome = await expireAttempt(uow, data.attemptId, shown);
+        if (typeof outcome === 'number' && outcome <= CLOCK_SLACK_MS) {
+          // Redis's clock ran a little ahead of PostgreSQL's: wait for the deadline, then expire.
+          await new Promise((r) => setTimeout(r, outcome + 5));
+          return expireAttempt(uow, data.attemptId, shown);
+        }
+        if (outcome === 'expired') log.info({ attemptId: data.attemptId }, 'attempt submitted at its deadline');
+        return outcome;
+      },
+    });
   },
-});
+};
 
 /**
  * Submits and grades the attempt if it is in progress and past its deadline. Answers what it
- * did: 'expired', 'done' (nothing to do: submitted, or no deadline), or the milliseconds left
- * before the deadline (it moved, or the clocks differ).
+ * did: 'expired', 'done' (nothing to do: submitted, or no deadline), 'busy' (another transaction
+ * holds it; only with `skipLocked`), or the milliseconds left before the deadline (it moved, or
+ * the clocks differ).
  */
-export async function expireAttempt(uow: UnitOfWork, attemptId: string): Promise<'expired' | 'done' | number> {
+export async function expireAttempt(uow: UnitOfWork, attemptId: string, shown: AttemptItemsCache, opts: { skipLocked?: boolean } = {}): Promise<'expired' | 'done' | 'busy' | number> {
   const tenantId = uow.tenantId;
   if (!tenantId) throw new Error('expireAttempt needs an organization');
   return uow.write(async (em) => {
-    const attempt = await lockAttempt(em, tenantId, attemptId);
-    if (!attempt || attempt.status !== 'IN_PROGRESS' || !attempt.deadline) return 'done';
+    const attempt = await lockAttempt(em, tenantId, attemptId, opts);
+    if (!attempt) {
+      if (!opts.skipLocked) return 'done';
+      const [exists] = await em.execute<{ n: number }[]>('select 1 as n from attempts where tenant_id = ? and id = ?', [tenantId, attemptId]);
+      return exists ? 'busy' : 'done';
+    }
+    if (attempt.status !== 'IN_PROGRESS' || !attempt.deadline) return 'done';
     if (!attempt.overdue) return Math.max(1, attempt.deadline.getTime() - Date.now());
-    await submitAndGrade(em, tenantId, attempt, attempt.quiz, { auto: true });
+    await submitAndGrade(em, tenantId, attempt, attempt.quiz, { auto: true, shown });
     return 'expired';
   });
 }
@@ -80,28 +98,18 @@ export function deadlineScheduler(queue: Queue, log: Logger): Deadlines {
         if (!a.deadline) continue;
         const due = a.deadline.getTime();
         await enqueueWithin(ENQUEUE_TIMEOUT_MS, () =>
-          enqueue(queue, expireAttemptJob, { tenantId, attemptId: a.id }, { jobId: `${a.id}-${due}`, delay: Math.max(0, due - Date.now()) }),
+          enqueue(queue, expireAttemptJob.def, { tenantId, attemptId: a.id }, { jobId: `${a.id}-${due}`, delay: Math.max(0, due - Date.now()) }),
         ).catch((err: unknown) => log.warn({ err, attemptId: a.id }, 'expire-attempt not scheduled now; the worker sweep submits it at its deadline'));
       }
     },
   };
 }
 
-export interface DeadlineSweep {
-  /** One sweep: expires every attempt overdue by more than the grace; returns how many it expired. */
-  run(): Promise<number>;
-  readonly failing: boolean;
-  start(intervalMs: number): void;
-  stop(): Promise<void>;
-}
+export type DeadlineSweep = Periodic;
 
 /** The worker's sweep (see the header); safe on every replica (the attempt's lock decides). */
-export function deadlineSweep(deps: { orm: MikroORM; log: Logger }): DeadlineSweep {
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<unknown> | undefined;
-  let failing = false;
-  let stopped = false;
-  const run = async () => {
+export function deadlineSweep(deps: { orm: MikroORM; log: Logger; shown: AttemptItemsCache }): DeadlineSweep {
+  return periodic('deadline sweep', deps.log, async (stopping) => {
     // Ids only, across organizations (no tenant here): see open_attempt_deadlines.
     const due = await deps.orm.em.fork().execute<{ attempt_id: string; organization_id: string }[]>(
       `select attempt_id, organization_id from open_attempt_deadlines where deadline < clock_timestamp() - make_interval(secs => ?::numeric / 1000) order by deadline limit ?`,
@@ -109,8 +117,9 @@ export function deadlineSweep(deps: { orm: MikroORM; log: Logger }): DeadlineSwe
     );
     let expired = 0;
     for (const d of due) {
-      if (stopped) break;
-      const outcome = await inTenant(deps.orm, d.organization_id, (uow) => expireAttempt(uow, d.attempt_id));
+      if (stopping()) break;
+      // An attempt a job is grading right now is left to it.
+      const outcome = await inTenant(deps.orm, d.organization_id, (uow) => expireAttempt(uow, d.attempt_id, deps.shown, { skipLocked: true }));
       if (outcome === 'expired') {
         expired++;
         deps.log.info({ attemptId: d.attempt_id, tenantId: d.organization_id }, 'attempt submitted at its deadline by the sweep');
@@ -120,35 +129,5 @@ export function deadlineSweep(deps: { orm: MikroORM; log: Logger }): DeadlineSwe
       }
     }
     return expired;
-  };
-  return {
-    run,
-    get failing() {
-      return failing;
-    },
-    start(intervalMs) {
-      stopped = false;
-      clearInterval(timer);
-      timer = setInterval(() => {
-        running ??= run()
-          .then(() => {
-            if (failing) deps.log.info('deadline sweep recovered');
-            failing = false;
-          })
-          .catch((err: unknown) => {
-            if (!failing && !stopped) deps.log.warn({ err }, 'deadline sweep failed; retrying');
-            failing = true;
-          })
-          .finally(() => {
-            running = undefined;
-          });
-      }, intervalMs);
-      timer.unref();
-    },
-    async stop() {
-      stopped = true;
-      clearInterval(timer);
-      await running?.catch(() => {});
-    },
-  };
+  });
 }

@@ -12,29 +12,33 @@ import { AttemptGraded, AttemptSubmitted, QuizFailed, QuizPassed } from '@lecter
 import { finalScore, type AttemptView, type GradeChangeKind, type QuizView } from '../../views.ts';
 import { grade, round4 } from '../grading/grade.ts';
 import { quizGrade } from '../grading/grading-method.ts';
-import { itemsWithDefinitions, learnerResults, recordGradeChange, writeItemGrades } from './attempt.store.ts';
+import { learnerResults, recordGradeChange, savedAnswers, writeItemGrades } from './attempt.store.ts';
+import type { AttemptItemsCache } from './item-cache.ts';
 
-type Row = Record<string, unknown>;
 
 /**
- * Submits a locked IN_PROGRESS attempt: grades every answer it holds, sets SUBMITTED or GRADED,
- * drops its open deadline, and records AttemptSubmitted (and the grade's events).
+ * Submits a locked IN_PROGRESS attempt: grades every answer it holds (the questions it showed
+ * from `shown`, the answers from PostgreSQL), sets SUBMITTED or GRADED and drops its open
+ * deadline in one statement, and records AttemptSubmitted (and the grade's events).
  */
-export async function submitAndGrade(em: EntityManager, tenantId: string, attempt: AttemptView, quiz: QuizView, opts: { auto: boolean }): Promise<void> {
-  const items = await itemsWithDefinitions(em, tenantId, attempt.id);
-  const grades = items.map((i) => {
-    const g = grade(i.definition, i.answer);
+export async function submitAndGrade(em: EntityManager, tenantId: string, attempt: AttemptView, quiz: QuizView, opts: { auto: boolean; shown: AttemptItemsCache }): Promise<void> {
+  const shown = await opts.shown.get(em, tenantId, attempt.id);
+  if (!shown) throw new Error(`attempt ${attempt.id} has no questions`);
+  const answers = await savedAnswers(em, tenantId, attempt.id);
+  const grades = [...shown.items.values()].map((i) => {
+    const g = grade(i.definition, answers.get(i.position) ?? null);
     return { position: i.position, score: g.score, needsGrading: g.manual, gradedVersionId: i.versionId };
   });
   await writeItemGrades(em, tenantId, attempt.id, grades);
   const needsGrading = grades.some((g) => g.needsGrading);
   const score = needsGrading ? null : round4(grades.reduce((s, g) => s + (g.score ?? 0), 0));
   await em.execute(
-    `update attempts set status = ?, submitted_at = clock_timestamp(), auto_submitted = ?, score = ?, graded_at = case when ? then clock_timestamp() end, updated_at = now()
-      where tenant_id = ? and id = ?`,
+    `with submitted as (
+       update attempts set status = ?, submitted_at = clock_timestamp(), auto_submitted = ?, score = ?, graded_at = case when ? then clock_timestamp() end, updated_at = now()
+        where tenant_id = ? and id = ? returning id)
+     delete from open_attempt_deadlines d using submitted where d.attempt_id = submitted.id`,
     [needsGrading ? 'SUBMITTED' : 'GRADED', opts.auto, score, !needsGrading, tenantId, attempt.id],
   );
-  await em.execute(`delete from open_attempt_deadlines where attempt_id = ?`, [attempt.id]);
   await recordEvent(em, AttemptSubmitted, {
     tenantId,
     aggregateId: attempt.id,
@@ -62,14 +66,7 @@ export async function gradeEvents(em: EntityManager, tenantId: string, attempt: 
   if (score + 1e-9 >= quiz.passFraction) {
     await recordEvent(em, QuizPassed, { tenantId, aggregateId: attempt.id, payload: { ...base, score } });
   } else {
-    const [acc] = await em.execute<Row[]>(
-      `select coalesce(aq.extra_attempts, ac.extra_attempts, 0) as extra from quizzes q
-         left join accommodations aq on aq.tenant_id = q.tenant_id and aq.learner_id = ? and aq.quiz_id = q.id
-         left join accommodations ac on ac.tenant_id = q.tenant_id and ac.learner_id = ? and ac.course_id = q.course_id
-        where q.tenant_id = ? and q.id = ?`,
-      [attempt.learnerId, attempt.learnerId, tenantId, quiz.id],
-    );
-    const allowed = quiz.attemptsAllowed === null ? null : quiz.attemptsAllowed + Number(acc?.extra ?? 0);
+    const allowed = quiz.attemptsAllowed === null ? null : quiz.attemptsAllowed + results.extraAttempts;
     const attemptsLeft = allowed === null ? null : Math.max(0, allowed - results.started);
     await recordEvent(em, QuizFailed, { tenantId, aggregateId: attempt.id, payload: { ...base, score, attemptsLeft } });
   }

@@ -203,3 +203,26 @@ function read(def: QuestionDefinition, raw: RawAnswer): Answer {
     }
   }
 }
+
+/** A typed answer back in the flat shape (what the API shows, and what parseAnswer reads). */
+export function rawAnswerOf(a: Answer): RawAnswer {
+  switch (a.type) {
+    case 'SINGLE_CHOICE':
+      return { choiceIds: [a.choiceId] };
+    case 'MULTIPLE_CHOICE':
+      return { choiceIds: a.choiceIds };
+    case 'TRUE_FALSE':
+      return { boolean: a.value };
+    case 'SHORT_ANSWER':
+    case 'ESSAY':
+      return { text: a.text };
+    case 'NUMERIC':
+      return { number: a.value, unit: a.unit };
+    case 'MATCHING':
+      return { pairs: a.pairs };
+    case 'ORDERING':
+      return { order: a.order };
+    case 'FILL_IN_THE_BLANKS':
+      return { blanks: a.blanks };
+  }
+}

@@ -15,7 +15,7 @@ import { Refusal, runMutation, type Idempotent, type ServiceDeps } from '../../m
 import { attemptRow, definitionOf, finalScore, itemRow, quizRow, type AttemptView } from '../../views.ts';
 import { lockAttempt, itemsWithDefinitions, recordGradeChange, writeItemGrades } from '../attempt/attempt.store.ts';
 import { gradeEvents } from '../attempt/finalize.ts';
-import { parseAnswer, type Answer, type RawAnswer } from '../grading/answer.ts';
+import { parseAnswer, rawAnswerOf } from '../grading/answer.ts';
 import { grade, gradeEssay, round4 } from '../grading/grade.ts';
 import { maxPoints, type QuestionDefinition } from '../grading/question.ts';
 
@@ -137,29 +137,6 @@ async function settle(em: EntityManager, tenantId: string, attempt: AttemptView 
   await gradeEvents(em, tenantId, { ...attempt, status: 'GRADED', score }, attempt.quiz, kind);
 }
 
-/** A stored answer back in the flat shape parseAnswer reads (to check it still fits a new version). */
-function rawOf(a: Answer): RawAnswer {
-  switch (a.type) {
-    case 'SINGLE_CHOICE':
-      return { choiceIds: [a.choiceId] };
-    case 'MULTIPLE_CHOICE':
-      return { choiceIds: a.choiceIds };
-    case 'TRUE_FALSE':
-      return { boolean: a.value };
-    case 'SHORT_ANSWER':
-    case 'ESSAY':
-      return { text: a.text };
-    case 'NUMERIC':
-      return { number: a.value, unit: a.unit };
-    case 'MATCHING':
-      return { pairs: a.pairs };
-    case 'ORDERING':
-      return { order: a.order };
-    case 'FILL_IN_THE_BLANKS':
-      return { blanks: a.blanks };
-  }
-}
-
 interface RegradePlan {
   versionId: string;
   definition: QuestionDefinition;
@@ -209,7 +186,7 @@ async function planRegrade(em: EntityManager, tenantId: string, questionId: stri
     definition,
     attempts: attempts.map((attempt) => {
       const items = (byAttempt.get(attempt.id) ?? []).map((i) => {
-        if (i.answer && !parseAnswer(definition, rawOf(i.answer)).ok) {
+        if (i.answer && !parseAnswer(definition, rawAnswerOf(i.answer)).ok) {
           throw new Refusal(assessmentError('REGRADE_INCOMPATIBLE', `An answer of attempt ${attempt.id} (position ${i.position}) no longer fits the question: keep option and item ids across versions`, 'questionId'));
         }
         return { position: i.position, oldScore: i.score, newScore: grade(definition, i.answer).score ?? 0, maxScore: i.maxScore };

@@ -10,65 +10,25 @@ import type { Queue } from 'bullmq';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from '@lectern/kernel';
 import { enqueue } from '@lectern/kernel/consumers';
+import { periodic, type Periodic } from '@lectern/kernel/periodic';
 import { importRosterJob } from './import-roster.job.ts';
 
 /** At most this many imports a sweep (oldest first); the next sweep takes the rest. */
 const SWEEP_LIMIT = 1000;
 
-export interface RosterSweep {
-  /** One sweep: re-adds the job of every unfinished import; returns how many it found. */
-  run(): Promise<number>;
-  /** Whether the last periodic sweep failed (readiness reports it). */
-  readonly failing: boolean;
-  /** Sweeps every `intervalMs` (a sweep still running is not started twice). */
-  start(intervalMs: number): void;
-  stop(): Promise<void>;
-}
+export type RosterSweep = Periodic;
 
 export function rosterSweep(deps: { orm: MikroORM; queue: Queue; log: Logger }): RosterSweep {
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<unknown> | undefined;
-  let stopped = false;
-  let failing = false;
-  const run = async () => {
+  return periodic('roster import sweep', deps.log, async (stopping) => {
     // Ids only, across organizations (no tenant here): see unfinished_roster_imports.
     const rows = await deps.orm.em.fork().execute<{ import_id: string; organization_id: string }[]>(
       'select import_id, organization_id from unfinished_roster_imports order by queued_at limit ?',
       [SWEEP_LIMIT],
     );
     for (const r of rows) {
-      if (stopped) break;
+      if (stopping()) break;
       await enqueue(deps.queue, importRosterJob.def, { tenantId: r.organization_id, importId: r.import_id }, { jobId: r.import_id });
     }
     return rows.length;
-  };
-  return {
-    run,
-    get failing() {
-      return failing;
-    },
-    start(intervalMs) {
-      stopped = false;
-      clearInterval(timer);
-      timer = setInterval(() => {
-        running ??= run()
-          .then(() => {
-            if (failing) deps.log.info('roster import sweep recovered');
-            failing = false;
-          })
-          .catch((err: unknown) => {
-            if (!failing && !stopped) deps.log.warn({ err }, 'roster import sweep failed; retrying');
-            failing = true;
-          })
-          .finally(() => (running = undefined));
-      }, intervalMs);
-      timer.unref();
-    },
-    async stop() {
-      stopped = true;
-      clearInterval(timer);
-      // A sweep blocked on Redis is not waited for: the queue's connection closes under it.
-      await Promise.race([running, new Promise((r) => setTimeout(r, 1000).unref())]);
-    },
-  };
+  });
 }
