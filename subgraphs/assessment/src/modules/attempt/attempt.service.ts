@@ -112,7 +112,7 @@ export class AttemptService {
       if (attempt.status !== 'IN_PROGRESS') return { attemptId, errors: [] };
       if (attempt.overdue) {
         // Past the deadline: what was saved by then is what counts; it is submitted as at the deadline.
-        await submitAndGrade(em, tenantId, attempt, attempt.quiz, { auto: true, shown });
+        await submitAndGrade(em, tenantId, [{ attempt, quiz: attempt.quiz, auto: true }], shown);
         return { attemptId, errors: answers.length ? [assessmentError('DEADLINE_PASSED', 'The deadline has passed: only the answers saved before it count')] : [] };
       }
       if (answers.length) {
@@ -121,7 +121,7 @@ export class AttemptService {
         if (checked.errors.length) return { attemptId, errors: checked.errors };
         await saveItemAnswers(em, tenantId, attemptId, checked.answers);
       }
-      await submitAndGrade(em, tenantId, attempt, attempt.quiz, { auto: false, shown });
+      await submitAndGrade(em, tenantId, [{ attempt, quiz: attempt.quiz, auto: false }], shown);
       return { attemptId, errors: [] };
     });
   }

@@ -134,20 +134,33 @@ export async function insertAttempt(em: EntityManager, tenantId: string, a: NewA
   return attempt;
 }
 
-/**
- * The attempt locked for a change, with its quiz and whether its deadline has passed by the
- * database's clock, in one statement. `skipLocked`: null at once when another transaction holds
- * it (the deadline sweep leaves an attempt a job is grading to that job).
- */
-export async function lockAttempt(em: EntityManager, tenantId: string, attemptId: string, opts: { skipLocked?: boolean } = {}): Promise<(AttemptView & { overdue: boolean; quiz: QuizView }) | null> {
+/** The attempt locked for a change, with its quiz and whether its deadline has passed by the database's clock, in one statement. */
+export async function lockAttempt(em: EntityManager, tenantId: string, attemptId: string): Promise<(AttemptView & { overdue: boolean; quiz: QuizView }) | null> {
   const [r] = await em.execute<Row[]>(
     `select a.*, (a.deadline is not null and a.deadline <= clock_timestamp()) as overdue, to_jsonb(q) as quiz
        from attempts a join quizzes q on q.tenant_id = a.tenant_id and q.id = a.quiz_id
-      where a.tenant_id = ? and q.tenant_id = ? and a.id = ? for update of a${opts.skipLocked ? ' skip locked' : ''}`,
+      where a.tenant_id = ? and q.tenant_id = ? and a.id = ? for update of a`,
     [tenantId, tenantId, attemptId],
   );
   if (!r) return null;
   return { ...attemptRow(r), overdue: r.overdue === true || r.overdue === 't', quiz: quizRow(r.quiz as Row) };
+}
+
+/**
+ * Due attempts of the organization, locked for submission: `first` if it is due, then others
+ * whose deadline has passed by the database's clock, earliest first, up to `limit`; attempts
+ * another transaction holds are skipped (it is submitting them).
+ */
+export async function lockDue(em: EntityManager, tenantId: string, first: string, limit: number): Promise<(AttemptView & { quiz: QuizView })[]> {
+  const rows = await em.execute<Row[]>(
+    `select a.*, to_jsonb(q) as quiz
+       from attempts a join quizzes q on q.tenant_id = a.tenant_id and q.id = a.quiz_id
+      where a.tenant_id = ? and q.tenant_id = ? and a.status = 'IN_PROGRESS' and a.deadline <= clock_timestamp()
+      order by (a.id = ?) desc, a.deadline
+      limit ? for update of a skip locked`,
+    [tenantId, tenantId, first, limit],
+  );
+  return rows.map((r) => ({ ...attemptRow(r), quiz: quizRow(r.quiz as Row) }));
 }
 
 /** The saved answer of each of the attempt's questions, by position. */
@@ -205,51 +218,19 @@ export async function saveAnswersIfOpen(
   return { status: String(r.status), overdue: r.overdue === true || r.overdue === 't', deadline: r.deadline == null ? null : timestamp(r.deadline) };
 }
 
-/** Writes item grades (score null = waits for a grader) graded with `gradedVersionId` of each. */
+/** Writes item grades (score null = waits for a grader), each graded with `gradedVersionId`, in one statement. */
 export async function writeItemGrades(
   em: EntityManager,
   tenantId: string,
-  attemptId: string,
-  grades: { position: number; score: number | null; needsGrading: boolean; gradedVersionId: string }[],
+  grades: { attemptId: string; position: number; score: number | null; needsGrading: boolean; gradedVersionId: string }[],
 ): Promise<void> {
   if (!grades.length) return;
   await em.execute(
     `update attempt_items i set score = x.score, needs_grading = x.needs_grading, graded_version_id = x.graded_version_id, graded_at = clock_timestamp()
-       from jsonb_to_recordset(?::jsonb) as x(position int, score numeric, needs_grading boolean, graded_version_id uuid)
-      where i.tenant_id = ? and i.attempt_id = ? and i.position = x.position`,
-    [JSON.stringify(grades.map((g) => ({ position: g.position, score: g.score, needs_grading: g.needsGrading, graded_version_id: g.gradedVersionId }))), tenantId, attemptId],
+       from jsonb_to_recordset(?::jsonb) as x(attempt_id uuid, position int, score numeric, needs_grading boolean, graded_version_id uuid)
+      where i.tenant_id = ? and i.attempt_id = x.attempt_id and i.position = x.position`,
+    [JSON.stringify(grades.map((g) => ({ attempt_id: g.attemptId, position: g.position, score: g.score, needs_grading: g.needsGrading, graded_version_id: g.gradedVersionId }))), tenantId],
   );
-}
-
-/** Appends to an attempt's grade history. */
-export async function recordGradeChange(
-  em: EntityManager,
-  tenantId: string,
-  c: { attemptId: string; position: number | null; kind: string; fromScore: number | null; toScore: number | null; changedBy: string | null; reason: string | null },
-): Promise<void> {
-  await em.execute(
-    `insert into grade_changes (id, tenant_id, attempt_id, position, kind, from_score, to_score, changed_by, reason) values (gen_random_uuid(), ?, ?, ?, ?, ?, ?, ?, ?)`,
-    [tenantId, c.attemptId, c.position, c.kind, c.fromScore, c.toScore, c.changedBy, c.reason],
-  );
-}
-
-/** The learner's graded attempts at a quiz (number, final fraction), attempts started, and their accommodation's extra attempts. */
-export async function learnerResults(em: EntityManager, tenantId: string, quizId: string, learnerId: string): Promise<{ graded: { number: number; fraction: number }[]; started: number; extraAttempts: number }> {
-  const rows = await em.execute<Row[]>(
-    `select a.number, coalesce(a.override_score, a.score) / nullif(a.max_score, 0) as fraction, c.started,
-            (select coalesce(max(x.extra_attempts) filter (where x.quiz_id is not null), max(x.extra_attempts), 0)
-               from accommodations x join quizzes q on q.tenant_id = x.tenant_id and q.id = c.quiz_id
-              where x.tenant_id = ? and x.learner_id = c.learner_id and (x.quiz_id = q.id or x.course_id = q.course_id)) as extra
-       from attempt_counters c left join attempts a on a.tenant_id = c.tenant_id and a.quiz_id = c.quiz_id and a.learner_id = c.learner_id and a.status = 'GRADED'
-      where c.tenant_id = ? and c.quiz_id = ? and c.learner_id = ?
-      order by a.number`,
-    [tenantId, tenantId, quizId, learnerId],
-  );
-  return {
-    graded: rows.filter((r) => r.number != null).map((r) => ({ number: Number(r.number), fraction: r.fraction == null ? 0 : Number(r.fraction) })),
-    started: rows.length ? Number(rows[0]!.started) : 0,
-    extraAttempts: rows.length ? Number(rows[0]!.extra) : 0,
-  };
 }
 
 /**

@@ -21,7 +21,7 @@ import { enqueueWithin } from '@lectern/kernel/queues';
 import { inTenant, type UnitOfWork } from '@lectern/kernel/uow';
 import { jobQueueName } from '@lectern/kernel/worker';
 import { ASSESSMENT } from '@lectern/contracts/assessment';
-import { lockAttempt } from './attempt.store.ts';
+import { lockDue } from './attempt.store.ts';
 import { submitAndGrade } from './finalize.ts';
 import type { AttemptItemsCache } from './item-cache.ts';
 
@@ -59,26 +59,31 @@ export const expireAttemptJob = {
   },
 };
 
+/** At most this many due attempts of one organization are submitted together. */
+const EXPIRE_BATCH = 100;
+
 /**
- * Submits and grades the attempt if it is in progress and past its deadline. Answers what it
- * did: 'expired', 'done' (nothing to do: submitted, or no deadline), 'busy' (another transaction
- * holds it; only with `skipLocked`), or the milliseconds left before the deadline (it moved, or
- * the clocks differ).
+ * Submits and grades the attempt if it is in progress and past its deadline, and with it every
+ * other due attempt of the organization it can lock at once (up to EXPIRE_BATCH: a class's
+ * attempts expire together, and one transaction grades them set-based). Answers what happened
+ * to `attemptId`: 'expired', 'done' (nothing to do: submitted, or no deadline), 'busy' (another
+ * transaction holds it), or the milliseconds left before its deadline (it moved, or the clocks
+ * differ).
  */
-export async function expireAttempt(uow: UnitOfWork, attemptId: string, shown: AttemptItemsCache, opts: { skipLocked?: boolean } = {}): Promise<'expired' | 'done' | 'busy' | number> {
+export async function expireAttempt(uow: UnitOfWork, attemptId: string, shown: AttemptItemsCache): Promise<'expired' | 'done' | 'busy' | number> {
   const tenantId = uow.tenantId;
   if (!tenantId) throw new Error('expireAttempt needs an organization');
   return uow.write(async (em) => {
-    const attempt = await lockAttempt(em, tenantId, attemptId, opts);
-    if (!attempt) {
-      if (!opts.skipLocked) return 'done';
-      const [exists] = await em.execute<{ n: number }[]>('select 1 as n from attempts where tenant_id = ? and id = ?', [tenantId, attemptId]);
-      return exists ? 'busy' : 'done';
-    }
-    if (attempt.status !== 'IN_PROGRESS' || !attempt.deadline) return 'done';
-    if (!attempt.overdue) return Math.max(1, attempt.deadline.getTime() - Date.now());
-    await submitAndGrade(em, tenantId, attempt, attempt.quiz, { auto: true, shown });
-    return 'expired';
+    const due = await lockDue(em, tenantId, attemptId, EXPIRE_BATCH);
+    await submitAndGrade(em, tenantId, due.map((a) => ({ attempt: a, quiz: a.quiz, auto: true })), shown);
+    if (due.some((a) => a.id === attemptId)) return 'expired';
+    const [a] = await em.execute<{ status: string; deadline: string | null; left_ms: number | null }[]>(
+      `select status, deadline, (extract(epoch from deadline - clock_timestamp()) * 1000)::float8 as left_ms from attempts where tenant_id = ? and id = ?`,
+      [tenantId, attemptId],
+    );
+    if (!a || a.status !== 'IN_PROGRESS' || a.deadline === null) return 'done';
+    // Still open: its deadline is ahead (moved, or the clocks differ), or a job holds it now.
+    return a.left_ms !== null && a.left_ms > 0 ? Math.max(1, Math.ceil(a.left_ms)) : 'busy';
   });
 }
 
@@ -118,8 +123,8 @@ export function deadlineSweep(deps: { orm: MikroORM; log: Logger; shown: Attempt
     let expired = 0;
     for (const d of due) {
       if (stopping()) break;
-      // An attempt a job is grading right now is left to it.
-      const outcome = await inTenant(deps.orm, d.organization_id, (uow) => expireAttempt(uow, d.attempt_id, deps.shown, { skipLocked: true }));
+      // An attempt a job is grading right now is left to it ('busy').
+      const outcome = await inTenant(deps.orm, d.organization_id, (uow) => expireAttempt(uow, d.attempt_id, deps.shown));
       if (outcome === 'expired') {
         expired++;
         deps.log.info({ attemptId: d.attempt_id, tenantId: d.organization_id }, 'attempt submitted at its deadline by the sweep');

@@ -12,12 +12,15 @@ import { sqlArray as arr } from '@lectern/kernel/orm';
 import { overseesSql, requireGrader, type Member, type Viewer } from '../../access.ts';
 import { assessmentError, type MutationResult } from '../../errors.ts';
 import { Refusal, runMutation, type Idempotent, type ServiceDeps } from '../../mutation.ts';
-import { attemptRow, definitionOf, finalScore, itemRow, quizRow, type AttemptView } from '../../views.ts';
-import { lockAttempt, itemsWithDefinitions, recordGradeChange, writeItemGrades } from '../attempt/attempt.store.ts';
-import { gradeEvents } from '../attempt/finalize.ts';
+import { attemptRow, definitionOf, finalScore, itemRow, quizRow, type AttemptView, type QuizView } from '../../views.ts';
+import { lockAttempt, itemsWithDefinitions, writeItemGrades } from '../attempt/attempt.store.ts';
+import { gradeEvents, recordGradeChanges, type GradeChange } from '../attempt/finalize.ts';
+
 import { parseAnswer, rawAnswerOf } from '../grading/answer.ts';
 import { grade, gradeEssay, round4 } from '../grading/grade.ts';
 import { maxPoints, type QuestionDefinition } from '../grading/question.ts';
+
+/** One change to an attempt's grade history. */const recordGradeChange = (em: EntityManager, tenantId: string, change: GradeChange) => recordGradeChanges(em, tenantId, [change]);
 
 export interface GradeAnswerInput extends Idempotent {
   attemptId: string;
@@ -103,7 +106,7 @@ export class ReviewService {
       await em.execute(`update attempts set override_score = ?, graded_at = clock_timestamp(), updated_at = now() where tenant_id = ? and id = ?`, [next, tenantId, attemptId]);
       const after = { ...attempt, overrideScore: next };
       await recordGradeChange(em, tenantId, { attemptId, position: null, kind: 'OVERRIDDEN', fromScore: before, toScore: finalScore(after), changedBy: actor.userId, reason });
-      await gradeEvents(em, tenantId, after, attempt.quiz, 'OVERRIDDEN');
+      await gradeEvents(em, tenantId, [{ attempt: after, quiz: attempt.quiz }], 'OVERRIDDEN');
       return { attemptId, errors: [] };
     });
   }
@@ -124,7 +127,7 @@ export class ReviewService {
 }
 
 /** After an item grade changed: the attempt becomes (or stays) GRADED with the sum of its items once none waits. */
-async function settle(em: EntityManager, tenantId: string, attempt: AttemptView & { quiz: Parameters<typeof gradeEvents>[3] }, kind: 'MANUAL_GRADED', by: string | null) {
+async function settle(em: EntityManager, tenantId: string, attempt: AttemptView & { quiz: QuizView }, kind: 'MANUAL_GRADED', by: string | null) {
   const [r] = await em.execute<Row[]>(
     `select count(*) filter (where needs_grading)::int as waiting, coalesce(sum(score), 0) as total from attempt_items where tenant_id = ? and attempt_id = ?`,
     [tenantId, attempt.id],
@@ -134,7 +137,7 @@ async function settle(em: EntityManager, tenantId: string, attempt: AttemptView 
   if (attempt.status === 'GRADED' && attempt.score === score) return;
   await em.execute(`update attempts set status = 'GRADED', score = ?, graded_at = clock_timestamp(), updated_at = now() where tenant_id = ? and id = ?`, [score, tenantId, attempt.id]);
   await recordGradeChange(em, tenantId, { attemptId: attempt.id, position: null, kind, fromScore: attempt.score, toScore: score, changedBy: by, reason: null });
-  await gradeEvents(em, tenantId, { ...attempt, status: 'GRADED', score }, attempt.quiz, kind);
+  await gradeEvents(em, tenantId, [{ attempt: { ...attempt, status: 'GRADED', score }, quiz: attempt.quiz }], kind);
 }
 
 interface RegradePlan {
@@ -208,7 +211,7 @@ async function planRegrade(em: EntityManager, tenantId: string, questionId: stri
 async function applyRegrade(em: EntityManager, tenantId: string, plan: RegradePlan, actor: Member): Promise<void> {
   const newMaxItem = maxPoints(plan.definition);
   for (const a of plan.attempts) {
-    await writeItemGrades(em, tenantId, a.attempt.id, a.items.map((i) => ({ position: i.position, score: i.newScore, needsGrading: false, gradedVersionId: plan.versionId })));
+    await writeItemGrades(em, tenantId, a.items.map((i) => ({ attemptId: a.attempt.id, position: i.position, score: i.newScore, needsGrading: false, gradedVersionId: plan.versionId })));
     await em.execute(`update attempt_items set max_score = ? where tenant_id = ? and attempt_id = ? and position = any(${arr(a.items.map((i) => i.position), 'int')})`, [
       newMaxItem,
       tenantId,
@@ -225,7 +228,7 @@ async function applyRegrade(em: EntityManager, tenantId: string, plan: RegradePl
       await em.execute(`update attempts set graded_at = clock_timestamp() where tenant_id = ? and id = ?`, [tenantId, a.attempt.id]);
       await recordGradeChange(em, tenantId, { attemptId: a.attempt.id, position: null, kind: 'REGRADED', fromScore: a.oldScore, toScore: a.newScore, changedBy: actor.userId, reason: null });
       const [q] = await em.execute<Row[]>(`select * from quizzes where tenant_id = ? and id = ?`, [tenantId, a.attempt.quizId]);
-      await gradeEvents(em, tenantId, { ...a.attempt, score: a.newScore, maxScore: a.newMax }, quizRow(q!), 'REGRADED');
+      await gradeEvents(em, tenantId, [{ attempt: { ...a.attempt, score: a.newScore, maxScore: a.newMax }, quiz: quizRow(q!) }], 'REGRADED');
     }
   }
 }
