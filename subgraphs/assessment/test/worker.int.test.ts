@@ -74,6 +74,18 @@ describe('attempts end at their deadline', () => {
     expect(done.lag_ms).toBeLessThan(5000);
   });
 
+  it('grades a class whose attempts share a deadline together, each once', async () => {
+    const quizId = await closingQuiz(1500);
+    const attempts = await Promise.all([org.learner, org.learner2, org.learnerB].map((who) => start(h, who, quizId)));
+    const done = await until(async () => Promise.all(attempts.map((a) => row(a.id))), (rows) => rows.every((r) => r.status === 'GRADED'));
+    expect(done.every((r) => r.auto_submitted && r.lag_ms! < 5000)).toBe(true);
+    const uuids = attempts.map((a) => uuidOf(a.id));
+    const events = await h.admin.query(`select aggregate_id, count(*)::int as n from assessment.outbox where type = 'assessment.AttemptSubmitted' and aggregate_id = any($1) group by 1`, [uuids]);
+    expect(events.rows.map((r) => r.n)).toEqual([1, 1, 1]);
+    const history = await h.admin.query(`select count(*)::int as n from assessment.grade_changes where attempt_id = any($1::uuid[])`, [uuids]);
+    expect(history.rows[0].n).toBe(3);
+  });
+
   it('and by the sweep when Redis lost the job', async () => {
     const quizId = await closingQuiz(1000);
     const attempt = await start(h, org.learnerB, quizId);
