@@ -138,7 +138,7 @@ describe('assessment through the gateway', () => {
   it('grades an attempt nobody submits at its deadline, with no client', async () => {
     const questionId = (await ok(t.instructor, `mutation($input: CreateQuestionInput!) { createQuestion(input: $input) { question { id } } }`, { input: { bankId, question: CHOICE('Timed?'), idempotencyKey: idem() } })).createQuestion.question.id;
     const timed = await ok(t.instructor, `mutation($input: CreateQuizInput!) { createQuiz(input: $input) { quiz { id } errors { code } } }`, {
-      input: { courseId, title: 'Timed', questionIds: [questionId], closesAt: new Date(Date.now() + 2000).toISOString(), published: true, idempotencyKey: idem() },
+      input: { courseId, title: 'Timed', questionIds: [questionId], closesAt: new Date(Date.now() + 4000).toISOString(), published: true, idempotencyKey: idem() },
     });
     const attempt = (await ok(t.learner, START, { input: { quizId: timed.createQuiz.quiz.id, idempotencyKey: idem() } })).startAttempt.attempt;
     await ok(t.learner, `mutation($input: SaveAnswersInput!) { saveAnswers(input: $input) { errors { code } } }`, { input: { attemptId: attempt.id, answers: [{ position: 1, choiceIds: ['a'] }], idempotencyKey: idem() } });

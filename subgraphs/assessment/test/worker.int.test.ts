@@ -51,7 +51,7 @@ describe('attempts end at their deadline', () => {
     worker = await startAssessmentWorker(h.env, { port: 0 });
     // Keep the sweep out of it: this is the job's path.
     await worker.runtime.sweep.stop();
-    const quizId = await closingQuiz(1500);
+    const quizId = await closingQuiz(3000);
     const attempt = await start(h, org.learner, quizId);
     await ok(h, org.learner, M.save, { input: { attemptId: attempt.id, answers: [{ position: 1, choiceIds: ['a'] }], idempotencyKey: idem() } });
     const done = await until(() => row(attempt.id), (r) => r.status === 'GRADED');
@@ -65,7 +65,7 @@ describe('attempts end at their deadline', () => {
   it('also when the worker was restarted between the start and the deadline', async () => {
     await worker!.close();
     worker = undefined;
-    const quizId = await closingQuiz(2000);
+    const quizId = await closingQuiz(3000);
     const attempt = await start(h, org.learner2, quizId);
     worker = await startAssessmentWorker(h.env, { port: 0 });
     await worker.runtime.sweep.stop();
@@ -75,7 +75,7 @@ describe('attempts end at their deadline', () => {
   });
 
   it('grades a class whose attempts share a deadline together, each once', async () => {
-    const quizId = await closingQuiz(1500);
+    const quizId = await closingQuiz(3000);
     const attempts = await Promise.all([org.learner, org.learner2, org.learnerB].map((who) => start(h, who, quizId)));
     const done = await until(async () => Promise.all(attempts.map((a) => row(a.id))), (rows) => rows.every((r) => r.status === 'GRADED'));
     expect(done.every((r) => r.auto_submitted && r.lag_ms! < 5000)).toBe(true);
@@ -87,7 +87,7 @@ describe('attempts end at their deadline', () => {
   });
 
   it('and by the sweep when Redis lost the job', async () => {
-    const quizId = await closingQuiz(1000);
+    const quizId = await closingQuiz(3000);
     const attempt = await start(h, org.learnerB, quizId);
     // Redis lost every job (a flush, a failover without persistence).
     await worker!.deps.queues(jobQueueName('assessment')).obliterate({ force: true });
