@@ -9,6 +9,7 @@
 import { DataLoader, manyLoader, mapConnection, oneLoader, pageRequest, toConnection, type Connection, type PageArgs, type UnitOfWork } from '@lectern/kernel';
 import { childCounts, childPages, type KeysetColumn, type PageRequest } from '@lectern/kernel/pagination';
 import { sqlArray as arr } from '@lectern/kernel/orm';
+import { timestamp } from '@lectern/kernel/rows';
 import { overseesSql, type Viewer } from './access.ts';
 import {
   accommodationRow, attemptRow, bankRow, gradeChangeRow, itemRow, questionRow, quizItemRow, quizRow, versionRow,
@@ -34,7 +35,13 @@ const RELATIONS = {
   banks: { table: 'question_banks', parentColumn: 'tenant_id', ...bySeq },
   bankQuestions: { table: 'questions', parentColumn: 'bank_id', ...bySeq },
   quizAttempts: { table: 'attempts', parentColumn: 'quiz_id', ...bySeq },
-  gradingQueue: { table: 'attempts', parentColumn: 'tenant_id', ...bySeq },
+  // Oldest submission first (submitted_at is set for every attempt the queue holds).
+  gradingQueue: {
+    table: 'attempts',
+    parentColumn: 'tenant_id',
+    order: [{ expr: 't.submitted_at', type: 'timestamptz' }, { expr: 't.seq', type: 'bigint' }],
+    cursor: (r: Row) => [timestamp(r.submitted_at).toISOString(), Number(r.seq)],
+  },
 } as const satisfies Record<string, Relation>;
 type RelationName = keyof typeof RELATIONS;
 
