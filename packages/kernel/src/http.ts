@@ -120,10 +120,16 @@ export interface HttpHost {
   close(): Promise<void>;
 }
 
+/** How long a closing server lets requests in flight finish before it cuts their connections. */
+const CLOSE_GRACE_MS = 5000;
+
 export function createHttpHost<Ctx extends BaseContext>(opts: HttpHostOptions<Ctx>): HttpHost {
   const bodyLimit = opts.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  let closing = false;
   const server = http.createServer((req, res) => {
     const started = process.hrtime.bigint();
+    // Shutting down: this answer ends its keep-alive connection (see close()).
+    if (closing) res.setHeader('connection', 'close');
     const info = requestInfo(req, opts.log, opts.trustProxy ?? false);
     res.setHeader('x-request-id', info.requestId);
     const url = new URL(req.url ?? '/', 'http://localhost');
@@ -186,9 +192,21 @@ export function createHttpHost<Ctx extends BaseContext>(opts: HttpHostOptions<Ct
         });
       });
     },
+    // server.close() waits for every connection to end, and a keep-alive client that keeps
+    // sending (a gateway renewing leases, a load balancer's probes) would hold it for as long as
+    // it sends, or keepAliveTimeout (65 s) after. So: answers from now on close their connection,
+    // connections are closed as soon as they are idle, and after CLOSE_GRACE_MS whatever is left
+    // is cut.
     close() {
+      closing = true;
       return new Promise((resolve) => {
-        server.close(() => resolve());
+        const idle = setInterval(() => server.closeIdleConnections(), 100);
+        const cut = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);
+        server.close(() => {
+          clearInterval(idle);
+          clearTimeout(cut);
+          resolve();
+        });
         server.closeIdleConnections();
       });
     },
