@@ -13,7 +13,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { recordEvents } from '@lectern/kernel/outbox';
 import { uuidArrayLiteral } from '@lectern/kernel/rows';
 import { AttemptGraded, AttemptSubmitted, QuizFailed, QuizPassed } from '@lectern/contracts/assessment';
-import { finalScore, type AttemptView, type GradeChangeKind, type QuizView } from '../../views.ts';
+import { finalScore, type AttemptView, type GradeChangeKind, type GradeChangeView, type QuizView } from '../../views.ts';
 import { answerSchema, type Answer } from '../grading/answer.ts';
 import { grade, round4 } from '../grading/grade.ts';
 import { quizGrade } from '../grading/grading-method.ts';
@@ -87,15 +87,8 @@ export async function submitAndGrade(em: EntityManager, tenantId: string, subs: 
   );
 }
 
-export interface GradeChange {
-  attemptId: string;
-  position: number | null;
-  kind: GradeChangeKind;
-  fromScore: number | null;
-  toScore: number | null;
-  changedBy: string | null;
-  reason: string | null;
-}
+/** A change to record (its time is the database's). */
+export type GradeChange = Omit<GradeChangeView, 'changedAt'>;
 
 /** Appends to attempts' grade history, in one statement. */
 export async function recordGradeChanges(em: EntityManager, tenantId: string, changes: GradeChange[]): Promise<void> {
