@@ -22,7 +22,7 @@ import { kernelQueueName, RETENTION_SCHEDULER } from '../src/retention.ts';
 import { startSubgraph, type RunningSubgraph, type SubgraphContext, type SubgraphDefinition, type SubgraphEnv } from '../src/subgraph.ts';
 import { startWorker, workerKernelEnv, type RunningWorker, type WorkerDefinition } from '../src/worker.ts';
 import { entities, handler, migrations, Note, NoteWritten, SCHEMA } from './fixtures/events-schema.ts';
-import { target, TcpProxy } from './fixtures/tcp-proxy.ts';
+import { target, TcpProxy } from '@lectern/testkit/tcp-proxy';
 
 const ADMIN = process.env.DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';

@@ -1,7 +1,7 @@
 // Subscriptions on the subgraph side (subscriptions.ts), on real PostgreSQL and Redis: a tiny
 // subgraph hosted by the kernel's own startSubgraph, subscribers over graphql-ws as the gateway
 // connects, events published through Redis pub/sub, the admit and leases routes, and a Redis
-// outage through a TCP proxy (fixtures/tcp-proxy.ts) in front of the shared Redis.
+// outage through a TCP proxy (@lectern/testkit/tcp-proxy) in front of the shared Redis.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'graphql';
@@ -14,7 +14,7 @@ import { serviceCredential } from '../src/service-auth.ts';
 import { startSubgraph, type RunningSubgraph, type SubgraphContext, type SubgraphDefinition, type SubgraphEnv } from '../src/subgraph.ts';
 import { publish, redisChannel, subscriptionField, type LeaseHandler } from '../src/subscriptions.ts';
 import { entities, migrations } from './fixtures/events-schema.ts';
-import { target, TcpProxy } from './fixtures/tcp-proxy.ts';
+import { target, TcpProxy } from '@lectern/testkit/tcp-proxy';
 
 const ADMIN = process.env.DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';

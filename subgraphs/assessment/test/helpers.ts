@@ -41,7 +41,7 @@ export async function startHarness(label: string, env: Record<string, string> = 
   };
   try {
     const assessmentEnv = loadEnv({ ...db.env, WORKER_PORT: '0', DEADLINE_SWEEP_INTERVAL_MS: '200', ...env });
-    const redis = new Redis(assessmentEnv.REDIS_URL, { lazyConnect: false });
+    const redis = new Redis(assessmentEnv.REDIS_URL, { lazyConnect: false }).on('error', () => {});
     cleanups.push(async () => {
       const keys = await redis.keys(`${assessmentEnv.REDIS_PREFIX}*`);
       for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500));
