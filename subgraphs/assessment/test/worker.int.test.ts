@@ -86,6 +86,22 @@ describe('attempts end at their deadline', () => {
     expect(history.rows[0].n).toBe(3);
   });
 
+  it('does not let an attempt that cannot be graded hold back another sharing its deadline', async () => {
+    const good = await start(h, org.learner, await closingQuiz(3000));
+    const bad = await start(h, org.learner2, await closingQuiz(3000));
+    // The version the bad attempt showed no longer parses (as if its row were damaged): grading it fails.
+    await h.admin.query(
+      `update assessment.question_versions set definition = '{"type":"BROKEN"}' where id = (select version_id from assessment.attempt_items where attempt_id = $1 and position = 1)`,
+      [uuidOf(bad.id)],
+    );
+    const done = await until(() => row(good.id), (r) => r.status === 'GRADED');
+    expect(done.lag_ms).toBeLessThan(5000);
+    expect((await row(bad.id)).status).toBe('IN_PROGRESS');
+    // Out of the way of the tests after this one.
+    await h.admin.query(`update assessment.attempts set status = 'SUBMITTED' where id = $1`, [uuidOf(bad.id)]);
+    await h.admin.query(`delete from assessment.open_attempt_deadlines where attempt_id = $1`, [uuidOf(bad.id)]);
+  });
+
   it('and by the sweep when Redis lost the job', async () => {
     const quizId = await closingQuiz(3000);
     const attempt = await start(h, org.learnerB, quizId);

@@ -148,17 +148,17 @@ export async function lockAttempt(em: EntityManager, tenantId: string, attemptId
 
 /**
  * Due attempts of the organization, locked for submission: `first` if it is due, then others
- * whose deadline has passed by the database's clock, earliest first, up to `limit`; attempts
- * another transaction holds are skipped (it is submitting them).
+ * whose deadline has passed by the database's clock, earliest first, up to `limit` (1: `first`
+ * alone); attempts another transaction holds are skipped (it is submitting them).
  */
 export async function lockDue(em: EntityManager, tenantId: string, first: string, limit: number): Promise<(AttemptView & { quiz: QuizView })[]> {
   const rows = await em.execute<Row[]>(
     `select a.*, to_jsonb(q) as quiz
        from attempts a join quizzes q on q.tenant_id = a.tenant_id and q.id = a.quiz_id
-      where a.tenant_id = ? and q.tenant_id = ? and a.status = 'IN_PROGRESS' and a.deadline <= clock_timestamp()
+      where a.tenant_id = ? and q.tenant_id = ? and a.status = 'IN_PROGRESS' and a.deadline <= clock_timestamp() and (?::int > 1 or a.id = ?)
       order by (a.id = ?) desc, a.deadline
       limit ? for update of a skip locked`,
-    [tenantId, tenantId, first, limit],
+    [tenantId, tenantId, limit, first, first, limit],
   );
   return rows.map((r) => ({ ...attemptRow(r), quiz: quizRow(r.quiz as Row) }));
 }

@@ -13,7 +13,7 @@
 // does it, once.
 import { z } from 'zod';
 import type { Queue } from 'bullmq';
-import type { MikroORM } from '@mikro-orm/postgresql';
+import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from '@lectern/kernel';
 import { defineJob, enqueue, type JobDefinition } from '@lectern/kernel/consumers';
 import { periodic, type Periodic } from '@lectern/kernel/periodic';
@@ -74,8 +74,16 @@ export async function expireAttempt(uow: UnitOfWork, attemptId: string, shown: A
   const tenantId = uow.tenantId;
   if (!tenantId) throw new Error('expireAttempt needs an organization');
   return uow.write(async (em) => {
-    const due = await lockDue(em, tenantId, attemptId, EXPIRE_BATCH);
-    await submitAndGrade(em, tenantId, due.map((a) => ({ attempt: a, quiz: a.quiz, auto: true })), shown);
+    const expire = (limit: number) =>
+      em.transactional(async (tx) => {
+        const due = await lockDue(tx as EntityManager, tenantId, attemptId, limit);
+        await submitAndGrade(tx as EntityManager, tenantId, due.map((a) => ({ attempt: a, quiz: a.quiz, auto: true })), shown);
+        return due;
+      });
+    // One attempt that cannot be graded (a failure of its own) must not hold back the others'
+    // deadlines: when the batch fails (its savepoint rolled back, locks released), this one goes
+    // alone, and the others with their own jobs.
+    const due = await expire(EXPIRE_BATCH).catch(() => expire(1));
     if (due.some((a) => a.id === attemptId)) return 'expired';
     const [a] = await em.execute<{ status: string; deadline: string | null; left_ms: number | null }[]>(
       `select status, deadline, (extract(epoch from deadline - clock_timestamp()) * 1000)::float8 as left_ms from attempts where tenant_id = ? and id = ?`,
@@ -123,8 +131,12 @@ export function deadlineSweep(deps: { orm: MikroORM; log: Logger; shown: Attempt
     let expired = 0;
     for (const d of due) {
       if (stopping()) break;
-      // An attempt a job is grading right now is left to it ('busy').
-      const outcome = await inTenant(deps.orm, d.organization_id, (uow) => expireAttempt(uow, d.attempt_id, deps.shown));
+      // An attempt a job is grading right now is left to it ('busy'); one that fails is said and
+      // passed over, so it never holds back the attempts after it.
+      const outcome = await inTenant(deps.orm, d.organization_id, (uow) => expireAttempt(uow, d.attempt_id, deps.shown)).catch((err: unknown) => {
+        deps.log.error({ err, attemptId: d.attempt_id, tenantId: d.organization_id }, 'attempt could not be submitted at its deadline; retrying');
+        return 'failed' as const;
+      });
       if (outcome === 'expired') {
         expired++;
         deps.log.info({ attemptId: d.attempt_id, tenantId: d.organization_id }, 'attempt submitted at its deadline by the sweep');
