@@ -38,8 +38,8 @@ describe('while Redis is down', () => {
     const attempt = await start(h, org.learner, quizId);
     const saved = await ok(h, org.learner, M.save, { input: { attemptId: attempt.id, answers: [{ position: 1, choiceIds: ['a'] }], idempotencyKey: idem() } });
     expect(saved.saveAnswers.errors).toEqual([]);
-    // The job could not be queued: the start waited at most its bounded enqueue (0.5 s), not for Redis.
-    expect(performance.now() - began).toBeLessThan(2500);
+    // The job could not be queued: the start waited at most its bounded enqueue (1 s), not for Redis.
+    expect(performance.now() - began).toBeLessThan(3000);
     const row = async () =>
       (
         await h.admin.query(`select status, auto_submitted, score, (extract(epoch from (graded_at - deadline)) * 1000)::float8 as lag_ms from assessment.attempts where id = $1`, [

@@ -87,8 +87,11 @@ describe('attempts end at their deadline', () => {
   });
 
   it('does not let an attempt that cannot be graded hold back another sharing its deadline', async () => {
-    const good = await start(h, org.learner, await closingQuiz(3000));
+    // As in production, the sweep runs beside the jobs (and, like them, must not be held back).
+    worker!.runtime.sweep.start(200);
+    // The bad attempt's deadline comes first: the good one's job (and the sweep) find it due too.
     const bad = await start(h, org.learner2, await closingQuiz(3000));
+    const good = await start(h, org.learner, await closingQuiz(3500));
     // The version the bad attempt showed no longer parses (as if its row were damaged): grading it fails.
     await h.admin.query(
       `update assessment.question_versions set definition = '{"type":"BROKEN"}' where id = (select version_id from assessment.attempt_items where attempt_id = $1 and position = 1)`,
@@ -100,6 +103,7 @@ describe('attempts end at their deadline', () => {
     // Out of the way of the tests after this one.
     await h.admin.query(`update assessment.attempts set status = 'SUBMITTED' where id = $1`, [uuidOf(bad.id)]);
     await h.admin.query(`delete from assessment.open_attempt_deadlines where attempt_id = $1`, [uuidOf(bad.id)]);
+    await worker!.runtime.sweep.stop();
   });
 
   it('and by the sweep when Redis lost the job', async () => {

@@ -31,8 +31,8 @@ export const EXPIRE_ATTEMPT = 'expire-attempt';
 export const SWEEP_GRACE_MS = 500;
 /** A job that finds the deadline this close still ahead waits it out rather than leave it to the sweep. */
 const CLOCK_SLACK_MS = 2000;
-/** How long the request path waits for Redis to take a job. */
-const ENQUEUE_TIMEOUT_MS = 500;
+/** How long the request path waits for Redis to take a job (the sweep covers one it never got). */
+const ENQUEUE_TIMEOUT_MS = 1000;
 const SWEEP_LIMIT = 500;
 
 const payload = z.strictObject({ tenantId: z.string().uuid(), attemptId: z.string().uuid() });
