@@ -6,7 +6,7 @@ import type { Context } from '../../context.ts';
 import { finalScore, must, type AttemptView, type GradeChangeView, type ItemView } from '../../views.ts';
 import { rawAnswerOf } from '../grading/answer.ts';
 import { grade } from '../grading/grade.ts';
-import { correctAnswer, present } from '../grading/presentation.ts';
+import { correctAnswer, present, type PresentedQuestion } from '../grading/presentation.ts';
 import { rngFrom } from '../grading/random.ts';
 import { eyesOn } from './review.ts';
 
@@ -87,25 +87,31 @@ export const attemptResolvers = {
     questions: async (a: AttemptView, _: unknown, ctx: Context) => {
       const [items, quiz] = await Promise.all([ctx.loaders.items.load(a.id), ctx.loaders.quizAccess.load(a.quizId)]);
       const eyes = quiz ? eyesOn(a, quiz) : 'LEARNER';
-      return items.map((item) => ({ attempt: a, item, eyes }));
+      // Each question presented once (from its version and the attempt's seed: the same every time).
+      return Promise.all(
+        items.map(async (item) => {
+          const version = await must(ctx.loaders.version.load(item.versionId), 'question version');
+          return { attempt: a, item, eyes, shown: present(version.definition, { shuffleOptions: a.shuffleOptions, rng: rngFrom(a.seed, 'options', String(item.position)) }) };
+        }),
+      );
     },
     gradeHistory: (a: AttemptView, _: unknown, ctx: Context) => (a.overseen ? ctx.loaders.gradeHistory.load(a.id) : []),
   },
   AttemptQuestion: {
     position: (q: AttemptQuestionParent) => q.item.position,
     questionVersion: (q: AttemptQuestionParent, _: unknown, ctx: Context) => (ctx.viewer.author ? ctx.loaders.version.load(q.item.versionId) : null),
-    type: async (q: AttemptQuestionParent, _: unknown, ctx: Context) => (await presented(q, ctx)).type,
-    prompt: async (q: AttemptQuestionParent, _: unknown, ctx: Context) => (await presented(q, ctx)).prompt,
+    type: (q: AttemptQuestionParent) => q.shown.type,
+    prompt: (q: AttemptQuestionParent) => q.shown.prompt,
     points: (q: AttemptQuestionParent) => q.item.maxScore,
-    options: async (q: AttemptQuestionParent, _: unknown, ctx: Context) => (await presented(q, ctx)).options ?? null,
-    prompts: async (q: AttemptQuestionParent, _: unknown, ctx: Context) => (await presented(q, ctx)).prompts ?? null,
-    items: async (q: AttemptQuestionParent, _: unknown, ctx: Context) => (await presented(q, ctx)).items ?? null,
-    text: async (q: AttemptQuestionParent, _: unknown, ctx: Context) => (await presented(q, ctx)).text ?? null,
-    blankCount: async (q: AttemptQuestionParent, _: unknown, ctx: Context) => (await presented(q, ctx)).blankCount ?? null,
-    unit: async (q: AttemptQuestionParent, _: unknown, ctx: Context) => (await presented(q, ctx)).unit ?? null,
-    minWords: async (q: AttemptQuestionParent, _: unknown, ctx: Context) => (await presented(q, ctx)).minWords ?? null,
-    maxWords: async (q: AttemptQuestionParent, _: unknown, ctx: Context) => (await presented(q, ctx)).maxWords ?? null,
-    rubric: async (q: AttemptQuestionParent, _: unknown, ctx: Context) => (await presented(q, ctx)).rubric ?? null,
+    options: (q: AttemptQuestionParent) => q.shown.options ?? null,
+    prompts: (q: AttemptQuestionParent) => q.shown.prompts ?? null,
+    items: (q: AttemptQuestionParent) => q.shown.items ?? null,
+    text: (q: AttemptQuestionParent) => q.shown.text ?? null,
+    blankCount: (q: AttemptQuestionParent) => q.shown.blankCount ?? null,
+    unit: (q: AttemptQuestionParent) => q.shown.unit ?? null,
+    minWords: (q: AttemptQuestionParent) => q.shown.minWords ?? null,
+    maxWords: (q: AttemptQuestionParent) => q.shown.maxWords ?? null,
+    rubric: (q: AttemptQuestionParent) => q.shown.rubric ?? null,
     answer: (q: AttemptQuestionParent) => (q.item.answer ? rawAnswerOf(q.item.answer) : null),
     answeredAt: (q: AttemptQuestionParent) => q.item.answeredAt,
     grade: async (q: AttemptQuestionParent, _: unknown, ctx: Context) => {
@@ -139,11 +145,6 @@ export interface AttemptQuestionParent {
   attempt: AttemptView;
   item: ItemView;
   eyes: ReturnType<typeof eyesOn>;
-}
-
-/** The question as the attempt shows it: from its version and the attempt's seed (the same every time). */
-async function presented(q: AttemptQuestionParent, ctx: Context) {
-  const version = await ctx.loaders.version.load(q.item.versionId);
-  if (!version) throw new Error(`question version ${q.item.versionId} is missing`);
-  return present(version.definition, { shuffleOptions: q.attempt.shuffleOptions, rng: rngFrom(q.attempt.seed, 'options', String(q.item.position)) });
+  /** The question as the attempt shows it (never its key). */
+  shown: PresentedQuestion;
 }
