@@ -11,6 +11,7 @@ import { childCounts, childPages, type KeysetColumn, type PageRequest } from '@l
 import { sqlArray as arr } from '@lectern/kernel/orm';
 import { timestamp } from '@lectern/kernel/rows';
 import { overseesSql, type Viewer } from './access.ts';
+import { accommodationJoins } from './modules/attempt/attempt.store.ts';
 import {
   accommodationRow, attemptRow, bankRow, gradeChangeRow, itemRow, questionRow, quizItemRow, quizRow, versionRow,
   type AccommodationView, type AttemptView, type BankView, type GradeChangeView, type ItemView, type QuestionView, type QuizItemView, type QuizView, type VersionView,
@@ -198,9 +199,7 @@ export function createLoaders(uow: UnitOfWork, tenantId: string | null, viewer: 
         (
           await statement(
             `select q.id as quiz_id, coalesce(aq.extra_attempts, ac.extra_attempts, 0) as extra_attempts
-               from quizzes q
-               left join accommodations aq on aq.tenant_id = q.tenant_id and aq.learner_id = ?::uuid and aq.quiz_id = q.id
-               left join accommodations ac on ac.tenant_id = q.tenant_id and ac.learner_id = ?::uuid and ac.course_id = q.course_id
+               from quizzes q ${accommodationJoins('?::uuid')}
               where q.tenant_id = ? and q.id = any(${ids(keys)})`,
             [user, user, tenant, ...keys],
           )

@@ -10,9 +10,13 @@ import type { QuestionDefinition } from '../grading/question.ts';
 
 type Row = Record<string, unknown>;
 
-/** The effective accommodation of `learnerId` for quiz row `q` (the quiz's own, else its course's). */
-const EFFECTIVE = `left join accommodations aq on aq.tenant_id = q.tenant_id and aq.learner_id = ?::uuid and aq.quiz_id = q.id
-  left join accommodations ac on ac.tenant_id = q.tenant_id and ac.learner_id = ?::uuid and ac.course_id = q.course_id`;
+/**
+ * The one rule of which accommodation applies: the learner's for quiz row `q`, else theirs for its
+ * course. Joins them as `aq` and `ac`; read a setting as coalesce(aq.x, ac.x, default).
+ * `learner` is an SQL expression (`?::uuid`, twice a parameter, or a column).
+ */
+export const accommodationJoins = (learner: string) => `left join accommodations aq on aq.tenant_id = q.tenant_id and aq.learner_id = ${learner} and aq.quiz_id = q.id
+  left join accommodations ac on ac.tenant_id = q.tenant_id and ac.learner_id = ${learner} and ac.course_id = q.course_id`;
 
 export interface QuizForStart {
   quiz: QuizView;
@@ -33,7 +37,7 @@ export async function quizForStart(em: EntityManager, tenantId: string, quizId: 
             coalesce(aq.time_multiplier, ac.time_multiplier, 1) as mult,
             coalesce(aq.extra_attempts, ac.extra_attempts, 0) as extra,
             coalesce(aq.extension_seconds, ac.extension_seconds, 0) as ext
-       from quizzes q ${EFFECTIVE}
+       from quizzes q ${accommodationJoins('?::uuid')}
       where q.tenant_id = ? and q.id = ?`,
     [tenantId, learnerId, learnerId, learnerId, tenantId, quizId],
   );
@@ -245,8 +249,7 @@ export async function refreshDeadlines(em: EntityManager, tenantId: string, lear
               least(case when a.time_limit_seconds is not null then a.started_at + make_interval(secs => a.time_limit_seconds * coalesce(aq.time_multiplier, ac.time_multiplier, 1)) end,
                     case when q.closes_at is not null then q.closes_at + make_interval(secs => coalesce(aq.extension_seconds, ac.extension_seconds, 0)) end) as deadline
          from attempts a join quizzes q on q.tenant_id = a.tenant_id and q.id = a.quiz_id
-         left join accommodations aq on aq.tenant_id = a.tenant_id and aq.learner_id = a.learner_id and aq.quiz_id = a.quiz_id
-         left join accommodations ac on ac.tenant_id = a.tenant_id and ac.learner_id = a.learner_id and ac.course_id = q.course_id
+         ${accommodationJoins('a.learner_id')}
         where a.tenant_id = ? and a.learner_id = ? and a.status = 'IN_PROGRESS')
      update attempts t set deadline = eff.deadline, updated_at = now()
        from eff where t.tenant_id = ? and t.id = eff.id and t.deadline is distinct from eff.deadline

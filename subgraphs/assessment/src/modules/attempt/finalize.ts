@@ -17,7 +17,7 @@ import { finalScore, type AttemptView, type GradeChangeKind, type GradeChangeVie
 import { answerSchema, type Answer } from '../grading/answer.ts';
 import { grade, round4 } from '../grading/grade.ts';
 import { quizGrade } from '../grading/grading-method.ts';
-import { writeItemGrades } from './attempt.store.ts';
+import { accommodationJoins, writeItemGrades } from './attempt.store.ts';
 import type { AttemptItemsCache } from './item-cache.ts';
 
 type Row = Record<string, unknown>;
@@ -158,14 +158,14 @@ async function learnerResults(em: EntityManager, tenantId: string, pairs: { quiz
   const unique = [...new Map(pairs.map((p) => [`${p.quizId}:${p.learnerId}`, p])).values()];
   const rows = await em.execute<Row[]>(
     `select c.quiz_id, c.learner_id, c.started, a.number, coalesce(a.override_score, a.score) / nullif(a.max_score, 0) as fraction,
-            (select coalesce(max(x.extra_attempts) filter (where x.quiz_id is not null), max(x.extra_attempts), 0)
-               from accommodations x join quizzes q on q.tenant_id = x.tenant_id and q.id = c.quiz_id
-              where x.tenant_id = ? and x.learner_id = c.learner_id and (x.quiz_id = q.id or x.course_id = q.course_id)) as extra
+            coalesce(aq.extra_attempts, ac.extra_attempts, 0) as extra
        from jsonb_to_recordset(?::jsonb) as p(quiz_id uuid, learner_id uuid)
        join attempt_counters c on c.tenant_id = ? and c.quiz_id = p.quiz_id and c.learner_id = p.learner_id
+       join quizzes q on q.tenant_id = c.tenant_id and q.id = c.quiz_id
+       ${accommodationJoins('c.learner_id')}
        left join attempts a on a.tenant_id = c.tenant_id and a.quiz_id = c.quiz_id and a.learner_id = c.learner_id and a.status = 'GRADED'
       order by c.quiz_id, c.learner_id, a.number`,
-    [tenantId, JSON.stringify(unique.map((p) => ({ quiz_id: p.quizId, learner_id: p.learnerId }))), tenantId],
+    [JSON.stringify(unique.map((p) => ({ quiz_id: p.quizId, learner_id: p.learnerId }))), tenantId],
   );
   const out = new Map<string, LearnerResults>();
   for (const r of rows) {
