@@ -187,6 +187,8 @@ describe('one graph clients can cache', () => {
     const quizId = (await call(`mutation($i: CreateQuizInput!) { createQuiz(input: $i) { quiz { id } errors { code } } }`, { i: { courseId: ids.course, title: 'Forklift check', questionIds: [questionId], published: true, idempotencyKey: idem() } }, t.admin)).createQuiz.quiz.id;
     await until(async () => (await gql(stack.url, `mutation($i: StartAttemptInput!) { startAttempt(input: $i) { attempt { id } } }`, { i: { quizId, idempotencyKey: idem() } }, { token: t.learner })).data?.startAttempt?.attempt?.id as string | undefined, Boolean, 15_000);
     expect((await call(`mutation($i: SetAccommodationInput!) { setAccommodation(input: $i) { errors { code } } }`, { i: { learnerId: globalId('User', A.learner.id), quizId, extraAttempts: 1, idempotencyKey: idem() } }, t.admin)).setAccommodation.errors).toEqual([]);
+    // Media: a video whose upload has begun.
+    expect((await call(`mutation($i: CreateVideoUploadInput!) { createVideoUpload(input: $i) { errors { code } } }`, { i: { title: 'Forklift walkaround', filename: 'walkaround.mp4', sizeBytes: 1000, idempotencyKey: idem() } }, t.admin)).createVideoUpload.errors).toEqual([]);
     const prefix = bullPrefix(stack.db.env.REDIS_PREFIX!);
     const connection = workerConnection('redis://127.0.0.1:6379');
     // learning's job queue: no process of the stack consumes it (learning runs no jobs yet), so
@@ -225,6 +227,7 @@ describe('one graph clients can cache', () => {
       }
       queueHealth { queues { id queue failed } deadLetters(first: 5) { totalCount nodes { id queue jobName error } } }
       notificationPreferences { id category channel frequency }
+      videoAssets(first: 5) { totalCount nodes { id title status captions { language } } }
     }`;
   const LEARNER_SCREENS = `
     query LearnerScreens($course: ID!) {

@@ -7,6 +7,7 @@ import { migrations as enrollmentMigrations } from '@lectern/enrollment/server';
 import { migrations as learningMigrations } from '@lectern/learning/server';
 import { migrations as liveMigrations } from '@lectern/live/server';
 import { migrations as assessmentMigrations } from '@lectern/assessment/server';
+import { migrations as mediaMigrations } from '@lectern/media/server';
 
 export interface SubgraphInfo {
   name: string;
@@ -28,4 +29,5 @@ export const SUBGRAPHS: SubgraphInfo[] = [
   { name: 'notifications', port: 4005, main: 'subgraphs/notifications/src/main.ts', migrations: notificationsMigrations, urlEnv: 'NOTIFICATIONS_URL', worker: 'subgraphs/notifications/src/worker.ts', workerPort: 5005 },
   { name: 'live', port: 4006, main: 'subgraphs/live/src/main.ts', migrations: liveMigrations, urlEnv: 'LIVE_URL', worker: 'subgraphs/live/src/worker.ts', workerPort: 5006 },
   { name: 'assessment', port: 4007, main: 'subgraphs/assessment/src/main.ts', migrations: assessmentMigrations, urlEnv: 'ASSESSMENT_URL', worker: 'subgraphs/assessment/src/worker.ts', workerPort: 5007 },
+  { name: 'media', port: 4008, main: 'subgraphs/media/src/main.ts', migrations: mediaMigrations, urlEnv: 'MEDIA_URL', worker: 'subgraphs/media/src/worker.ts', workerPort: 5008 },
 ];

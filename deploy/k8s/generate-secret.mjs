@@ -23,7 +23,8 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
  */
 const CALLERS = {
   identity: ['gateway', 'catalog', 'enrollment', 'notifications'],
-  catalog: ['enrollment', 'learning', 'notifications', 'assessment'],
+  catalog: ['enrollment', 'learning', 'notifications', 'assessment', 'media'],
+  media: ['catalog', 'gateway'],
   notifications: ['gateway'],
   live: ['gateway'],
 };
@@ -59,6 +60,9 @@ const out = [
   line('ACTOR_SIGNING_KEY', actor),
   line('ACTOR_VERIFY_KEY', publicOf(actor)),
   line('IDENTITY_JWT_PRIVATE_KEY', privateJwk()),
+  line('MEDIA_SIGNING_SECRET', randomBytes(32).toString('base64url')),
+  line('S3_ACCESS_KEY_ID', '<access key id>'),
+  line('S3_SECRET_ACCESS_KEY', '<secret access key>'),
   ...callers.map((name) => line(`${name.toUpperCase()}_SERVICE_SIGNING_KEY`, service[name])),
   ...Object.entries(CALLERS).map(([callee, names]) =>
     line(`${callee.toUpperCase()}_SERVICE_VERIFY_KEYS`, Object.fromEntries(names.map((name) => [name, publicOf(service[name])]))),

@@ -1,5 +1,6 @@
 // Starts every subgraph and the gateway in-process on free ports against a fresh test
 // database, and runs typed operations (from e2e/operations via codegen) through the gateway.
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { print } from 'graphql';
@@ -12,6 +13,7 @@ import { loadEnv as learningEnv, migrations as learningMigrations, startLearning
 import { loadEnv as notificationsEnv, migrations as notificationsMigrations, startNotifications, startNotificationsWorker } from '@lectern/notifications/server';
 import { loadEnv as liveEnv, migrations as liveMigrations, startLive, startLiveWorker } from '@lectern/live/server';
 import { loadEnv as assessmentEnv, migrations as assessmentMigrations, startAssessment, startAssessmentWorker } from '@lectern/assessment/server';
+import { loadEnv as mediaEnv, migrations as mediaMigrations, startMedia, startMediaWorker } from '@lectern/media/server';
 import { loadEnv as gatewayEnv, startGateway } from '@lectern/gateway/server';
 
 export interface Stack {
@@ -23,8 +25,9 @@ export interface Stack {
   notifications: Awaited<ReturnType<typeof startNotifications>>;
   live: Awaited<ReturnType<typeof startLive>>;
   assessment: Awaited<ReturnType<typeof startAssessment>>;
+  media: Awaited<ReturnType<typeof startMedia>>;
   gateway: Awaited<ReturnType<typeof startGateway>>;
-  /** enrollment's, learning's, notifications', live's and assessment's workers (relays, consumers, roster imports, heartbeat flusher, inbox, the rosters, attempt deadlines), when asked for. */
+  /** enrollment's, learning's, notifications', live's, assessment's and media's workers (relays, consumers, roster imports, heartbeat flusher, inbox, the rosters, attempt deadlines, transcodes), when asked for. */
   workers: { close(): Promise<void> }[];
   url: string;
   close(): Promise<void>;
@@ -37,7 +40,7 @@ export interface Stack {
 export async function startStack(
   label: string,
   gatewayOverrides: Record<string, string> = {},
-  opts: { workers?: boolean; identity?: Record<string, string>; live?: Record<string, string>; assessment?: Record<string, string> } = {},
+  opts: { workers?: boolean; identity?: Record<string, string>; live?: Record<string, string>; assessment?: Record<string, string>; media?: Record<string, string> } = {},
 ): Promise<Stack> {
   const db = await createTestDatabase({
       identity: identityMigrations,
@@ -47,9 +50,13 @@ export async function startStack(
       notifications: notificationsMigrations,
       live: liveMigrations,
       assessment: assessmentMigrations,
+      media: mediaMigrations,
     }, label);
   const identity = await startIdentity(identityEnv({ ...db.env, ...opts.identity }));
-  const catalog = await startCatalog(catalogEnv(db.env));
+  // media's objects in a folder of this stack's own; catalog asks media whether a lesson's video is READY.
+  const mediaOpts = { STORAGE_DIR: join(tmpdir(), `lectern-e2e-media-${label}-${process.pid}`), ...opts.media };
+  const media = await startMedia(mediaEnv({ ...db.env, ...mediaOpts }));
+  const catalog = await startCatalog(catalogEnv({ ...db.env, MEDIA_URL: media.url }));
   // enrollment and learning read catalog's and identity's internal endpoints.
   const peers = { ...db.env, IDENTITY_URL: identity.url, CATALOG_URL: catalog.url };
   const enrollment = await startEnrollment(enrollmentEnv(peers));
@@ -61,6 +68,7 @@ export async function startStack(
         await startNotificationsWorker(notificationsEnv({ ...peers, WORKER_PORT: '0', DIGEST_INTERVAL_MINUTES: '0', MAIL_DIR: join(tmpdir(), `lectern-e2e-mail-${label}`) })),
         await startLiveWorker(liveEnv({ ...db.env, WORKER_PORT: '0' })),
         await startAssessmentWorker(assessmentEnv({ ...peers, WORKER_PORT: '0', ...opts.assessment })),
+        await startMediaWorker(mediaEnv({ ...peers, WORKER_PORT: '0', ...mediaOpts })),
       ]
     : [];
   const notifications = await startNotifications(notificationsEnv(db.env));
@@ -72,7 +80,8 @@ export async function startStack(
       LEARNING_URL: learning.url,
       NOTIFICATIONS_URL: notifications.url,
       LIVE_URL: live.url,
-      ASSESSMENT_URL: assessment.url, ...gatewayOverrides }),
+      ASSESSMENT_URL: assessment.url,
+      MEDIA_URL: media.url, ...gatewayOverrides }),
   );
   const stack: Stack = {
     db,
@@ -83,6 +92,7 @@ export async function startStack(
     notifications,
     live,
     assessment,
+    media,
     gateway,
     workers,
     url: gateway.url,
@@ -96,7 +106,9 @@ export async function startStack(
       await stack.notifications.close();
       await stack.live.close();
       await stack.assessment.close();
+      await stack.media.close();
       await stack.identity.close();
+      await rm(mediaOpts.STORAGE_DIR, { recursive: true, force: true });
       await db.drop();
     },
   };

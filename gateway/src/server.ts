@@ -136,6 +136,7 @@ export async function startGateway(env: GatewayEnv, opts: { port?: number; log?:
     notifications: env.NOTIFICATIONS_URL,
     live: env.LIVE_URL,
     assessment: env.ASSESSMENT_URL,
+    media: env.MEDIA_URL,
   };
   const auth = new Authenticator({
     identityUrl: env.IDENTITY_URL,

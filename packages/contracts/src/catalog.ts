@@ -32,8 +32,8 @@ export const CATALOG_EVENTS = [CoursePublished, CourseUnpublished] as const;
 
 /**
  * Course structure for the contexts that run courses: enrollment (which version is published
- * and which courses must be completed first, when an offering is scheduled) and learning
- * (the lessons a completion policy counts). Non-personal facts only.
+ * and which courses must be completed first, when an offering is scheduled), learning
+ * (the lessons a completion policy counts) and media (the videos of a version). Non-personal facts only.
  * Courses are answered whatever their status; versions only once published (never a DRAFT),
  * and for good: a SUPERSEDED or WITHDRAWN version (an offering may still run it) answers like
  * the PUBLISHED one, its lessons with their lineageId (the same for a lesson's copies in every
@@ -75,8 +75,14 @@ export const courseStructureResponse = z.object({
           moduleId: z.string().uuid(),
           kind: z.enum(LESSON_KINDS),
           required: z.boolean(),
+          /** Seconds; a VIDEO lesson's is its video's (rounded up), set when the version was published. */
           durationSeconds: z.number().int().nullable(),
           quizId: z.string().uuid().nullable(),
+          /**
+           * VIDEO lessons: media's video (a plain UUID); null for other kinds. media reads it to
+           * know which videos a version shows (a learner may play a video of a version they can see).
+           */
+          videoAssetId: z.string().uuid().nullable(),
         }),
       ),
     }),

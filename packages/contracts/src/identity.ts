@@ -42,6 +42,8 @@ export const API_KEY_SCOPES = {
   LIVE_WRITE: 'live:write',
   ASSESSMENT_READ: 'assessment:read',
   ASSESSMENT_WRITE: 'assessment:write',
+  MEDIA_READ: 'media:read',
+  MEDIA_WRITE: 'media:write',
 } as const;
 /** A scope as actors carry it (`enrollment:read`, ...). */
 export type ApiKeyScopeValue = (typeof API_KEY_SCOPES)[keyof typeof API_KEY_SCOPES];

@@ -10,6 +10,7 @@ import { CohortInstructorsChanged, ENROLLMENT, EnrollmentCompleted, EnrollmentDr
 import { MemberAdded, MemberInvited } from './identity.ts';
 import { CourseCompleted, LEARNING } from './learning.ts';
 import { AttendanceRecorded, LIVE } from './live.ts';
+import { MEDIA } from './media.ts';
 import { NOTIFICATIONS } from './notifications.ts';
 
 /** Consuming context (its queue is events-<context>) → the events it handles. */
@@ -19,6 +20,7 @@ export const subscriptions = {
   [LEARNING]: [LearnerEnrolled, EnrollmentDropped, EnrollmentMoved, EnrollmentCompleted, CohortInstructorsChanged, QuizPassed, OfferingVersionChanged, AttendanceRecorded],
   [LIVE]: [LearnerEnrolled, EnrollmentDropped, EnrollmentMoved, CohortInstructorsChanged],
   [ASSESSMENT]: [LearnerEnrolled, EnrollmentDropped, EnrollmentMoved, CohortInstructorsChanged],
+  [MEDIA]: [CoursePublished],
 } as const satisfies Record<string, readonly EventDefinition[]>;
 
 /** Event type → consuming contexts: the `routes` of every producer's WorkerDefinition. */

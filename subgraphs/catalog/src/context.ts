@@ -16,7 +16,7 @@ export type Context = SubgraphContext & {
 
 export function createContext(base: SubgraphContext, runtime: SubgraphRuntime): Context {
   const loaders = createLoaders(base.uow);
-  const deps = { actor: base.actor, uow: base.uow, loaders, directory: runtime.directory };
+  const deps = { actor: base.actor, uow: base.uow, loaders, directory: runtime.directory, media: runtime.media };
   return {
     ...base,
     loaders,

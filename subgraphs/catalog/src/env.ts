@@ -6,6 +6,8 @@ export const catalogEnv = baseEnv.extend(databaseEnv.shape).extend({
   PORT: z.coerce.number().int().min(0).max(65535).default(4002),
   /** identity's GraphQL URL; its internal endpoints live on the same origin (who may author). */
   IDENTITY_URL: z.string().url().default('http://127.0.0.1:4001/graphql'),
+  /** media's GraphQL URL; its internal endpoints live on the same origin (whether a lesson's video exists and is READY). */
+  MEDIA_URL: z.string().url().default('http://127.0.0.1:4008/graphql'),
 });
 export type CatalogEnv = z.infer<typeof catalogEnv>;
 

@@ -13,6 +13,7 @@ export const CATALOG_ERROR_CODES = [
   'NOT_PUBLISHED',
   'PREREQUISITE_CYCLE',
   'AUTHOR_NOT_ELIGIBLE',
+  'VIDEO_NOT_READY',
 ] as const;
 export type CatalogErrorCode = (typeof CATALOG_ERROR_CODES)[number];
 

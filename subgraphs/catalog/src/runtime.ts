@@ -1,11 +1,13 @@
 // The process-wide pieces of the subgraph (the request path), built once at start (the
-// definition's `runtime`): the client of identity's internal endpoints, which tells catalog
-// who may be a course's author. Catalog cannot read identity's schema; it asks.
+// definition's `runtime`): the clients of identity's internal endpoints, which tell catalog
+// who may be a course's author, and of media's, which tell it whether a lesson's video exists
+// and is READY (and how long it is). Catalog cannot read their schemas; it asks.
 import { serviceUnavailable } from '@lectern/kernel/errors';
 import { serviceCredential } from '@lectern/kernel/service-auth';
 import { ServiceCallError, serviceClient } from '@lectern/kernel/service-client';
 import type { SubgraphDeps } from '@lectern/kernel/subgraph';
 import { RESOLVE_MEMBERS_PATH, resolveMembersResponse } from '@lectern/contracts/identity';
+import { VIDEO_STATUS_PATH, videoStatusResponse, type VideoStatusResponse } from '@lectern/contracts/media';
 import type { CatalogEnv } from './env.ts';
 
 /** The roles that may author courses (the same as access.ts AUTHOR_REQUIREMENT's). */
@@ -24,12 +26,29 @@ export interface Directory {
   eligibleAuthors(tenantId: string, userIds: string[]): Promise<Set<string>>;
 }
 
+/** What media says about one video: its status, duration and, when FAILED, why. */
+export type VideoInfo = VideoStatusResponse['videos'][number];
+
+/** media's limit per call. */
+const VIDEO_BATCH = 500;
+
+/** What catalog asks media. */
+export interface VideoLibrary {
+  /**
+   * The organization's videos among `videoIds` (plain UUIDs), by id, whatever their status.
+   * Unknown ids, deleted videos and another organization's are left out. No ids, no call.
+   * Throws SERVICE_UNAVAILABLE when media cannot answer.
+   */
+  videos(tenantId: string, videoIds: string[]): Promise<Map<string, VideoInfo>>;
+}
+
 export interface SubgraphRuntime {
   directory: Directory;
+  media: VideoLibrary;
 }
 
 export function createSubgraphRuntime({ env }: SubgraphDeps<CatalogEnv>): SubgraphRuntime {
-  return { directory: identityDirectory(env) };
+  return { directory: identityDirectory(env), media: mediaLibrary(env) };
 }
 
 /** Asks identity's internal endpoint with catalog's own service credential (the pattern of enrollment's remote.ts). */
@@ -50,6 +69,30 @@ export function identityDirectory(env: { IDENTITY_URL: string; SERVICE_SIGNING_K
         if (err instanceof ServiceCallError && err.unavailable) throw serviceUnavailable('The member directory (identity)');
         throw err;
       }
+    },
+  };
+}
+
+/** Asks media's internal endpoint with catalog's own service credential (modelled on identityDirectory). */
+export function mediaLibrary(env: { MEDIA_URL: string; SERVICE_SIGNING_KEY?: string | undefined; NODE_ENV: string }): VideoLibrary {
+  const credential = serviceCredential('catalog', env);
+  const media = serviceClient({ baseUrl: env.MEDIA_URL, audience: 'media', credential, timeoutMs: 5_000 });
+  return {
+    async videos(tenantId, videoIds) {
+      const ids = [...new Set(videoIds.map((id) => id.toLowerCase()))];
+      const found = new Map<string, VideoInfo>();
+      try {
+        // In batches of media's limit, one after the other (a course rarely has more than one batch).
+        for (let i = 0; i < ids.length; i += VIDEO_BATCH) {
+          const { videos } = await media(VIDEO_STATUS_PATH, { tenantId, videoIds: ids.slice(i, i + VIDEO_BATCH) }, videoStatusResponse, tenantId);
+          for (const video of videos) found.set(video.videoId.toLowerCase(), video);
+        }
+      } catch (err) {
+        // Down, timing out or failing: the caller may retry. Anything else (a 4xx) is a bug here.
+        if (err instanceof ServiceCallError && err.unavailable) throw serviceUnavailable('media');
+        throw err;
+      }
+      return found;
     },
   };
 }

@@ -51,8 +51,10 @@ export const catalog: SubgraphDefinition<CatalogEnv, Context, SubgraphRuntime> =
   routes(deps) {
     const verifier = deps.serviceVerifier();
     const internal = new InternalService(deps.orm);
-    // Other contexts (enrollment, learning) read course structure here, with their service credentials.
-    return [internalRoute(COURSE_STRUCTURE_PATH, verifier, courseStructureRequest, (b) => internal.structure(b), ['enrollment', 'learning', 'notifications', 'assessment'])];
+    // Other contexts (enrollment, learning, media, …) read course structure here, with their service credentials.
+    return [
+      internalRoute(COURSE_STRUCTURE_PATH, verifier, courseStructureRequest, (b) => internal.structure(b), ['enrollment', 'learning', 'notifications', 'assessment', 'media']),
+    ];
   },
 };
 

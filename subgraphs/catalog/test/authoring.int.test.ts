@@ -184,7 +184,7 @@ describe('content', () => {
     expect((await add({ kind: 'TEXT', body: 'x', videoId: globalId('VideoAsset', randomUUID()) })).errors?.[0]?.extensions).toMatchObject({ field: 'videoId' });
     const good = await add({ kind: 'EXTERNAL', externalUrl: 'https://example.org/a?b=c' });
     expect(good.data?.addLesson.lesson).toMatchObject({ kind: 'EXTERNAL', position: 1 });
-    const videoId = globalId('VideoAsset', '6f1c2a1e-8c1b-4a5f-9d1e-2b3c4d5e6f70');
+    const videoId = globalId('VideoAsset', t.media.put(org.tenantId, '6f1c2a1e-8c1b-4a5f-9d1e-2b3c4d5e6f70'));
     const videoLesson = await add({ kind: 'VIDEO', videoId, durationSeconds: 90, position: 0 });
     expect(videoLesson.data?.addLesson.lesson).toMatchObject({ kind: 'VIDEO', position: 0 });
     const quizId = globalId('Quiz', randomUUID());
@@ -195,7 +195,7 @@ describe('content', () => {
       q: quizLesson.data?.addLesson.lesson.id,
     });
     expect(links).toEqual({ v: { video: { __typename: 'VideoAsset', id: videoId }, quiz: null }, q: { video: null, quiz: { __typename: 'Quiz', id: quizId } } });
-    const otherVideo = globalId('VideoAsset', randomUUID());
+    const otherVideo = globalId('VideoAsset', t.media.put(org.tenantId, randomUUID(), { status: 'PROCESSING', durationSeconds: null }));
     const updated = await ok(t, org.admin, `mutation($input: UpdateLessonInput!) { updateLesson(input: $input) { lesson { video { id } } errors { code } } }`, {
       input: { lessonId: videoLesson.data?.addLesson.lesson.id, videoId: otherVideo, idempotencyKey: idem() },
     });

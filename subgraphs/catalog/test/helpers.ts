@@ -1,7 +1,8 @@
 // Shared set-up of the catalog integration tests: a fresh database per test file (created and
 // dropped by the test kit), the subgraph started in-process on it (with identity beside it
-// when a test needs real people: who may author is identity's answer), and callers with
-// signed actor contexts. Tests send and compare global ids, as clients do.
+// when a test needs real people: who may author is identity's answer; and always a stub of
+// media's video-status endpoint, whose library the test fills: a lesson's video must exist
+// there), and callers with signed actor contexts. Tests send and compare global ids, as clients do.
 import { randomUUID } from 'node:crypto';
 import type { Actor, Role } from '@lectern/kernel/actor';
 import { globalId } from '@lectern/kernel/ids';
@@ -11,6 +12,7 @@ export { call, errorCode, ok } from '@lectern/testkit';
 import { loadEnv as identityEnv, migrations as identityMigrations, startIdentity } from '@lectern/identity/server';
 import { seedMember, seedOrganizationWithPeople } from '@lectern/identity/testing';
 import { loadEnv, startCatalog, type CatalogEnv } from '../src/server.ts';
+import { startMediaStub, type MediaStub } from './media-stub.ts';
 
 /** Global ids of plain UUIDs (seeds and SQL return plain ones). */
 export const gid = {
@@ -19,10 +21,13 @@ export const gid = {
   module: (id: string) => globalId('Module', id),
   lesson: (id: string) => globalId('Lesson', id),
   user: (id: string) => globalId('User', id),
+  video: (id: string) => globalId('VideoAsset', id),
 };
 
 /** Nothing listens here: identity "down". */
 export const UNREACHABLE_IDENTITY = 'http://127.0.0.1:9/graphql';
+/** Nothing listens here either: media "down". */
+export const UNREACHABLE_MEDIA = 'http://127.0.0.1:9/graphql';
 
 export { idem };
 
@@ -35,6 +40,8 @@ export interface TestCatalog {
   running: RunningSubgraph<CatalogEnv>;
   /** identity, when the test started it (startTestCatalog({ identity: true })). */
   identity: RunningSubgraph<Parameters<typeof startIdentity>[0]> | null;
+  /** media's video-status endpoint, stubbed (catalog's MEDIA_URL unless `env` overrides it). */
+  media: MediaStub;
   url: string;
   close(): Promise<void>;
 }
@@ -42,23 +49,31 @@ export interface TestCatalog {
 export async function startTestCatalog(opts: { identity?: boolean; env?: Record<string, string> } = {}): Promise<TestCatalog> {
   const db = await createTestDatabase(opts.identity ? { identity: identityMigrations } : {}, 'catalog');
   let identity: RunningSubgraph<Parameters<typeof startIdentity>[0]> | null = null;
+  let media: MediaStub | null = null;
   try {
     if (opts.identity) identity = await startIdentity(identityEnv({ ...db.env }));
+    media = await startMediaStub();
     // The subgraph migrates its own schema at start, as in development.
-    const running = await startCatalog(loadEnv({ ...db.env, MIGRATE_ON_START: 'true', IDENTITY_URL: identity?.url ?? UNREACHABLE_IDENTITY, ...opts.env }));
+    const running = await startCatalog(
+      loadEnv({ ...db.env, MIGRATE_ON_START: 'true', IDENTITY_URL: identity?.url ?? UNREACHABLE_IDENTITY, MEDIA_URL: media.url, ...opts.env }),
+    );
+    const stub = media;
     return {
       db,
       running,
       identity,
+      media: stub,
       url: running.url,
       async close() {
         await running.close();
         await identity?.close();
+        await stub.close();
         await db.drop();
       },
     };
   } catch (err) {
     await identity?.close();
+    await media?.close();
     await db.drop();
     throw err;
   }

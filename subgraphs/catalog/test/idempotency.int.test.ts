@@ -5,7 +5,7 @@ import { inTenant } from '@lectern/kernel/uow';
 import { adminPool } from '@lectern/testkit';
 import { idOf } from '@lectern/kernel/ids';
 import { createLoaders } from '../src/loaders.ts';
-import { seedDirectory } from '../src/testing/index.ts';
+import { seedDirectory, seedVideoLibrary } from '../src/testing/index.ts';
 import { runMutation } from '../src/modules/course/authoring.ts';
 import { Course } from '../src/modules/course/course.entity.ts';
 import { MUTATIONS, authorCourse, call, errorCode, idem, ok, organization, startTestCatalog, type TestCatalog } from './helpers.ts';
@@ -120,7 +120,7 @@ describe('other mutations', () => {
   it('a failed mutation cannot leak changes it made to already-loaded entities into the request’s commit', async () => {
     const { courseId } = await authorCourse(t, org.admin, 'Untouchable');
     await inTenant(t.running.deps.orm, org.tenantId, async (uow) => {
-      const deps = { actor: org.admin, uow, loaders: createLoaders(uow), directory: seedDirectory([]) };
+      const deps = { actor: org.admin, uow, loaders: createLoaders(uow), directory: seedDirectory([]), media: seedVideoLibrary(new Map()) };
       await deps.loaders.course.load(idOf(courseId, 'Course')!); // loaded by the request before the mutation
       await expect(
         runMutation(deps, 'test', { idempotencyKey: idem() }, async (em) => {

@@ -1,5 +1,6 @@
 // Seed builders for tests and the demo seed. They go through the same services as the API
-// (as an ORG_ADMIN of the organization), so seeded data obeys every rule real data does.
+// (as an ORG_ADMIN of the organization), so seeded data obeys every rule real data does; only
+// identity and media are stood in for (seedDirectory, seedVideoLibrary).
 import { randomUUID } from 'node:crypto';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { inTenant, UnitOfWork, type Actor } from '@lectern/kernel';
@@ -9,7 +10,7 @@ import type { LessonKind } from '../modules/content/content.entity.ts';
 import { ContentService } from '../modules/content/content.service.ts';
 import { Course } from '../modules/course/course.entity.ts';
 import { CourseService } from '../modules/course/course.service.ts';
-import type { Directory } from '../runtime.ts';
+import type { Directory, VideoInfo, VideoLibrary } from '../runtime.ts';
 
 export interface LessonSeed {
   title: string;
@@ -17,6 +18,7 @@ export interface LessonSeed {
   required?: boolean;
   durationSeconds?: number;
   body?: string;
+  /** VIDEO lessons: the video (default: a made-up id, which seedVideoLibrary vouches for). */
   videoAssetId?: string;
   quizId?: string;
   externalUrl?: string;
@@ -91,6 +93,26 @@ export function seedDirectory(authorIds: readonly string[]): Directory {
   };
 }
 
+/**
+ * The video library a seed's services ask: media holds none of a seed's videos, so it vouches
+ * for the given ones (id → seconds) as READY videos of the organization, each as long as given.
+ * A seed's VIDEO lesson without durationSeconds gets a video without one, and keeps none when
+ * published (media's READY videos always have one; a seed may build the case it has not).
+ */
+export function seedVideoLibrary(videos: ReadonlyMap<string, number | null>): VideoLibrary {
+  const known = new Map([...videos].map(([id, seconds]) => [id.toLowerCase(), seconds]));
+  return {
+    videos(_tenantId, videoIds) {
+      const found = new Map<string, VideoInfo>();
+      for (const id of videoIds.map((v) => v.toLowerCase())) {
+        const seconds = known.get(id);
+        if (seconds !== undefined) found.set(id, { videoId: id, title: 'Seeded video', status: 'READY', durationSeconds: seconds, failureReason: null });
+      }
+      return Promise.resolve(found);
+    },
+  };
+}
+
 function ok(result: MutationResult, what: string): MutationResult {
   if (result.errors.length) throw new Error(`seed: ${what} failed: ${result.errors.map((e) => `${e.code} ${e.message}`).join('; ')}`);
   return result;
@@ -103,7 +125,19 @@ export async function seedCourse(target: MikroORM | UnitOfWork, seed: CourseSeed
   if (!(target instanceof UnitOfWork)) return inTenant(target, seed.tenantId, (uow) => seedCourse(uow, seed));
   const [creator, ...coAuthors] = seed.authorIds ?? (seed.authorId ? [seed.authorId] : []);
   if (!creator) throw new Error('seedCourse needs authorIds (or authorId)');
-  const deps = { actor: seedActor(seed.tenantId, creator), uow: target, loaders: createLoaders(target), directory: seedDirectory(seed.authorIds ?? [creator]) };
+  // Each VIDEO lesson's video, chosen up front so the seed's video library knows it.
+  const moduleSeeds = (seed.modules ?? DEFAULT_MODULES).map((m) => ({
+    ...m,
+    lessons: m.lessons.map((l) => ((l.kind ?? 'TEXT') === 'VIDEO' ? { ...l, videoAssetId: l.videoAssetId ?? randomUUID() } : l)),
+  }));
+  const videos = new Map(moduleSeeds.flatMap((m) => m.lessons.flatMap((l) => (l.kind === 'VIDEO' ? [[l.videoAssetId!, l.durationSeconds ?? null] as const] : []))));
+  const deps = {
+    actor: seedActor(seed.tenantId, creator),
+    uow: target,
+    loaders: createLoaders(target),
+    directory: seedDirectory(seed.authorIds ?? [creator]),
+    media: seedVideoLibrary(videos),
+  };
   const courses = new CourseService(deps);
   const content = new ContentService(deps);
   const title = seed.title ?? `Course ${randomUUID().slice(0, 8)}`;
@@ -114,7 +148,7 @@ export async function seedCourse(target: MikroORM | UnitOfWork, seed: CourseSeed
   const courseId = created.courseId!;
   for (const userId of coAuthors) ok(await courses.addCourseAuthor({ courseId, userId, idempotencyKey: key() }), 'addCourseAuthor');
   const modules: SeededCourse['modules'] = [];
-  for (const m of seed.modules ?? DEFAULT_MODULES) {
+  for (const m of moduleSeeds) {
     const { moduleId } = ok(await content.addModule({ courseId, title: m.title, idempotencyKey: key() }), 'addModule');
     const lessons: SeededCourse['modules'][number]['lessons'] = [];
     for (const l of m.lessons) {
@@ -127,7 +161,7 @@ export async function seedCourse(target: MikroORM | UnitOfWork, seed: CourseSeed
           required: l.required ?? true,
           durationSeconds: l.durationSeconds ?? null,
           body: kind === 'TEXT' ? (l.body ?? `${l.title}.`) : null,
-          videoAssetId: kind === 'VIDEO' ? (l.videoAssetId ?? randomUUID()) : null,
+          videoAssetId: kind === 'VIDEO' ? l.videoAssetId! : null,
           quizId: kind === 'QUIZ' ? (l.quizId ?? randomUUID()) : null,
           externalUrl: kind === 'EXTERNAL' ? (l.externalUrl ?? 'https://example.org/') : null,
           idempotencyKey: key(),

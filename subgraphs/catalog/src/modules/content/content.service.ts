@@ -1,11 +1,24 @@
 // Editing a course's content. Every change lands in the course's draft (created on first
 // edit), never in the published version. A module or lesson id of another version (e.g. the
 // published one a client is showing) is followed by lineage to its copy in the draft.
+// A VIDEO lesson's video must exist in the organization (any status): media is asked before
+// the write transaction, its answer checked inside it.
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { badInput, isUuid, notFound } from '@lectern/kernel';
 import type { MutationResult } from '../../errors.ts';
-import { assertCanEdit, draftOf, lockCourse, renumber, runMutation, type DraftContent, type Idempotent, type ServiceDeps } from '../course/authoring.ts';
+import {
+  askMedia,
+  assertCanEdit,
+  draftOf,
+  lockCourse,
+  renumber,
+  runMutation,
+  type DraftContent,
+  type Idempotent,
+  type MediaAnswer,
+  type ServiceDeps,
+} from '../course/authoring.ts';
 import { cleanTitle } from '../course/course.service.ts';
 import { CourseModule, Lesson, type LessonKind } from './content.entity.ts';
 
@@ -110,6 +123,14 @@ function checkContent(kind: LessonKind, input: LessonContentInput, required: boo
   }
 }
 
+/** The input's video id when it is one worth asking media about (checkContent reports anything else). */
+const videoToAsk = (input: LessonContentInput): string[] => (typeof input.videoAssetId === 'string' && isUuid(input.videoAssetId) ? [input.videoAssetId] : []);
+
+/** Refuses a video that media does not have in this organization (whatever its status: publishing needs it READY). */
+function assertVideoExists(media: MediaAnswer, videoId: string | undefined): void {
+  if (videoId !== undefined && !media.get().has(videoId)) throw badInput('No video with this id in your organization', 'videoId');
+}
+
 /** The draft's copy of `moduleId` (an id of any version of the course). */
 function draftModule(content: DraftContent, original: CourseModule): CourseModule {
   const m = content.modules.find((x) => x.lineageId === original.lineageId);
@@ -205,8 +226,9 @@ export class ContentService {
     });
   }
 
-  addLesson(input: AddLessonInput): Promise<MutationResult> {
+  async addLesson(input: AddLessonInput): Promise<MutationResult> {
     const { actor } = this.#deps;
+    const media = await askMedia(this.#deps, input.kind === 'VIDEO' ? videoToAsk(input) : []);
     return runMutation(this.#deps, 'addLesson', input, async (em, tenantId) => {
       const original = await findModule(em, input.moduleId);
       const course = await lockCourse(em, tenantId, original.courseId);
@@ -214,6 +236,7 @@ export class ContentService {
       const title = cleanTitle(input.title);
       if (!(input.kind in CONTENT_FIELD)) throw badInput('kind is not a lesson kind', 'kind');
       const fields = checkContent(input.kind, input, true);
+      assertVideoExists(media, fields.videoAssetId);
       const durationSeconds = checkDuration(input.durationSeconds);
       const content = await draftOf(em, course);
       const module = draftModule(content, original);
@@ -245,14 +268,17 @@ export class ContentService {
   }
 
   /** Changes the draft's copy of the lesson. A lesson's kind is fixed: replace the lesson to change it. */
-  updateLesson(input: UpdateLessonInput): Promise<MutationResult> {
+  async updateLesson(input: UpdateLessonInput): Promise<MutationResult> {
     const { actor } = this.#deps;
+    // The lesson's kind is not known yet: a videoId for a lesson of another kind is asked about, then refused by checkContent.
+    const media = await askMedia(this.#deps, videoToAsk(input));
     return runMutation(this.#deps, 'updateLesson', input, async (em, tenantId) => {
       const original = await findLesson(em, input.lessonId);
       const course = await lockCourse(em, tenantId, original.courseId);
       await assertCanEdit(em, actor, course);
       const title = input.title != null ? cleanTitle(input.title) : undefined;
       const fields = checkContent(original.kind, input, false);
+      assertVideoExists(media, fields.videoAssetId);
       const durationSeconds = input.durationSeconds !== undefined ? checkDuration(input.durationSeconds) : undefined;
       const content = await draftOf(em, course);
       const { lesson } = draftLesson(content, original);

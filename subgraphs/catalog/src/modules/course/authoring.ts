@@ -1,6 +1,7 @@
 // Plumbing every authoring mutation shares: authorization, the idempotent savepoint, the
-// per-course lock, the per-course edit right, and the draft (created on first edit by
-// deep-copying the latest version, so the published one stays live while the next is drafted).
+// per-course lock, the per-course edit right, the draft (created on first edit by
+// deep-copying the latest version, so the published one stays live while the next is drafted),
+// and media's answer about videos, asked before the mutation's transaction.
 import { randomUUID } from 'node:crypto';
 import {
   DeadlockException,
@@ -11,7 +12,7 @@ import {
 import { conflict, forbidden, idempotentWrite, isUuid, notFound, type Actor, type UnitOfWork } from '@lectern/kernel';
 import { editsEveryCourse, requireAuthor } from '../../access.ts';
 import type { CatalogLoaders } from '../../loaders.ts';
-import type { Directory } from '../../runtime.ts';
+import type { Directory, VideoInfo, VideoLibrary } from '../../runtime.ts';
 import { CourseModule, Lesson } from '../content/content.entity.ts';
 import { Course, CourseAuthor, CourseVersion } from './course.entity.ts';
 import { lockCourseRow } from './course.store.ts';
@@ -22,6 +23,8 @@ export interface ServiceDeps {
   loaders: CatalogLoaders;
   /** Who may author (identity). */
   directory: Directory;
+  /** Whether lessons' videos exist and are READY (media). */
+  media: VideoLibrary;
 }
 
 /** Inputs of every mutation carry the caller's idempotency key. */
@@ -48,6 +51,41 @@ export async function runMutation<I extends Idempotent, T>(
     throw translateDriverError(err);
   } finally {
     deps.loaders.clearAll();
+  }
+}
+
+/**
+ * media's answer about some videos, asked before a mutation's transaction (no network call
+ * inside one) and read inside it, once the mutation's own checks (NOT_FOUND, FORBIDDEN,
+ * BAD_USER_INPUT) have passed.
+ */
+export interface MediaAnswer {
+  /** The ids media was asked about (plain UUIDs, lower case). */
+  asked: ReadonlySet<string>;
+  /**
+   * media's videos among them, by id (absent: no such video in the organization). Throws
+   * SERVICE_UNAVAILABLE when media could not answer: thrown here rather than when asking, so a
+   * replay of a stored result (which runs nothing) still answers while media is down.
+   */
+  get(): Map<string, VideoInfo>;
+}
+
+/** Asks media about `videoIds` (none: no call). Call it before runMutation; read the answer inside. */
+export async function askMedia(deps: ServiceDeps, videoIds: readonly string[]): Promise<MediaAnswer> {
+  const { actor } = deps;
+  requireAuthor(actor); // only authors make catalog ask media anything
+  const asked = new Set(videoIds.map((id) => id.toLowerCase()));
+  if (asked.size === 0) return { asked, get: () => new Map() };
+  try {
+    const videos = await deps.media.videos(actor.tenantId, [...asked]);
+    return { asked, get: () => videos };
+  } catch (err) {
+    return {
+      asked,
+      get: () => {
+        throw err;
+      },
+    };
   }
 }
 

@@ -1,13 +1,17 @@
 // Course-level authoring: create, edit the draft's title and description, publish and
 // unpublish, authors and prerequisites. Only this service and the content service write.
+// Publishing a version with VIDEO lessons asks media (before the transaction) whether their
+// videos are READY, and gives each lesson its video's duration.
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { badInput, isUuid, notFound } from '@lectern/kernel';
+import { badInput, conflict, isUuid, notFound } from '@lectern/kernel';
 import { catalogError, type CatalogError, type MutationResult } from '../../errors.ts';
 import { CourseModule, Lesson } from '../content/content.entity.ts';
-import { assertCanEdit, draftOf, lockCourse, runMutation, type Idempotent, type ServiceDeps } from './authoring.ts';
+import { requireAuthor } from '../../access.ts';
+import type { VideoInfo } from '../../runtime.ts';
+import { askMedia, assertCanEdit, draftOf, lockCourse, runMutation, type Idempotent, type MediaAnswer, type ServiceDeps } from './authoring.ts';
 import { Course, CourseAuthor, CoursePrerequisite, CourseVersion } from './course.entity.ts';
-import { lockPrerequisiteGraph, requiresTransitively, slugsLike } from './course.store.ts';
+import { latestVersionVideoIds, lockPrerequisiteGraph, requiresTransitively, slugsLike } from './course.store.ts';
 import { recordEvent } from '@lectern/kernel/outbox';
 import { CoursePublished, CourseUnpublished } from '@lectern/contracts/catalog';
 
@@ -154,10 +158,17 @@ export class CourseService {
 
   /**
    * Makes the draft the published version (the previous one becomes SUPERSEDED), or
-   * republishes the withdrawn version of an unpublished course that has no draft.
+   * republishes the withdrawn version of an unpublished course that has no draft. Every VIDEO
+   * lesson's video must be READY in media (asked before the transaction; a version without
+   * VIDEO lessons never asks), and each such lesson takes its video's duration.
    */
-  publishCourse(input: CourseRefInput): Promise<MutationResult> {
-    const { actor } = this.#deps;
+  async publishCourse(input: CourseRefInput): Promise<MutationResult> {
+    const { actor, uow } = this.#deps;
+    requireAuthor(actor);
+    // The videos of the version this would publish, read before the transaction to ask media
+    // outside it; checked again inside, under the course's lock.
+    const videoIds = isUuid(input.courseId) ? await latestVersionVideoIds(uow, actor.tenantId, input.courseId) : [];
+    const media = await askMedia(this.#deps, videoIds);
     return runMutation(this.#deps, 'publishCourse', input, async (em, tenantId) => {
       const course = await lockCourse(em, tenantId, input.courseId);
       await assertCanEdit(em, actor, course);
@@ -165,13 +176,17 @@ export class CourseService {
       if (candidate.status === 'PUBLISHED') {
         return { courseId: course.id, errors: [catalogError('ALREADY_PUBLISHED', 'The course is published and has no draft to publish')] };
       }
-      const errors = await validateForPublishing(em, candidate);
+      const { errors, videoLessons } = await validateForPublishing(em, candidate, media);
       if (errors.length) return { courseId: course.id, errors };
       const now = new Date();
       const previousVersionId = course.publishedVersionId ?? null;
       if (previousVersionId) {
         const previous = await em.findOneOrFail(CourseVersion, { id: previousVersionId }, { refresh: true });
         previous.status = 'SUPERSEDED';
+      }
+      // Learning measures "watched" against the lesson's duration: the real video's, from now on.
+      for (const { lesson, video } of videoLessons) {
+        if (video.durationSeconds !== null) lesson.durationSeconds = lessonDuration(video.durationSeconds);
       }
       candidate.status = 'PUBLISHED';
       candidate.publishedAt ??= now;
@@ -299,15 +314,51 @@ const authorNotEligible = () =>
 
 const slugTakenError = (slug: string) => catalogError('SLUG_TAKEN', `Another course of this organization already uses the slug "${slug}"`, 'slug');
 
-/** A version can be published when it has at least one lesson and no empty module. */
-async function validateForPublishing(em: EntityManager, version: CourseVersion): Promise<CatalogError[]> {
+/** A lesson's duration from a video's (seconds, rounded up; the column holds at most a day). */
+const lessonDuration = (videoSeconds: number): number => Math.min(86_400, Math.ceil(videoSeconds));
+
+/** Why a VIDEO lesson's video keeps the course from being published: it is not READY, or gone. */
+function videoNotReady(lesson: Lesson, video: VideoInfo | undefined): CatalogError {
+  const state = !video
+    ? 'no longer exists'
+    : video.status === 'FAILED' && video.failureReason
+      ? `is FAILED: ${video.failureReason}`
+      : `is ${video.status}`;
+  return catalogError('VIDEO_NOT_READY', `Lesson "${lesson.title}": its video ${state}`);
+}
+
+/**
+ * A version can be published when it has at least one lesson, no empty module, and every VIDEO
+ * lesson's video is READY in media (one error per lesson whose video is not). Returns the VIDEO
+ * lessons with their videos, for their durations. Asks `media` only when there are VIDEO lessons.
+ */
+async function validateForPublishing(
+  em: EntityManager,
+  version: CourseVersion,
+  media: MediaAnswer,
+): Promise<{ errors: CatalogError[]; videoLessons: { lesson: Lesson; video: VideoInfo }[] }> {
   const modules = await em.find(CourseModule, { versionId: version.id }, { orderBy: { position: 'asc' } });
-  const lessons = await em.find(Lesson, { versionId: version.id });
+  const lessons = await em.find(Lesson, { versionId: version.id }, { orderBy: { position: 'asc' } });
   const errors: CatalogError[] = [];
   if (lessons.length === 0) errors.push(catalogError('COURSE_HAS_NO_LESSONS', 'Add at least one lesson before publishing'));
   const withLessons = new Set(lessons.map((l) => l.moduleId));
   for (const m of modules) {
     if (!withLessons.has(m.id)) errors.push(catalogError('MODULE_HAS_NO_LESSONS', `Module "${m.title}" has no lessons: add one or remove the module`));
   }
-  return errors;
+  // In course order, so the errors read like the course.
+  const modulePosition = new Map(modules.map((m) => [m.id, m.position]));
+  const videoLessons = lessons
+    .filter((l) => l.kind === 'VIDEO' && l.videoAssetId)
+    .sort((a, b) => (modulePosition.get(a.moduleId) ?? 0) - (modulePosition.get(b.moduleId) ?? 0) || a.position - b.position);
+  if (videoLessons.length === 0) return { errors, videoLessons: [] };
+  // A video media was not asked about: the draft changed between the read and the lock.
+  if (videoLessons.some((l) => !media.asked.has(l.videoAssetId!))) throw conflict('The course changed while it was being published; retry');
+  const videos = media.get();
+  const ready: { lesson: Lesson; video: VideoInfo }[] = [];
+  for (const lesson of videoLessons) {
+    const video = videos.get(lesson.videoAssetId!);
+    if (video?.status === 'READY') ready.push({ lesson, video });
+    else errors.push(videoNotReady(lesson, video));
+  }
+  return { errors, videoLessons: ready };
 }

@@ -118,6 +118,22 @@ export async function versionHeadsById(db: Statements, tenantId: string | null, 
   return rows.map((r) => ({ id: str(r.id), title: str(r.title), status: str(r.status) as CourseVersionStatus }));
 }
 
+/**
+ * The videos of the VIDEO lessons of a course's latest version when it is not the published one
+ * (the version publishCourse would publish), so media is asked about them before the publishing
+ * transaction. None for a published latest version: publishing it again is ALREADY_PUBLISHED.
+ */
+export async function latestVersionVideoIds(db: Statements, tenantId: string, courseId: string): Promise<string[]> {
+  const rows = await db.statement<Row>(
+    `SELECT DISTINCT l.video_asset_id FROM courses c
+       JOIN course_versions v ON v.tenant_id = c.tenant_id AND v.id = c.latest_version_id AND v.status <> 'PUBLISHED'
+       JOIN lessons l ON l.tenant_id = v.tenant_id AND l.version_id = v.id
+      WHERE c.tenant_id = ? AND c.id = ? AND l.kind = 'VIDEO' AND l.video_asset_id IS NOT NULL`,
+    [tenantId, courseId],
+  );
+  return rows.map((r) => str(r.video_asset_id));
+}
+
 /** Author ids per course, in the order they were added. */
 export async function authorIdsByCourse(
   db: Statements,

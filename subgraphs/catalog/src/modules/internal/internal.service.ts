@@ -1,6 +1,7 @@
 // What catalog tells other contexts on request (callers prove who they are with their service
-// credentials): the structure of courses and published versions, for offerings (enrollment) and
-// completion policies (learning), and courses' titles for learners' emails (notifications).
+// credentials): the structure of courses and published versions, for offerings (enrollment),
+// completion policies (learning) and which videos a version shows (media), and courses' titles
+// for learners' emails (notifications).
 // Read in the organization's unit of work, so RLS scopes it like any request.
 import { inTenant } from '@lectern/kernel';
 import type { MikroORM } from '@mikro-orm/postgresql';
@@ -57,6 +58,7 @@ export class InternalService {
               required: l.required,
               durationSeconds: l.durationSeconds ?? null,
               quizId: l.quizId ?? null,
+              videoAssetId: l.videoAssetId ?? null,
             })),
         })),
       };

@@ -1,0 +1,197 @@
+// The media object-storage port: where uploaded videos, HLS renditions, thumbnails and captions live.
+// The rest of media talks only to `ObjectStorage`; two adapters implement it — a local directory
+// (development, tests, single-node installs: local.ts) and any S3-compatible bucket (s3.ts).
+// This file also holds the rules every key obeys (assertKey: no key can climb out of the storage root
+// or into another organization's prefix), the content types inferred from a key's extension, the
+// environment shape (storageEnv) and the factory that picks an adapter (createStorage).
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { bool, ConfigError, z } from '@lectern/kernel/env';
+import { LocalStorage } from './local.ts';
+import { S3Storage } from './s3.ts';
+
+export interface StoredObject {
+  key: string;
+  size: number;
+}
+
+export interface ObjectBody {
+  body: Readable;
+  /** Size of the whole object (not of the range). */
+  size: number;
+  contentType: string | null;
+  /** Inclusive byte range served, when a range was asked. */
+  range: { start: number; end: number } | null;
+}
+
+export type PutBody = Buffer | Uint8Array | string | Readable;
+
+export interface ObjectStorage {
+  readonly driver: 'local' | 's3';
+  /** Writes an object whole and atomically: readers see the old object or the new one, never part of one.
+   *  Returns the bytes written. */
+  put(key: string, body: PutBody, opts?: { contentType?: string }): Promise<number>;
+  /** put() of a local file (streamed; large files fine: S3 uses multipart via @aws-sdk/lib-storage). */
+  putFile(key: string, path: string, opts?: { contentType?: string }): Promise<number>;
+  /** The object (or the inclusive byte range [start, end]; end beyond the size is clamped), or null when missing.
+   *  An unsatisfiable range (start ≥ size) throws RangeNotSatisfiableError.
+   *  Read the body to its end or destroy() it: it holds a file descriptor (local) or a socket (S3). */
+  get(key: string, range?: { start: number; end?: number }): Promise<ObjectBody | null>;
+  /** Size, or null when missing. */
+  head(key: string): Promise<{ size: number; contentType: string | null } | null>;
+  /** Downloads the object to a local file (for ffmpeg); false when missing. */
+  getToFile(key: string, path: string): Promise<boolean>;
+  /** Every object under `prefix` (which must end with '/'), sorted by key, paging through S3 listings. */
+  list(prefix: string): Promise<StoredObject[]>;
+  /** Deletes these keys (missing ones are fine); S3: DeleteObjects in batches of 1000. */
+  delete(keys: string[]): Promise<void>;
+  /** Deletes every object under `prefix` (must end with '/'); returns how many. Local: removes emptied directories. */
+  deletePrefix(prefix: string): Promise<number>;
+  /** Resolves when the storage answers (readiness): local dir writable; S3 HeadBucket. Throws a short reason. */
+  check(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A range starting at or beyond the end of the object (HTTP 416). `size` is the whole object's size. */
+export class RangeNotSatisfiableError extends Error {
+  readonly size: number;
+  constructor(key: string, start: number, size: number) {
+    super(`range starting at byte ${start} is not satisfiable: '${key}' is ${size} bytes`);
+    this.name = 'RangeNotSatisfiableError';
+    this.size = size;
+  }
+}
+
+const SEGMENT = /^[A-Za-z0-9._=-]{1,200}$/;
+const MAX_KEY_LENGTH = 1024;
+
+/** Keys are '/'-separated segments of [A-Za-z0-9._=-], each 1..200 chars, not '.' or '..', no leading '/',
+ *  at most 1024 chars in all. Throws on anything else (so no key can escape the root or another organization's prefix). */
+export function assertKey(key: string): string {
+  if (typeof key !== 'string' || key.length === 0) throw new Error('invalid storage key: empty');
+  const shown = JSON.stringify(key.length > 80 ? `${key.slice(0, 80)}…` : key);
+  if (key.length > MAX_KEY_LENGTH) throw new Error(`invalid storage key ${shown}: longer than ${MAX_KEY_LENGTH} characters`);
+  for (const segment of key.split('/')) {
+    if (segment === '') throw new Error(`invalid storage key ${shown}: empty segment (leading, trailing or double '/')`);
+    if (segment === '.' || segment === '..') throw new Error(`invalid storage key ${shown}: '${segment}' segment`);
+    if (!SEGMENT.test(segment)) {
+      throw new Error(`invalid storage key ${shown}: segments are 1..200 characters of A-Z a-z 0-9 . _ = -`);
+    }
+  }
+  return key;
+}
+
+/** A listing prefix: a valid key followed by '/'. Returns it unchanged. */
+export function assertPrefix(prefix: string): string {
+  if (typeof prefix !== 'string' || !prefix.endsWith('/')) {
+    throw new Error(`invalid storage prefix ${JSON.stringify(prefix)}: must end with '/'`);
+  }
+  assertKey(prefix.slice(0, -1));
+  return prefix;
+}
+
+/** `<tenantId>/<parts...>` through assertKey: every media object lives under its organization's prefix. */
+export function tenantKey(tenantId: string, ...parts: string[]): string {
+  if (typeof tenantId !== 'string' || tenantId.includes('/')) {
+    throw new Error(`invalid tenant id for a storage key: ${JSON.stringify(tenantId)}`);
+  }
+  return assertKey([tenantId, ...parts].join('/'));
+}
+
+const CONTENT_TYPES: Record<string, string> = {
+  m3u8: 'application/vnd.apple.mpegurl',
+  ts: 'video/mp2t',
+  m4s: 'video/mp4',
+  mp4: 'video/mp4',
+  jpg: 'image/jpeg',
+  vtt: 'text/vtt',
+  json: 'application/json',
+};
+
+/** The content type inferred from a key's extension (both adapters use it when put() is given none). */
+export function contentTypeFor(key: string): string {
+  const name = key.slice(key.lastIndexOf('/') + 1);
+  const dot = name.lastIndexOf('.');
+  const ext = dot > 0 ? name.slice(dot + 1).toLowerCase() : '';
+  return CONTENT_TYPES[ext] ?? 'application/octet-stream';
+}
+
+/** Checks a requested range and resolves it against the object's size (shared by both adapters). */
+export function resolveRange(key: string, range: { start: number; end?: number }, size: number): { start: number; end: number } {
+  const { start, end } = range;
+  if (!Number.isSafeInteger(start) || start < 0 || (end !== undefined && (!Number.isSafeInteger(end) || end < start))) {
+    throw new Error(`invalid byte range ${JSON.stringify(range)} for '${key}': need integers 0 ≤ start ≤ end`);
+  }
+  if (start >= size) throw new RangeNotSatisfiableError(key, start, size);
+  return { start, end: Math.min(end ?? size - 1, size - 1) };
+}
+
+export type StorageConfig =
+  | { driver: 'local'; dir: string }
+  | {
+      driver: 's3';
+      bucket: string;
+      region: string;
+      endpoint?: string;
+      forcePathStyle?: boolean;
+      accessKeyId?: string;
+      secretAccessKey?: string;
+      prefix?: string;
+    };
+
+export function createStorage(config: StorageConfig): ObjectStorage {
+  switch (config.driver) {
+    case 'local':
+      return new LocalStorage(config.dir);
+    case 's3':
+      return new S3Storage(config);
+    default:
+      throw new ConfigError(`unknown storage driver: ${String((config as { driver: unknown }).driver)}`);
+  }
+}
+
+/** The refinement "the s3 driver needs S3_BUCKET", for schemas built from `storageEnv.shape` (which drops it). */
+export function requireS3Bucket(env: { STORAGE_DRIVER: 'local' | 's3'; S3_BUCKET?: string | undefined }, ctx: z.RefinementCtx): void {
+  if (env.STORAGE_DRIVER === 's3' && !env.S3_BUCKET) {
+    ctx.addIssue({ code: 'custom', path: ['S3_BUCKET'], message: 'required when STORAGE_DRIVER=s3' });
+  }
+}
+
+/** The storage settings. Extend it (`storageEnv.extend({...})` keeps the S3_BUCKET refine; a schema built
+ *  from `storageEnv.shape` should add `.superRefine(requireS3Bucket)`; storageConfig checks again anyway). */
+export const storageEnv = z
+  .object({
+    STORAGE_DRIVER: z.enum(['local', 's3']).default('local'),
+    /** Root of the local driver, resolved against the working directory. */
+    STORAGE_DIR: z.string().default('.data/media'),
+    S3_BUCKET: z.string().optional(),
+    S3_REGION: z.string().default('us-east-1'),
+    /** For S3-compatible services (MinIO, R2, …); absent → AWS. */
+    S3_ENDPOINT: z.string().optional(),
+    S3_FORCE_PATH_STYLE: bool.default(false),
+    /** Absent → the AWS SDK's default credential chain (environment, profile, instance role). */
+    S3_ACCESS_KEY_ID: z.string().optional(),
+    S3_SECRET_ACCESS_KEY: z.string().optional(),
+    /** Optional folder inside the bucket every key is stored under. */
+    S3_PREFIX: z.string().optional(),
+  })
+  .superRefine(requireS3Bucket);
+export type StorageEnv = z.infer<typeof storageEnv>;
+
+/** The adapter configuration from a parsed environment (empty strings count as absent). */
+export function storageConfig(env: StorageEnv): StorageConfig {
+  const opt = (v: string | undefined): string | undefined => (v === undefined || v.trim() === '' ? undefined : v.trim());
+  if (env.STORAGE_DRIVER === 'local') return { driver: 'local', dir: path.resolve(env.STORAGE_DIR) };
+  const bucket = opt(env.S3_BUCKET);
+  if (!bucket) throw new ConfigError('Invalid configuration:\n  S3_BUCKET: required when STORAGE_DRIVER=s3');
+  const config: StorageConfig = { driver: 's3', bucket, region: opt(env.S3_REGION) ?? 'us-east-1', forcePathStyle: env.S3_FORCE_PATH_STYLE };
+  const endpoint = opt(env.S3_ENDPOINT);
+  const accessKeyId = opt(env.S3_ACCESS_KEY_ID);
+  const secretAccessKey = opt(env.S3_SECRET_ACCESS_KEY);
+  const prefix = opt(env.S3_PREFIX);
+  if (endpoint) config.endpoint = endpoint;
+  if (accessKeyId) config.accessKeyId = accessKeyId;
+  if (secretAccessKey) config.secretAccessKey = secretAccessKey;
+  if (prefix) config.prefix = prefix;
+  return config;
+}
