@@ -7,7 +7,7 @@ import { print } from 'graphql';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { createTestDatabase, type TestDatabase } from '@lectern/testkit';
 import { loadEnv as identityEnv, migrations as identityMigrations, startIdentity } from '@lectern/identity/server';
-import { loadEnv as catalogEnv, migrations as catalogMigrations, startCatalog } from '@lectern/catalog/server';
+import { loadEnv as catalogEnv, loadWorkerEnv as catalogWorkerEnv, migrations as catalogMigrations, startCatalog, startCatalogWorker } from '@lectern/catalog/server';
 import { loadEnv as enrollmentEnv, migrations as enrollmentMigrations, startEnrollment, startEnrollmentWorker } from '@lectern/enrollment/server';
 import { loadEnv as learningEnv, migrations as learningMigrations, startLearning, startLearningWorker } from '@lectern/learning/server';
 import { loadEnv as notificationsEnv, migrations as notificationsMigrations, startNotifications, startNotificationsWorker } from '@lectern/notifications/server';
@@ -63,6 +63,7 @@ export async function startStack(
   const learning = await startLearning(learningEnv(peers));
   const workers = opts.workers
     ? [
+        await startCatalogWorker(catalogWorkerEnv({ ...db.env, WORKER_PORT: '0' })),
         await startEnrollmentWorker(enrollmentEnv({ ...peers, WORKER_PORT: '0' })),
         await startLearningWorker(learningEnv({ ...peers, WORKER_PORT: '0' })),
         await startNotificationsWorker(notificationsEnv({ ...peers, WORKER_PORT: '0', DIGEST_INTERVAL_MINUTES: '0', MAIL_DIR: join(tmpdir(), `lectern-e2e-mail-${label}`) })),

@@ -50,7 +50,7 @@ export const mediaWorker = (env: MediaEnv): WorkerDefinition<MediaEnv, WorkerRun
   runtime: ({ env, orm, log, queues }) => {
     const storage = createStorage(storageConfig(env));
     const transcodes = transcodeProducer(queues(jobQueueName(MEDIA)), log);
-    return { storage, workDir: processWorkDir(env, 'worker'), sweep: mediaSweep({ orm, log, transcodes, graceMs: Math.min(env.MEDIA_SWEEP_INTERVAL_MS, 10_000) }) };
+    return { storage, workDir: processWorkDir(env, 'worker'), sweep: mediaSweep({ orm, log, transcodes, storage, graceMs: Math.min(env.MEDIA_SWEEP_INTERVAL_MS, 10_000) }) };
   },
   handlers: ({ env }) => publishedVideoHandlers(catalogVersions(env)),
   jobs: ({ env, redis, metrics, log }, { storage, workDir }) => {

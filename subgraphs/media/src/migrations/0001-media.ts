@@ -16,6 +16,8 @@
 //   must still be deleted, across organizations, so the worker's sweep can (re)enqueue the work
 //   whose job Redis never got or lost (RLS hides every tenant row from a process without a
 //   tenant). Ids only; a row goes when its work is done.
+// - open_uploads: ids and expiries of uploads still UPLOADING, across organizations, so the
+//   sweep can fail the expired ones and delete their parts. A row goes when its upload ends.
 import type { Migration } from '@lectern/kernel/db';
 
 export const m0001: Migration = {
@@ -95,6 +97,12 @@ export const m0001: Migration = {
          organization_id uuid NOT NULL,
          since timestamptz NOT NULL DEFAULT now()
        )`,
+      `CREATE TABLE ${t('open_uploads')} (
+         video_id uuid PRIMARY KEY,
+         organization_id uuid NOT NULL,
+         expires_at timestamptz NOT NULL
+       )`,
+      `CREATE INDEX open_uploads_expiry ON ${t('open_uploads')} (expires_at)`,
       `CREATE TABLE ${t('pending_purges')} (
          video_id uuid PRIMARY KEY,
          organization_id uuid NOT NULL,

@@ -27,7 +27,7 @@ import { pipeline } from 'node:stream/promises';
 import { z } from 'zod';
 import type { Job, Queue } from 'bullmq';
 import type { MikroORM } from '@mikro-orm/postgresql';
-import type { Logger, UnitOfWork } from '@lectern/kernel';
+import { inTenant, type Logger, type UnitOfWork } from '@lectern/kernel';
 import { defineJob, enqueue, type JobDefinition } from '@lectern/kernel/consumers';
 import { periodic, type Periodic } from '@lectern/kernel/periodic';
 import { enqueueWithin } from '@lectern/kernel/queues';
@@ -95,7 +95,17 @@ export interface TranscodeDeps {
 
 export function mediaJobs(deps: TranscodeDeps): JobDefinition[] {
   return [
-    defineJob({ queue: jobQueueName(MEDIA), name: TRANSCODE_VIDEO, payload, run: ({ uow, data, job, log }) => transcodeVideo(deps, uow, data.videoId, job, log) }),
+    defineJob({
+      queue: jobQueueName(MEDIA),
+      name: TRANSCODE_VIDEO,
+      payload,
+      run: ({ uow, data, job, log }) => transcodeVideo(deps, uow, data.videoId, job, log),
+      // BullMQ gave up on the job (e.g. workers kept dying under it): the video says so.
+      failed: async ({ uow, data, job }) => {
+        const [row] = await uow.write((em) => em.execute<Record<string, unknown>[]>(`select * from video_assets where tenant_id = ? and id = ?`, [uow.tenantId, data.videoId]));
+        if (row) await fail(deps, uow, videoRow(row), `Transcoding failed: ${job.failedReason ?? 'the job could not finish'}`);
+      },
+    }),
     defineJob({
       queue: jobQueueName(MEDIA),
       name: PURGE_VIDEO,
@@ -297,9 +307,10 @@ async function forget(uow: UnitOfWork, videoId: string) {
 
 /**
  * Re-enqueues, across organizations, the transcodes and purges waiting longer than `graceMs`
- * (their job may be lost). Ids only (no tenant here: see pending_transcodes).
+ * (their job may be lost), and ends uploads past their expiry. Ids only (no tenant here: see
+ * pending_transcodes, open_uploads).
  */
-export function mediaSweep(deps: { orm: MikroORM; log: Logger; transcodes: Transcodes; graceMs: number }): Periodic {
+export function mediaSweep(deps: { orm: MikroORM; log: Logger; transcodes: Transcodes; storage: ObjectStorage; graceMs: number }): Periodic {
   return periodic('media sweep', deps.log, async (stopping) => {
     const em = deps.orm.em.fork();
     const waiting = async (table: 'pending_transcodes' | 'pending_purges') =>
@@ -316,6 +327,28 @@ export function mediaSweep(deps: { orm: MikroORM; log: Logger; transcodes: Trans
     for (const r of await waiting('pending_purges')) {
       if (stopping()) break;
       await deps.transcodes.purge(r.organization_id, r.video_id);
+      n++;
+    }
+    // Uploads past their expiry: FAILED, and their parts deleted (by a purge of the upload's prefix).
+    const expired = await em.execute<{ video_id: string; organization_id: string }[]>(
+      `select video_id, organization_id from open_uploads where expires_at < clock_timestamp() order by expires_at limit ?`,
+      [SWEEP_LIMIT],
+    );
+    for (const r of expired) {
+      if (stopping()) break;
+      await inTenant(deps.orm, r.organization_id, (uow) =>
+        uow.write((tx) =>
+          tx.execute(
+            `with f as (update video_assets set status = 'FAILED', failure_reason = 'The upload expired before all of its bytes arrived; start a new one',
+                               upload_parts = '[]'::jsonb, stored_bytes = 0, updated_at = now()
+                         where tenant_id = ? and id = ? and status = 'UPLOADING' returning id)
+             delete from open_uploads where video_id = ?`,
+            [r.organization_id, r.video_id, r.video_id],
+          ),
+        ),
+      );
+      await deps.storage.deletePrefix(uploadPrefix(r.organization_id, r.video_id));
+      deps.log.info({ videoId: r.video_id, tenantId: r.organization_id }, 'upload expired');
       n++;
     }
     return n;

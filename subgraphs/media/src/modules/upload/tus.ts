@@ -174,7 +174,8 @@ async function patch(deps: UploadDeps, uow: UnitOfWork, videoId: string, req: ht
       const refusal = await checkType(deps, uow, v, spool);
       if (refusal) {
         await uow.statement(
-          `update video_assets set status = 'FAILED', failure_reason = ?, updated_at = now() where tenant_id = ? and id = ? and status = 'UPLOADING'`,
+          `with f as (update video_assets set status = 'FAILED', failure_reason = ?, updated_at = now() where tenant_id = ? and id = ? and status = 'UPLOADING' returning id)
+           delete from open_uploads where video_id in (select id from f)`,
           [refusal, uow.tenantId, videoId],
         );
         deps.log.info({ videoId, tenantId: uow.tenantId, reason: refusal }, 'upload refused');
@@ -193,7 +194,8 @@ async function patch(deps: UploadDeps, uow: UnitOfWork, videoId: string, req: ht
                 updated_at = now()
           where tenant_id = ? and id = ? and status = 'UPLOADING' and uploaded_bytes = ?
           returning id, tenant_id, uploaded_bytes, status),
-       p as (insert into pending_transcodes (video_id, organization_id) select id, tenant_id from u where status = 'PROCESSING' on conflict do nothing)
+       p as (insert into pending_transcodes (video_id, organization_id) select id, tenant_id from u where status = 'PROCESSING' on conflict do nothing),
+       o as (delete from open_uploads where video_id in (select id from u where status = 'PROCESSING'))
        select uploaded_bytes, status from u`,
       [received, key, offset, received, received, received, uow.tenantId, videoId, offset],
     );
@@ -267,7 +269,8 @@ async function terminate(deps: UploadDeps, uow: UnitOfWork, videoId: string, req
   if (!v) return reply(res, 404);
   if (v.status !== 'UPLOADING' && v.status !== 'FAILED') return reply(res, 409, {}, 'The upload is complete; delete the video instead');
   const [gone] = await uow.statement(
-    `with d as (delete from video_assets where tenant_id = ? and id = ? and status in ('UPLOADING', 'FAILED') returning id, tenant_id)
+    `with d as (delete from video_assets where tenant_id = ? and id = ? and status in ('UPLOADING', 'FAILED') returning id, tenant_id),
+          o as (delete from open_uploads where video_id in (select id from d))
      insert into pending_purges (video_id, organization_id) select id, tenant_id from d on conflict do nothing returning video_id`,
     [uow.tenantId, videoId],
   );

@@ -80,8 +80,9 @@ export class VideoService {
       }
       const id = randomUUID();
       await em.execute(
-        `insert into video_assets (id, tenant_id, title, filename, status, size_bytes, upload_expires_at, created_by)
-         values (?, ?, ?, ?, 'UPLOADING', ?, now() + make_interval(hours => ?), ?)`,
+        `with v as (insert into video_assets (id, tenant_id, title, filename, status, size_bytes, upload_expires_at, created_by)
+                    values (?, ?, ?, ?, 'UPLOADING', ?, now() + make_interval(hours => ?), ?) returning id, tenant_id, upload_expires_at)
+         insert into open_uploads (video_id, organization_id, expires_at) select id, tenant_id, upload_expires_at from v`,
         [id, tenantId, title, filename, input.sizeBytes, this.#d.uploadExpiryHours, actor.kind === 'user' ? actor.userId : null],
       );
       this.#d.log.info({ videoId: id, bytes: input.sizeBytes }, 'video upload started');
@@ -113,6 +114,7 @@ export class VideoService {
       }
       await em.execute(`delete from video_assets where tenant_id = ? and id = ?`, [tenantId, videoId]);
       await em.execute(`delete from pending_transcodes where video_id = ? and organization_id = ?`, [videoId, tenantId]);
+      await em.execute(`delete from open_uploads where video_id = ? and organization_id = ?`, [videoId, tenantId]);
       await em.execute(`insert into pending_purges (video_id, organization_id) values (?, ?) on conflict do nothing`, [videoId, tenantId]);
       after(() => this.#d.transcodes.purge(tenantId, videoId));
       this.#d.log.info({ videoId }, 'video deleted');

@@ -1,0 +1,3 @@
+// Test, benchmark and demo helpers other packages may import: synthetic videos made by ffmpeg
+// (no binary files in the repository).
+export { makeTestVideo, makeTestAudio } from '../modules/pipeline/test-media.ts';
