@@ -12,6 +12,8 @@
 //   quiz     1,000 learners start, save 10 answers and submit at once through the gateway
 //            (p50/p99 per operation, grades checked in PostgreSQL), and the lag from deadline
 //            to graded of 1,000 attempts nobody submits (the assessment worker's expire-attempt).
+//   media    upload throughput (MiB/s through the tus route) and transcode throughput (seconds of
+//            a 60 s 1080p source per wall-clock second, to a 5-rung HLS ladder) in the media worker.
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { catalogBench } from './src/catalog.bench.ts';
 import { eventsBench } from './src/events.bench.ts';
@@ -19,8 +21,9 @@ import { enrollBench } from './src/enroll.bench.ts';
 import { progressBench } from './src/progress.bench.ts';
 import { liveBench } from './src/live.bench.ts';
 import { quizBench } from './src/quiz.bench.ts';
+import { mediaBench } from './src/media.bench.ts';
 
-const benches: Record<string, () => Promise<object>> = { catalog: catalogBench, events: eventsBench, enroll: enrollBench, progress: progressBench, live: liveBench, quiz: quizBench };
+const benches: Record<string, () => Promise<object>> = { catalog: catalogBench, events: eventsBench, enroll: enrollBench, progress: progressBench, live: liveBench, quiz: quizBench, media: mediaBench };
 const name = process.argv[2] ?? '';
 const bench = benches[name];
 if (!bench) {

@@ -1,6 +1,6 @@
 // Media through the gateway with every worker running: an author uploads a video with the tus
 // reference client to the URL the graph hands out, follows its transcode on the
-// videoAssetProcessing subscription (graphql-ws through the gateway) to READY, and the course
+// videoAssetUpdated subscription (graphql-ws through the gateway) to READY, and the course
 // whose VIDEO lesson names it cannot be published before then; once published, the lesson's
 // duration is the video's and a learner gets signed playback through `Lesson.video`, which
 // another organization never sees.
@@ -68,7 +68,7 @@ describe('a video lesson, end to end', () => {
     const early = await ok(t.admin, `mutation($i: PublishCourseInput!) { publishCourse(input: $i) { errors { code message } } }`, { i: { courseId, idempotencyKey: idem() } });
     expect(early.publishCourse.errors).toEqual([{ code: 'VIDEO_NOT_READY', message: expect.stringContaining('UPLOADING') }]);
 
-    const sub = await subscribeGateway(stack.url, t.admin, `subscription($id: ID!) { videoAssetProcessing(id: $id) { id status processing { percent } durationSeconds } }`, { id: videoId });
+    const sub = await subscribeGateway(stack.url, t.admin, `subscription($id: ID!) { videoAssetUpdated(id: $id) { id status processing { percent } durationSeconds } }`, { id: videoId });
     try {
       await new Promise<void>((resolve, reject) => {
         new tus.Upload(file, { uploadUrl: created.createVideoUpload.upload.url, chunkSize: Math.ceil(file.length / 3), retryDelays: [], onSuccess: () => resolve(), onError: reject }).start();
@@ -77,7 +77,7 @@ describe('a video lesson, end to end', () => {
       while (!seen.some((e) => e.status === 'READY')) {
         const r = await sub.next(60_000);
         expect(r.errors).toBeUndefined();
-        seen.push(r.data!.videoAssetProcessing);
+        seen.push(r.data!.videoAssetUpdated);
       }
       const percents = seen.map((e) => e.processing.percent);
       expect(percents).toEqual([...percents].sort((a, b) => a - b));
@@ -109,7 +109,7 @@ describe('a video lesson, end to end', () => {
     expect((await ok(t.bAdmin, `query($id: ID!) { node(id: $id) { id } }`, { id: videoId })).node).toBeNull();
     const del = await gql(stack.url, `mutation($i: DeleteVideoAssetInput!) { deleteVideoAsset(input: $i) { deletedId } }`, { i: { id: videoId, idempotencyKey: idem() } }, { token: t.bAdmin });
     expect(del.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
-    const sub = await subscribeGateway(stack.url, t.bAdmin, `subscription($id: ID!) { videoAssetProcessing(id: $id) { id } }`, { id: videoId });
+    const sub = await subscribeGateway(stack.url, t.bAdmin, `subscription($id: ID!) { videoAssetUpdated(id: $id) { id } }`, { id: videoId });
     try {
       const r = await sub.next(10_000);
       expect(r.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');

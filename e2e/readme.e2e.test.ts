@@ -125,7 +125,7 @@ const where = (r: Running) => `README.md:${r.ex.line} (${r.ex.name})`;
 /** Subscriptions open on the subgraphs for the gateway's upstreams (their lectern_subscriptions_active{kind="shared"}). */
 async function sharedUpstreams(): Promise<number> {
   let n = 0;
-  for (const s of [stack.identity, stack.catalog, stack.enrollment, stack.learning, stack.notifications, stack.live]) {
+  for (const s of [stack.identity, stack.catalog, stack.enrollment, stack.learning, stack.notifications, stack.live, stack.assessment, stack.media]) {
     const text = await (await fetch(s.url.replace(/\/graphql$/, '/metrics'))).text();
     for (const m of text.matchAll(/^lectern_subscriptions_active\{[^}]*kind="shared"[^}]*\} (\d+)/gm)) n += Number(m[1]);
   }
@@ -153,7 +153,7 @@ const running: Running[] = [];
 
 beforeAll(async () => {
   stack = await startStack('readme', {}, { workers: true });
-  const people = await seedDemo(parseEnv(databaseEnv, stack.db.env));
+  const people = await seedDemo(parseEnv(databaseEnv, stack.db.env), { media: stack.media.deps.env });
   const admin = await demoLoginToken(stack.url, people.admin.email);
   const scheduled = await seedDemoEnrollments(stack.url, admin!, people);
   expect(scheduled).not.toBeNull();

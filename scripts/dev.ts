@@ -95,5 +95,9 @@ Lectern is running.
     ${people.learner2.email.padEnd(32)} LEARNER
 ${scheduled ? `  Offering "Introduction to SQL" (${scheduled.offeringId}): the instructor teaches its cohort, both learners are enrolled.\n` : ''}${
   session ? `  Live session "${DEMO_SESSION_TITLE}" (${session.sessionId}): ${session.status}, starts ${session.startsAt}; subscribe with sessionEvents.\n` : ''
-}${quiz ? `  Quiz "${quiz.title}" (${quiz.quizId}) of Introduction to SQL: published, 3 attempts; learners take it with startAttempt.\n` : ''}  Press Ctrl-C to stop.
+}${quiz ? `  Quiz "${quiz.title}" (${quiz.quizId}) of Introduction to SQL: published, 3 attempts; learners take it with startAttempt.\n` : ''}${
+  people.demoVideo.outcome === 'no ffmpeg'
+    ? '  No demo video: ffmpeg is not installed (apt-get install ffmpeg), so videos cannot be transcoded.\n'
+    : `  Demo video (${people.demoVideo.id}): every VIDEO lesson shows it; the media worker transcodes it (videoAsset { status }), then playback works.\n`
+}  Press Ctrl-C to stop.
 `);

@@ -1,5 +1,6 @@
-// Seeds the demo organization (idempotent): an admin, an instructor, two learners, and a
-// small catalog. Each subgraph's rows are written through that subgraph's own entities,
+// Seeds the demo organization (idempotent): an admin, an instructor, two learners, a small
+// catalog with its quizzes, and the demo video every VIDEO lesson shows (made by ffmpeg, then
+// transcoded by the media worker). Each subgraph's rows are written through that subgraph's own entities,
 // connected as its own runtime role. `pnpm dev` calls seedDemo before it starts the processes
 // and seedDemoEnrollments then seedDemoSession once the gateway answers; from a shell
 // (docker-compose.yml does both):
@@ -17,13 +18,20 @@ import { seedOrganizationWithPeople, TEST_PASSWORD } from '@lectern/identity/tes
 import { seedDemoCatalog } from '@lectern/catalog/testing';
 import { entities as assessmentEntities } from '@lectern/assessment/server';
 import { seedDemoAssessment } from '@lectern/assessment/testing';
+import { loadEnv as mediaEnv, type MediaEnv } from '@lectern/media/server';
+import { DEMO_VIDEO_SECONDS, seedDemoVideo, type DemoVideoOutcome } from '@lectern/media/testing';
+import { inTenant } from '@lectern/kernel/uow';
 
 export const DEMO_SLUG = 'demo';
 export const DEMO_PASSWORD = TEST_PASSWORD;
 /** The live session seedDemoSession schedules in the demo offering. */
 export const DEMO_SESSION_TITLE = 'Introduction to SQL: live Q&A';
 
-export async function seedDemo(env = parseEnv(databaseEnv)) {
+/**
+ * `media`: the media subgraph's settings (its storage, Redis), where the demo video goes;
+ * by default the environment's, as the media processes `pnpm dev` starts read it.
+ */
+export async function seedDemo(env = parseEnv(databaseEnv), opts: { media?: MediaEnv } = {}) {
   const identityOrm = await createOrm({ databaseUrl: env.DATABASE_URL, schema: 'identity', entities: identityEntities, password: process.env.IDENTITY_DATABASE_PASSWORD ?? env.DATABASE_PASSWORD });
   const catalogOrm = await createOrm({ databaseUrl: env.DATABASE_URL, schema: 'catalog', entities: catalogEntities, password: process.env.CATALOG_DATABASE_PASSWORD ?? env.DATABASE_PASSWORD });
   const assessmentOrm = await createOrm({ databaseUrl: env.DATABASE_URL, schema: 'assessment', entities: assessmentEntities, password: process.env.ASSESSMENT_DATABASE_PASSWORD ?? env.DATABASE_PASSWORD });
@@ -32,10 +40,26 @@ export async function seedDemo(env = parseEnv(databaseEnv)) {
     // Each QUIZ lesson links to a demo quiz; the ids are derived from the lesson's title, so a
     // second run finds the same quizzes.
     const quizIdFor = (title: string) => uuidFrom(`${people.org.id}:quiz:${title}`);
-    const courses = await seedDemoCatalog(catalogOrm, { tenantId: people.org.id, authorIds: [people.admin.id, people.instructor.id], quizIdFor });
+    // Every VIDEO lesson shows the one demo video media transcodes (seedDemoVideo).
+    const demoVideo = { videoAssetId: uuidFrom(`${people.org.id}:video:demo`), durationSeconds: DEMO_VIDEO_SECONDS };
+    const courses = await seedDemoCatalog(catalogOrm, { tenantId: people.org.id, authorIds: [people.admin.id, people.instructor.id], quizIdFor, demoVideo });
     const quizzes = courses.flatMap((c) => c.modules.flatMap((m) => m.lessons.filter((l) => l.kind === 'QUIZ').map((l) => ({ quizId: quizIdFor(l.title), courseId: c.id, title: l.title }))));
     await seedDemoAssessment(assessmentOrm, { tenantId: people.org.id, authorId: people.instructor.id, quizzes });
-    return people;
+    const published = await inTenant(catalogOrm, people.org.id, (uow) =>
+      uow.statement<{ course_id: string; version_id: string }>(
+        `select course_id, id as version_id from course_versions where tenant_id = ? and status <> 'DRAFT'`,
+        [people.org.id],
+      ),
+    );
+    const video: DemoVideoOutcome = await seedDemoVideo(opts.media ?? mediaEnv({ DATABASE_URL: env.DATABASE_URL }), {
+      tenantId: people.org.id,
+      videoId: demoVideo.videoAssetId,
+      title: 'Welcome to Lectern (demo video)',
+      createdBy: people.admin.id,
+      published: published.map((p) => ({ courseId: p.course_id, versionId: p.version_id })),
+      databasePassword: process.env.MEDIA_DATABASE_PASSWORD,
+    });
+    return { ...people, demoVideo: { id: globalId('VideoAsset', demoVideo.videoAssetId), outcome: video } };
   } finally {
     await identityOrm.close();
     await catalogOrm.close();
@@ -52,6 +76,7 @@ if (import.meta.main) {
   }
   const people = await seedDemo();
   console.log(`demo organization "${people.org.slug}" ready; password for every demo login: ${DEMO_PASSWORD}`);
+  console.log(people.demoVideo.outcome === 'no ffmpeg' ? 'demo video skipped: ffmpeg is not installed (apt-get install ffmpeg)' : `demo video ${people.demoVideo.id}: ${people.demoVideo.outcome === 'created' ? 'handed to the media worker to transcode' : 'already there'}`);
   for (const who of ['admin', 'instructor', 'learner', 'learner2'] as const) console.log(`  ${people[who].email}  ${people[who].roles.join(',')}`);
   if (gateway) {
     const token = await demoLoginToken(gateway, people.admin.email);

@@ -32,6 +32,10 @@ export const benchEnv = parseEnv(
       .pipe(z.array(z.enum(['gateway', 'direct'])).min(1)),
     /** CPU-profiles the server of each live run (gateway, or the live subgraph) during the fan-out, through its inspector. */
     BENCH_LIVE_PROFILE: z.stringbool().default(false),
+    /** `pnpm bench media`: seconds of the 1080p source, upload rounds, and the tus chunk size (MiB). */
+    BENCH_MEDIA_SECONDS: z.coerce.number().int().positive().default(60),
+    BENCH_MEDIA_UPLOAD_ROUNDS: z.coerce.number().int().positive().default(3),
+    BENCH_MEDIA_CHUNK_MIB: z.coerce.number().int().positive().default(8),
     /** Prints monotonic microsecond marks around measured phases (to cut CPU profiles to them). */
     BENCH_MARKS: z.stringbool().default(false),
   }),

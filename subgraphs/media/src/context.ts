@@ -1,6 +1,7 @@
 // The per-request context: the kernel's (actor, unit of work, log) plus this request's
 // DataLoaders and the services resolvers call. Codegen types resolvers with it.
-import type { SubgraphContext } from '@lectern/kernel/subgraph';
+import type { SubgraphContext, SubgraphDeps } from '@lectern/kernel/subgraph';
+import { videoChanges } from './modules/video/channel.ts';
 import { viewerOf, type Viewer } from './access.ts';
 import { createLoaders, type MediaLoaders } from './loaders.ts';
 import type { Playback } from './modules/playback/playback.ts';
@@ -17,7 +18,9 @@ export type Context = SubgraphContext & {
   defaults: SettingsDefaults;
 };
 
-export function createContext(base: SubgraphContext, env: MediaEnv, rt: SubgraphRuntime): Context {
+export function createContext(base: SubgraphContext, deps: SubgraphDeps<MediaEnv>, rt: SubgraphRuntime): Context {
+  const { env } = deps;
+  const changed = videoChanges(deps.publish, base.log);
   const viewer = viewerOf(base.actor);
   const loaders = createLoaders(base.uow, base.actor.tenantId, viewer);
   return {
@@ -28,6 +31,9 @@ export function createContext(base: SubgraphContext, env: MediaEnv, rt: Subgraph
     defaults: rt.defaults,
     videos: new VideoService({
       actor: base.actor, uow: base.uow, loaders, storage: rt.storage, transcodes: rt.transcodes, defaults: rt.defaults, uploadExpiryHours: env.UPLOAD_EXPIRY_HOURS, log: base.log,
+      changed: (videoId) => {
+        if (base.actor.tenantId) changed(base.actor.tenantId, videoId);
+      },
     }),
   };
 }

@@ -14,6 +14,7 @@ import { migrations } from './migrations/index.ts';
 import { videoStatus } from './modules/internal/status.ts';
 import { playbackRoute } from './modules/playback/playback.ts';
 import { uploadRoute } from './modules/upload/tus.ts';
+import { videoChanges } from './modules/video/channel.ts';
 import { videoResolvers } from './modules/video/video.resolvers.ts';
 import { createSubgraphRuntime, type SubgraphRuntime } from './runtime.ts';
 import type { Resolvers } from './__generated__/resolvers.ts';
@@ -29,10 +30,13 @@ export const media: SubgraphDefinition<MediaEnv, Context, SubgraphRuntime> = {
   entities,
   migrations,
   runtime: createSubgraphRuntime,
-  context: (base, deps, runtime) => createContext(base, deps.env, runtime),
+  context: (base, deps, runtime) => createContext(base, deps, runtime),
   routes: (deps, rt) => [
     internalRoute(VIDEO_STATUS_PATH, deps.serviceVerifier(), videoStatusRequest, (body) => videoStatus(deps.orm, body), ['catalog']),
-    uploadRoute({ orm: deps.orm, storage: rt.storage, signer: rt.signer, transcodes: rt.transcodes, log: deps.log, workDir: rt.workDir, defaults: rt.defaults }),
+    uploadRoute({
+      orm: deps.orm, storage: rt.storage, signer: rt.signer, transcodes: rt.transcodes, log: deps.log, workDir: rt.workDir, defaults: rt.defaults,
+      changed: videoChanges(deps.publish, deps.log),
+    }),
     playbackRoute({ storage: rt.storage, signer: rt.signer, log: deps.log }),
   ],
   close: (_deps, runtime) => runtime.close(),

@@ -16,7 +16,7 @@ import { migrations } from './migrations/index.ts';
 import { catalogVersions, publishedVideoHandlers } from './modules/projection/published.ts';
 import { createStorage, storageConfig, type ObjectStorage } from './modules/storage/storage.ts';
 import { mediaJobs, mediaSweep, transcodeProducer } from './modules/transcode/transcode.job.ts';
-import { videoChannel } from './modules/video/video.resolvers.ts';
+import { videoChanges } from './modules/video/channel.ts';
 import { processWorkDir, settingsDefaults } from './runtime.ts';
 import type { Periodic } from '@lectern/kernel/periodic';
 
@@ -53,16 +53,14 @@ export const mediaWorker = (env: MediaEnv): WorkerDefinition<MediaEnv, WorkerRun
     return { storage, workDir: processWorkDir(env, 'worker'), sweep: mediaSweep({ orm, log, transcodes, storage, graceMs: Math.min(env.MEDIA_SWEEP_INTERVAL_MS, 10_000) }) };
   },
   handlers: ({ env }) => publishedVideoHandlers(catalogVersions(env)),
-  jobs: ({ env, redis, metrics, log }, { storage, workDir }) => {
-    const publish = publisher(redis, MEDIA, env.REDIS_PREFIX, metrics);
-    return mediaJobs({
+  jobs: ({ env, redis, metrics, log }, { storage, workDir }) =>
+    mediaJobs({
       storage,
       workDir,
       threads: env.TRANSCODE_THREADS,
       defaults: settingsDefaults(env),
-      changed: (tenantId, videoId) => void publish(tenantId, videoChannel(videoId), { videoId }).catch((err: unknown) => log.debug({ err }, 'processing event not published')),
-    });
-  },
+      changed: videoChanges(publisher(redis, MEDIA, env.REDIS_PREFIX, metrics), log),
+    }),
   init: async ({ env }, { sweep, workDir }) => {
     await removeDeadScratch(workDir);
     sweep.start(env.MEDIA_SWEEP_INTERVAL_MS);

@@ -183,7 +183,7 @@ export async function seedCourse(target: MikroORM | UnitOfWork, seed: CourseSeed
   return { id: courseId, slug: course.slug, title, modules };
 }
 
-const video = (title: string, minutes: number): LessonSeed => ({ title, kind: 'VIDEO', durationSeconds: minutes * 60 });
+const videoLesson = (title: string, minutes: number): LessonSeed => ({ title, kind: 'VIDEO', durationSeconds: minutes * 60 });
 const text = (title: string, body: string, minutes = 5): LessonSeed => ({ title, kind: 'TEXT', body, durationSeconds: minutes * 60 });
 const quizLesson = (title: string): LessonSeed => ({ title, kind: 'QUIZ', durationSeconds: 600 });
 const link = (title: string, externalUrl: string): LessonSeed => ({ title, kind: 'EXTERNAL', externalUrl, required: false });
@@ -201,13 +201,20 @@ export const DEMO_COURSE_SLUGS = [
 /**
  * Six realistic courses for a demo organization: four published (one with a draft in
  * progress), one draft-only, one unpublished; SQL courses linked by a prerequisite.
- * Idempotent: courses whose slug already exists are left as they are. `quizIdFor` names the
+ * Idempotent: courses whose slug already exists are left as they are. `demoVideo` is the one video
+ * every VIDEO lesson shows (media's demo video), lasting as long. `quizIdFor` names the
  * quiz each QUIZ lesson links to, by the lesson's title (the demo's quizzes, which assessment
  * holds); without it each gets an id of no quiz. Returns the courses it created.
  */
-export async function seedDemoCatalog(orm: MikroORM, opts: { tenantId: string; authorIds: string[]; quizIdFor?: (lessonTitle: string) => string }): Promise<SeededCourse[]> {
+export async function seedDemoCatalog(
+  orm: MikroORM,
+  opts: { tenantId: string; authorIds: string[]; quizIdFor?: (lessonTitle: string) => string; demoVideo?: { videoAssetId: string; durationSeconds: number } },
+): Promise<SeededCourse[]> {
   const { tenantId, authorIds } = opts;
   const quiz = (title: string): LessonSeed => ({ ...quizLesson(title), quizId: opts.quizIdFor?.(title) });
+  // With `demoVideo`, every VIDEO lesson shows that one video (media holds it) and lasts as long.
+  const video = (title: string, minutes: number): LessonSeed =>
+    opts.demoVideo ? { title, kind: 'VIDEO', videoAssetId: opts.demoVideo.videoAssetId, durationSeconds: opts.demoVideo.durationSeconds } : videoLesson(title, minutes);
   if (authorIds.length === 0) throw new Error('seedDemoCatalog needs at least one author');
   const author = (i: number) => authorIds[i % authorIds.length]!;
   const existing = await inTenant(orm, tenantId, async (uow) => {

@@ -505,7 +505,7 @@ describe('storage keys', () => {
 describe('storage configuration', () => {
   it('defaults to a local directory under the working directory', () => {
     const env = storageEnv.parse({});
-    expect(storageConfig(env)).toEqual({ driver: 'local', dir: path.resolve('.data/media') });
+    expect(storageConfig(env)).toEqual({ driver: 'local', dir: path.resolve('.lectern/media') });
     expect(storageConfig(storageEnv.parse({ STORAGE_DIR: '/srv/media' }))).toEqual({ driver: 'local', dir: '/srv/media' });
   });
 

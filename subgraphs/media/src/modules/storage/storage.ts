@@ -163,7 +163,7 @@ export const storageEnv = z
   .object({
     STORAGE_DRIVER: z.enum(['local', 's3']).default('local'),
     /** Root of the local driver, resolved against the working directory. */
-    STORAGE_DIR: z.string().default('.data/media'),
+    STORAGE_DIR: z.string().default('.lectern/media'),
     S3_BUCKET: z.string().optional(),
     S3_REGION: z.string().default('us-east-1'),
     /** For S3-compatible services (MinIO, R2, …); absent → AWS. */

@@ -63,6 +63,8 @@ export interface UploadDeps {
   /** Local folder PATCH bodies are spooled to. */
   workDir: string;
   defaults: { maxUploadBytes: number; allowedContainers: readonly string[] };
+  /** Tells the video's subscribers it changed (upload complete, or refused). */
+  changed(tenantId: string, videoId: string): void;
 }
 
 function reply(res: http.ServerResponse, status: number, headers: Record<string, string | number> = {}, body?: string) {
@@ -179,6 +181,7 @@ async function patch(deps: UploadDeps, uow: UnitOfWork, videoId: string, req: ht
           [refusal, uow.tenantId, videoId],
         );
         deps.log.info({ videoId, tenantId: uow.tenantId, reason: refusal }, 'upload refused');
+        deps.changed(v.tenantId, videoId);
         return reply(res, 415, {}, refusal);
       }
     }
@@ -207,6 +210,7 @@ async function patch(deps: UploadDeps, uow: UnitOfWork, videoId: string, req: ht
     if (row.status === 'PROCESSING') {
       deps.log.info({ videoId, tenantId: uow.tenantId, bytes: v.sizeBytes }, 'upload complete; transcoding');
       await deps.transcodes.enqueue(v.tenantId, videoId);
+      deps.changed(v.tenantId, videoId);
     }
     reply(res, 204, { 'Upload-Offset': Number(row.uploaded_bytes), ...expiresHeader(v) });
   } finally {

@@ -8,6 +8,7 @@ import type { Context } from '../../context.ts';
 import type { MutationResult } from '../../errors.ts';
 import { videoPage } from '../../loaders.ts';
 import { must, type CaptionView, type VideoView } from '../../views.ts';
+import { videoChannel } from './channel.ts';
 import { settingsOf } from './settings.ts';
 
 type Input<T> = { input: T };
@@ -18,8 +19,6 @@ const videoById = (id: string, ctx: Context) => {
   return uuid ? ctx.loaders.video.load(uuid) : null;
 };
 
-/** The channel a video's processing changes are published on (worker → subscribers). */
-export const videoChannel = (videoId: string) => `video:${videoId}`;
 
 const payload = async (r: MutationResult, ctx: Context) => ({
   videoAsset: r.videoId && !r.errors.length ? await ctx.loaders.video.load(r.videoId) : null,
@@ -52,7 +51,7 @@ export const videoResolvers = {
     },
   },
   Subscription: {
-    videoAssetProcessing: subscriptionField<Context, { id: string }, { videoId: string }>({
+    videoAssetUpdated: subscriptionField<Context, { id: string }, { videoId: string }>({
       async admit(args, ctx): Promise<Admission> {
         const video = ctx.viewer.author ? await videoById(args.id, ctx) : null;
         if (!video) throw notFound('Video');

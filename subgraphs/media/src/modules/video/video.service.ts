@@ -28,6 +28,8 @@ export interface VideoServiceDeps {
   transcodes: Transcodes;
   defaults: SettingsDefaults;
   uploadExpiryHours: number;
+  /** Tells the video's subscribers it changed (after the commit). */
+  changed(videoId: string): void;
   log: Logger;
 }
 
@@ -53,6 +55,7 @@ export class VideoService {
     })
       .then(async (r) => {
         for (const f of later) await f();
+        if (r.videoId && !r.errors.length) this.#d.changed(r.videoId);
         return r;
       })
       .finally(() => {
