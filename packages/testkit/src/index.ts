@@ -306,3 +306,13 @@ export async function admit(
   }
   return { status: res.status, ...(parsed as object), body };
 }
+
+/**
+ * Deletes every key under a test's private `prefix` (its REDIS_PREFIX: queues, streams, caches)
+ * and disconnects `redis`: a test file's Redis clean-up. `redis` must not use a keyPrefix.
+ */
+export async function dropRedisKeys(redis: { keys(pattern: string): Promise<string[]>; del(...keys: string[]): Promise<number>; disconnect(): void }, prefix: string): Promise<void> {
+  const keys = await redis.keys(`${prefix}*`);
+  for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500));
+  redis.disconnect();
+}

@@ -11,7 +11,7 @@ import { Redis } from 'ioredis';
 import type { Actor } from '@lectern/kernel/actor';
 import { globalId } from '@lectern/kernel';
 import { startSubgraph, type RunningSubgraph } from '@lectern/kernel/subgraph';
-import { actor, adminPool, createTestDatabase, idem, ok, type TestDatabase } from '@lectern/testkit';
+import { actor, adminPool, createTestDatabase, idem, ok, type TestDatabase, dropRedisKeys } from '@lectern/testkit';
 import { CohortInstructorsChanged, LearnerEnrolled } from '@lectern/contracts/enrollment';
 import { assessment, loadEnv, migrations, type AssessmentEnv } from '../src/server.ts';
 import { createSubgraphRuntime, type SubgraphRuntime } from '../src/runtime.ts';
@@ -42,11 +42,7 @@ export async function startHarness(label: string, env: Record<string, string> = 
   try {
     const assessmentEnv = loadEnv({ ...db.env, WORKER_PORT: '0', DEADLINE_SWEEP_INTERVAL_MS: '200', ...env });
     const redis = new Redis(assessmentEnv.REDIS_URL, { lazyConnect: false }).on('error', () => {});
-    cleanups.push(async () => {
-      const keys = await redis.keys(`${assessmentEnv.REDIS_PREFIX}*`);
-      for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500));
-      redis.disconnect();
-    });
+    cleanups.push(() => dropRedisKeys(redis, assessmentEnv.REDIS_PREFIX));
     const courses = new Map<string, Set<string>>();
     const subgraph = await startSubgraph(
       {

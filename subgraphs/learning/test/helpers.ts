@@ -12,7 +12,7 @@ import { createOrm } from '@lectern/kernel/orm';
 import { createRedis, waitForRedis } from '@lectern/kernel/redis';
 import { createLogger } from '@lectern/kernel/logger';
 import type { RunningSubgraph } from '@lectern/kernel/subgraph';
-import { actor, createTestDatabase, idem, type TestDatabase, adminPool } from '@lectern/testkit';
+import { actor, createTestDatabase, idem, type TestDatabase, adminPool, dropRedisKeys } from '@lectern/testkit';
 export { call, errorCode, ok } from '@lectern/testkit';
 import { loadEnv as catalogEnv, migrations as catalogMigrations, startCatalog } from '@lectern/catalog/server';
 import { seedCourse, type LessonSeed } from '@lectern/catalog/testing';
@@ -66,11 +66,7 @@ export async function startHarness(label: string): Promise<Harness> {
     cleanups.push(() => flushOrm.close());
     const redis = createRedis(env.REDIS_URL);
     await waitForRedis(redis, env.REDIS_URL);
-    cleanups.push(async () => {
-      const keys = await redis.keys(`${env.REDIS_PREFIX}*`);
-      for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500));
-      redis.disconnect();
-    });
+    cleanups.push(() => dropRedisKeys(redis, env.REDIS_PREFIX));
     const handlers = projectionHandlers({ catalog: catalogClient(env), access: new AccessCache(redis, env.REDIS_PREFIX) });
     const admin = adminPool(db, 3);
     cleanups.push(() => admin.end());

@@ -8,7 +8,7 @@ import { Redis } from 'ioredis';
 import type { Actor } from '@lectern/kernel/actor';
 import { globalId } from '@lectern/kernel';
 import type { RunningSubgraph } from '@lectern/kernel/subgraph';
-import { actor, adminPool, createTestDatabase, idem, ok, type TestDatabase } from '@lectern/testkit';
+import { actor, adminPool, createTestDatabase, idem, ok, type TestDatabase, dropRedisKeys } from '@lectern/testkit';
 import { CohortInstructorsChanged, EnrollmentDropped, EnrollmentMoved, LearnerEnrolled } from '@lectern/contracts/enrollment';
 import { loadEnv, migrations, startLive, type LiveEnv } from '../src/server.ts';
 import type { SubgraphRuntime } from '../src/runtime.ts';
@@ -39,11 +39,7 @@ export async function startHarness(label: string, env: Record<string, string> = 
   try {
     const liveEnv = loadEnv({ ...db.env, WORKER_PORT: '0', PRESENCE_TTL_SECONDS: '2', PRESENCE_SWEEP_INTERVAL_MS: '200', CHAT_BURST: '3', CHAT_RATE_PER_MINUTE: '6', ...env });
     const redis = new Redis(liveEnv.REDIS_URL, { lazyConnect: false });
-    cleanups.push(async () => {
-      const keys = await redis.keys(`${liveEnv.REDIS_PREFIX}*`);
-      for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500));
-      redis.disconnect();
-    });
+    cleanups.push(() => dropRedisKeys(redis, liveEnv.REDIS_PREFIX));
     const live = await startLive(liveEnv);
     cleanups.push(() => live.close());
     const admin = adminPool(db, 3);

@@ -13,7 +13,7 @@ import { createLogger } from '@lectern/kernel/logger';
 import { deliveredEnvelope } from '@lectern/kernel/outbox';
 import type { RunningSubgraph } from '@lectern/kernel/subgraph';
 import type { RunningWorker } from '@lectern/kernel/worker';
-import { createTestDatabase, type TestDatabase } from '@lectern/testkit';
+import { createTestDatabase, type TestDatabase, dropRedisKeys } from '@lectern/testkit';
 import { CoursePublished } from '@lectern/contracts/catalog';
 import { MEDIA } from '@lectern/contracts/media';
 import { loadEnv, migrations, startMedia, startMediaWorker, type MediaEnv } from '../src/server.ts';
@@ -50,11 +50,7 @@ export async function startHarness(label: string, opts: { worker?: boolean; env?
     const env = loadEnv(rawEnv);
     cleanups.push(() => rm(env.MEDIA_WORK_DIR!, { recursive: true, force: true }));
     const redis = new Redis(env.REDIS_URL).on('error', () => {});
-    cleanups.push(async () => {
-      const keys = await redis.keys(`${env.REDIS_PREFIX}*`);
-      for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500));
-      redis.disconnect();
-    });
+    cleanups.push(() => dropRedisKeys(redis, env.REDIS_PREFIX));
     const subgraph = await startMedia(env);
     cleanups.push(() => subgraph.close());
     const h: Harness = {

@@ -83,3 +83,36 @@ describe('a worker killed mid-transcode', () => {
     }
   });
 });
+
+describe('a video deleted while it transcodes', () => {
+  it('stops its ffmpeg and leaves nothing in storage', { timeout: 120_000 }, async () => {
+    const clip = join(h.storageDir, '..', `deleted-${randomUUID()}.mp4`);
+    await makeTestVideo({ path: clip, seconds: 12, width: 854, height: 480, audio: true });
+    const bytes = await readFile(clip);
+    const created = await ok<Data>(h, admin, `mutation($i: CreateVideoUploadInput!) { createVideoUpload(input: $i) { videoAsset { id } upload { url } errors { code } } }`, {
+      i: { title: 'Doomed', filename: 'doomed.mp4', sizeBytes: bytes.length, idempotencyKey: idem() },
+    });
+    const videoId = idOf(created.createVideoUpload.videoAsset.id, 'VideoAsset')!;
+    const events = new QueueEvents(jobQueueName(MEDIA), { connection: { url: h.env.REDIS_URL }, prefix: bullPrefix(h.env.REDIS_PREFIX) });
+    await events.waitUntilReady();
+    const jobId = `transcode-${videoId}`;
+    const started = new Promise<void>((resolve) => events.on('progress', ({ jobId: id, data }) => id === jobId && Number(data) > 0 && resolve()));
+    const finished = new Promise<string>((resolve) => events.on('completed', ({ jobId: id, returnvalue }) => id === jobId && resolve(String(returnvalue))));
+    try {
+      if (!h.worker) await h.startWorker();
+      const put = await fetch(created.createVideoUpload.upload.url, {
+        method: 'PATCH',
+        headers: { 'Tus-Resumable': '1.0.0', 'Upload-Offset': '0', 'Content-Type': 'application/offset+octet-stream' },
+        body: bytes,
+      });
+      expect(put.status).toBe(204);
+      await started;
+      const deleted = await ok<Data>(h, admin, `mutation($i: DeleteVideoAssetInput!) { deleteVideoAsset(input: $i) { deletedId errors { code } } }`, { i: { id: created.createVideoUpload.videoAsset.id, idempotencyKey: idem() } });
+      expect(deleted.deleteVideoAsset.errors).toEqual([]);
+      expect(await finished).toContain('superseded');
+      await until(async () => (await h.subgraph.runtime.storage.list(videoFolder(org, videoId))).length === 0);
+    } finally {
+      await events.close();
+    }
+  });
+});

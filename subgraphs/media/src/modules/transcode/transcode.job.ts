@@ -12,6 +12,8 @@
 //      this run, only if it is still PROCESSING and this job's run is still the claimed one;
 //   6. every other object of the video's folder but the source and captions (a killed run's
 //      half-written output, the upload's parts) deleted.
+// A video deleted while it transcodes stops its ffmpeg within a second (the next percent written
+// finds no row), and the run's output is deleted.
 // A worker killed at any point leaves the video PROCESSING (never READY with a half-written
 // run); BullMQ gives the stalled job to a worker again, which claims a new run. After
 // TRANSCODE_ATTEMPTS failed attempts the video is FAILED with the last reason.
@@ -176,27 +178,42 @@ async function produce(deps: TranscodeDeps, uow: UnitOfWork, v: VideoView, run: 
   const out = join(dir, 'out');
   let lastWrite = 0;
   let lastPercent = -1;
-  const hls = await transcodeToHls({
-    input: source,
-    outDir: out,
-    probe,
-    ladder: chooseLadder(displayedSize(probe.video!)),
-    threads: deps.threads,
-    onProgress: (percent) => {
-      // The output is complete only once stored: 99 until then.
-      const p = Math.min(99, percent);
-      void job.updateProgress(p).catch(() => {});
-      const now = Date.now();
-      if (p !== lastPercent && now - lastWrite >= PERCENT_WRITE_MS) {
-        lastWrite = now;
-        lastPercent = p;
-        void uow
-          .statement(`update video_assets set processing_percent = ? where tenant_id = ? and id = ? and processing_run = ? and status = 'PROCESSING'`, [p, uow.tenantId, v.id, run])
-          .then(() => deps.changed(v.tenantId, v.id))
-          .catch((err: unknown) => log.warn({ err, videoId: v.id }, 'processing percent not recorded'));
-      }
-    },
-  });
+  // A video deleted (or taken over by another run) meanwhile stops its ffmpeg at the next
+  // percent written: its row no longer matches.
+  const gone = new AbortController();
+  const superseded = async () => {
+    await deps.storage.deletePrefix(runPrefix(v.tenantId, v.id, run));
+    log.info({ videoId: v.id, run }, 'transcode superseded (the video was deleted, or another run took over); its output deleted');
+    return 'superseded' as const;
+  };
+  let hls;
+  try {
+    hls = await transcodeToHls({
+      input: source,
+      outDir: out,
+      probe,
+      ladder: chooseLadder(displayedSize(probe.video!)),
+      threads: deps.threads,
+      signal: gone.signal,
+      onProgress: (percent) => {
+        // The output is complete only once stored: 99 until then.
+        const p = Math.min(99, percent);
+        void job.updateProgress(p).catch(() => {});
+        const now = Date.now();
+        if (p !== lastPercent && now - lastWrite >= PERCENT_WRITE_MS) {
+          lastWrite = now;
+          lastPercent = p;
+          void uow
+            .statement(`update video_assets set processing_percent = ? where tenant_id = ? and id = ? and processing_run = ? and status = 'PROCESSING' returning id`, [p, uow.tenantId, v.id, run])
+            .then((rows) => (rows.length ? deps.changed(v.tenantId, v.id) : gone.abort()))
+            .catch((err: unknown) => log.warn({ err, videoId: v.id }, 'processing percent not recorded'));
+        }
+      },
+    });
+  } catch (err) {
+    if (gone.signal.aborted) return superseded();
+    throw err;
+  }
   await extractPoster({ input: source, outFile: join(out, 'poster.jpg'), probe });
   const thumbs = await extractThumbnails({ input: source, outDir: join(out, 'thumbs'), probe });
   const codecs = await readFile(join(out, hls.master), 'utf8').then(parseMaster).then((m) => new Map(m.variants.map((x) => [x.uri, x.codecs])));
@@ -227,12 +244,8 @@ async function produce(deps: TranscodeDeps, uow: UnitOfWork, v: VideoView, run: 
     await em.execute(`delete from pending_transcodes where video_id = ? and organization_id = ?`, [v.id, uow.tenantId]);
     return true;
   });
-  if (!done) {
-    // Deleted meanwhile, or another run took over: this run's output is nobody's.
-    await deps.storage.deletePrefix(runPrefix(v.tenantId, v.id, run));
-    log.info({ videoId: v.id, run }, 'transcode superseded; its output deleted');
-    return 'superseded';
-  }
+  // Deleted meanwhile, or another run took over: this run's output is nobody's.
+  if (!done) return superseded();
   await job.updateProgress(100);
   deps.changed(v.tenantId, v.id);
   const strays = await removeStrays(deps.storage, v, run);

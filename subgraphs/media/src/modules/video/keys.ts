@@ -18,4 +18,4 @@ export const captionKey = (tenantId: string, videoId: string, language: string, 
   tenantKey(tenantId, 'videos', videoId, 'captions', `${language}.${ext}`);
 
 /** The files below a video's folder that playback serves: a run's output, and captions. */
-export const PLAYABLE_FILE = /^(?:r[0-9a-z]{6,32}\/(?:master\.m3u8|poster\.jpg|thumbs\/thumb_\d{4}\.jpg|[0-9]{3,4}p\/(?:index\.m3u8|init\.mp4|seg_\d{5}\.(?:ts|m4s)))|captions\/[A-Za-z0-9-]{2,35}\.(?:vtt|m3u8))$/;
+export const PLAYABLE_FILE = /^(?:r[0-9a-z]{6,32}\/(?:master\.m3u8|poster\.jpg|thumbs\/thumb_\d{4}\.jpg|[0-9]{2,4}p\/(?:index\.m3u8|init\.mp4|seg_\d{5}\.(?:ts|m4s)))|captions\/[A-Za-z0-9-]{2,35}\.(?:vtt|m3u8))$/;
