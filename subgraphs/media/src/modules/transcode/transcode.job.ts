@@ -186,13 +186,18 @@ async function produce(deps: TranscodeDeps, uow: UnitOfWork, v: VideoView, run: 
     log.info({ videoId: v.id, run }, 'transcode superseded (the video was deleted, or another run took over); its output deleted');
     return 'superseded' as const;
   };
+  const ladder = chooseLadder(displayedSize(probe.video!));
+  log.info(
+    { videoId: v.id, run, attempt: job.attemptsMade + 1, container: probe.container, seconds: probe.durationSeconds, width: probe.video!.width, height: probe.video!.height, renditions: ladder.map((r) => r.name) },
+    'transcoding',
+  );
   let hls;
   try {
     hls = await transcodeToHls({
       input: source,
       outDir: out,
       probe,
-      ladder: chooseLadder(displayedSize(probe.video!)),
+      ladder,
       threads: deps.threads,
       signal: gone.signal,
       onProgress: (percent) => {
