@@ -54,7 +54,8 @@ export async function startStack(
     }, label);
   const identity = await startIdentity(identityEnv({ ...db.env, ...opts.identity }));
   // media's objects in a folder of this stack's own; catalog asks media whether a lesson's video is READY.
-  const mediaOpts = { STORAGE_DIR: join(tmpdir(), `lectern-e2e-media-${label}-${process.pid}`), ...opts.media };
+  // One ffmpeg thread: test files run side by side on two cores.
+  const mediaOpts = { STORAGE_DIR: join(tmpdir(), `lectern-e2e-media-${label}-${process.pid}`), TRANSCODE_THREADS: '1', ...opts.media };
   const media = await startMedia(mediaEnv({ ...db.env, ...mediaOpts }));
   const catalog = await startCatalog(catalogEnv({ ...db.env, MEDIA_URL: media.url }));
   // enrollment and learning read catalog's and identity's internal endpoints.

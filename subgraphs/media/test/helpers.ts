@@ -46,7 +46,9 @@ export async function startHarness(label: string, opts: { worker?: boolean; env?
     while (cleanups.length) await cleanups.pop()!().catch(() => {});
   };
   try {
-    const rawEnv = { ...db.env, WORKER_PORT: '0', STORAGE_DIR: storageDir, MEDIA_WORK_DIR: join(storageDir, '..', `${label}-work`), MEDIA_SWEEP_INTERVAL_MS: '500', TRANSCODE_LOCK_MS: '4000', ...opts.env };
+    const rawEnv = { ...db.env, WORKER_PORT: '0', STORAGE_DIR: storageDir, MEDIA_WORK_DIR: join(storageDir, '..', `${label}-work`), MEDIA_SWEEP_INTERVAL_MS: '500', TRANSCODE_LOCK_MS: '4000',
+      // One ffmpeg thread: test files run side by side on two cores.
+      TRANSCODE_THREADS: '1', ...opts.env };
     const env = loadEnv(rawEnv);
     cleanups.push(() => rm(env.MEDIA_WORK_DIR!, { recursive: true, force: true }));
     const redis = new Redis(env.REDIS_URL).on('error', () => {});

@@ -15,7 +15,8 @@ export async function makeTestVideo(opts: { path: string; seconds: number; width
   await mkdir(dirname(path), { recursive: true });
   const args = ['-hide_banner', '-nostdin', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', `testsrc=size=${width}x${height}:rate=25`];
   if (audio) args.push('-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=44100');
-  args.push('-t', String(seconds), '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p');
+  // One thread: tests run beside other tests on two cores.
+  args.push('-t', String(seconds), '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-threads', '1');
   if (audio) args.push('-c:a', 'aac');
   if (['.mp4', '.mov', '.m4v'].includes(extname(path).toLowerCase())) args.push('-movflags', '+faststart');
   args.push(path);
