@@ -52,32 +52,35 @@ export async function startStack(
       assessment: assessmentMigrations,
       media: mediaMigrations,
     }, label);
-  const identity = await startIdentity(identityEnv({ ...db.env, ...opts.identity }));
+  // Every process's pool at most 4 connections: two stacks (two e2e files side by side, 16
+  // processes each) and the other tests' databases fit in PostgreSQL's default 100 connections.
+  const env = { ...db.env, DATABASE_POOL_MAX: '4' };
+  const identity = await startIdentity(identityEnv({ ...env, ...opts.identity }));
   // media's objects in a folder of this stack's own; catalog asks media whether a lesson's video is READY.
   // One ffmpeg thread: test files run side by side on two cores.
   const mediaOpts = { STORAGE_DIR: join(tmpdir(), `lectern-e2e-media-${label}-${process.pid}`), TRANSCODE_THREADS: '1', ...opts.media };
-  const media = await startMedia(mediaEnv({ ...db.env, ...mediaOpts }));
-  const catalog = await startCatalog(catalogEnv({ ...db.env, MEDIA_URL: media.url }));
+  const media = await startMedia(mediaEnv({ ...env, ...mediaOpts }));
+  const catalog = await startCatalog(catalogEnv({ ...env, MEDIA_URL: media.url }));
   // enrollment and learning read catalog's and identity's internal endpoints.
-  const peers = { ...db.env, IDENTITY_URL: identity.url, CATALOG_URL: catalog.url };
+  const peers = { ...env, IDENTITY_URL: identity.url, CATALOG_URL: catalog.url };
   const enrollment = await startEnrollment(enrollmentEnv(peers));
   const learning = await startLearning(learningEnv(peers));
   const workers = opts.workers
     ? [
-        await startCatalogWorker(catalogWorkerEnv({ ...db.env, WORKER_PORT: '0' })),
+        await startCatalogWorker(catalogWorkerEnv({ ...env, WORKER_PORT: '0' })),
         await startEnrollmentWorker(enrollmentEnv({ ...peers, WORKER_PORT: '0' })),
         await startLearningWorker(learningEnv({ ...peers, WORKER_PORT: '0' })),
         await startNotificationsWorker(notificationsEnv({ ...peers, WORKER_PORT: '0', DIGEST_INTERVAL_MINUTES: '0', MAIL_DIR: join(tmpdir(), `lectern-e2e-mail-${label}`) })),
-        await startLiveWorker(liveEnv({ ...db.env, WORKER_PORT: '0' })),
+        await startLiveWorker(liveEnv({ ...env, WORKER_PORT: '0' })),
         await startAssessmentWorker(assessmentEnv({ ...peers, WORKER_PORT: '0', ...opts.assessment })),
         await startMediaWorker(mediaEnv({ ...peers, WORKER_PORT: '0', ...mediaOpts })),
       ]
     : [];
-  const notifications = await startNotifications(notificationsEnv(db.env));
-  const live = await startLive(liveEnv({ ...db.env, ...opts.live }));
+  const notifications = await startNotifications(notificationsEnv(env));
+  const live = await startLive(liveEnv({ ...env, ...opts.live }));
   const assessment = await startAssessment(assessmentEnv({ ...peers, ...opts.assessment }));
   const gateway = await startGateway(
-    gatewayEnv({ ...db.env, IDENTITY_URL: identity.url, CATALOG_URL: catalog.url,
+    gatewayEnv({ ...env, IDENTITY_URL: identity.url, CATALOG_URL: catalog.url,
       ENROLLMENT_URL: enrollment.url,
       LEARNING_URL: learning.url,
       NOTIFICATIONS_URL: notifications.url,
