@@ -36,7 +36,7 @@ async function ok(token: string, query: string, variables: Record<string, unknow
 }
 
 beforeAll(async () => {
-  stack = await startStack('media', {}, { workers: true, media: { MEDIA_SWEEP_INTERVAL_MS: '500' } });
+  stack = await startStack('media', {}, { workers: true, catalogRelay: true, media: { MEDIA_SWEEP_INTERVAL_MS: '500' } });
   A = await seedOrganizationWithPeople(stack.identity.deps.orm, 'acme-media');
   B = await seedOrganizationWithPeople(stack.identity.deps.orm, 'globex-media');
   const orm = stack.identity.deps.orm;

@@ -35,12 +35,13 @@ export interface Stack {
 
 /**
  * `opts.identity` adds to identity's environment (e.g. a higher LOGIN_MAX_ATTEMPTS_PER_IP for a
- * test that signs many people in from one address).
+ * test that signs many people in from one address). `opts.catalogRelay` (with `workers`) also
+ * starts catalog's worker, which relays CoursePublished and CourseUnpublished to their consumers.
  */
 export async function startStack(
   label: string,
   gatewayOverrides: Record<string, string> = {},
-  opts: { workers?: boolean; identity?: Record<string, string>; live?: Record<string, string>; assessment?: Record<string, string>; media?: Record<string, string> } = {},
+  opts: { workers?: boolean; catalogRelay?: boolean; identity?: Record<string, string>; live?: Record<string, string>; assessment?: Record<string, string>; media?: Record<string, string> } = {},
 ): Promise<Stack> {
   const db = await createTestDatabase({
       identity: identityMigrations,
@@ -52,8 +53,9 @@ export async function startStack(
       assessment: assessmentMigrations,
       media: mediaMigrations,
     }, label);
-  // Every process's pool at most 4 connections: two stacks (two e2e files side by side, 16
-  // processes each) and the other tests' databases fit in PostgreSQL's default 100 connections.
+  // Smaller pools than production's 10: subgraphs 4, workers 6 (their jobs run many at once).
+  // Two stacks (two e2e files side by side, 16 processes each) and the other tests' databases
+  // then fit in PostgreSQL's default 100 connections.
   const env = { ...db.env, DATABASE_POOL_MAX: '4' };
   const identity = await startIdentity(identityEnv({ ...env, ...opts.identity }));
   // media's objects in a folder of this stack's own; catalog asks media whether a lesson's video is READY.
@@ -61,19 +63,24 @@ export async function startStack(
   const mediaOpts = { STORAGE_DIR: join(tmpdir(), `lectern-e2e-media-${label}-${process.pid}`), TRANSCODE_THREADS: '1', ...opts.media };
   const media = await startMedia(mediaEnv({ ...env, ...mediaOpts }));
   const catalog = await startCatalog(catalogEnv({ ...env, MEDIA_URL: media.url }));
-  // enrollment and learning read catalog's and identity's internal endpoints.
-  const peers = { ...env, IDENTITY_URL: identity.url, CATALOG_URL: catalog.url };
+  // enrollment and learning read catalog's and identity's internal endpoints (workers too).
+  const urls = { IDENTITY_URL: identity.url, CATALOG_URL: catalog.url };
+  const peers = { ...env, ...urls };
+  const worker = { ...db.env, ...urls, WORKER_PORT: '0', DATABASE_POOL_MAX: '6' };
   const enrollment = await startEnrollment(enrollmentEnv(peers));
   const learning = await startLearning(learningEnv(peers));
   const workers = opts.workers
     ? [
-        await startCatalogWorker(catalogWorkerEnv({ ...env, WORKER_PORT: '0' })),
-        await startEnrollmentWorker(enrollmentEnv({ ...peers, WORKER_PORT: '0' })),
-        await startLearningWorker(learningEnv({ ...peers, WORKER_PORT: '0' })),
-        await startNotificationsWorker(notificationsEnv({ ...peers, WORKER_PORT: '0', DIGEST_INTERVAL_MINUTES: '0', MAIL_DIR: join(tmpdir(), `lectern-e2e-mail-${label}`) })),
-        await startLiveWorker(liveEnv({ ...env, WORKER_PORT: '0' })),
-        await startAssessmentWorker(assessmentEnv({ ...peers, WORKER_PORT: '0', ...opts.assessment })),
-        await startMediaWorker(mediaEnv({ ...peers, WORKER_PORT: '0', ...mediaOpts })),
+        // catalog's relay (CoursePublished, CourseUnpublished) only when a test needs its events
+        // delivered (media's published videos): otherwise notifications would announce every
+        // seeded course, asking identity, under other tests' statement counts.
+        ...(opts.catalogRelay ? [await startCatalogWorker(catalogWorkerEnv(worker))] : []),
+        await startEnrollmentWorker(enrollmentEnv(worker)),
+        await startLearningWorker(learningEnv(worker)),
+        await startNotificationsWorker(notificationsEnv({ ...worker, DIGEST_INTERVAL_MINUTES: '0', MAIL_DIR: join(tmpdir(), `lectern-e2e-mail-${label}`) })),
+        await startLiveWorker(liveEnv(worker)),
+        await startAssessmentWorker(assessmentEnv({ ...worker, ...opts.assessment })),
+        await startMediaWorker(mediaEnv({ ...worker, ...mediaOpts })),
       ]
     : [];
   const notifications = await startNotifications(notificationsEnv(env));
