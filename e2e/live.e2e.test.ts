@@ -133,7 +133,9 @@ describe('live classes through the gateway', () => {
     await admin.close();
   });
 
-  it('serves an Apollo Client app subscribing through GraphQLWsLink (a __typename in every selection)', async () => {
+  // Several waits in a row (socket, admission, presence, the message, leaving): a minute and a half
+  // beside other test files on two cores.
+  it('serves an Apollo Client app subscribing through GraphQLWsLink (a __typename in every selection)', { timeout: 90_000 }, async () => {
     const ws = createClient({ url: stack.url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${t.learner}` } });
     const client = new ApolloClient({ link: new GraphQLWsLink(ws), cache: new InMemoryCache() });
     try {
@@ -178,6 +180,9 @@ describe('live classes through the gateway', () => {
       const subs = await Promise.all(Array.from({ length: subscribers }, () => sub(t.learner, ChatMessageAddedDocument, { sessionId })));
       await joined('Lena Learner');
       await until(() => stack.gateway.engine.subscriberCount >= subscribers);
+      // The poster's session was just checked (the gateway asks identity again only after
+      // SESSION_CHECK_SECONDS): what identity spends below is the event's completion alone.
+      await gql(stack.url, '{ me { id } }', {}, { token: t.admin });
       const before = stack.identity.deps.stats.statements;
       await chat(t.admin, `count ${subscribers}`);
       for (const s of subs) expect((await s.next()).data!.chatMessageAdded.author.displayName).toBe('Ada Admin');

@@ -26,6 +26,7 @@ export interface SignedScope {
 export class UrlSigner {
   readonly #secret: string;
   readonly #keys = new Map<string, Buffer>();
+  readonly #signatures = new Map<string, string>();
   constructor(secret: string) {
     this.#secret = secret;
   }
@@ -42,7 +43,23 @@ export class UrlSigner {
     return k;
   }
 
+  /**
+   * The signature of a scope. URLs of one video handed out in the same minute share their expiry
+   * (playback.ts rounds it), so the video's playlist, poster and every thumbnail are one HMAC,
+   * remembered here.
+   */
   sign(purpose: Purpose, s: SignedScope): string {
+    const id = `${purpose}/${s.tenantId}/${s.videoId}/${s.expires}`;
+    let sig = this.#signatures.get(id);
+    if (!sig) {
+      sig = this.#compute(purpose, s);
+      if (this.#signatures.size > 10_000) this.#signatures.clear();
+      this.#signatures.set(id, sig);
+    }
+    return sig;
+  }
+
+  #compute(purpose: Purpose, s: SignedScope): string {
     return createHmac('sha256', this.key(s.tenantId, purpose)).update(`${s.tenantId}/${s.videoId}/${s.expires}`).digest('base64url');
   }
 
@@ -59,7 +76,8 @@ export class UrlSigner {
     const [tenantId, videoId, exp, sig] = segments;
     if (!isUuid(tenantId) || !isUuid(videoId) || !exp || !/^\d{1,12}$/.test(exp) || !sig) return { ok: false, reason: 'malformed URL' };
     const scope = { tenantId, videoId, expires: Number(exp) };
-    const expected = Buffer.from(this.sign(purpose, scope));
+    // Computed, not remembered: what clients send is theirs to vary.
+    const expected = Buffer.from(this.#compute(purpose, scope));
     const given = Buffer.from(sig);
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { ok: false, reason: 'bad signature' };
     if (scope.expires <= nowSeconds) return { ok: false, reason: 'expired' };
