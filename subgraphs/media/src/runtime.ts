@@ -34,9 +34,14 @@ export const settingsDefaults = (env: MediaEnv): SettingsDefaults => ({ maxUploa
 export const processWorkDir = (env: MediaEnv, role: string) => join(env.MEDIA_WORK_DIR ?? join(tmpdir(), 'lectern-media'), `${role}-${process.pid}`);
 
 export function createSubgraphRuntime({ env, log }: SubgraphDeps<MediaEnv>): SubgraphRuntime {
-  const { queues, close } = requestQueues(env.REDIS_URL, env.REDIS_PREFIX);
-  const storage = createStorage(storageConfig(env));
+  // Listening on every interface (containers) says nothing of the address clients use.
+  if (!env.MEDIA_PUBLIC_URL && ['0.0.0.0', '::', ''].includes(env.HOST)) {
+    throw new Error(`MEDIA_PUBLIC_URL must be set when HOST is ${env.HOST || 'empty'}: it is the origin clients reach /media/uploads and /media/play at (e.g. https://lectern.example.com)`);
+  }
+  // What may refuse the start comes before what opens connections.
   const signer = new UrlSigner(signingSecret(env));
+  const storage = createStorage(storageConfig(env));
+  const { queues, close } = requestQueues(env.REDIS_URL, env.REDIS_PREFIX);
   const origin = { value: env.MEDIA_PUBLIC_URL ?? (env.PORT ? `http://${env.HOST}:${env.PORT}` : '') };
   return {
     origin,

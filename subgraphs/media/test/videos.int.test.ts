@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { idOf, inTenant } from '@lectern/kernel';
 import { captionKey, uploadPartKey, videoFolder } from '../src/modules/video/keys.ts';
+import { loadEnv, startMedia } from '../src/server.ts';
 import { actor, call, idem, ok, startHarness, until, type Data, type Harness } from './helpers.ts';
 
 let h: Harness;
@@ -146,5 +147,11 @@ describe('life and death of a video', () => {
       id: Buffer.from(`Organization:${org}`).toString('base64url'),
     });
     expect(seen._entities[0].mediaUsage).toBeNull();
+  });
+});
+
+describe('configuration', () => {
+  it('refuses to start on every interface without MEDIA_PUBLIC_URL (the URLs it hands out would not reach it)', async () => {
+    await expect(startMedia(loadEnv({ ...h.db.env, HOST: '0.0.0.0', STORAGE_DIR: h.storageDir }))).rejects.toThrow(/MEDIA_PUBLIC_URL must be set when HOST is 0\.0\.0\.0/);
   });
 });
