@@ -78,6 +78,11 @@ export interface SubgraphDefinition<Env extends SubgraphEnv, Ctx extends Subgrap
   routes?(deps: SubgraphDeps<Env>, runtime: Runtime): Route[];
   /** The leases its subscriptions' admissions start (presence): renewed and released by the kernel and the gateway. */
   leases?(deps: SubgraphDeps<Env>, runtime: Runtime): LeaseHandler;
+  /**
+   * The subgraph's own readiness checks, reported by /readyz beside the kernel's (database,
+   * redis): each resolves when that piece works, or throws a short reason (e.g. object storage).
+   */
+  readiness?(deps: SubgraphDeps<Env>, runtime: Runtime): Record<string, () => Promise<void>>;
   /** Releases what `runtime` built (after the HTTP host stopped, before Redis and the ORM). */
   close?(deps: SubgraphDeps<Env>, runtime: Runtime): Promise<void>;
 }
@@ -257,6 +262,7 @@ export async function startSubgraph<Env extends SubgraphEnv, Ctx extends Subgrap
         if (pending.length) throw new Error(`migrations pending: ${pending.join(', ')}`);
       },
       redis: redisReadiness(redis),
+      ...def.readiness?.(deps, runtime),
     },
   });
   subscriptions.attach(host.server);

@@ -39,6 +39,8 @@ export const media: SubgraphDefinition<MediaEnv, Context, SubgraphRuntime> = {
     }),
     playbackRoute({ storage: rt.storage, signer: rt.signer, log: deps.log }),
   ],
+  // Uploads and playback need the object storage: /readyz says when it does not answer.
+  readiness: (_deps, rt) => ({ storage: () => rt.storage.check() }),
   close: (_deps, runtime) => runtime.close(),
 };
 

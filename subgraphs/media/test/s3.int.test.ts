@@ -11,6 +11,7 @@ import { parseMaster } from '../src/modules/pipeline/hls.ts';
 import { makeTestVideo } from '../src/modules/pipeline/test-media.ts';
 import { startTestS3 } from '../src/modules/storage/test-s3.ts';
 import { videoFolder } from '../src/modules/video/keys.ts';
+import { loadEnv, startMedia } from '../src/server.ts';
 import { actor, idem, ok, startHarness, until, type Data, type Harness } from './helpers.ts';
 
 let h: Harness;
@@ -64,5 +65,20 @@ describe('on S3-compatible storage', () => {
     const keys = (await h.subgraph.runtime.storage.list(videoFolder(org, videoId))).map((o) => o.key.slice(videoFolder(org, videoId).length));
     expect(keys).toContain('source');
     expect(keys.some((k) => k.startsWith('upload/'))).toBe(false);
+  });
+
+  it('says in /readyz when the storage does not answer, and is ready again when it does', async () => {
+    const ready = async () => (await fetch(h.url.replace(/\/graphql$/, '/readyz'))).json() as Promise<{ status: string; checks: Record<string, string> }>;
+    expect(await ready()).toMatchObject({ status: 'ready', checks: { storage: 'ok' } });
+    // Another subgraph on a bucket that does not exist: not ready, with the reason.
+    const c = s3.config as Extract<typeof s3.config, { driver: 's3' }>;
+    const other = await startMedia(loadEnv({ ...h.rawEnv, STORAGE_DRIVER: 's3', S3_BUCKET: 'no-such-bucket', S3_REGION: c.region, S3_ENDPOINT: c.endpoint!, S3_FORCE_PATH_STYLE: 'true', S3_ACCESS_KEY_ID: c.accessKeyId!, S3_SECRET_ACCESS_KEY: c.secretAccessKey! }));
+    try {
+      const r = await fetch(other.url.replace(/\/graphql$/, '/readyz'));
+      expect(r.status).toBe(503);
+      expect(((await r.json()) as { checks: Record<string, string> }).checks.storage).toMatch(/no-such-bucket/);
+    } finally {
+      await other.close();
+    }
   });
 });
