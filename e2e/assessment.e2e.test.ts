@@ -8,7 +8,7 @@ import { globalId } from '@lectern/kernel/ids';
 import { adminPool, gql, idem, until } from '@lectern/testkit';
 import { accessTokenFor, seedOrganizationWithPeople } from '@lectern/identity/testing';
 import { seedCourse } from '@lectern/catalog/testing';
-import { startStack, run, type Stack } from './src/harness.ts';
+import { okAs, startStack, run, type Stack } from './src/harness.ts';
 import { CreateCohortDocument, CreateOfferingDocument, EnrollLearnerDocument, EnrollmentProgressDocument } from './__generated__/graphql.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -24,12 +24,7 @@ let lessonId = '';
 let enrollmentId = '';
 let bankId = '';
 
-/** Runs `query` through the gateway as `token`; fails on GraphQL errors. */
-async function ok(token: string, query: string, variables: Record<string, unknown> = {}): Promise<Data> {
-  const r = await gql(stack.url, query, variables, { token });
-  if (r.errors?.length || !r.data) throw new Error(`unexpected errors: ${r.body}`);
-  return r.data;
-}
+const ok = (token: string, query: string, variables: Record<string, unknown> = {}): Promise<Data> => okAs(stack.url, token, query, variables);
 
 const CHOICE = (prompt: string) => ({ type: 'SINGLE_CHOICE', prompt, options: [{ id: 'a', text: 'Yes' }, { id: 'b', text: 'No' }], correctOptionIds: ['a'] });
 const START = `mutation($input: StartAttemptInput!) { startAttempt(input: $input) { attempt { id number deadline questions { position prompt options { id text } grade { key { choiceIds } } } } errors { code message } } }`;

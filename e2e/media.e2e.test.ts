@@ -15,7 +15,7 @@ import { gql, idem, subscribeGateway, until } from '@lectern/testkit';
 import { accessTokenFor, seedOrganizationWithPeople } from '@lectern/identity/testing';
 import { seedCourse } from '@lectern/catalog/testing';
 import { makeTestVideo } from '@lectern/media/testing';
-import { startStack, type Stack } from './src/harness.ts';
+import { okAs, startStack, type Stack } from './src/harness.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Data = any;
@@ -29,11 +29,7 @@ let moduleId = '';
 let videoId = '';
 let file: Buffer;
 
-async function ok(token: string, query: string, variables: Record<string, unknown> = {}): Promise<Data> {
-  const r = await gql(stack.url, query, variables, { token });
-  if (r.errors?.length || !r.data) throw new Error(`unexpected errors: ${r.body}`);
-  return r.data;
-}
+const ok = (token: string, query: string, variables: Record<string, unknown> = {}): Promise<Data> => okAs(stack.url, token, query, variables);
 
 beforeAll(async () => {
   stack = await startStack('media', {}, { workers: true, catalogRelay: true, media: { MEDIA_SWEEP_INTERVAL_MS: '500' } });

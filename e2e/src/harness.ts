@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { print } from 'graphql';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
-import { createTestDatabase, type TestDatabase } from '@lectern/testkit';
+import { createTestDatabase, gql, type TestDatabase } from '@lectern/testkit';
 import { loadEnv as identityEnv, migrations as identityMigrations, startIdentity } from '@lectern/identity/server';
 import { loadEnv as catalogEnv, loadWorkerEnv as catalogWorkerEnv, migrations as catalogMigrations, startCatalog, startCatalogWorker } from '@lectern/catalog/server';
 import { loadEnv as enrollmentEnv, migrations as enrollmentMigrations, startEnrollment, startEnrollmentWorker } from '@lectern/enrollment/server';
@@ -144,4 +144,12 @@ export async function run<T, V>(url: string, doc: TypedDocumentNode<T, V>, varia
   const body = await res.text();
   const parsed = JSON.parse(body) as { data?: T; errors?: Result<T>['errors'] };
   return { status: res.status, data: parsed.data, errors: parsed.errors, body };
+}
+
+/** Runs `query` (untyped) through the gateway at `url` as `token`'s holder; fails on any GraphQL error. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- callers pin the shape they read
+export async function okAs(url: string, token: string, query: string, variables: Record<string, unknown> = {}): Promise<any> {
+  const r = await gql(url, query, variables, { token });
+  if (r.errors?.length || !r.data) throw new Error(`unexpected errors: ${r.body}`);
+  return r.data;
 }

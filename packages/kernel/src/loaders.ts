@@ -37,4 +37,11 @@ export function loaderRegistry<T extends Record<string, () => unknown>>(factorie
   });
 }
 
+/** A row a non-null field refers to (kept by foreign keys): missing is a bug, not a client's mistake. */
+export async function must<T>(row: Promise<T | null> | T | null, what: string): Promise<T> {
+  const v = await row;
+  if (v === null || v === undefined) throw new Error(`${what} is missing`);
+  return v;
+}
+
 export { DataLoader };

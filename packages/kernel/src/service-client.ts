@@ -2,6 +2,7 @@
 // (service-auth.ts): facts events deliberately do not carry, such as an email address at
 // send time, or whether a user may author courses.
 import type { z } from 'zod';
+import { serviceUnavailable } from './errors.ts';
 import { SERVICE_HEADER, type ServiceCredential, type ServiceName } from './service-auth.ts';
 
 /** A failed internal call: status 0 when the callee did not answer at all. */
@@ -24,9 +25,16 @@ export function serviceClient(opts: {
   audience: ServiceName;
   credential: ServiceCredential;
   timeoutMs?: number;
+  /**
+   * For the request path: a callee that is down or failing (no answer, a 5xx) throws
+   * SERVICE_UNAVAILABLE naming it so (`"<unavailableAs> is unavailable right now; retry…"`), a
+   * typed error with a retry hint, rather than a ServiceCallError. Without it (workers, which
+   * retry any failure) the ServiceCallError is thrown as it is.
+   */
+  unavailableAs?: string;
 }) {
   const origin = new URL(opts.baseUrl).origin;
-  return async function call<R extends z.ZodType>(path: string, body: unknown, response: R, tenantId: string | null = null): Promise<z.infer<R>> {
+  const send = async <R extends z.ZodType>(path: string, body: unknown, response: R, tenantId: string | null): Promise<z.infer<R>> => {
     const res = await fetch(new URL(path, origin), {
       method: 'POST',
       headers: { 'content-type': 'application/json', [SERVICE_HEADER]: opts.credential.token(opts.audience, tenantId) },
@@ -37,6 +45,14 @@ export function serviceClient(opts: {
     });
     if (!res.ok) throw new ServiceCallError(res.status, `${origin}${path} answered ${res.status}`);
     return response.parse(await res.json()) as z.infer<R>;
+  };
+  return async function call<R extends z.ZodType>(path: string, body: unknown, response: R, tenantId: string | null = null): Promise<z.infer<R>> {
+    try {
+      return await send(path, body, response, tenantId);
+    } catch (err) {
+      if (opts.unavailableAs && err instanceof ServiceCallError && err.unavailable) throw serviceUnavailable(opts.unavailableAs);
+      throw err;
+    }
   };
 }
 export type ServiceClient = ReturnType<typeof serviceClient>;

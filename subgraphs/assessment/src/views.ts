@@ -272,9 +272,4 @@ export interface QuizItemStatisticsRef {
   statistics: import('./modules/grading/statistics.ts').ItemStatistics;
 }
 
-/** A row a non-null field refers to (kept by foreign keys): missing is a bug, not a client's mistake. */
-export async function must<T>(row: Promise<T | null>, what: string): Promise<T> {
-  const v = await row;
-  if (v === null || v === undefined) throw new Error(`${what} is missing`);
-  return v;
-}
+export { must } from '@lectern/kernel';

@@ -2,9 +2,8 @@
 // definition's `runtime`): the clients of identity's internal endpoints, which tell catalog
 // who may be a course's author, and of media's, which tell it whether a lesson's video exists
 // and is READY (and how long it is). Catalog cannot read their schemas; it asks.
-import { serviceUnavailable } from '@lectern/kernel/errors';
 import { serviceCredential } from '@lectern/kernel/service-auth';
-import { ServiceCallError, serviceClient } from '@lectern/kernel/service-client';
+import { serviceClient } from '@lectern/kernel/service-client';
 import type { SubgraphDeps } from '@lectern/kernel/subgraph';
 import { RESOLVE_MEMBERS_PATH, resolveMembersResponse } from '@lectern/contracts/identity';
 import { VIDEO_STATUS_PATH, videoStatusResponse, type VideoStatusResponse } from '@lectern/contracts/media';
@@ -55,20 +54,15 @@ export function createSubgraphRuntime({ env }: SubgraphDeps<CatalogEnv>): Subgra
 export function identityDirectory(env: { IDENTITY_URL: string; SERVICE_SIGNING_KEY?: string | undefined; NODE_ENV: string }): Directory {
   // Calls as the `catalog` service (its own credential; production refuses to start without one).
   const credential = serviceCredential('catalog', env);
-  const identity = serviceClient({ baseUrl: env.IDENTITY_URL, audience: 'identity', credential, timeoutMs: 5_000 });
+  // Down, timing out or failing: SERVICE_UNAVAILABLE, the caller may retry. Anything else (a 4xx) is a bug here.
+  const identity = serviceClient({ baseUrl: env.IDENTITY_URL, audience: 'identity', credential, timeoutMs: 5_000, unavailableAs: 'The member directory (identity)' });
   return {
     async eligibleAuthors(tenantId, userIds) {
       const ids = [...new Set(userIds)];
       if (ids.length === 0) return new Set();
       if (ids.length > RESOLVE_BATCH) throw new Error(`at most ${RESOLVE_BATCH} people a call`);
-      try {
-        const { members } = await identity(RESOLVE_MEMBERS_PATH, { tenantId, userIds: ids, emails: [] }, resolveMembersResponse, tenantId);
-        return new Set(members.filter((m) => m.roles.some((r) => AUTHOR_ROLES.has(r))).map((m) => m.userId));
-      } catch (err) {
-        // Down, timing out or failing: the caller may retry. Anything else (a 4xx) is a bug here.
-        if (err instanceof ServiceCallError && err.unavailable) throw serviceUnavailable('The member directory (identity)');
-        throw err;
-      }
+      const { members } = await identity(RESOLVE_MEMBERS_PATH, { tenantId, userIds: ids, emails: [] }, resolveMembersResponse, tenantId);
+      return new Set(members.filter((m) => m.roles.some((r) => AUTHOR_ROLES.has(r))).map((m) => m.userId));
     },
   };
 }
@@ -76,21 +70,15 @@ export function identityDirectory(env: { IDENTITY_URL: string; SERVICE_SIGNING_K
 /** Asks media's internal endpoint with catalog's own service credential (modelled on identityDirectory). */
 export function mediaLibrary(env: { MEDIA_URL: string; SERVICE_SIGNING_KEY?: string | undefined; NODE_ENV: string }): VideoLibrary {
   const credential = serviceCredential('catalog', env);
-  const media = serviceClient({ baseUrl: env.MEDIA_URL, audience: 'media', credential, timeoutMs: 5_000 });
+  const media = serviceClient({ baseUrl: env.MEDIA_URL, audience: 'media', credential, timeoutMs: 5_000, unavailableAs: 'media' });
   return {
     async videos(tenantId, videoIds) {
       const ids = [...new Set(videoIds.map((id) => id.toLowerCase()))];
       const found = new Map<string, VideoInfo>();
-      try {
-        // In batches of media's limit, one after the other (a course rarely has more than one batch).
-        for (let i = 0; i < ids.length; i += VIDEO_BATCH) {
-          const { videos } = await media(VIDEO_STATUS_PATH, { tenantId, videoIds: ids.slice(i, i + VIDEO_BATCH) }, videoStatusResponse, tenantId);
-          for (const video of videos) found.set(video.videoId.toLowerCase(), video);
-        }
-      } catch (err) {
-        // Down, timing out or failing: the caller may retry. Anything else (a 4xx) is a bug here.
-        if (err instanceof ServiceCallError && err.unavailable) throw serviceUnavailable('media');
-        throw err;
+      // In batches of media's limit, one after the other (a course rarely has more than one batch).
+      for (let i = 0; i < ids.length; i += VIDEO_BATCH) {
+        const { videos } = await media(VIDEO_STATUS_PATH, { tenantId, videoIds: ids.slice(i, i + VIDEO_BATCH) }, videoStatusResponse, tenantId);
+        for (const video of videos) found.set(video.videoId.toLowerCase(), video);
       }
       return found;
     },

@@ -109,12 +109,5 @@ export const captionRow = (r: Row): CaptionView => ({
   updatedAt: timestamp(r.updated_at),
 });
 
-/** A value a loader must have found (the row was just read or written): a bug otherwise. */
-export async function must<T>(value: Promise<T | null> | T | null, what: string): Promise<T> {
-  const v = await value;
-  if (v === null || v === undefined) throw new Error(`${what} vanished`);
-  return v;
-}
-
 /** A page of videos as loaders.ts videoPage answers it. */
 export type VideoConnection = import('@lectern/kernel').Connection<VideoView>;

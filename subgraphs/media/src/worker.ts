@@ -5,9 +5,9 @@
 // `node subgraphs/media/src/worker.ts` runs it; importing this file only defines it.
 import { readdir, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { runWorker, type WorkerDefinition } from '@lectern/kernel/worker';
+import type { Periodic } from '@lectern/kernel/periodic';
 import { publisher } from '@lectern/kernel/subscriptions';
-import { jobQueueName } from '@lectern/kernel/worker';
+import { jobQueueName, runWorker, type WorkerDefinition } from '@lectern/kernel/worker';
 import { MEDIA } from '@lectern/contracts/media';
 import { routes } from '@lectern/contracts/subscriptions';
 import { entities } from './entities.ts';
@@ -18,7 +18,6 @@ import { createStorage, storageConfig, type ObjectStorage } from './modules/stor
 import { mediaJobs, mediaSweep, transcodeProducer } from './modules/transcode/transcode.job.ts';
 import { videoChanges } from './modules/video/channel.ts';
 import { processWorkDir, settingsDefaults } from './runtime.ts';
-import type { Periodic } from '@lectern/kernel/periodic';
 
 export interface WorkerRuntime {
   storage: ObjectStorage;

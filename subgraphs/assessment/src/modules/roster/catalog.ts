@@ -2,8 +2,7 @@
 // service: whether a course exists in the organization (a quiz belongs to one; drafts count, as
 // a quiz is written before its course is published).
 import { serviceCredential } from '@lectern/kernel/service-auth';
-import { serviceClient, ServiceCallError } from '@lectern/kernel/service-client';
-import { serviceUnavailable } from '@lectern/kernel';
+import { serviceClient } from '@lectern/kernel/service-client';
 import { COURSE_STRUCTURE_PATH, courseStructureResponse } from '@lectern/contracts/catalog';
 
 export interface Catalog {
@@ -12,17 +11,12 @@ export interface Catalog {
 }
 
 export function catalogClient(env: { CATALOG_URL: string; SERVICE_SIGNING_KEY?: string | undefined; NODE_ENV: string }): Catalog {
-  const call = serviceClient({ baseUrl: env.CATALOG_URL, audience: 'catalog', credential: serviceCredential('assessment', env), timeoutMs: 5_000 });
+  const call = serviceClient({ baseUrl: env.CATALOG_URL, audience: 'catalog', credential: serviceCredential('assessment', env), timeoutMs: 5_000, unavailableAs: 'catalog' });
   return {
     async existingCourses(tenantId, courseIds) {
       if (!courseIds.length) return new Set();
-      try {
-        const res = await call(COURSE_STRUCTURE_PATH, { tenantId, courseIds }, courseStructureResponse, tenantId);
-        return new Set(res.courses.map((c) => c.courseId));
-      } catch (err) {
-        if (err instanceof ServiceCallError && err.unavailable) throw serviceUnavailable('catalog');
-        throw err;
-      }
+      const res = await call(COURSE_STRUCTURE_PATH, { tenantId, courseIds }, courseStructureResponse, tenantId);
+      return new Set(res.courses.map((c) => c.courseId));
     },
   };
 }

@@ -2,8 +2,7 @@
 // actor: catalog (a course's published version and prerequisites, when an offering is
 // scheduled) and identity (who is an active member, and with which roles).
 import { serviceCredential } from '@lectern/kernel/service-auth';
-import { serviceClient, ServiceCallError, type ServiceClient } from '@lectern/kernel/service-client';
-import { serviceUnavailable } from '@lectern/kernel';
+import { serviceClient } from '@lectern/kernel/service-client';
 import { COURSE_STRUCTURE_PATH, courseStructureResponse, type CourseStructure } from '@lectern/contracts/catalog';
 import { RESOLVE_MEMBERS_PATH, resolveMembersResponse } from '@lectern/contracts/identity';
 import type { Role } from '@lectern/kernel';
@@ -34,8 +33,9 @@ export const RESOLVE_BATCH = 1000;
 export function remoteContexts(env: { CATALOG_URL: string; IDENTITY_URL: string; SERVICE_SIGNING_KEY?: string | undefined; NODE_ENV: string }): Remote {
   // Calls as the `enrollment` service (its own credential; production refuses to start without one).
   const credential = serviceCredential('enrollment', env);
-  const catalog = available('catalog', serviceClient({ baseUrl: env.CATALOG_URL, audience: 'catalog', credential, timeoutMs: 10_000 }));
-  const identity = available('identity', serviceClient({ baseUrl: env.IDENTITY_URL, audience: 'identity', credential, timeoutMs: 10_000 }));
+  // A callee that is down is SERVICE_UNAVAILABLE with a retry hint for the request that needed it (a job retries it like any failure).
+  const catalog = serviceClient({ baseUrl: env.CATALOG_URL, audience: 'catalog', credential, timeoutMs: 10_000, unavailableAs: 'catalog' });
+  const identity = serviceClient({ baseUrl: env.IDENTITY_URL, audience: 'identity', credential, timeoutMs: 10_000, unavailableAs: 'identity' });
   return {
     async courses(tenantId, courseIds) {
       if (!courseIds.length) return [];
@@ -55,17 +55,3 @@ export function remoteContexts(env: { CATALOG_URL: string; IDENTITY_URL: string;
   };
 }
 
-/**
- * A client whose callee being down (no answer, or a 5xx) is SERVICE_UNAVAILABLE with a retry
- * hint for the request that needed it (a job retries it like any failure).
- */
-function available(name: string, call: ServiceClient): ServiceClient {
-  return async (path, body, response, tenantId) => {
-    try {
-      return await call(path, body, response, tenantId);
-    } catch (err) {
-      if (err instanceof ServiceCallError && err.unavailable) throw serviceUnavailable(name);
-      throw err;
-    }
-  };
-}

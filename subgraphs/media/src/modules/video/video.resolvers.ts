@@ -2,12 +2,12 @@
 // duration, captions, signed playback), what only authors see (the upload, processing,
 // renditions, storage), the organization's usage and rules, the mutations, and the
 // processing subscription.
-import { emptyConnection, entityRef, globalIdOf, idOf, notFound, type PageArgs } from '@lectern/kernel';
+import { emptyConnection, entityRef, globalIdOf, idOf, must, notFound, type PageArgs } from '@lectern/kernel';
 import { subscriptionField, type Admission } from '@lectern/kernel/subscriptions';
 import type { Context } from '../../context.ts';
 import type { MutationResult } from '../../errors.ts';
 import { videoPage } from '../../loaders.ts';
-import { must, type CaptionView, type VideoView } from '../../views.ts';
+import type { CaptionView, VideoView } from '../../views.ts';
 import { videoChannel } from './channel.ts';
 import { settingsOf } from './settings.ts';
 
