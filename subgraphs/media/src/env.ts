@@ -2,8 +2,8 @@
 // The subgraph (main.ts) and the worker (worker.ts) share it: each uses what it needs.
 import { workerKernelEnv } from '@lectern/kernel/worker';
 import { baseEnv, databaseEnv, parseEnv, rawEnv, z } from '@lectern/kernel/env';
+import { storageEnv } from '@lectern/storage';
 import { VIDEO_CONTAINERS } from './modules/pipeline/probe.ts';
-import { storageEnv } from './modules/storage/storage.ts';
 
 /** The development signing secret: production refuses to start with it (see `signingSecret`). */
 export const DEV_MEDIA_SIGNING_SECRET = 'lectern-dev-media-signing-secret-do-not-use-in-production';
@@ -11,7 +11,7 @@ export const DEV_MEDIA_SIGNING_SECRET = 'lectern-dev-media-signing-secret-do-not
 export const mediaEnv = baseEnv
   .extend(databaseEnv.shape)
   .extend(workerKernelEnv.shape)
-  .extend(storageEnv.shape)
+  .extend(storageEnv('.lectern/media').shape)
   .extend({
     PORT: z.coerce.number().int().min(0).max(65535).default(4008),
     WORKER_PORT: z.coerce.number().int().min(0).max(65535).default(5008),

@@ -7,10 +7,10 @@ import type { SubgraphDeps } from '@lectern/kernel/subgraph';
 import { requestQueues } from '@lectern/kernel/queues';
 import { jobQueueName } from '@lectern/kernel/worker';
 import { MEDIA } from '@lectern/contracts/media';
+import { createStorage, storageConfig, type ObjectStorage } from '@lectern/storage';
 import { signingSecret, type MediaEnv } from './env.ts';
 import { Playback } from './modules/playback/playback.ts';
 import { UrlSigner } from './modules/playback/signing.ts';
-import { createStorage, storageConfig, type ObjectStorage } from './modules/storage/storage.ts';
 import { transcodeProducer, type Transcodes } from './modules/transcode/transcode.job.ts';
 import type { SettingsDefaults } from './modules/video/settings.ts';
 

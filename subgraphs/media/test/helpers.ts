@@ -1,7 +1,7 @@
 // Shared set-up of media's integration tests: a fresh database per test file (media's schema),
 // the subgraph and its worker started in-process on it under a private Redis prefix, storing
 // objects in a folder of the test's own (local driver; the S3 driver passes the same contract
-// suite in modules/storage). Catalog is not started: the projection's catalog client is
+// suite in @lectern/storage). Catalog is not started: the projection's catalog client is
 // replaced where a test needs published videos (`publish`).
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

@@ -1,15 +1,15 @@
 // The whole path on the S3 driver (an S3-compatible server in-process, s3rver): a tus upload
 // stored as part objects in the bucket, transcoded by the worker from there, and played back
 // through signed URLs the media process reads from the bucket. The driver's own contract suite
-// (modules/storage) covers every operation; this proves the subgraph and worker run on it.
+// (packages/storage) covers every operation; this proves the subgraph and worker run on it.
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { idOf } from '@lectern/kernel';
+import { startTestS3 } from '@lectern/storage/testing';
 import { parseMaster } from '../src/modules/pipeline/hls.ts';
 import { makeTestVideo } from '../src/modules/pipeline/test-media.ts';
-import { startTestS3 } from '../src/modules/storage/test-s3.ts';
 import { videoFolder } from '../src/modules/video/keys.ts';
 import { loadEnv, startMedia } from '../src/server.ts';
 import { actor, idem, ok, startHarness, until, type Data, type Harness } from './helpers.ts';

@@ -12,10 +12,10 @@ import { requestQueues } from '@lectern/kernel/queues';
 import { inTenant } from '@lectern/kernel/uow';
 import { jobQueueName } from '@lectern/kernel/worker';
 import { MEDIA } from '@lectern/contracts/media';
+import { createStorage, storageConfig } from '@lectern/storage';
 import type { MediaEnv } from '../env.ts';
 import { entities } from '../entities.ts';
 import { makeTestVideo } from '../modules/pipeline/test-media.ts';
-import { createStorage, storageConfig } from '../modules/storage/storage.ts';
 import { transcodeProducer } from '../modules/transcode/transcode.job.ts';
 import { sourceKey } from '../modules/video/keys.ts';
 

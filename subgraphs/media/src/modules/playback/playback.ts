@@ -14,7 +14,7 @@ import type http from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import type { Logger } from '@lectern/kernel';
 import type { Route } from '@lectern/kernel/http';
-import { RangeNotSatisfiableError, contentTypeFor, type ObjectStorage } from '../storage/storage.ts';
+import { RangeNotSatisfiableError, contentTypeFor, type ObjectStorage } from '@lectern/storage';
 import { PLAYABLE_FILE, videoFolder } from '../video/keys.ts';
 import { UPLOADS_PATH } from '../upload/tus.ts';
 import type { VideoView } from '../../views.ts';

@@ -6,7 +6,7 @@
 //   captions/<language>.vtt|.m3u8   captions, and their one-segment HLS playlist
 // A playback URL's signature covers the video's folder; the playback route serves only the
 // output and caption files from it (never the source or upload parts).
-import { tenantKey } from '../storage/storage.ts';
+import { tenantKey } from '@lectern/storage';
 
 export const videoFolder = (tenantId: string, videoId: string) => `${tenantKey(tenantId, 'videos', videoId)}/`;
 export const uploadPartKey = (tenantId: string, videoId: string, offset: number, nonce: string) =>

@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { badInput, idempotentWrite, inputId, notFound, type Actor, type Logger, type UnitOfWork } from '@lectern/kernel';
+import type { ObjectStorage } from '@lectern/storage';
 import { requireAdmin, requireWriter, type Member } from '../../access.ts';
 import { mediaError, type MutationResult } from '../../errors.ts';
 import type { MediaLoaders } from '../../loaders.ts';
@@ -11,7 +12,6 @@ import { videoRow, type VideoView } from '../../views.ts';
 import { checkWebVtt, normalizeLanguageTag } from '../pipeline/webvtt.ts';
 import { VIDEO_CONTAINERS, type VideoContainer } from '../pipeline/probe.ts';
 import { captionPlaylist, masterPlaylist } from '../playback/playlists.ts';
-import type { ObjectStorage } from '../storage/storage.ts';
 import type { Transcodes } from '../transcode/transcode.job.ts';
 import { captionKey, runPrefix } from './keys.ts';
 import { settingsOf, type SettingsDefaults } from './settings.ts';

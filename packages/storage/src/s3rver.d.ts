@@ -1,4 +1,4 @@
-// Type declarations for s3rver (an in-process fake S3 used by media's tests; it ships no types).
+// Type declarations for s3rver (an in-process fake S3 used by the storage tests, test-s3.ts; it ships no types).
 // Only what test-s3.ts uses is declared.
 declare module 's3rver' {
   import type { Server } from 'node:http';

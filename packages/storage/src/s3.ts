@@ -1,7 +1,7 @@
-// The S3-compatible adapter of the media object storage (AWS S3, MinIO, R2, … and s3rver in tests),
-// on @aws-sdk/client-s3 v3. Streams and files go through @aws-sdk/lib-storage's Upload, which sends
-// one PutObject for small bodies and a multipart upload (5 MiB parts) for large ones; S3 makes every
-// write atomic by itself. An optional prefix (S3_PREFIX) puts every key in a folder of the bucket.
+// The S3-compatible adapter of Lectern's object storage (the port: port.ts): AWS S3, MinIO, R2, … and s3rver
+// in tests, on @aws-sdk/client-s3 v3. Streams and files go through @aws-sdk/lib-storage's Upload,
+// which sends one PutObject for small bodies and a multipart upload (5 MiB parts) for large ones;
+// S3 makes every write atomic by itself. An optional prefix (S3_PREFIX) puts every key in a folder of the bucket.
 // Timeouts are set so a down or unreachable S3 fails within seconds instead of hanging a request:
 // 5 s to connect, 60 s to the first response byte, 60 s of silence on a socket.
 // Checksums are sent only where S3 requires them: S3-compatible services do not all understand the
@@ -33,7 +33,7 @@ import {
   type PutBody,
   type StorageConfig,
   type StoredObject,
-} from './storage.ts';
+} from './port.ts';
 
 const PART_SIZE = 5 * 1024 * 1024; // S3's minimum part size; also the single-PUT threshold of Upload
 const DELETE_BATCH = 1000; // DeleteObjects' limit

@@ -1,14 +1,11 @@
-// The media object-storage port: where uploaded videos, HLS renditions, thumbnails and captions live.
-// The rest of media talks only to `ObjectStorage`; two adapters implement it — a local directory
-// (development, tests, single-node installs: local.ts) and any S3-compatible bucket (s3.ts).
-// This file also holds the rules every key obeys (assertKey: no key can climb out of the storage root
-// or into another organization's prefix), the content types inferred from a key's extension, the
-// environment shape (storageEnv) and the factory that picks an adapter (createStorage).
-import path from 'node:path';
+// The object-storage port: the `ObjectStorage` interface every adapter implements, and the rules
+// they share — which keys are valid (assertKey: no key can climb out of the storage root or into
+// another organization's prefix; tenantKey), the content type of a key's extension, byte ranges,
+// and the adapter configuration (StorageConfig).
+// It is a module of its own so the adapters (local.ts, s3.ts) and the entry point that picks one
+// (storage.ts, which re-exports all of this) depend on it without depending on each other:
+// packages/ must stay acyclic (`pnpm boundaries`). Import it through `@lectern/storage`.
 import type { Readable } from 'node:stream';
-import { bool, ConfigError, z } from '@lectern/kernel/env';
-import { LocalStorage } from './local.ts';
-import { S3Storage } from './s3.ts';
 
 export interface StoredObject {
   key: string;
@@ -39,7 +36,7 @@ export interface ObjectStorage {
   get(key: string, range?: { start: number; end?: number }): Promise<ObjectBody | null>;
   /** Size, or null when missing. */
   head(key: string): Promise<{ size: number; contentType: string | null } | null>;
-  /** Downloads the object to a local file (for ffmpeg); false when missing. */
+  /** Downloads the object to a local file (for tools that want a path, such as ffmpeg); false when missing. */
   getToFile(key: string, path: string): Promise<boolean>;
   /** Every object under `prefix` (which must end with '/'), sorted by key, paging through S3 listings. */
   list(prefix: string): Promise<StoredObject[]>;
@@ -90,7 +87,7 @@ export function assertPrefix(prefix: string): string {
   return prefix;
 }
 
-/** `<tenantId>/<parts...>` through assertKey: every media object lives under its organization's prefix. */
+/** `<tenantId>/<parts...>` through assertKey: every object of an organization lives under its prefix. */
 export function tenantKey(tenantId: string, ...parts: string[]): string {
   if (typeof tenantId !== 'string' || tenantId.includes('/')) {
     throw new Error(`invalid tenant id for a storage key: ${JSON.stringify(tenantId)}`);
@@ -104,8 +101,11 @@ const CONTENT_TYPES: Record<string, string> = {
   m4s: 'video/mp4',
   mp4: 'video/mp4',
   jpg: 'image/jpeg',
+  jpeg: 'image/jpeg',
+  png: 'image/png',
   vtt: 'text/vtt',
   json: 'application/json',
+  pdf: 'application/pdf',
 };
 
 /** The content type inferred from a key's extension (both adapters use it when put() is given none). */
@@ -138,60 +138,3 @@ export type StorageConfig =
       secretAccessKey?: string;
       prefix?: string;
     };
-
-export function createStorage(config: StorageConfig): ObjectStorage {
-  switch (config.driver) {
-    case 'local':
-      return new LocalStorage(config.dir);
-    case 's3':
-      return new S3Storage(config);
-    default:
-      throw new ConfigError(`unknown storage driver: ${String((config as { driver: unknown }).driver)}`);
-  }
-}
-
-/** The refinement "the s3 driver needs S3_BUCKET", for schemas built from `storageEnv.shape` (which drops it). */
-export function requireS3Bucket(env: { STORAGE_DRIVER: 'local' | 's3'; S3_BUCKET?: string | undefined }, ctx: z.RefinementCtx): void {
-  if (env.STORAGE_DRIVER === 's3' && !env.S3_BUCKET) {
-    ctx.addIssue({ code: 'custom', path: ['S3_BUCKET'], message: 'required when STORAGE_DRIVER=s3' });
-  }
-}
-
-/** The storage settings. Extend it (`storageEnv.extend({...})` keeps the S3_BUCKET refine; a schema built
- *  from `storageEnv.shape` should add `.superRefine(requireS3Bucket)`; storageConfig checks again anyway). */
-export const storageEnv = z
-  .object({
-    STORAGE_DRIVER: z.enum(['local', 's3']).default('local'),
-    /** Root of the local driver, resolved against the working directory. */
-    STORAGE_DIR: z.string().default('.lectern/media'),
-    S3_BUCKET: z.string().optional(),
-    S3_REGION: z.string().default('us-east-1'),
-    /** For S3-compatible services (MinIO, R2, …); absent → AWS. */
-    S3_ENDPOINT: z.string().optional(),
-    S3_FORCE_PATH_STYLE: bool.default(false),
-    /** Absent → the AWS SDK's default credential chain (environment, profile, instance role). */
-    S3_ACCESS_KEY_ID: z.string().optional(),
-    S3_SECRET_ACCESS_KEY: z.string().optional(),
-    /** Optional folder inside the bucket every key is stored under. */
-    S3_PREFIX: z.string().optional(),
-  })
-  .superRefine(requireS3Bucket);
-export type StorageEnv = z.infer<typeof storageEnv>;
-
-/** The adapter configuration from a parsed environment (empty strings count as absent). */
-export function storageConfig(env: StorageEnv): StorageConfig {
-  const opt = (v: string | undefined): string | undefined => (v === undefined || v.trim() === '' ? undefined : v.trim());
-  if (env.STORAGE_DRIVER === 'local') return { driver: 'local', dir: path.resolve(env.STORAGE_DIR) };
-  const bucket = opt(env.S3_BUCKET);
-  if (!bucket) throw new ConfigError('Invalid configuration:\n  S3_BUCKET: required when STORAGE_DRIVER=s3');
-  const config: StorageConfig = { driver: 's3', bucket, region: opt(env.S3_REGION) ?? 'us-east-1', forcePathStyle: env.S3_FORCE_PATH_STYLE };
-  const endpoint = opt(env.S3_ENDPOINT);
-  const accessKeyId = opt(env.S3_ACCESS_KEY_ID);
-  const secretAccessKey = opt(env.S3_SECRET_ACCESS_KEY);
-  const prefix = opt(env.S3_PREFIX);
-  if (endpoint) config.endpoint = endpoint;
-  if (accessKeyId) config.accessKeyId = accessKeyId;
-  if (secretAccessKey) config.secretAccessKey = secretAccessKey;
-  if (prefix) config.prefix = prefix;
-  return config;
-}

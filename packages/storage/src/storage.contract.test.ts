@@ -2,6 +2,7 @@
 // and an in-process fake S3 (s3rver). Also the key rules (assertKey, tenantKey), the content types,
 // the environment parsing, the local adapter's atomic writes and directory pruning, the S3 adapter's
 // multipart uploads and key prefix, and a down S3 failing fast.
+// The subgraphs (media, certification) trust this suite: their own tests only prove they run on it.
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -10,6 +11,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from '@lectern/kernel/env';
 import { LocalStorage } from './local.ts';
 import { S3Storage } from './s3.ts';
 import {
@@ -17,8 +19,9 @@ import {
   contentTypeFor,
   createStorage,
   RangeNotSatisfiableError,
+  requireS3Bucket,
   storageConfig,
-  storageEnv,
+  storageEnv as storageEnvFor,
   tenantKey,
   type ObjectStorage,
   type StorageConfig,
@@ -496,6 +499,10 @@ describe('storage keys', () => {
     expect(contentTypeFor('o/v/poster.jpg')).toBe('image/jpeg');
     expect(contentTypeFor('o/v/en.vtt')).toBe('text/vtt');
     expect(contentTypeFor('o/v/manifest.json')).toBe('application/json');
+    expect(contentTypeFor('o/certificates/c1.pdf')).toBe('application/pdf');
+    expect(contentTypeFor('o/certificates/c1.PDF')).toBe('application/pdf');
+    expect(contentTypeFor('o/badges/b1.png')).toBe('image/png');
+    expect(contentTypeFor('o/badges/b1.jpeg')).toBe('image/jpeg');
     expect(contentTypeFor('o/v/source')).toBe('application/octet-stream');
     expect(contentTypeFor('o/v.ts/source')).toBe('application/octet-stream');
     expect(contentTypeFor('o/.ts')).toBe('application/octet-stream');
@@ -503,10 +510,23 @@ describe('storage keys', () => {
 });
 
 describe('storage configuration', () => {
+  const storageEnv = storageEnvFor('.lectern/media');
+
   it('defaults to a local directory under the working directory', () => {
     const env = storageEnv.parse({});
     expect(storageConfig(env)).toEqual({ driver: 'local', dir: path.resolve('.lectern/media') });
     expect(storageConfig(storageEnv.parse({ STORAGE_DIR: '/srv/media' }))).toEqual({ driver: 'local', dir: '/srv/media' });
+  });
+
+  it("takes each subgraph's own default folder, with the same variable names", () => {
+    const certificates = storageEnvFor('.lectern/certificates');
+    expect(storageConfig(certificates.parse({}))).toEqual({ driver: 'local', dir: path.resolve('.lectern/certificates') });
+    // Building one subgraph's schema does not move another's default.
+    expect(storageConfig(storageEnv.parse({}))).toEqual({ driver: 'local', dir: path.resolve('.lectern/media') });
+    expect(storageConfig(certificates.parse({ STORAGE_DIR: '/srv/certs' }))).toEqual({ driver: 'local', dir: '/srv/certs' });
+    expect(Object.keys(certificates.shape)).toEqual(Object.keys(storageEnv.shape));
+    expect(() => storageEnvFor('')).toThrow(/default local directory/);
+    expect(() => storageEnvFor('  ')).toThrow(/default local directory/);
   });
 
   it('reads the S3 settings', () => {
@@ -545,6 +565,17 @@ describe('storage configuration', () => {
     expect(() => storageConfig({ ...storageEnv.parse({}), STORAGE_DRIVER: 's3' })).toThrow(/S3_BUCKET: required/);
     expect(storageEnv.safeParse({ STORAGE_DRIVER: 'gcs' }).success).toBe(false);
     expect(storageEnv.safeParse({ S3_FORCE_PATH_STYLE: 'yes' }).success).toBe(false);
+  });
+
+  it('requireS3Bucket restores the S3_BUCKET check in a schema built from the shape (as a subgraph composes it)', () => {
+    const composed = z.object({ PORT: z.coerce.number().default(4000) }).extend(storageEnv.shape);
+    // The shape alone drops the refinement: storageConfig is the backstop.
+    expect(composed.safeParse({ STORAGE_DRIVER: 's3' }).success).toBe(true);
+    expect(() => storageConfig(composed.parse({ STORAGE_DRIVER: 's3' }))).toThrow(/S3_BUCKET: required/);
+    const refined = composed.superRefine(requireS3Bucket);
+    expect(refined.safeParse({ STORAGE_DRIVER: 's3' }).error?.issues[0]).toMatchObject({ path: ['S3_BUCKET'] });
+    expect(refined.safeParse({ STORAGE_DRIVER: 's3', S3_BUCKET: 'b' }).success).toBe(true);
+    expect(refined.parse({}).STORAGE_DIR).toBe('.lectern/media');
   });
 
   it('refuses half a credential', () => {

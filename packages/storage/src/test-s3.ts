@@ -1,12 +1,12 @@
 // Test helper: an in-process fake S3 (s3rver) with one empty bucket, on a free port of 127.0.0.1,
 // keeping its objects in a fresh temporary directory. Returns the StorageConfig that reaches it,
-// so any media test can run against "S3" without Docker or network. close() stops the server and
-// removes the directory.
+// so any subgraph's test can run against "S3" without Docker or network (@lectern/storage/testing).
+// close() stops the server and removes the directory.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import S3rver from 's3rver';
-import type { StorageConfig } from './storage.ts';
+import type { StorageConfig } from './port.ts';
 
 export const TEST_S3_BUCKET = 'lectern-test';
 

@@ -1,4 +1,5 @@
-// The local-directory adapter of the media object storage (development, tests, single-node installs).
+// The local-directory adapter of Lectern's object storage (the port: port.ts), for development, tests and
+// single-node installs.
 // An object is a file at `<dir>/<key>`. Writes are atomic: the bytes go to `<dir>/.tmp/<random>`, are
 // fsynced, then renamed into place (same filesystem), so a reader opens either the old file or the new
 // one, never a half-written one. Readers open the file once and read size and bytes from that one
@@ -20,7 +21,7 @@ import {
   type ObjectStorage,
   type PutBody,
   type StoredObject,
-} from './storage.ts';
+} from './port.ts';
 
 const TMP = '.tmp';
 
