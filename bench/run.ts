@@ -14,6 +14,9 @@
 //            to graded of 1,000 attempts nobody submits (the assessment worker's expire-attempt).
 //   media    upload throughput (MiB/s through the tus route) and transcode throughput (seconds of
 //            a 60 s 1080p source per wall-clock second, to a 5-rung HLS ladder) in the media worker.
+//   certificates  certificates issued per second from 1,000 completions (learning's outbox →
+//            relay → certification's consumer → issue-certificate job: credential signed, PDF
+//            stored), latency from commit to ISSUED, and a sample verified.
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { catalogBench } from './src/catalog.bench.ts';
 import { eventsBench } from './src/events.bench.ts';
@@ -22,8 +25,9 @@ import { progressBench } from './src/progress.bench.ts';
 import { liveBench } from './src/live.bench.ts';
 import { quizBench } from './src/quiz.bench.ts';
 import { mediaBench } from './src/media.bench.ts';
+import { certificatesBench } from './src/certificates.bench.ts';
 
-const benches: Record<string, () => Promise<object>> = { catalog: catalogBench, events: eventsBench, enroll: enrollBench, progress: progressBench, live: liveBench, quiz: quizBench, media: mediaBench };
+const benches: Record<string, () => Promise<object>> = { catalog: catalogBench, events: eventsBench, enroll: enrollBench, progress: progressBench, live: liveBench, quiz: quizBench, media: mediaBench, certificates: certificatesBench };
 const name = process.argv[2] ?? '';
 const bench = benches[name];
 if (!bench) {

@@ -11,11 +11,12 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildClientSchema, getIntrospectionQuery, isObjectType, type IntrospectionQuery } from 'graphql';
 import { ApolloClient, HttpLink, InMemoryCache, gql as apolloGql } from '@apollo/client';
 import { Queue, UnrecoverableError, Worker } from 'bullmq';
-import { globalId } from '@lectern/kernel/ids';
+import { globalId, idOf } from '@lectern/kernel/ids';
 import { bullPrefix, workerConnection } from '@lectern/kernel/queues';
 import { gql, idem, until } from '@lectern/testkit';
 import { seedOrganizationWithPeople, TEST_PASSWORD } from '@lectern/identity/testing';
 import { seedCourse } from '@lectern/catalog/testing';
+import { seedCertificate } from '@lectern/certification/testing';
 import { startStack, type Stack } from './src/harness.ts';
 
 let stack: Stack;
@@ -187,6 +188,8 @@ describe('one graph clients can cache', () => {
     const quizId = (await call(`mutation($i: CreateQuizInput!) { createQuiz(input: $i) { quiz { id } errors { code } } }`, { i: { courseId: ids.course, title: 'Forklift check', questionIds: [questionId], published: true, idempotencyKey: idem() } }, t.admin)).createQuiz.quiz.id;
     await until(async () => (await gql(stack.url, `mutation($i: StartAttemptInput!) { startAttempt(input: $i) { attempt { id } } }`, { i: { quizId, idempotencyKey: idem() } }, { token: t.learner })).data?.startAttempt?.attempt?.id as string | undefined, Boolean, 15_000);
     expect((await call(`mutation($i: SetAccommodationInput!) { setAccommodation(input: $i) { errors { code } } }`, { i: { learnerId: globalId('User', A.learner.id), quizId, extraAttempts: 1, idempotencyKey: idem() } }, t.admin)).setAccommodation.errors).toEqual([]);
+    // Certification: a certificate of the learner's (the real evaluation of a completion; no worker issues it here).
+    await seedCertificate(stack.certification.deps.orm, { tenantId: A.org.id, learnerId: A.learner.id, courseId: idOf(ids.course, 'Course')! });
     // Media: a video whose upload has begun.
     expect((await call(`mutation($i: CreateVideoUploadInput!) { createVideoUpload(input: $i) { errors { code } } }`, { i: { title: 'Forklift walkaround', filename: 'walkaround.mp4', sizeBytes: 1000, idempotencyKey: idem() } }, t.admin)).createVideoUpload.errors).toEqual([]);
     const prefix = bullPrefix(stack.db.env.REDIS_PREFIX!);
@@ -228,6 +231,7 @@ describe('one graph clients can cache', () => {
       queueHealth { queues { id queue failed } deadLetters(first: 5) { totalCount nodes { id queue jobName error } } }
       notificationPreferences { id category channel frequency }
       videoAssets(first: 5) { totalCount nodes { id title status captions { language } } }
+      certificates(first: 5) { totalCount nodes { id status learner { id displayName } course { id title certificateRule { enabled } } } }
     }`;
   const LEARNER_SCREENS = `
     query LearnerScreens($course: ID!) {

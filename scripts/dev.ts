@@ -59,6 +59,8 @@ process.on('SIGINT', () => void stop(0));
 process.on('SIGTERM', () => void stop(0));
 
 const subgraphUrls: Record<string, string> = Object.fromEntries(SUBGRAPHS.map((s) => [s.urlEnv, `http://${HOST}:${s.port + portOffset}/graphql`]));
+// certification's worker prints the subgraph's public URLs (verification page, status lists) into what it issues.
+subgraphUrls.CERTIFICATION_PUBLIC_URL = subgraphUrls.CERTIFICATION_URL!.replace(/\/graphql$/, '');
 // Subgraphs get their peers' URLs too: enrollment and learning read catalog's and identity's internal endpoints.
 for (const s of SUBGRAPHS) start(s.name, s.main, { PORT: String(s.port + portOffset), ...subgraphUrls });
 
@@ -93,7 +95,7 @@ Lectern is running.
     ${people.instructor.email.padEnd(32)} INSTRUCTOR
     ${people.learner.email.padEnd(32)} LEARNER
     ${people.learner2.email.padEnd(32)} LEARNER
-${scheduled ? `  Offering "Introduction to SQL" (${scheduled.offeringId}): the instructor teaches its cohort, both learners are enrolled.\n` : ''}${
+${scheduled ? `  Offering "Introduction to SQL" (${scheduled.offeringId}): the instructor teaches its cohort, both learners are enrolled.\n  Certificates: completing Introduction to SQL issues one (Open Badges 3.0 + PDF); verify any at ${subgraphUrls.CERTIFICATION_PUBLIC_URL}/certification/verify\n` : ''}${
   session ? `  Live session "${DEMO_SESSION_TITLE}" (${session.sessionId}): ${session.status}, starts ${session.startsAt}; subscribe with sessionEvents.\n` : ''
 }${quiz ? `  Quiz "${quiz.title}" (${quiz.quizId}) of Introduction to SQL: published, 3 attempts; learners take it with startAttempt.\n` : ''}${
   people.demoVideo.outcome === 'no ffmpeg'

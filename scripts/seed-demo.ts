@@ -118,8 +118,8 @@ export async function demoLoginToken(graphqlUrl: string, email: string): Promise
 /**
  * The demo's scheduling, through the running gateway as the demo admin (enrollment reads the
  * published course version from catalog, so it needs the processes up): an offering of
- * "Introduction to SQL" with one cohort taught by the demo instructor, and both demo learners
- * enrolled. Safe to run at every start: an offering already there is kept (idempotency keys
+ * "Introduction to SQL" with one cohort taught by the demo instructor, both demo learners
+ * enrolled, and the course's certificate rule (completing it issues a certificate). Safe to run at every start: an offering already there is kept (idempotency keys
  * expire and are purged, so they alone would not do), and enrolling twice changes nothing.
  */
 export async function seedDemoEnrollments(
@@ -132,6 +132,10 @@ export async function seedDemoEnrollments(
     await call('query($s: String!) { courseBySlug(slug: $s) { id offerings(first: 1) { nodes { id cohorts(first: 1) { nodes { id } } } } } }', { s: 'introduction-to-sql' })
   )?.courseBySlug;
   if (!course) return null;
+  // Completing the course earns a certificate (valid two years); the rule is an upsert, safe to repeat.
+  await call('mutation($i: SetCertificateRuleInput!) { setCertificateRule(input: $i) { errors { code } } }', {
+    i: { courseId: course.id, enabled: true, validForDays: 730, idempotencyKey: 'demo-certificate-rule-sql' },
+  });
   const existing = course.offerings?.nodes?.[0];
   if (existing?.cohorts?.nodes?.[0]) return { offeringId: existing.id, cohortId: existing.cohorts.nodes[0].id };
   const year = new Date().getUTCFullYear();

@@ -8,6 +8,7 @@ import { migrations as learningMigrations } from '@lectern/learning/server';
 import { migrations as liveMigrations } from '@lectern/live/server';
 import { migrations as assessmentMigrations } from '@lectern/assessment/server';
 import { migrations as mediaMigrations } from '@lectern/media/server';
+import { migrations as certificationMigrations } from '@lectern/certification/server';
 
 export interface SubgraphInfo {
   name: string;
@@ -30,4 +31,5 @@ export const SUBGRAPHS: SubgraphInfo[] = [
   { name: 'live', port: 4006, main: 'subgraphs/live/src/main.ts', migrations: liveMigrations, urlEnv: 'LIVE_URL', worker: 'subgraphs/live/src/worker.ts', workerPort: 5006 },
   { name: 'assessment', port: 4007, main: 'subgraphs/assessment/src/main.ts', migrations: assessmentMigrations, urlEnv: 'ASSESSMENT_URL', worker: 'subgraphs/assessment/src/worker.ts', workerPort: 5007 },
   { name: 'media', port: 4008, main: 'subgraphs/media/src/main.ts', migrations: mediaMigrations, urlEnv: 'MEDIA_URL', worker: 'subgraphs/media/src/worker.ts', workerPort: 5008 },
+  { name: 'certification', port: 4009, main: 'subgraphs/certification/src/main.ts', migrations: certificationMigrations, urlEnv: 'CERTIFICATION_URL', worker: 'subgraphs/certification/src/worker.ts', workerPort: 5009 },
 ];

@@ -36,6 +36,9 @@ export const benchEnv = parseEnv(
     BENCH_MEDIA_SECONDS: z.coerce.number().int().positive().default(60),
     BENCH_MEDIA_UPLOAD_ROUNDS: z.coerce.number().int().positive().default(3),
     BENCH_MEDIA_CHUNK_MIB: z.coerce.number().int().positive().default(8),
+    /** `pnpm bench certificates`: completions (one learner each), and the certification worker's concurrency. */
+    BENCH_CERTIFICATES: z.coerce.number().int().positive().default(1000),
+    BENCH_CERTIFICATE_CONCURRENCY: z.coerce.number().int().positive().default(4),
     /** Prints monotonic microsecond marks around measured phases (to cut CPU profiles to them). */
     BENCH_MARKS: z.stringbool().default(false),
   }),

@@ -39,6 +39,8 @@ export async function startBenchStack(opts: { label: string; subgraphs?: string[
     SERVICE_VERIFY_KEYS: JSON.stringify(Object.fromEntries(SERVICE_NAMES.map((n) => [n, publicJwk(devServiceKey(n))]))),
     INTROSPECTION: 'false',
     PLAYGROUND: 'false',
+    // certification's worker prints the subgraph's public URLs into what it issues.
+    CERTIFICATION_PUBLIC_URL: `http://127.0.0.1:${port('certification')}`,
     ...opts.env,
   };
   try {

@@ -14,6 +14,7 @@ import { loadEnv as notificationsEnv, migrations as notificationsMigrations, sta
 import { loadEnv as liveEnv, migrations as liveMigrations, startLive, startLiveWorker } from '@lectern/live/server';
 import { loadEnv as assessmentEnv, migrations as assessmentMigrations, startAssessment, startAssessmentWorker } from '@lectern/assessment/server';
 import { loadEnv as mediaEnv, migrations as mediaMigrations, startMedia, startMediaWorker } from '@lectern/media/server';
+import { loadEnv as certificationEnv, migrations as certificationMigrations, startCertification, startCertificationWorker } from '@lectern/certification/server';
 import { loadEnv as gatewayEnv, startGateway } from '@lectern/gateway/server';
 
 export interface Stack {
@@ -26,6 +27,7 @@ export interface Stack {
   live: Awaited<ReturnType<typeof startLive>>;
   assessment: Awaited<ReturnType<typeof startAssessment>>;
   media: Awaited<ReturnType<typeof startMedia>>;
+  certification: Awaited<ReturnType<typeof startCertification>>;
   gateway: Awaited<ReturnType<typeof startGateway>>;
   /** enrollment's, learning's, notifications', live's, assessment's and media's workers (relays, consumers, roster imports, heartbeat flusher, inbox, the rosters, attempt deadlines, transcodes), when asked for. */
   workers: { close(): Promise<void> }[];
@@ -37,11 +39,13 @@ export interface Stack {
  * `opts.identity` adds to identity's environment (e.g. a higher LOGIN_MAX_ATTEMPTS_PER_IP for a
  * test that signs many people in from one address). `opts.catalogRelay` (with `workers`) also
  * starts catalog's worker, which relays CoursePublished and CourseUnpublished to their consumers.
+ * `opts.certification` (with `workers`) also starts certification's worker (certificates from
+ * completions): the other stacks leave it out, as PostgreSQL's connections are counted.
  */
 export async function startStack(
   label: string,
   gatewayOverrides: Record<string, string> = {},
-  opts: { workers?: boolean; catalogRelay?: boolean; identity?: Record<string, string>; live?: Record<string, string>; assessment?: Record<string, string>; media?: Record<string, string> } = {},
+  opts: { workers?: boolean; catalogRelay?: boolean; certification?: boolean; identity?: Record<string, string>; live?: Record<string, string>; assessment?: Record<string, string>; media?: Record<string, string> } = {},
 ): Promise<Stack> {
   const db = await createTestDatabase({
       identity: identityMigrations,
@@ -52,6 +56,7 @@ export async function startStack(
       live: liveMigrations,
       assessment: assessmentMigrations,
       media: mediaMigrations,
+      certification: certificationMigrations,
     }, label);
   // Smaller pools than production's 10: subgraphs 4, workers 6 (their jobs run many at once).
   // Two stacks (two e2e files side by side, 16 processes each) and the other tests' databases
@@ -67,6 +72,9 @@ export async function startStack(
   const urls = { IDENTITY_URL: identity.url, CATALOG_URL: catalog.url };
   const peers = { ...env, ...urls };
   const worker = { ...db.env, ...urls, WORKER_PORT: '0', DATABASE_POOL_MAX: '6' };
+  // certification's objects (PDFs) in a folder of this stack's own.
+  const certificationOpts = { STORAGE_DIR: join(tmpdir(), `lectern-e2e-certificates-${label}-${process.pid}`) };
+  const certification = await startCertification(certificationEnv({ ...peers, ...certificationOpts }));
   const enrollment = await startEnrollment(enrollmentEnv(peers));
   const learning = await startLearning(learningEnv(peers));
   const workers = opts.workers
@@ -81,6 +89,8 @@ export async function startStack(
         await startLiveWorker(liveEnv(worker)),
         await startAssessmentWorker(assessmentEnv({ ...worker, ...opts.assessment })),
         await startMediaWorker(mediaEnv({ ...worker, ...mediaOpts })),
+        // It prints the subgraph's public URLs (verification page, status lists) into what it issues.
+        ...(opts.certification ? [await startCertificationWorker(certificationEnv({ ...worker, ...certificationOpts, CERTIFICATION_PUBLIC_URL: certification.runtime.origin.value }))] : []),
       ]
     : [];
   const notifications = await startNotifications(notificationsEnv(env));
@@ -93,7 +103,8 @@ export async function startStack(
       NOTIFICATIONS_URL: notifications.url,
       LIVE_URL: live.url,
       ASSESSMENT_URL: assessment.url,
-      MEDIA_URL: media.url, ...gatewayOverrides }),
+      MEDIA_URL: media.url,
+      CERTIFICATION_URL: certification.url, ...gatewayOverrides }),
   );
   const stack: Stack = {
     db,
@@ -105,6 +116,7 @@ export async function startStack(
     live,
     assessment,
     media,
+    certification,
     gateway,
     workers,
     url: gateway.url,
@@ -119,8 +131,10 @@ export async function startStack(
       await stack.live.close();
       await stack.assessment.close();
       await stack.media.close();
+      await stack.certification.close();
       await stack.identity.close();
       await rm(mediaOpts.STORAGE_DIR, { recursive: true, force: true });
+      await rm(certificationOpts.STORAGE_DIR, { recursive: true, force: true });
       await db.drop();
     },
   };

@@ -13,6 +13,7 @@ export const gatewayEnv = baseEnv.extend({
   LIVE_URL: z.string().url().default('http://127.0.0.1:4006/graphql'),
   ASSESSMENT_URL: z.string().url().default('http://127.0.0.1:4007/graphql'),
   MEDIA_URL: z.string().url().default('http://127.0.0.1:4008/graphql'),
+  CERTIFICATION_URL: z.string().url().default('http://127.0.0.1:4009/graphql'),
   /** Defaults: on in development and test, off in production. */
   INTROSPECTION: bool.optional(),
   PLAYGROUND: bool.optional(),

@@ -137,6 +137,7 @@ export async function startGateway(env: GatewayEnv, opts: { port?: number; log?:
     live: env.LIVE_URL,
     assessment: env.ASSESSMENT_URL,
     media: env.MEDIA_URL,
+    certification: env.CERTIFICATION_URL,
   };
   const auth = new Authenticator({
     identityUrl: env.IDENTITY_URL,

@@ -33,7 +33,8 @@ export const CATALOG_EVENTS = [CoursePublished, CourseUnpublished] as const;
 /**
  * Course structure for the contexts that run courses: enrollment (which version is published
  * and which courses must be completed first, when an offering is scheduled), learning
- * (the lessons a completion policy counts) and media (the videos of a version). Non-personal facts only.
+ * (the lessons a completion policy counts), media (the videos of a version) and certification
+ * (what a completed version is called, and its quizzes). Non-personal facts only.
  * Courses are answered whatever their status; versions only once published (never a DRAFT),
  * and for good: a SUPERSEDED or WITHDRAWN version (an offering may still run it) answers like
  * the PUBLISHED one, its lessons with their lineageId (the same for a lesson's copies in every
@@ -67,6 +68,9 @@ export const courseStructureResponse = z.object({
       courseId: z.string().uuid(),
       number: z.number().int(),
       status: z.enum(['PUBLISHED', 'SUPERSEDED', 'WITHDRAWN']),
+      /** The version's own title and description (what a certificate for completing it names). */
+      title: z.string(),
+      description: z.string(),
       /** In course order (module position, then lesson position). */
       lessons: z.array(
         z.object({

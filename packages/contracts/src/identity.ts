@@ -44,6 +44,8 @@ export const API_KEY_SCOPES = {
   ASSESSMENT_WRITE: 'assessment:write',
   MEDIA_READ: 'media:read',
   MEDIA_WRITE: 'media:write',
+  CERTIFICATION_READ: 'certification:read',
+  CERTIFICATION_WRITE: 'certification:write',
 } as const;
 /** A scope as actors carry it (`enrollment:read`, ...). */
 export type ApiKeyScopeValue = (typeof API_KEY_SCOPES)[keyof typeof API_KEY_SCOPES];
@@ -97,6 +99,11 @@ export const contactsResponse = z.object({
     }),
   ),
 });
+
+/** An organization's name and slug (certification names the issuer of its credentials). */
+export const ORGANIZATION_PROFILE_PATH = '/internal/organizations/profile';
+export const organizationProfileRequest = z.object({ tenantId: z.string().uuid() });
+export const organizationProfileResponse = z.object({ organization: z.object({ id: z.string().uuid(), name: z.string(), slug: z.string() }) });
 
 /** Active members of one organization (ids and roles) and its display name. */
 export const MEMBERS_PATH = '/internal/organizations/members';

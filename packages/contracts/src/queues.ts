@@ -5,14 +5,15 @@
 // jobs adds itself to JOB_QUEUE_CONTEXTS.
 import { eventQueueName } from '@lectern/kernel/queues';
 import { ASSESSMENT } from './assessment.ts';
+import { CERTIFICATION } from './certification.ts';
 import { ENROLLMENT } from './enrollment.ts';
 import { LEARNING } from './learning.ts';
 import { MEDIA } from './media.ts';
 import { NOTIFICATIONS } from './notifications.ts';
 import { subscriptions } from './subscriptions.ts';
 
-/** Contexts with a job queue: enrollment (import-roster), learning, notifications (send-digests), assessment (expire-attempt). */
-export const JOB_QUEUE_CONTEXTS = [ENROLLMENT, LEARNING, NOTIFICATIONS, ASSESSMENT, MEDIA] as const;
+/** Contexts with a job queue: enrollment (import-roster), learning, notifications (send-digests), assessment (expire-attempt), media (transcode-video), certification (issue-certificate). */
+export const JOB_QUEUE_CONTEXTS = [ENROLLMENT, LEARNING, NOTIFICATIONS, ASSESSMENT, MEDIA, CERTIFICATION] as const;
 
 /** The queue of a context's background jobs (the same name as the kernel worker's jobQueueName). */
 export const jobQueue = (context: string) => `jobs-${context}`;

@@ -4,7 +4,8 @@
 // worker hands it to its outbox relay whole. A producer names no consumer: a new consumer
 // edits only its own entry, and its handlers are checked against it by its tests.
 import { routesFrom, type EventDefinition, type Routes } from '@lectern/kernel/events';
-import { ASSESSMENT, QuizPassed } from './assessment.ts';
+import { ASSESSMENT, QuizFailed, QuizPassed } from './assessment.ts';
+import { CERTIFICATION } from './certification.ts';
 import { CoursePublished } from './catalog.ts';
 import { CohortInstructorsChanged, ENROLLMENT, EnrollmentCompleted, EnrollmentDropped, EnrollmentMoved, LearnerEnrolled, OfferingVersionChanged } from './enrollment.ts';
 import { MemberAdded, MemberInvited } from './identity.ts';
@@ -21,6 +22,7 @@ export const subscriptions = {
   [LIVE]: [LearnerEnrolled, EnrollmentDropped, EnrollmentMoved, CohortInstructorsChanged],
   [ASSESSMENT]: [LearnerEnrolled, EnrollmentDropped, EnrollmentMoved, CohortInstructorsChanged],
   [MEDIA]: [CoursePublished],
+  [CERTIFICATION]: [CourseCompleted, QuizPassed, QuizFailed],
 } as const satisfies Record<string, readonly EventDefinition[]>;
 
 /** Event type → consuming contexts: the `routes` of every producer's WorkerDefinition. */

@@ -67,8 +67,8 @@ export function graphqlErrorBody(message: string, code: string) {
   return { errors: [{ message, extensions: { code } }] };
 }
 
-/** Reads the body, refusing more than `limit` bytes with 413 (without buffering the excess). */
-export async function readBody(req: http.IncomingMessage, limit: number): Promise<string> {
+/** Reads the body's bytes, refusing more than `limit` bytes with 413 (without buffering the excess). */
+export async function readBodyBytes(req: http.IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length'] ?? 0);
   if (declared > limit) throw new HttpError(413, 'PAYLOAD_TOO_LARGE', `Request body exceeds the limit of ${limit} bytes`);
   const chunks: Buffer[] = [];
@@ -78,7 +78,12 @@ export async function readBody(req: http.IncomingMessage, limit: number): Promis
     if (size > limit) throw new HttpError(413, 'PAYLOAD_TOO_LARGE', `Request body exceeds the limit of ${limit} bytes`);
     chunks.push(chunk);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
+}
+
+/** Reads the body as UTF-8 text, refusing more than `limit` bytes with 413. */
+export async function readBody(req: http.IncomingMessage, limit: number): Promise<string> {
+  return (await readBodyBytes(req, limit)).toString('utf8');
 }
 
 const SAFE_ID = /^[A-Za-z0-9._:-]{1,128}$/;

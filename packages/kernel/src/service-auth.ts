@@ -22,7 +22,7 @@ import { z } from 'zod';
 
 export const SERVICE_HEADER = 'x-lectern-service';
 export const SERVICE_TOKEN_TTL_SECONDS = 60;
-export const SERVICE_NAMES = ['gateway', 'identity', 'catalog', 'enrollment', 'learning', 'notifications', 'live', 'assessment', 'media'] as const;
+export const SERVICE_NAMES = ['gateway', 'identity', 'catalog', 'enrollment', 'learning', 'notifications', 'live', 'assessment', 'media', 'certification'] as const;
 export type ServiceName = (typeof SERVICE_NAMES)[number];
 
 const TYP = 'lectern-service+jwt';

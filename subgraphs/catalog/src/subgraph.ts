@@ -53,7 +53,7 @@ export const catalog: SubgraphDefinition<CatalogEnv, Context, SubgraphRuntime> =
     const internal = new InternalService(deps.orm);
     // Other contexts (enrollment, learning, media, …) read course structure here, with their service credentials.
     return [
-      internalRoute(COURSE_STRUCTURE_PATH, verifier, courseStructureRequest, (b) => internal.structure(b), ['enrollment', 'learning', 'notifications', 'assessment', 'media']),
+      internalRoute(COURSE_STRUCTURE_PATH, verifier, courseStructureRequest, (b) => internal.structure(b), ['enrollment', 'learning', 'notifications', 'assessment', 'media', 'certification']),
     ];
   },
 };

@@ -8,8 +8,8 @@ import { createContext, type Context } from './context.ts';
 import { migrations } from './migrations/index.ts';
 import { createSubgraphRuntime, type SubgraphRuntime } from './runtime.ts';
 import {
-  API_KEY_VERIFY_PATH, CONTACTS_PATH, INVITATION_DELIVERY_PATH, JWKS_PATH, MEMBERS_PATH, RESOLVE_MEMBERS_PATH, SESSION_STATUS_PATH, resolveMembersRequest,
-  contactsRequest, invitationDeliveryRequest, membersRequest, sessionStatusRequest,
+  API_KEY_VERIFY_PATH, CONTACTS_PATH, INVITATION_DELIVERY_PATH, JWKS_PATH, MEMBERS_PATH, ORGANIZATION_PROFILE_PATH, RESOLVE_MEMBERS_PATH, SESSION_STATUS_PATH, resolveMembersRequest,
+  contactsRequest, invitationDeliveryRequest, membersRequest, organizationProfileRequest, sessionStatusRequest,
 } from '@lectern/contracts/identity';
 import { AuthService } from './modules/auth/auth.service.ts';
 import { internalRoute } from '@lectern/kernel/internal';
@@ -52,7 +52,8 @@ export const identity: SubgraphDefinition<IdentityEnv, Context, SubgraphRuntime>
       // Only the gateway may ask whether an API key is valid.
       internalRoute(API_KEY_VERIFY_PATH, verifier, z.object({ key: z.string().max(512) }), (b) => ApiKeyService.verify(deps.orm, b.key), ['gateway']),
       // Each endpoint answers the services that need it, and no other.
-      internalRoute(CONTACTS_PATH, verifier, contactsRequest, (b) => internal.contacts(b.tenantId, b.userIds), ['notifications']),
+      internalRoute(CONTACTS_PATH, verifier, contactsRequest, (b) => internal.contacts(b.tenantId, b.userIds), ['notifications', 'certification']),
+      internalRoute(ORGANIZATION_PROFILE_PATH, verifier, organizationProfileRequest, (b) => internal.organization(b.tenantId), ['certification']),
       internalRoute(MEMBERS_PATH, verifier, membersRequest, (b) => internal.members(b.tenantId), ['notifications']),
       internalRoute(RESOLVE_MEMBERS_PATH, verifier, resolveMembersRequest, (b) => internal.resolveMembers(b.tenantId, b.emails, b.userIds), ['catalog', 'enrollment']),
       internalRoute(INVITATION_DELIVERY_PATH, verifier, invitationDeliveryRequest, (b) => internal.invitationDelivery(b.tenantId, b.invitationId), ['notifications']),

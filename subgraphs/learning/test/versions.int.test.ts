@@ -43,6 +43,8 @@ beforeAll(async () => {
     courseId: v1.courseId,
     number: 2,
     status: 'PUBLISHED',
+    title: structure!.title,
+    description: structure!.description,
     lessons: [
       { ...byId.get(video)!, lessonId: randomUUID() },
       { ...byId.get(video2)!, lessonId: randomUUID(), durationSeconds: 70 },

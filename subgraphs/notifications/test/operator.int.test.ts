@@ -132,12 +132,14 @@ describe('queueHealth', () => {
     const a = await ok(h, A.actors.admin, Q.queueHealth);
     expect(a.queueHealth.queues.map((q: { queue: string }) => q.queue)).toEqual([
       'events-assessment',
+      'events-certification',
       'events-enrollment',
       'events-learning',
       'events-live',
       'events-media',
       'events-notifications',
       'jobs-assessment',
+      'jobs-certification',
       'jobs-enrollment',
       'jobs-learning',
       'jobs-media',

@@ -1,7 +1,8 @@
 // What catalog tells other contexts on request (callers prove who they are with their service
 // credentials): the structure of courses and published versions, for offerings (enrollment),
-// completion policies (learning) and which videos a version shows (media), and courses' titles
-// for learners' emails (notifications).
+// completion policies (learning), which videos a version shows (media), what a completed
+// version is called and its quizzes (certification), and courses' titles for learners' emails
+// (notifications).
 // Read in the organization's unit of work, so RLS scopes it like any request.
 import { inTenant } from '@lectern/kernel';
 import type { MikroORM } from '@mikro-orm/postgresql';
@@ -48,6 +49,8 @@ export class InternalService {
           courseId: v.courseId,
           number: v.number,
           status: v.status as 'PUBLISHED' | 'SUPERSEDED' | 'WITHDRAWN',
+          title: v.title,
+          description: v.description,
           lessons: ordered
             .filter((l) => l.versionId === v.id)
             .map((l) => ({

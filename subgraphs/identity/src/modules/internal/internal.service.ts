@@ -1,5 +1,6 @@
 // What identity tells other contexts' workers, on request and per organization: contact
-// details at send time, the member list, and a token for the invitation email.
+// details at send time, the member list, the organization's name, and a token for the
+// invitation email.
 import { inTenant } from '@lectern/kernel';
 import { InternalNotFound } from '@lectern/kernel/internal';
 import type { MikroORM } from '@mikro-orm/postgresql';
@@ -37,6 +38,15 @@ export class InternalService {
       const users = await em.find(User, { id: { $in: memberships.map((m) => m.userId) } });
       const rolesOf = new Map(memberships.map((m) => [m.userId, m.roles]));
       return { members: users.map((u) => ({ userId: u.id, email: u.email, roles: rolesOf.get(u.id) ?? [] })) };
+    });
+  }
+
+  /** The organization's name and slug. */
+  organization(tenantId: string) {
+    return inTenant(this.#orm, tenantId, async (uow) => {
+      const org = await (await uow.em()).findOne(Organization, { id: tenantId });
+      if (!org) throw new InternalNotFound('no such organization');
+      return { organization: { id: org.id, name: org.name, slug: org.slug } };
     });
   }
 
