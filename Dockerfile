@@ -36,9 +36,9 @@ WORKDIR /app
 RUN apt-get update && apt-get install -y --no-install-recommends ffmpeg && rm -rf /var/lib/apt/lists/*
 # Sources and node_modules stay owned by root (read-only to the app); besides /tmp, the
 # unprivileged `node` user (uid 1000) writes only to .lectern (the notifications worker's
-# default MAIL_DIR is .lectern/mail) and /var/lib/lectern (docker-compose.yml's mail and media volumes).
+# default MAIL_DIR is .lectern/mail) and /var/lib/lectern (docker-compose.yml's mail, media and certificates volumes).
 COPY --from=deps /app /app
-RUN mkdir -p /app/.lectern /var/lib/lectern/mail /var/lib/lectern/media && chown -R node:node /app/.lectern /var/lib/lectern
+RUN mkdir -p /app/.lectern /var/lib/lectern/mail /var/lib/lectern/media /var/lib/lectern/certificates && chown -R node:node /app/.lectern /var/lib/lectern
 USER node
 EXPOSE 4000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \

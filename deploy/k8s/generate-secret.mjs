@@ -1,10 +1,15 @@
 // Prints a filled-in `lectern-secrets` Secret (the keys of secret.template.yaml) with fresh
-// Ed25519 keys and random database passwords:
+// Ed25519 keys, random database passwords and random signing secrets:
 //
 //   node deploy/k8s/generate-secret.mjs > secret.yaml
 //
-// Then replace the two remaining placeholders (DATABASE_ADMIN_URL, SMTP_URL), store the file in
-// your secret manager, apply it, and delete it: never commit it. Needs only Node (node:crypto).
+// Then replace the remaining placeholders (DATABASE_ADMIN_URL, SMTP_URL, the S3 credentials),
+// store the file in your secret manager, apply it, and delete it: never commit it. Needs only
+// Node (node:crypto).
+//
+// For a NEW installation. Every run makes new values; an installation that already issued
+// certificates must keep its CERTIFICATION_SECRET (it seals the organizations' issuer keys): when
+// adding keys to an existing Secret, copy the new ones over and leave that one alone.
 //
 // Keys (each an Ed25519 JWK as JSON):
 //   ACTOR_SIGNING_KEY / ACTOR_VERIFY_KEY   the gateway signs user actors; subgraphs verify them.
@@ -22,8 +27,8 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
  * kernel reads their SERVICE_VERIFY_KEYS at start.
  */
 const CALLERS = {
-  identity: ['gateway', 'catalog', 'enrollment', 'notifications'],
-  catalog: ['enrollment', 'learning', 'notifications', 'assessment', 'media'],
+  identity: ['gateway', 'catalog', 'enrollment', 'notifications', 'certification'],
+  catalog: ['enrollment', 'learning', 'notifications', 'assessment', 'media', 'certification'],
   media: ['catalog', 'gateway'],
   notifications: ['gateway'],
   live: ['gateway'],
@@ -61,6 +66,8 @@ const out = [
   line('ACTOR_VERIFY_KEY', publicOf(actor)),
   line('IDENTITY_JWT_PRIVATE_KEY', privateJwk()),
   line('MEDIA_SIGNING_SECRET', randomBytes(32).toString('base64url')),
+  '  # certification: seals every issuer key. Back it up apart from the database and never change it.',
+  line('CERTIFICATION_SECRET', randomBytes(32).toString('base64url')),
   line('S3_ACCESS_KEY_ID', '<access key id>'),
   line('S3_SECRET_ACCESS_KEY', '<secret access key>'),
   ...callers.map((name) => line(`${name.toUpperCase()}_SERVICE_SIGNING_KEY`, service[name])),
