@@ -135,6 +135,12 @@ export async function certificatesOf(h: Harness, tenantId: string, enrollmentId:
   return rows.map(certificateRow);
 }
 
+/** A certificate by id (null: none in that organization). */
+export async function certificateById(h: Harness, tenantId: string, id: string): Promise<CertificateView | null> {
+  const rows = await inTenant(h.subgraph.deps.orm, tenantId, (uow) => uow.statement(`select * from certificates where tenant_id = ? and id = ?`, [tenantId, id]));
+  return rows[0] ? certificateRow(rows[0]) : null;
+}
+
 /** The enrollment's certificate once it is no longer PENDING. */
 export async function issued(h: Harness, tenantId: string, enrollmentId: string, timeoutMs = 20_000): Promise<CertificateView> {
   const [c] = await until(

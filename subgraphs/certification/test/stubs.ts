@@ -6,8 +6,8 @@
 //   - CONTACTS_PATH (identity): members' names and emails;
 //   - COURSE_STRUCTURE_PATH (catalog): courses, and published versions with their quizzes.
 // It does not verify the caller's credential (identity's and catalog's own tests do). A test may
-// hold the contacts answer (`holdContacts`) to catch the worker mid-job, or take the whole
-// stand-in down (`down`).
+// hold the contacts answer (`holdContacts`) to catch the worker mid-job, take one endpoint down
+// (`failing`) or the whole stand-in (`down`).
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -36,6 +36,8 @@ export interface Stubs {
   holdContacts(): { arrived: Promise<void>; release(): void };
   /** While true, every request answers 503. */
   down: boolean;
+  /** Paths that answer 503 while listed (one dependency down, the others up). */
+  failing: Set<string>;
   close(): Promise<void>;
 }
 
@@ -51,7 +53,7 @@ export async function startStubs(): Promise<Stubs> {
   const versions = new Map<string, StubVersion & { tenantId: string }>();
   const calls: Record<string, number> = {};
   let hold: { arrived: () => void; released: Promise<void> } | null = null;
-  const stubs = { down: false } as Stubs;
+  const stubs = { down: false, failing: new Set<string>() } as Stubs;
 
   const answer = async (path: string, body: unknown): Promise<[number, unknown]> => {
     if (path === ORGANIZATION_PROFILE_PATH) {
@@ -106,7 +108,7 @@ export async function startStubs(): Promise<Stubs> {
     };
     const path = req.url ?? '';
     calls[path] = (calls[path] ?? 0) + 1;
-    if (stubs.down) return send(503, { error: 'down' });
+    if (stubs.down || stubs.failing.has(path)) return send(503, { error: 'down' });
     readJson(req)
       .then((body) => answer(path, body))
       .then(([status, body]) => send(status, body), (err: unknown) => send(400, { error: (err as Error).message }));

@@ -1,4 +1,4 @@
-// A worker SIGKILLed in the middle of generating a certificate: BullMQ gives the stalled job to
+// A completion delivered three times to a worker SIGKILLed in the middle of generating its certificate: BullMQ gives the stalled job to
 // the next worker, which finishes it; the completion still has exactly one certificate, with one
 // credential, one PDF and one CertificateIssued. The job is caught mid-way by holding the
 // stand-in identity's answer (the job asks for the learner's name first).
@@ -33,7 +33,8 @@ describe('a worker killed mid-job', () => {
     const held = h.stubs.holdContacts();
     const main = fileURLToPath(new URL('../src/worker.ts', import.meta.url));
     child = spawn(process.execPath, [main], { env: { ...process.env, ...h.rawEnv, LOG_LEVEL: 'silent' }, stdio: 'ignore' });
-    const { enrollmentId } = await complete(h, org.tenantId, learner.userId, course);
+    // Delivered three times (the relay re-sent it), into a worker that dies mid-job.
+    const { enrollmentId } = await complete(h, org.tenantId, learner.userId, course, { times: 3 });
     await held.arrived; // the child is inside the job, waiting for identity
     child.kill('SIGKILL');
     await new Promise((r) => child!.once('exit', r));

@@ -1,0 +1,68 @@
+// What certification does when what it needs is missing for a while: identity (the learner's
+// name and email) down while a certificate is generated, and a certificate whose job Redis never
+// got. Accepted work is finished once the dependency is back, without a restart.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CONTACTS_PATH } from '@lectern/contracts/identity';
+import { seedCertificate } from '../src/testing/index.ts';
+import { actor, call, certificateById, certificatesOf, complete, courseGid, errorCode, idem, issued, ok, organization, startHarness, until, type Harness } from './helpers.ts';
+
+let h: Harness;
+
+beforeAll(async () => {
+  h = await startHarness('certification-outage', { worker: true });
+});
+
+afterAll(async () => {
+  await h?.close();
+});
+
+describe('outages', () => {
+  it('retries the job while identity cannot answer, and issues the certificate once it does', async () => {
+    const org = organization(h);
+    const learner = org.learner('Katherine Johnson');
+    const course = h.stubs.course(org.tenantId, 'Orbital mechanics');
+    await ok(h, actor({ tenantId: org.tenantId, roles: ['ORG_ADMIN'] }), `mutation($i: SetCertificateRuleInput!) { setCertificateRule(input: $i) { errors { code } } }`, {
+      i: { courseId: courseGid(course.courseId), enabled: true, idempotencyKey: idem() },
+    });
+    h.stubs.failing.add(CONTACTS_PATH);
+    try {
+      const { enrollmentId } = await complete(h, org.tenantId, learner.userId, course);
+      const failing = await until(async () => (await certificatesOf(h, org.tenantId, enrollmentId))[0], (c) => (c?.attempts ?? 0) >= 1);
+      expect(failing.status).toBe('PENDING');
+      h.stubs.failing.delete(CONTACTS_PATH);
+      const cert = await issued(h, org.tenantId, enrollmentId);
+      expect(cert.status).toBe('ISSUED');
+      expect(cert.attempts).toBeGreaterThanOrEqual(2);
+    } finally {
+      h.stubs.failing.clear();
+    }
+  });
+
+  it('answers SERVICE_UNAVAILABLE at once when catalog cannot say whether a rule\'s course exists', async () => {
+    const org = organization(h);
+    const course = h.stubs.course(org.tenantId, 'Unreachable');
+    h.stubs.down = true;
+    try {
+      const started = Date.now();
+      const r = await call(h, actor({ tenantId: org.tenantId, roles: ['ORG_ADMIN'] }), `mutation($i: SetCertificateRuleInput!) { setCertificateRule(input: $i) { errors { code } } }`, {
+        i: { courseId: courseGid(course.courseId), enabled: true, idempotencyKey: idem() },
+      });
+      expect(errorCode(r)).toBe('SERVICE_UNAVAILABLE');
+      expect(Date.now() - started).toBeLessThan(5000);
+    } finally {
+      h.stubs.down = false;
+    }
+  });
+
+  it('issues a certificate whose job Redis never got (the sweep)', async () => {
+    const org = organization(h, 'Sweep Org');
+    const learner = org.learner('Dorothy Vaughan');
+    const course = h.stubs.course(org.tenantId, 'FORTRAN');
+    // Made by the real evaluation with no job enqueued: only pending_certificates knows of it.
+    const id = await seedCertificate(h.subgraph.deps.orm, {
+      tenantId: org.tenantId, learnerId: learner.userId, courseId: course.courseId, courseVersionId: course.versionId, origin: h.env.CERTIFICATION_PUBLIC_URL!,
+    });
+    const cert = await until(() => certificateById(h, org.tenantId, id), (c) => c?.status === 'ISSUED');
+    expect(cert!.credential).not.toBeNull();
+  });
+});
