@@ -14,7 +14,7 @@ import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { z } from 'zod';
 import { envelopeSchema, type EventDefinition, type EventEnvelope } from './events.ts';
 import type { Logger } from './logger.ts';
-import { eventQueueName, MAX_ATTEMPTS } from './queues.ts';
+import { enqueueWithin, eventQueueName, MAX_ATTEMPTS } from './queues.ts';
 import { inTenant, type UnitOfWork } from './uow.ts';
 
 export interface HandlerContext<P> {
@@ -213,6 +213,32 @@ export async function enqueue<S extends z.ZodType>(queue: Queue, def: JobDefinit
   if (!parsed.success) throw new Error(`invalid ${def.name} payload: ${parsed.error.issues[0]?.message ?? ''}`);
   if (opts.jobId?.includes(':')) throw new Error('BullMQ job ids may not contain ":"');
   return queue.add(def.name, parsed.data, opts);
+}
+
+/** How long the request path waits for Redis to take a job before leaving it to a sweep. */
+export const ENQUEUE_TIMEOUT_MS = 1000;
+
+/**
+ * Enqueues a job whose work PostgreSQL already holds (a row the worker's sweep re-enqueues from):
+ * the fast path, bounded so a Redis outage never holds a request or a transaction's follow-up.
+ * Waits at most ENQUEUE_TIMEOUT_MS and never throws; when Redis does not take the job, logs with
+ * `about` that the sweep will. Resolves whether it was taken.
+ */
+export async function enqueueOrLeaveToSweep<S extends z.ZodType>(
+  queue: Queue,
+  def: JobDefinition<S>,
+  data: z.input<S>,
+  opts: { jobId?: string; delay?: number },
+  log: Logger,
+  about: Record<string, unknown>,
+): Promise<boolean> {
+  try {
+    await enqueueWithin(ENQUEUE_TIMEOUT_MS, () => enqueue(queue, def, data, opts));
+    return true;
+  } catch (err) {
+    log.warn({ err, ...about, job: def.name }, "job not enqueued now; the worker's sweep will enqueue it once Redis answers");
+    return false;
+  }
 }
 
 /** Starts a worker for jobs of `defs` on their (shared) queue. */

@@ -15,9 +15,8 @@ import { z } from 'zod';
 import type { Queue } from 'bullmq';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from '@lectern/kernel';
-import { defineJob, enqueue, type JobDefinition } from '@lectern/kernel/consumers';
+import { defineJob, enqueueOrLeaveToSweep, type JobDefinition } from '@lectern/kernel/consumers';
 import { periodic, type Periodic } from '@lectern/kernel/periodic';
-import { enqueueWithin } from '@lectern/kernel/queues';
 import { inTenant, type UnitOfWork } from '@lectern/kernel/uow';
 import { jobQueueName } from '@lectern/kernel/worker';
 import { ASSESSMENT } from '@lectern/contracts/assessment';
@@ -31,8 +30,6 @@ export const EXPIRE_ATTEMPT = 'expire-attempt';
 export const SWEEP_GRACE_MS = 500;
 /** A job that finds the deadline this close still ahead waits it out rather than leave it to the sweep. */
 const CLOCK_SLACK_MS = 2000;
-/** How long the request path waits for Redis to take a job (the sweep covers one it never got). */
-const ENQUEUE_TIMEOUT_MS = 1000;
 const SWEEP_LIMIT = 500;
 
 const payload = z.strictObject({ tenantId: z.string().uuid(), attemptId: z.string().uuid() });
@@ -101,8 +98,8 @@ export interface Deadlines {
 }
 
 /**
- * The request path's scheduler: adds each job within ENQUEUE_TIMEOUT_MS, else logs and leaves
- * the attempt to the sweep (the attempt is already committed with its deadline).
+ * The request path's scheduler: adds each job, or leaves the attempt to the sweep (kernel
+ * enqueueOrLeaveToSweep: the attempt is already committed with its deadline).
  */
 export function deadlineScheduler(queue: Queue, log: Logger): Deadlines {
   return {
@@ -110,9 +107,7 @@ export function deadlineScheduler(queue: Queue, log: Logger): Deadlines {
       for (const a of attempts) {
         if (!a.deadline) continue;
         const due = a.deadline.getTime();
-        await enqueueWithin(ENQUEUE_TIMEOUT_MS, () =>
-          enqueue(queue, expireAttemptJob.def, { tenantId, attemptId: a.id }, { jobId: `${a.id}-${due}`, delay: Math.max(0, due - Date.now()) }),
-        ).catch((err: unknown) => log.warn({ err, attemptId: a.id }, 'expire-attempt not scheduled now; the worker sweep submits it at its deadline'));
+        await enqueueOrLeaveToSweep(queue, expireAttemptJob.def, { tenantId, attemptId: a.id }, { jobId: `${a.id}-${due}`, delay: Math.max(0, due - Date.now()) }, log, { attemptId: a.id });
       }
     },
   };

@@ -17,8 +17,8 @@ import { evaluateCompletion, type EvaluateDeps } from '../issuance/evaluate.ts';
 
 /** The largest logo accepted (bytes, decoded). */
 export const MAX_LOGO_BYTES = 256 * 1024;
-/** Past completions a rule change evaluates in its own transaction (more are left to a later change). */
-const PAST_COMPLETIONS_LIMIT = 10_000;
+/** Past completions one rule change evaluates, oldest first, in its transaction (a repeat takes the next ones). */
+export const PAST_COMPLETIONS_LIMIT = 1000;
 
 export interface CertificateServiceDeps {
   actor: Actor;

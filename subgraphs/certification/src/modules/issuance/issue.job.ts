@@ -21,10 +21,9 @@ import { z } from 'zod';
 import type { Job, Queue } from 'bullmq';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { type Logger, type UnitOfWork } from '@lectern/kernel';
-import { defineJob, enqueue, type JobDefinition } from '@lectern/kernel/consumers';
+import { defineJob, enqueueOrLeaveToSweep, type JobDefinition } from '@lectern/kernel/consumers';
 import { recordEvent } from '@lectern/kernel/outbox';
 import { periodic, type Periodic } from '@lectern/kernel/periodic';
-import { enqueueWithin } from '@lectern/kernel/queues';
 import { jobQueueName } from '@lectern/kernel/worker';
 import { CERTIFICATION, CertificateIssued } from '@lectern/contracts/certification';
 import type { ObjectStorage } from '@lectern/storage';
@@ -38,8 +37,6 @@ import { versionFacts } from './evaluate.ts';
 import { certificateRow, type CertificateView } from '../../views.ts';
 
 export const ISSUE_CERTIFICATE = 'issue-certificate';
-/** How long the request path and the consumer wait for Redis to take a job (the sweep enqueues one it never got). */
-const ENQUEUE_TIMEOUT_MS = 1000;
 const SWEEP_LIMIT = 500;
 
 const payload = z.strictObject({ tenantId: z.string().uuid(), certificateId: z.string().uuid() });
@@ -53,11 +50,7 @@ export type Generate = (tenantId: string, certificateId: string, round?: string)
 
 export function generateProducer(queue: Queue, log: Logger): Generate {
   return async (tenantId, certificateId, round) => {
-    try {
-      await enqueueWithin(ENQUEUE_TIMEOUT_MS, () => enqueue(queue, producerSide, { tenantId, certificateId }, { jobId: certificateJobId(certificateId, round) }));
-    } catch (err) {
-      log.warn({ err, tenantId, certificateId }, "certificate job not enqueued now; the worker's sweep will");
-    }
+    await enqueueOrLeaveToSweep(queue, producerSide, { tenantId, certificateId }, { jobId: certificateJobId(certificateId, round) }, log, { tenantId, certificateId });
   };
 }
 

@@ -4,8 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import { badInput, forbidden, idOf, inputId, notFound, type Logger } from '@lectern/kernel';
-import { enqueue } from '@lectern/kernel/consumers';
-import { enqueueWithin } from '@lectern/kernel/queues';
+import { enqueueOrLeaveToSweep } from '@lectern/kernel/consumers';
 import { adminWrites, requireReader, teaches } from '../../access.ts';
 import type { MutationResult } from '../../errors.ts';
 import { runMutation, type Idempotent, type ServiceDeps } from '../enrollment/mutation.ts';
@@ -25,8 +24,6 @@ export interface ImportRosterInput extends Idempotent {
 }
 
 export const MAX_ROSTER_ROWS = 20_000;
-/** How long importRoster waits for Redis to take the job before leaving it to the worker's sweep. */
-const ENQUEUE_TIMEOUT_MS = 1000;
 
 const EMAIL = /^[^\s@,;<>"]+@[^\s@,;<>"]+\.[^\s@,;<>"]+$/;
 
@@ -107,9 +104,7 @@ export class RosterService {
       // replay enqueues again (same job id, so BullMQ keeps one). Whatever Redis lost or never
       // got, the worker's sweep re-enqueues within seconds of Redis answering (worker.ts).
       const importId = result.importId;
-      await enqueueWithin(ENQUEUE_TIMEOUT_MS, () => enqueue(this.#deps.queue, importRosterJob.def, { tenantId: actor.tenantId, importId }, { jobId: importId })).catch((err: unknown) =>
-        this.#deps.log.warn({ err, importId }, 'roster import not enqueued now; the worker sweep enqueues it once Redis answers'),
-      );
+      await enqueueOrLeaveToSweep(this.#deps.queue, importRosterJob.def, { tenantId: actor.tenantId, importId }, { jobId: importId }, this.#deps.log, { importId });
     }
     return result;
   }

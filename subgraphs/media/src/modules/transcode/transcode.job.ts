@@ -30,9 +30,8 @@ import { z } from 'zod';
 import type { Job, Queue } from 'bullmq';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { inTenant, type Logger, type UnitOfWork } from '@lectern/kernel';
-import { defineJob, enqueue, type JobDefinition } from '@lectern/kernel/consumers';
+import { defineJob, enqueueOrLeaveToSweep, type JobDefinition } from '@lectern/kernel/consumers';
 import { periodic, type Periodic } from '@lectern/kernel/periodic';
-import { enqueueWithin } from '@lectern/kernel/queues';
 import { jobQueueName } from '@lectern/kernel/worker';
 import { MEDIA } from '@lectern/contracts/media';
 import type { ObjectStorage } from '@lectern/storage';
@@ -49,8 +48,6 @@ export const TRANSCODE_VIDEO = 'transcode-video';
 export const PURGE_VIDEO = 'purge-video';
 /** Attempts before a video is FAILED (an ffmpeg that fails three times will fail again). */
 export const TRANSCODE_ATTEMPTS = 3;
-/** How long the request path waits for Redis to take a job (the sweep enqueues one it never got). */
-const ENQUEUE_TIMEOUT_MS = 1000;
 /** At most this often a running transcode writes its percent to the database (the job's progress is every report). */
 const PERCENT_WRITE_MS = 1000;
 /** Objects stored at once. */
@@ -73,11 +70,7 @@ export interface Transcodes {
 
 export function transcodeProducer(queue: Queue, log: Logger): Transcodes {
   const add = async (name: string, data: Payload) => {
-    try {
-      await enqueueWithin(ENQUEUE_TIMEOUT_MS, () => enqueue(queue, producerSide(name), data, { jobId: jobId(name, data.videoId) }));
-    } catch (err) {
-      log.warn({ err, ...data, job: name }, 'job not enqueued now; the worker\'s sweep will');
-    }
+    await enqueueOrLeaveToSweep(queue, producerSide(name), data, { jobId: jobId(name, data.videoId) }, log, data);
   };
   return {
     enqueue: (tenantId, videoId) => add(TRANSCODE_VIDEO, { tenantId, videoId }),
