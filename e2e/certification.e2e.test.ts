@@ -1,7 +1,7 @@
 // Certification through the gateway, with every worker running: an ORG_ADMIN enables a course's
 // certificate rule, a learner completes the course (learning's CourseCompleted reaches
 // certification), and the certificate appears on the learner (User.certificates, federated with
-// catalog's Course). Anyone verifies it, signed in or not, from any organization; another
+// catalog's Course), and the learner is told. Anyone verifies it, signed in or not, from any organization; another
 // organization can neither list nor revoke it; a revocation is what verifiers then report.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { globalId } from '@lectern/kernel/ids';
@@ -88,6 +88,12 @@ describe('certification through the gateway', () => {
     expect(pdf.status).toBe(200);
     expect((await pdf.arrayBuffer()).byteLength).toBeGreaterThan(1000);
     expect((await fetch(cert.verificationUrl)).status).toBe(200);
+    // The learner is told (notifications hears certification's CertificateIssued).
+    const told = await until(async () => {
+      const r = await okAs(stack.url, t.aLearner, `{ notifications(first: 5, filter: { categories: [CERTIFICATE_ISSUED] }) { nodes { title course { id } } } }`);
+      return r.notifications.nodes[0] ?? null;
+    }, Boolean, 30_000);
+    expect(told).toEqual({ title: 'Your certificate for “Safe lifting” is ready', course: { id: globalId('Course', course.id) } });
     // node(id:) refetches it; the other learner sees nothing.
     expect((await okAs(stack.url, t.aLearner, `query($id: ID!) { node(id: $id) { id ... on Certificate { status } } }`, { id: certificateId })).node).toEqual({ id: certificateId, status: 'ISSUED' });
     expect((await okAs(stack.url, t.aLearner2, `query($id: ID!) { node(id: $id) { id } }`, { id: certificateId })).node).toBeNull();

@@ -5,7 +5,7 @@
 // edits only its own entry, and its handlers are checked against it by its tests.
 import { routesFrom, type EventDefinition, type Routes } from '@lectern/kernel/events';
 import { ASSESSMENT, QuizFailed, QuizPassed } from './assessment.ts';
-import { CERTIFICATION } from './certification.ts';
+import { CERTIFICATION, CertificateIssued } from './certification.ts';
 import { CoursePublished } from './catalog.ts';
 import { CohortInstructorsChanged, ENROLLMENT, EnrollmentCompleted, EnrollmentDropped, EnrollmentMoved, LearnerEnrolled, OfferingVersionChanged } from './enrollment.ts';
 import { MemberAdded, MemberInvited } from './identity.ts';
@@ -16,7 +16,7 @@ import { NOTIFICATIONS } from './notifications.ts';
 
 /** Consuming context (its queue is events-<context>) → the events it handles. */
 export const subscriptions = {
-  [NOTIFICATIONS]: [MemberInvited, MemberAdded, CoursePublished, LearnerEnrolled, CourseCompleted],
+  [NOTIFICATIONS]: [MemberInvited, MemberAdded, CoursePublished, LearnerEnrolled, CourseCompleted, CertificateIssued],
   [ENROLLMENT]: [CourseCompleted],
   [LEARNING]: [LearnerEnrolled, EnrollmentDropped, EnrollmentMoved, EnrollmentCompleted, CohortInstructorsChanged, QuizPassed, OfferingVersionChanged, AttendanceRecorded],
   [LIVE]: [LearnerEnrolled, EnrollmentDropped, EnrollmentMoved, CohortInstructorsChanged],

@@ -10,6 +10,7 @@ import { seedCourse } from '@lectern/catalog/testing';
 import { MemberAdded, MemberInvited } from '@lectern/contracts/identity';
 import { LearnerEnrolled } from '@lectern/contracts/enrollment';
 import { CourseCompleted } from '@lectern/contracts/learning';
+import { CertificateIssued } from '@lectern/contracts/certification';
 import { TEST_PASSWORD } from '@lectern/identity/testing';
 import { NOTIFICATIONS } from '@lectern/contracts/notifications';
 import { routes, subscriptions } from '@lectern/contracts/subscriptions';
@@ -284,6 +285,22 @@ describe('a learner’s own courses (enrollment.LearnerEnrolled, learning.Course
     await handle(h, other);
     expect((await mail(h)).slice(mailBefore).map((m) => [m.to, m.subject])).toEqual([[B.learner2.email, 'You completed a course']]);
     expect((await ok(h, B.actors.learner2, Q.inbox, { filter: { categories: ['COURSE_COMPLETED'] } })).notifications.nodes).toHaveLength(1);
+  });
+
+  it('tells the learner their certificate is ready, linking to it', async () => {
+    const courseId = randomUUID();
+    const certificateId = randomUUID();
+    const event = envelope(CertificateIssued, { tenantId: B.tenantId, payload: { certificateId, learnerId: B.learner2.id, courseId, enrollmentId: randomUUID() } });
+    const mailBefore = (await mail(h)).length;
+    expect(await handle(h, event)).toBe('processed');
+    expect(await handle(h, event, `${event.id}-again`)).toBe('duplicate');
+    expect(await itemsOf(event.id)).toEqual([
+      { user_id: B.learner2.id, category: 'CERTIFICATE_ISSUED', in_app: true, title: 'Your certificate for a course is ready', course_id: courseId, pending: null },
+    ]);
+    expect((await mail(h)).slice(mailBefore).map((m) => [m.to, m.subject])).toEqual([[B.learner2.email, 'Your certificate for a course is ready']]);
+    const inbox = await ok(h, B.actors.learner2, `{ notifications(first: 5, filter: { categories: [CERTIFICATE_ISSUED] }) { nodes { link } } }`);
+    expect(inbox.notifications.nodes.map((n: { link: string }) => n.link)).toEqual([expect.stringMatching(new RegExp(`/certificates/${certificateId}$`))]);
+    expect(routes[CertificateIssued.type]).toEqual([NOTIFICATIONS]);
   });
 
   it('reaches the learner from enrollment’s and learning’s relays (routed by the subscriptions contract)', () => {

@@ -222,9 +222,11 @@ describe('preferences', () => {
       row('WAITLIST_PROMOTED', 'EMAIL', 'IMMEDIATE'),
       row('COURSE_COMPLETED', 'IN_APP', 'IMMEDIATE'),
       row('COURSE_COMPLETED', 'EMAIL', 'IMMEDIATE'),
+      row('CERTIFICATE_ISSUED', 'IN_APP', 'IMMEDIATE'),
+      row('CERTIFICATE_ISSUED', 'EMAIL', 'IMMEDIATE'),
     ]);
     // Ids are distinct per person and organization.
-    expect(new Set([...prefs.map((p: { id: string }) => p.id), prefId(alice, 'COURSES', 'IN_APP'), prefId({ ...bob, tenantId: B }, 'COURSES', 'IN_APP')]).size).toBe(14);
+    expect(new Set([...prefs.map((p: { id: string }) => p.id), prefId(alice, 'COURSES', 'IN_APP'), prefId({ ...bob, tenantId: B }, 'COURSES', 'IN_APP')]).size).toBe(16);
   });
 
   it('changes one choice idempotently, for the caller in this organization only', async () => {

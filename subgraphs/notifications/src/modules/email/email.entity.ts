@@ -2,7 +2,7 @@
 import { defineEntity, p } from '@mikro-orm/postgresql';
 import { tenantFilter } from '@lectern/kernel';
 
-export const EMAIL_KINDS = ['INVITATION', 'COURSE_PUBLISHED', 'DIGEST', 'ENROLLMENT_CONFIRMED', 'WAITLIST_PROMOTED', 'COURSE_COMPLETED'] as const;
+export const EMAIL_KINDS = ['INVITATION', 'COURSE_PUBLISHED', 'DIGEST', 'ENROLLMENT_CONFIRMED', 'WAITLIST_PROMOTED', 'COURSE_COMPLETED', 'CERTIFICATE_ISSUED'] as const;
 export type EmailKind = (typeof EMAIL_KINDS)[number];
 
 export const EmailSentSchema = defineEntity({

@@ -9,6 +9,7 @@ import { MemberAdded, MemberInvited } from '@lectern/contracts/identity';
 import { CoursePublished } from '@lectern/contracts/catalog';
 import { LearnerEnrolled } from '@lectern/contracts/enrollment';
 import { CourseCompleted } from '@lectern/contracts/learning';
+import { CertificateIssued } from '@lectern/contracts/certification';
 import { courseText, type CourseCategory } from '../inbox/texts.ts';
 import { sendEmailOnce } from '../email/email.service.ts';
 import { invitationEmail, newCourseEmail } from '../email/templates.ts';
@@ -113,14 +114,14 @@ export function eventHandlers(rt: WorkerRuntime): EventHandler[] {
    */
   const aboutCourse = async (
     rt: WorkerRuntime,
-    args: { em: EntityManager; event: EventEnvelope; category: CourseCategory; learnerId: string; courseId: string },
+    args: { em: EntityManager; event: EventEnvelope; category: CourseCategory; learnerId: string; courseId: string; link?: string },
   ) => {
     const tenantId = tenantOf(args.event);
     await rt.schedules.ensure(tenantId);
     const { title, body } = courseText(args.category, null)!;
     // The email names the course as catalog calls it now (the inbox item does so at read time).
     const named = courseText(args.category, await rt.courses.title(tenantId, args.courseId))!;
-    const courseUrl = `${env.PUBLIC_APP_URL}/courses/${args.courseId}`;
+    const courseUrl = args.link ?? `${env.PUBLIC_APP_URL}/courses/${args.courseId}`;
     const { organization } = await rt.directory.members(tenantId);
     return rt.delivery.deliver(args.em, {
       tenantId,
@@ -149,5 +150,13 @@ export function eventHandlers(rt: WorkerRuntime): EventHandler[] {
     log.info({ enrollmentId: event.payload.enrollmentId, ...report }, 'learner told of their completion');
   });
 
-  return [invited, added, published, enrolled, completed];
+  /** "Your certificate is ready", to the learner (linking to it in the app). */
+  const certified = onEvent(CertificateIssued, async ({ em, event, log }) => {
+    const { learnerId, courseId, certificateId } = event.payload;
+    const link = `${env.PUBLIC_APP_URL}/certificates/${certificateId}`;
+    const report = await aboutCourse(rt, { em, event, category: 'CERTIFICATE_ISSUED', learnerId, courseId, link });
+    log.info({ certificateId, ...report }, 'learner told their certificate is ready');
+  });
+
+  return [invited, added, published, enrolled, completed, certified];
 }
