@@ -76,6 +76,12 @@ export interface SubgraphDefinition<Env extends SubgraphEnv, Ctx extends Subgrap
   /** Adds per-request services and DataLoaders to the base context. */
   context(base: SubgraphContext, deps: SubgraphDeps<Env>, runtime: Runtime): Ctx;
   routes?(deps: SubgraphDeps<Env>, runtime: Runtime): Route[];
+  /**
+   * Whether its routes' client address (RequestInfo.ip) is X-Forwarded-For's first entry: for
+   * public routes reached through an ingress that replaces that header (the GraphQL endpoint
+   * answers the gateway only, whose actor carries the client's address). Default: no.
+   */
+  trustProxy?(env: Env): boolean;
   /** The leases its subscriptions' admissions start (presence): renewed and released by the kernel and the gateway. */
   leases?(deps: SubgraphDeps<Env>, runtime: Runtime): LeaseHandler;
   /**
@@ -241,6 +247,7 @@ export async function startSubgraph<Env extends SubgraphEnv, Ctx extends Subgrap
     log,
     metrics,
     routes: [...subscriptions.routes, ...(def.routes?.(deps, runtime) ?? [])],
+    trustProxy: def.trustProxy?.(env) ?? false,
     graphql: {
       path: '/graphql',
       apollo,

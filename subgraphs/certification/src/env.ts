@@ -1,7 +1,7 @@
 // Certification configuration, parsed once at start (the one place that reads the environment).
 // The subgraph (main.ts) and the worker (worker.ts) share it: each uses what it needs.
 import { workerKernelEnv } from '@lectern/kernel/worker';
-import { baseEnv, databaseEnv, parseEnv, rawEnv, z } from '@lectern/kernel/env';
+import { baseEnv, bool, databaseEnv, parseEnv, rawEnv, z } from '@lectern/kernel/env';
 import { storageEnv } from '@lectern/storage';
 
 /** The development secret: production refuses to start with it (see `certificationSecret`). */
@@ -31,6 +31,14 @@ export const certificationEnv = baseEnv
      * organization's issuer key (issued credentials still verify: their keys are public).
      */
     CERTIFICATION_SECRET: z.string().min(32).optional(),
+    /**
+     * Honour X-Forwarded-For on the public routes (the verifier's per-address limit) only behind
+     * an ingress that replaces it: otherwise any client could pick its own address.
+     */
+    TRUST_PROXY: bool.default(false),
+    /** The public verifier's limit per client address (POST /certification/verify and verifyCredential): per minute, and burst. */
+    VERIFY_RATE_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(60),
+    VERIFY_BURST: z.coerce.number().int().min(1).max(100_000).default(20),
     /** How long a PDF download URL lives (seconds). */
     CERTIFICATE_URL_TTL_SECONDS: z.coerce.number().int().min(10).max(86_400).default(900),
     /** Certificates one worker generates at once (each signs a credential and renders a PDF). */

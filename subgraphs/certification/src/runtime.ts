@@ -5,6 +5,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { SubgraphDeps } from '@lectern/kernel/subgraph';
 import { requestQueues } from '@lectern/kernel/queues';
+import { TokenBucket } from '@lectern/kernel/rate-limit';
 import { jobQueueName } from '@lectern/kernel/worker';
 import { CERTIFICATION } from '@lectern/contracts/certification';
 import { createStorage, storageConfig, type ObjectStorage } from '@lectern/storage';
@@ -44,7 +45,7 @@ export function publicOrigin(env: CertificationEnv, opts: { required: boolean })
   return { value };
 }
 
-export function createSubgraphRuntime({ env, orm, log }: SubgraphDeps<CertificationEnv>): SubgraphRuntime {
+export function createSubgraphRuntime({ env, orm, redis, log }: SubgraphDeps<CertificationEnv>): SubgraphRuntime {
   // What may refuse the start comes before what opens connections.
   const secret = certificationSecret(env);
   const origin = publicOrigin(env, { required: false });
@@ -58,7 +59,7 @@ export function createSubgraphRuntime({ env, orm, log }: SubgraphDeps<Certificat
     origin,
     storage,
     urls,
-    verifier: new Verifier(orm),
+    verifier: new Verifier(orm, new TokenBucket(redis, { prefix: `${env.REDIS_PREFIX}certification:verify:`, perMinute: env.VERIFY_RATE_PER_MINUTE, burst: env.VERIFY_BURST }), log),
     directory: dir,
     issuer,
     evaluate: { directory: dir, issuer, origin: () => urls.origin, generate },

@@ -31,6 +31,8 @@ export const certification: SubgraphDefinition<CertificationEnv, Context, Subgra
     statusRoute(deps.orm),
     ...publicRoutes({ orm: deps.orm, verifier: rt.verifier, urls: rt.urls, storage: rt.storage, directory: rt.directory, log: deps.log }),
   ],
+  // The verifier limits each client address: behind an ingress, X-Forwarded-For's (TRUST_PROXY).
+  trustProxy: (env) => env.TRUST_PROXY,
   // PDF downloads need the object storage: /readyz says when it does not answer.
   readiness: (_deps, rt) => ({ storage: () => rt.storage.check() }),
   close: (_deps, runtime) => runtime.close(),

@@ -153,3 +153,24 @@ describe('revoking', () => {
     expect(mine.certificate).toMatchObject({ status: 'REVOKED', revocation: { reason: 'Issued in error' } });
   });
 });
+
+describe('the verifier under load', () => {
+  it('limits each client address (VERIFY_RATE_PER_MINUTE, VERIFY_BURST): 429 with Retry-After, RATE_LIMITED in GraphQL; another address is not affected', async () => {
+    const base = new URL(h.url).origin;
+    let refused: Response | undefined;
+    for (let i = 0; i < 60 && !refused; i++) {
+      const r = await fetch(`${base}/certification/verify`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+      if (r.status === 429) refused = r;
+      else await r.body?.cancel();
+    }
+    expect(refused?.status).toBe(429);
+    expect(Number(refused!.headers.get('retry-after'))).toBeGreaterThan(0);
+    let limited: Awaited<ReturnType<typeof call>> | undefined;
+    for (let i = 0; i < 60 && !limited; i++) {
+      const r = await call(h, anonymousActor('203.0.113.9'), VERIFY, { i: { credential: '{}' } });
+      if (errorCode(r) === 'RATE_LIMITED') limited = r;
+    }
+    expect(limited?.errors?.[0]?.extensions?.retryAfterSeconds).toBeGreaterThan(0);
+    expect((await ok<Data>(h, anonymousActor('203.0.113.10'), VERIFY, { i: { credential: '{}' } })).verifyCredential.status).toBe('INVALID');
+  });
+});

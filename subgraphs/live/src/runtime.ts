@@ -3,14 +3,14 @@
 // transition), the chat rate limiter, and the publisher of session events.
 import type { SubgraphDeps } from '@lectern/kernel/subgraph';
 import type { LiveEnv } from './env.ts';
-import { ChatRateLimiter } from './modules/chat/rate-limit.ts';
+import { TokenBucket } from '@lectern/kernel/rate-limit';
 import { PresenceService } from './modules/presence/presence.service.ts';
 import { PresenceStore } from './modules/presence/presence.store.ts';
 import { createPublisher, type Publisher } from './modules/realtime/events.ts';
 
 export interface SubgraphRuntime {
   presence: PresenceService;
-  rateLimiter: ChatRateLimiter;
+  rateLimiter: TokenBucket;
   publisher: Publisher;
   close(): Promise<void>;
 }
@@ -23,7 +23,7 @@ export function createSubgraphRuntime(deps: SubgraphDeps<LiveEnv>): SubgraphRunt
   presence.start(env.PRESENCE_SWEEP_INTERVAL_MS);
   return {
     presence,
-    rateLimiter: new ChatRateLimiter(redis, { perMinute: env.CHAT_RATE_PER_MINUTE, burst: env.CHAT_BURST }),
+    rateLimiter: new TokenBucket(redis, { prefix: 'live:chat-bucket:', perMinute: env.CHAT_RATE_PER_MINUTE, burst: env.CHAT_BURST }),
     publisher,
     close: () => presence.stop(),
   };

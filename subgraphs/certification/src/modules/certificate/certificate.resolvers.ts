@@ -1,7 +1,7 @@
 // Certificates as the API shows them (to their learner, ORG_ADMIN and certification API keys),
 // course rules (every member), the organization's branding, the public verifier, and the
 // mutations.
-import { badInput, emptyConnection, entityRef, globalIdOf, idOf, type PageArgs } from '@lectern/kernel';
+import { badInput, emptyConnection, entityRef, globalIdOf, idOf, rateLimited, type PageArgs } from '@lectern/kernel';
 import type { Context } from '../../context.ts';
 import type { MutationResult } from '../../errors.ts';
 import { certificatePage, type CertificateFilter } from '../../loaders.ts';
@@ -33,6 +33,8 @@ async function branding(ctx: Context) {
 
 /** Exactly one of `credential` / `pdf`. */
 async function verify(input: { credential?: string | null; pdf?: string | null }, ctx: Context): Promise<CredentialVerification> {
+  const wait = await ctx.verifier.wait(ctx.actor.ip);
+  if (wait !== null) throw rateLimited(`Too many verifications from your address: retry in ${wait} s`, wait);
   const given = [input.credential, input.pdf].filter((v) => v != null).length;
   if (given !== 1) throw badInput('give exactly one of credential (JSON text) or pdf (base64)', input.credential != null ? 'pdf' : 'credential');
   if (input.credential != null) return ctx.verifier.verifyJson(input.credential);

@@ -2,7 +2,8 @@
 // subgraph process under /certification/, which the ingress exposes):
 // - POST /certification/verify: the body is a credential (application/json or
 //   application/vc+ld+json) or a certificate PDF (application/pdf); the answer is the
-//   verification as JSON (the same as GraphQL's verifyCredential). At most 5 MiB.
+//   verification as JSON (the same as GraphQL's verifyCredential). At most 5 MiB, and
+//   VERIFY_RATE_PER_MINUTE per client address (429 with Retry-After beyond).
 // - GET /certification/verify/<organization>/<certificate>: the page a certificate's QR code
 //   opens: the certificate's live status (valid, revoked with when, expired), what it certifies,
 //   for whom and by whom, checked against its stored credential. Unknown or malformed → 404.
@@ -74,7 +75,7 @@ const VERIFY_SCRIPT = `document.getElementById('f').addEventListener('change', a
 
 /** The public routes (see the header). */
 export function publicRoutes(deps: RouteDeps): Route[] {
-  const verifyApi: Route = async (req, res, url) => {
+  const verifyApi: Route = async (req, res, url, info) => {
     if (url.pathname !== VERIFY_API_PATH) return false;
     if (req.method === 'OPTIONS') {
       res.writeHead(204, { ...CORS, 'access-control-allow-methods': 'GET, POST, OPTIONS', 'access-control-allow-headers': 'content-type', 'access-control-max-age': '600' });
@@ -93,6 +94,11 @@ export function publicRoutes(deps: RouteDeps): Route[] {
     }
     if (req.method !== 'POST') {
       sendJson(res, 405, { error: 'use POST with a credential (application/json) or a PDF (application/pdf)' }, { ...CORS, allow: 'GET, POST, OPTIONS' });
+      return true;
+    }
+    const wait = await deps.verifier.wait(info.ip);
+    if (wait !== null) {
+      sendJson(res, 429, { error: `too many verifications from your address: retry in ${wait} s` }, { ...CORS, 'retry-after': String(wait) });
       return true;
     }
     const type = String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();

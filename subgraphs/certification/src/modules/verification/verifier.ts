@@ -6,6 +6,8 @@
 // credential's statusListCredential URL: the list itself is signed, so the URL's origin need
 // not match today's).
 import type { MikroORM } from '@mikro-orm/postgresql';
+import type { Logger } from '@lectern/kernel';
+import type { TokenBucket } from '@lectern/kernel/rate-limit';
 import { verifyAchievementCredential, type CredentialVerification } from '../credential/verify.ts';
 import { credentialFromPdf, PdfReadError } from '../pdf/extract.ts';
 import { publishedStatusList, STATUS_PATH } from '../status/status-lists.ts';
@@ -24,10 +26,38 @@ const invalid = (reason: string): CredentialVerification => ({
   validUntil: null,
 });
 
+/** How long the limit waits for Redis before letting a verification through. */
+const LIMIT_TIMEOUT_MS = 500;
+
 export class Verifier {
   readonly #orm: MikroORM;
-  constructor(orm: MikroORM) {
+  readonly #limit: TokenBucket;
+  readonly #log: Logger;
+  constructor(orm: MikroORM, limit: TokenBucket, log: Logger) {
     this.#orm = orm;
+    this.#limit = limit;
+    this.#log = log;
+  }
+
+  /**
+   * The seconds a client must wait before verifying again (over VERIFY_RATE_PER_MINUTE from its
+   * address), or null. Verifying reads PostgreSQL only: while Redis cannot answer, nobody waits.
+   */
+  async wait(client: string | null): Promise<number | null> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await Promise.race([
+        this.#limit.take(client ?? 'unknown'),
+        new Promise<null>((resolve) => {
+          timer = setTimeout(() => resolve(null), LIMIT_TIMEOUT_MS);
+        }),
+      ]);
+    } catch (err) {
+      this.#log.warn({ err }, 'the verifier\'s rate limit is not applied: Redis did not answer');
+      return null;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Verifies a parsed credential (any JSON value: the rules say what is wrong with it). */

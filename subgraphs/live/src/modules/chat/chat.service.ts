@@ -96,7 +96,7 @@ export class ChatService {
       if (session.status === 'ENDED') return { sessionId, messageId: null, errors: [liveError('SESSION_ENDED', 'The session has ended; its chat is closed')] };
       const until = await activeMute(em, tenantId, sessionId, deps.actor.userId);
       if (until) throw new Refusal(mutedError(until));
-      const wait = await deps.rateLimiter.take(tenantId, sessionId, deps.actor.userId);
+      const wait = await deps.rateLimiter.take(`${tenantId}:${sessionId}:${deps.actor.userId}`);
       if (wait !== null) throw new Refusal(rateLimitedError(wait));
       const message = em.create(ChatMessage, { id: randomUUID(), tenantId, sessionId, authorId: deps.actor.userId, body, editedAt: null, deletedAt: null, deletedBy: null });
       await em.flush();

@@ -6,7 +6,7 @@ import { conflict, idempotentWrite, type Actor, type UnitOfWork } from '@lectern
 import type { Member } from '../../access.ts';
 import type { LiveError, MutationResult } from '../../errors.ts';
 import type { LiveLoaders, Viewer } from '../../loaders.ts';
-import type { ChatRateLimiter } from '../chat/rate-limit.ts';
+import type { TokenBucket } from '@lectern/kernel/rate-limit';
 import type { PresenceService } from '../presence/presence.service.ts';
 import type { LiveEvent, Publisher } from '../realtime/events.ts';
 
@@ -16,7 +16,8 @@ export interface ServiceDeps {
   loaders: LiveLoaders;
   viewer: Viewer;
   presence: PresenceService;
-  rateLimiter: ChatRateLimiter;
+  /** The chat bucket per (organization, session, person). */
+  rateLimiter: TokenBucket;
   publisher: Publisher;
 }
 
