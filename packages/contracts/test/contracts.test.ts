@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { EventDefinition } from '@lectern/kernel/events';
 import * as assessment from '../src/assessment.ts';
 import * as catalog from '../src/catalog.ts';
+import * as certification from '../src/certification.ts';
 import * as enrollment from '../src/enrollment.ts';
 import * as identity from '../src/identity.ts';
 import * as learning from '../src/learning.ts';
@@ -11,7 +12,7 @@ import * as live from '../src/live.ts';
 import * as notifications from '../src/notifications.ts';
 import { routes, subscriptions } from '../src/subscriptions.ts';
 
-const contexts = { assessment, catalog, enrollment, identity, learning, live, notifications };
+const contexts = { assessment, catalog, certification, enrollment, identity, learning, live, notifications };
 const isEvent = (v: unknown): v is EventDefinition => typeof v === 'object' && v !== null && 'type' in v && 'aggregate' in v && 'payload' in v;
 const published = Object.entries(contexts).flatMap(([context, module]) => Object.values(module).filter(isEvent).map((event) => ({ context, event })));
 

@@ -199,7 +199,7 @@ export interface JobDefinition<S extends z.ZodType = z.ZodType> {
    * after its dead letter is recorded: record the failure where people look for it (the
    * job's own status), in the payload's tenant. A replayed dead letter runs `run` again.
    */
-  failed?(ctx: { uow: UnitOfWork; data: z.infer<S>; job: Job; log: Logger; attempts: number }): Promise<void>;
+  failed?(ctx: { uow: UnitOfWork; data: z.infer<S>; job: Job; log: Logger; attempts: number; reason: string }): Promise<void>;
 }
 
 /** A typed background job; its payload must carry `tenantId` (ids only). */
@@ -252,13 +252,15 @@ export function startJobWorker(defs: JobDefinition[], opts: Omit<ConsumerOptions
     const tenantId = tenantOf(parsed.data);
     return inTenant(opts.orm, tenantId, (uow) => def.run({ uow, data: parsed.data, job, log: opts.log.child({ queue: opts.queue, jobId: job.id, tenantId }) }));
   };
-  const failed = async (job: Job) => {
+  const failed = async (job: Job, err: unknown) => {
     const def = byName.get(job.name);
     const parsed = def?.failed ? def.payload.safeParse(job.data) : undefined;
     if (!def?.failed || !parsed?.success) return;
     const tenantId = tenantOf(parsed.data);
     const log = opts.log.child({ queue: opts.queue, jobId: job.id, tenantId });
-    await inTenant(opts.orm, tenantId, (uow) => def.failed!({ uow, data: parsed.data, job, log, attempts: job.attemptsMade + 1 }));
+    // The last attempt's error: BullMQ records it on the job only after this returns.
+    const reason = err instanceof Error ? err.message : String(err);
+    await inTenant(opts.orm, tenantId, (uow) => def.failed!({ uow, data: parsed.data, job, log, attempts: job.attemptsMade + 1, reason }));
   };
   return quiet(new Worker(opts.queue, guarded(opts.queue, opts.orm, opts.log, opts.metrics, process, failed), workerOptions(opts)), opts.log);
 }

@@ -1,10 +1,10 @@
 // What certification does when what it needs is missing for a while: identity (the learner's
-// name and email) down while a certificate is generated, and a certificate whose job Redis never
-// got. Accepted work is finished once the dependency is back, without a restart.
+// name and email) down while a certificate is generated, a learner who left before it was, and a
+// certificate whose job Redis never got. Accepted work is finished once the dependency is back, without a restart.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONTACTS_PATH } from '@lectern/contracts/identity';
 import { seedCertificate } from '../src/testing/index.ts';
-import { actor, call, certificateById, certificatesOf, complete, courseGid, errorCode, idem, issued, ok, organization, startHarness, until, type Harness } from './helpers.ts';
+import { actor, call, certificateById, certificateGid, certificatesOf, complete, courseGid, errorCode, idem, issued, ok, organization, startHarness, until, type Harness } from './helpers.ts';
 
 let h: Harness;
 
@@ -55,6 +55,24 @@ describe('outages', () => {
     } finally {
       h.stubs.down = false;
     }
+  });
+
+  it('fails at once when the learner left the organization, and an ORG_ADMIN retries it once they are back', async () => {
+    const org = organization(h);
+    const learner = org.learner('Mary Jackson', 'mary@example.org');
+    const course = h.stubs.course(org.tenantId, 'Wind tunnels');
+    const admin = actor({ tenantId: org.tenantId, roles: ['ORG_ADMIN'] });
+    await ok(h, admin, `mutation($i: SetCertificateRuleInput!) { setCertificateRule(input: $i) { errors { code } } }`, { i: { courseId: courseGid(course.courseId), enabled: true, idempotencyKey: idem() } });
+    h.stubs.removeMember(org.tenantId, learner.userId);
+    const { enrollmentId } = await complete(h, org.tenantId, learner.userId, course);
+    const failed = await issued(h, org.tenantId, enrollmentId);
+    expect(failed).toMatchObject({ status: 'FAILED', attempts: 1, failureReason: 'Generating the certificate failed: the learner is no longer a member of the organization' });
+    h.stubs.member(org.tenantId, learner.userId, 'Mary Jackson', 'mary@example.org');
+    const retried = await ok<{ retryCertificate: { certificate: { status: string }; errors: unknown[] } }>(h, admin, `mutation($i: RetryCertificateInput!) { retryCertificate(input: $i) { certificate { status } errors { code } } }`, {
+      i: { certificateId: certificateGid(failed.id), idempotencyKey: idem() },
+    });
+    expect(retried.retryCertificate).toEqual({ certificate: { status: 'PENDING' }, errors: [] });
+    expect((await issued(h, org.tenantId, enrollmentId)).status).toBe('ISSUED');
   });
 
   it('issues a certificate whose job Redis never got (the sweep)', async () => {

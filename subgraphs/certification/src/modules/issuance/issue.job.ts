@@ -15,10 +15,10 @@
 // The job's progress says where it is (10, 40, 80, 100). A worker killed anywhere leaves the
 // certificate PENDING; BullMQ gives the stalled job to a worker again after the lock expires.
 // After its attempts BullMQ gives up and the certificate is FAILED with the reason (an admin may
-// retry it). The sweep re-enqueues PENDING certificates whose job Redis never got or lost.
+// retry it); what a retry cannot mend (the learner left, input the PDF cannot print) fails at once. The sweep re-enqueues PENDING certificates whose job Redis never got or lost.
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import type { Job, Queue } from 'bullmq';
+import { UnrecoverableError, type Job, type Queue } from 'bullmq';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { type Logger, type UnitOfWork } from '@lectern/kernel';
 import { defineJob, enqueueOrLeaveToSweep, type JobDefinition } from '@lectern/kernel/consumers';
@@ -30,7 +30,7 @@ import type { ObjectStorage } from '@lectern/storage';
 import { buildAchievementCredential, signCredential } from '../credential/credential.ts';
 import type { IssuerKey } from '../credential/keys.ts';
 import type { Directory } from '../people/directory.ts';
-import { renderCertificatePdf } from '../pdf/certificate-pdf.ts';
+import { CertificateInputError, renderCertificatePdf } from '../pdf/certificate-pdf.ts';
 import type { CertificateUrls } from '../delivery/urls.ts';
 import { ensureIssuer, publishIssuer } from '../issuer/issuer.ts';
 import { versionFacts } from './evaluate.ts';
@@ -72,8 +72,8 @@ export function certificationJobs(deps: IssueDeps): JobDefinition[] {
       payload,
       run: ({ uow, data, job, log }) => issueCertificate(deps, uow, data.certificateId, job, log),
       // BullMQ gave up (the attempts failed, or workers kept dying under it): the certificate says so.
-      failed: async ({ uow, data, job }) => {
-        const reason = `Generating the certificate failed: ${job.failedReason ?? 'the job could not finish'}`;
+      failed: async ({ uow, data, reason: error }) => {
+        const reason = `Generating the certificate failed: ${error}`;
         await uow.write(async (em) => {
           await em.execute(`update certificates set status = 'FAILED', failure_reason = ?, updated_at = now() where tenant_id = ? and id = ? and status = 'PENDING'`, [reason, uow.tenantId, data.certificateId]);
           await em.execute(`delete from pending_certificates where certificate_id = ? and organization_id = ?`, [data.certificateId, uow.tenantId]);
@@ -102,7 +102,8 @@ async function issueCertificate(deps: IssueDeps, uow: UnitOfWork, certificateId:
 
   const [organizationName, learner] = await Promise.all([deps.directory.organizationName(tenantId), deps.directory.learner(tenantId, cert.learnerId)]);
   // No longer a member: there is no one to issue to (and no email to bind the credential to).
-  if (!learner) throw new Error('the learner is no longer a member of the organization');
+  // Retrying will not change that: FAILED at once (retryCertificate once they are back).
+  if (!learner) throw new UnrecoverableError('the learner is no longer a member of the organization');
 
   const { key, facts } = await uow.write(async (em) => ({
     key: await ensureIssuer(em, tenantId, deps.secret),
@@ -112,7 +113,7 @@ async function issueCertificate(deps: IssueDeps, uow: UnitOfWork, certificateId:
   await job.updateProgress(40);
 
   const [branding] = await uow.statement<{ logo: Buffer | null; logo_type: 'png' | 'jpeg' | null }>(`select logo, logo_type from branding where tenant_id = ?`, [tenantId]);
-  const pdf = await renderCertificatePdf(
+  const pdf = await renderPdf(
     {
       certificateId: cert.id,
       organizationName,
@@ -146,6 +147,16 @@ async function issueCertificate(deps: IssueDeps, uow: UnitOfWork, certificateId:
   if (!issued) return 'nothing to do';
   log.info({ certificateId: cert.id, learnerId: cert.learnerId, courseId: cert.courseId, pdfBytes: pdf.byteLength }, 'certificate issued');
   return 'issued';
+}
+
+/** The PDF; input it cannot print (an empty name, a broken logo) fails the job at once: a retry would fail the same way. */
+async function renderPdf(...args: Parameters<typeof renderCertificatePdf>): Promise<Uint8Array> {
+  try {
+    return await renderCertificatePdf(...args);
+  } catch (err) {
+    if (err instanceof CertificateInputError) throw new UnrecoverableError(err.message);
+    throw err;
+  }
 }
 
 /** Signs the certificate's credential and stores it unless one is stored already (then that one is kept). */

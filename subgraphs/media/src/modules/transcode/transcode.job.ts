@@ -96,9 +96,9 @@ export function mediaJobs(deps: TranscodeDeps): JobDefinition[] {
       payload,
       run: ({ uow, data, job, log }) => transcodeVideo(deps, uow, data.videoId, job, log),
       // BullMQ gave up on the job (e.g. workers kept dying under it): the video says so.
-      failed: async ({ uow, data, job }) => {
+      failed: async ({ uow, data, reason }) => {
         const [row] = await uow.write((em) => em.execute<Record<string, unknown>[]>(`select * from video_assets where tenant_id = ? and id = ?`, [uow.tenantId, data.videoId]));
-        if (row) await fail(deps, uow, videoRow(row), `Transcoding failed: ${job.failedReason ?? 'the job could not finish'}`);
+        if (row) await fail(deps, uow, videoRow(row), `Transcoding failed: ${reason}`);
       },
     }),
     defineJob({
