@@ -1,7 +1,8 @@
 // `pnpm bench certificates`: certificates issued per second from BENCH_CERTIFICATES (1,000)
 // course completions, end to end, as separate processes on a scratch database (identity,
 // every subgraph (the gateway is ready once all answer) and the gateway; learning's and certification's workers;
-// production mode, local storage in a scratch folder).
+// production mode, local storage in a scratch folder; BENCH_CERTIFICATE_WORKERS certification
+// worker processes, 1 by default, each with BENCH_CERTIFICATE_CONCURRENCY jobs at once).
 // 1,000 learners of one organization and a published course whose rule an ORG_ADMIN enables
 // through the gateway. Then 1,000 CourseCompleted events are committed at once to learning's
 // outbox (what learning writes when a learner completes a course), and the clock runs until
@@ -36,6 +37,7 @@ export async function certificatesBench() {
   const stack = await startBenchStack({
     label: 'bench-certificates',
     workers: ['learning', 'certification'],
+    replicas: { certification: benchEnv.BENCH_CERTIFICATE_WORKERS },
     env: { STORAGE_DIR: join(scratch, 'objects'), MEDIA_SIGNING_SECRET: 'bench-media-signing-secret-0123456789abcdef', CERTIFICATION_SECRET: 'bench-certification-secret-0123456789abcdef', CERTIFICATE_CONCURRENCY: String(benchEnv.BENCH_CERTIFICATE_CONCURRENCY) },
   });
   const admin = new pg.Pool({ connectionString: stack.db.adminUrl, max: 2 });
@@ -101,6 +103,7 @@ export async function certificatesBench() {
     return {
       machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model },
       completions: n,
+      workerProcesses: benchEnv.BENCH_CERTIFICATE_WORKERS,
       workerConcurrency: benchEnv.BENCH_CERTIFICATE_CONCURRENCY,
       wallSeconds: round1(wall),
       certificatesPerSecond: round1(rate),

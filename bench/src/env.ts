@@ -39,6 +39,7 @@ export const benchEnv = parseEnv(
     /** `pnpm bench certificates`: completions (one learner each), and the certification worker's concurrency. */
     BENCH_CERTIFICATES: z.coerce.number().int().positive().default(1000),
     BENCH_CERTIFICATE_CONCURRENCY: z.coerce.number().int().positive().default(4),
+    BENCH_CERTIFICATE_WORKERS: z.coerce.number().int().positive().max(8).default(1),
     /** Prints monotonic microsecond marks around measured phases (to cut CPU profiles to them). */
     BENCH_MARKS: z.stringbool().default(false),
   }),

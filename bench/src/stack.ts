@@ -19,8 +19,11 @@ export interface BenchStack {
   close(): Promise<void>;
 }
 
-/** Starts the named subgraphs and workers (all subgraphs by default) and the gateway. */
-export async function startBenchStack(opts: { label: string; subgraphs?: string[]; workers?: string[]; env?: Record<string, string> }): Promise<BenchStack> {
+/**
+ * Starts the named subgraphs and workers (all subgraphs by default) and the gateway;
+ * `replicas` runs more than one process of a worker (as a deployment scales it out).
+ */
+export async function startBenchStack(opts: { label: string; subgraphs?: string[]; workers?: string[]; replicas?: Record<string, number>; env?: Record<string, string> }): Promise<BenchStack> {
   const db = await createTestDatabase(Object.fromEntries(SUBGRAPHS.map((s) => [s.name, s.migrations])), opts.label);
   const procs = children({ quiet: true });
   const pids: Record<string, number> = {};
@@ -48,8 +51,9 @@ export async function startBenchStack(opts: { label: string; subgraphs?: string[
     for (const s of wanted) start(s.name, s.main, { ...env, PORT: String(port(s.name)), SERVICE_SIGNING_KEY: devServiceKey(s.name as ServiceName) });
     for (const s of wanted) await waitReady(`http://127.0.0.1:${port(s.name)}/readyz`);
     const workers = SUBGRAPHS.filter((s) => (opts.workers ?? []).includes(s.name));
-    for (const s of workers) start(`${s.name}-w`, s.worker, { ...env, WORKER_PORT: String(port(s.name) + 100), SERVICE_SIGNING_KEY: devServiceKey(s.name as ServiceName) });
-    for (const s of workers) await waitReady(`http://127.0.0.1:${port(s.name) + 100}/readyz`);
+    const instances = workers.flatMap((s) => Array.from({ length: opts.replicas?.[s.name] ?? 1 }, (_, i) => ({ s, i, workerPort: port(s.name) + 100 + i * 20 })));
+    for (const { s, i, workerPort } of instances) start(`${s.name}-w${i ? i + 1 : ''}`, s.worker, { ...env, WORKER_PORT: String(workerPort), SERVICE_SIGNING_KEY: devServiceKey(s.name as ServiceName) });
+    for (const { workerPort } of instances) await waitReady(`http://127.0.0.1:${workerPort}/readyz`);
     start('gateway', 'gateway/src/main.ts', { ...env, PORT: String(base), ACTOR_SIGNING_KEY: DEV_ACTOR_PRIVATE_KEY, SERVICE_SIGNING_KEY: devServiceKey('gateway') });
     await waitReady(`http://127.0.0.1:${base}/readyz`);
   } catch (err) {
