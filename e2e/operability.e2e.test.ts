@@ -35,14 +35,23 @@ describe('operability', () => {
     expect(Object.keys(((await (await fetch(`${origin(stack.catalog.url)}/readyz`)).json()) as { checks: object }).checks).sort()).toEqual(['database', 'redis']);
   });
 
-  it('reports not ready, naming the subgraph, when a subgraph is down', async () => {
+  it('stays ready while a subgraph is down, reporting it degraded (body and metrics), and serves the others', async () => {
     const gw = await startGateway(gatewayEnv({ ...stack.db.env, IDENTITY_URL: stack.identity.url, CATALOG_URL: 'http://127.0.0.1:9/graphql' }));
     try {
       const ready = await fetch(`${origin(gw.url)}/readyz`);
-      expect(ready.status).toBe(503);
-      const body = (await ready.json()) as { checks: Record<string, string> };
+      // Pulling a gateway out of rotation for one down subgraph is how cascades start.
+      expect(ready.status).toBe(200);
+      const body = (await ready.json()) as { status: string; checks: Record<string, string> };
+      expect(body.status).toBe('degraded');
       expect(body.checks.identity).toBe('ok');
+      expect(body.checks.identityKeys).toBe('ok');
       expect(body.checks.catalog).not.toBe('ok');
+      const metrics = await (await fetch(`${origin(gw.url)}/metrics`)).text();
+      expect(metrics).toMatch(/lectern_dependency_up\{[^}]*dependency="catalog"[^}]*\} 0/);
+      expect(metrics).toMatch(/lectern_dependency_up\{[^}]*dependency="identity"[^}]*\} 1/);
+      // identity's fields are still served.
+      const r = await fetch(gw.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ __typename }' }) });
+      expect(r.status).toBe(200);
     } finally {
       await gw.close();
     }

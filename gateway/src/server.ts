@@ -262,8 +262,12 @@ export async function startGateway(env: GatewayEnv, opts: { port?: number; log?:
         return { actor, actorToken: await signer.sign(actor), requestId: info.requestId, traceparent: info.traceparent };
       },
     },
+    // Ready while it can verify tokens; a subgraph that does not answer makes it "degraded", not
+    // unready: every other subgraph's fields are still served.
     readiness: {
       identityKeys: () => auth.checkJwks(),
+    },
+    dependencies: {
       ...Object.fromEntries(
         Object.entries(subgraphUrls).map(([name, url]) => [
           name,

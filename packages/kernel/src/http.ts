@@ -4,6 +4,10 @@
 // /readyz runs every named readiness check at once (2 s each at most) and answers 200
 // `{"status":"ready","checks":{"database":"ok","redis":"ok",…}}`, or 503 "not ready" with each
 // failing check's short reason (e.g. `"redis":"down"` while Redis does not answer: redis.ts).
+// `dependencies` are checked the same way but never make the process unready: the process still
+// serves without them (the gateway, whose other subgraphs still answer: pulling it out of
+// rotation for one down subgraph is how cascades start). One that fails makes the answer 200
+// "degraded" with its reason, and each sets lectern_dependency_up (1 or 0).
 import http from 'node:http';
 import { randomFillSync, randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
@@ -51,6 +55,8 @@ export interface HttpHostOptions<Ctx extends BaseContext> {
   routes?: Route[];
   /** Named readiness checks; each resolves when healthy or throws with a short reason. */
   readiness?: Record<string, () => Promise<void>>;
+  /** Checks like `readiness` whose failure reports the process degraded, still ready (see the header). */
+  dependencies?: Record<string, () => Promise<void>>;
   bodyLimit?: number;
   trustProxy?: boolean;
   /** Runs first on every request: may set headers, and answers the request itself when it returns true (CORS preflight). */
@@ -152,7 +158,7 @@ export function createHttpHost<Ctx extends BaseContext>(opts: HttpHostOptions<Ct
         }
         if (url.pathname === '/readyz') {
           route = 'readyz';
-          return await ready(res, opts.readiness ?? {});
+          return await ready(res, opts.readiness ?? {}, opts.dependencies ?? {}, opts.metrics);
         }
         if (url.pathname === '/metrics') {
           route = 'metrics';
@@ -218,21 +224,26 @@ export function createHttpHost<Ctx extends BaseContext>(opts: HttpHostOptions<Ct
   };
 }
 
-async function ready(res: http.ServerResponse, checks: Record<string, () => Promise<void>>) {
-  const results: Record<string, string> = {};
-  let ok = true;
-  await Promise.all(
-    Object.entries(checks).map(async ([name, check]) => {
-      try {
-        await Promise.race([check(), new Promise((_, reject) => setTimeout(() => reject(new Error('timed out')), 2000).unref())]);
-        results[name] = 'ok';
-      } catch (err) {
-        ok = false;
-        results[name] = (err as Error).message.split('\n')[0] ?? 'failed';
-      }
-    }),
-  );
-  sendJson(res, ok ? 200 : 503, { status: ok ? 'ready' : 'not ready', checks: results });
+/** Runs a check (2 s at most): 'ok', or its failure's first line. */
+async function outcome(check: () => Promise<void>): Promise<string> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([check(), new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('timed out')), 2000)))]);
+    return 'ok';
+  } catch (err) {
+    return (err as Error).message.split('\n')[0] || 'failed';
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function ready(res: http.ServerResponse, checks: Record<string, () => Promise<void>>, dependencies: Record<string, () => Promise<void>>, metrics: Metrics) {
+  const run = (list: Record<string, () => Promise<void>>) => Promise.all(Object.entries(list).map(async ([name, check]) => [name, await outcome(check)] as const));
+  const [own, deps] = await Promise.all([run(checks), run(dependencies)]);
+  for (const [name, result] of deps) metrics.dependencyUp.set({ dependency: name }, result === 'ok' ? 1 : 0);
+  const ok = own.every(([, r]) => r === 'ok');
+  const status = !ok ? 'not ready' : deps.every(([, r]) => r === 'ok') ? 'ready' : 'degraded';
+  sendJson(res, ok ? 200 : 503, { status, checks: Object.fromEntries([...own, ...deps]) });
 }
 
 async function handleGraphQL<Ctx extends BaseContext>(

@@ -35,6 +35,12 @@ export function createMetrics(service: string) {
     labelNames: ['outcome'] as const,
     registers: [registry],
   });
-  return { registry, httpDuration, graphqlOperations, sqlStatements, subscriptionsActive, subscriptionEvents };
+  const dependencyUp = new client.Gauge({
+    name: 'lectern_dependency_up',
+    help: 'Whether a dependency the process serves without answered its last /readyz check (1) or not (0): the gateway\'s subgraphs',
+    labelNames: ['dependency'] as const,
+    registers: [registry],
+  });
+  return { registry, httpDuration, graphqlOperations, sqlStatements, subscriptionsActive, subscriptionEvents, dependencyUp };
 }
 export type Metrics = ReturnType<typeof createMetrics>;
