@@ -1,6 +1,9 @@
 // Health, readiness, metrics and production defaults of every process, and startup
 // failures that name what to start.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { gql } from '@lectern/testkit';
 import { DEV_ACTOR_PRIVATE_KEY } from '@lectern/kernel/dev-keys';
 import { devServiceKey } from '@lectern/kernel/service-auth';
 import { loadEnv as gatewayEnv, startGateway } from '@lectern/gateway/server';
@@ -54,6 +57,26 @@ describe('operability', () => {
       expect(r.status).toBe(200);
     } finally {
       await gw.close();
+    }
+  });
+
+  it('fails the fields of a subgraph that does not answer after SUBGRAPH_TIMEOUT_MS, and answers the rest', async () => {
+    // A subgraph that takes requests and says nothing, as a SIGSTOPped process does.
+    const silent = http.createServer(() => {});
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const catalogUrl = `http://127.0.0.1:${(silent.address() as AddressInfo).port}/graphql`;
+    const gw = await startGateway(gatewayEnv({ ...stack.db.env, IDENTITY_URL: stack.identity.url, CATALOG_URL: catalogUrl, SUBGRAPH_TIMEOUTS: 'catalog=500' }));
+    try {
+      const started = Date.now();
+      const r = await gql(gw.url, `{ me { kind } courseBySlug(slug: "intro") { id } }`, {});
+      expect(Date.now() - started).toBeLessThan(3000);
+      expect(r.errors?.[0]?.extensions?.code).toBe('SERVICE_UNAVAILABLE');
+      // The answer is partial, not `data: null`: identity's part is there (me: null, signed out), catalog's null with the error.
+      expect(r.data).toEqual({ me: null, courseBySlug: null });
+    } finally {
+      await gw.close();
+      silent.closeAllConnections();
+      await new Promise((r) => silent.close(r));
     }
   });
 

@@ -14,6 +14,28 @@ export const gatewayEnv = baseEnv.extend({
   ASSESSMENT_URL: z.string().url().default('http://127.0.0.1:4007/graphql'),
   MEDIA_URL: z.string().url().default('http://127.0.0.1:4008/graphql'),
   CERTIFICATION_URL: z.string().url().default('http://127.0.0.1:4009/graphql'),
+  /**
+   * How long the gateway waits for a subgraph's answer (ms) before the fields it owns fail with
+   * SERVICE_UNAVAILABLE (the rest of the operation is still answered): a stopped subgraph must not
+   * hold requests for a minute.
+   */
+  SUBGRAPH_TIMEOUT_MS: z.coerce.number().int().min(100).max(300_000).default(8000),
+  /** Per-subgraph exceptions, `name=ms` comma-separated (e.g. `media=20000`). */
+  SUBGRAPH_TIMEOUTS: z
+    .string()
+    .default('')
+    .transform((s, ctx) => {
+      const out: Record<string, number> = {};
+      for (const part of s.split(',').map((p) => p.trim()).filter(Boolean)) {
+        const m = /^([a-z]+)=(\d{3,6})$/.exec(part);
+        if (!m) {
+          ctx.addIssue({ code: 'custom', message: `"${part}" is not name=milliseconds (e.g. media=20000)` });
+          return z.NEVER;
+        }
+        out[m[1]!] = Number(m[2]);
+      }
+      return out;
+    }),
   /** Defaults: on in development and test, off in production. */
   INTROSPECTION: bool.optional(),
   PLAYGROUND: bool.optional(),

@@ -34,7 +34,6 @@ export interface GatewayContext extends BaseContext {
 }
 
 type SubgraphResult = Awaited<ReturnType<GraphQLDataSource['process']>>;
-const SUBGRAPH_TIMEOUT_MS = 60_000;
 
 /**
  * Calls one subgraph for the query planner: the operation and variables, the signed actor
@@ -43,8 +42,10 @@ const SUBGRAPH_TIMEOUT_MS = 60_000;
  */
 class ActorDataSource implements GraphQLDataSource<GatewayContext> {
   readonly #url: URL;
-  constructor(url: string) {
+  readonly #timeoutMs: number;
+  constructor(url: string, timeoutMs: number) {
     this.#url = new URL(url);
+    this.#timeoutMs = timeoutMs;
   }
 
   async process(options: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<SubgraphResult> {
@@ -67,7 +68,7 @@ class ActorDataSource implements GraphQLDataSource<GatewayContext> {
       if (context.requestId) headers['x-request-id'] = context.requestId;
       if (context.traceparent) headers.traceparent = context.traceparent;
     }
-    const res = await postJson(this.#url, headers, JSON.stringify(operation), SUBGRAPH_TIMEOUT_MS).catch((err: unknown) => {
+    const res = await postJson(this.#url, headers, JSON.stringify(operation), this.#timeoutMs).catch((err: unknown) => {
       // Down, refusing connections or too slow: a typed, retryable error for the fields it owns.
       throw new GraphQLError(`A service this request needs is unavailable (${(err as Error).message}); retry in a few seconds`, {
         extensions: { code: 'SERVICE_UNAVAILABLE', retryAfterSeconds: 5 },
@@ -151,7 +152,7 @@ export async function startGateway(env: GatewayEnv, opts: { port?: number; log?:
   const sources = new Map<string, ActorDataSource>();
   const source = (name: string, url?: string) => {
     let s = sources.get(name);
-    if (!s) sources.set(name, (s = new ActorDataSource(subgraphUrls[name] ?? url ?? '')));
+    if (!s) sources.set(name, (s = new ActorDataSource(subgraphUrls[name] ?? url ?? '', env.SUBGRAPH_TIMEOUTS[name] ?? env.SUBGRAPH_TIMEOUT_MS)));
     return s;
   };
   // node(id:) asks the owning subgraph whether the caller may see the object (node.ts).

@@ -16,25 +16,46 @@ export interface PostResponse {
   body: string;
 }
 
+/**
+ * POSTs `body`; rejects once `timeoutMs` have passed since the call, whatever the socket does (a
+ * stopped peer sends nothing; a slow one may trickle). A request that fails on a kept-alive socket
+ * the peer had already closed (ECONNRESET before any answer: e.g. the peer was restarted or
+ * stopped and resumed) never reached it, and is sent again once on a new socket.
+ */
 export function postJson(url: URL | string, headers: Record<string, string>, body: string, timeoutMs: number): Promise<PostResponse> {
   const target = typeof url === 'string' ? new URL(url) : url;
+  const deadline = Date.now() + timeoutMs;
+  return send(target, headers, body, deadline, timeoutMs).catch((err: unknown) => {
+    if ((err as { staleSocket?: boolean }).staleSocket && Date.now() < deadline) return send(target, headers, body, deadline, timeoutMs);
+    throw err;
+  });
+}
+
+function send(target: URL, headers: Record<string, string>, body: string, deadline: number, timeoutMs: number): Promise<PostResponse> {
   const client = target.protocol === 'https:' ? https : http;
   const agent = agents[target.protocol as keyof typeof agents];
   return new Promise((resolve, reject) => {
+    let answered = false;
     const req = client.request(
       target,
-      { method: 'POST', agent, headers: { ...headers, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) }, timeout: timeoutMs },
+      { method: 'POST', agent, headers: { ...headers, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) } },
       (res) => {
+        answered = true;
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('error', reject);
-        res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, statusText: res.statusMessage ?? '', headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }),
-        );
+        res.on('end', () => {
+          clearTimeout(timer);
+          resolve({ status: res.statusCode ?? 0, statusText: res.statusMessage ?? '', headers: res.headers, body: Buffer.concat(chunks).toString('utf8') });
+        });
       },
     );
-    req.on('timeout', () => req.destroy(new Error(`${target.origin} did not answer within ${timeoutMs} ms`)));
-    req.on('error', reject);
+    const timer = setTimeout(() => req.destroy(new Error(`${target.origin} did not answer within ${timeoutMs} ms`)), Math.max(0, deadline - Date.now()));
+    req.on('error', (err: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      if (!answered && req.reusedSocket && err.code === 'ECONNRESET') Object.assign(err, { staleSocket: true });
+      reject(err);
+    });
     req.end(body);
   });
 }
