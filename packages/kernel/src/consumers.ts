@@ -14,7 +14,8 @@ import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { z } from 'zod';
 import { envelopeSchema, type EventDefinition, type EventEnvelope } from './events.ts';
 import type { Logger } from './logger.ts';
-import { enqueueWithin, eventQueueName, MAX_ATTEMPTS } from './queues.ts';
+import { within } from './deadline.ts';
+import { eventQueueName, MAX_ATTEMPTS } from './queues.ts';
 import { inTenant, type UnitOfWork } from './uow.ts';
 
 export interface HandlerContext<P> {
@@ -233,7 +234,7 @@ export async function enqueueOrLeaveToSweep<S extends z.ZodType>(
   about: Record<string, unknown>,
 ): Promise<boolean> {
   try {
-    await enqueueWithin(ENQUEUE_TIMEOUT_MS, () => enqueue(queue, def, data, opts));
+    await within(ENQUEUE_TIMEOUT_MS, () => enqueue(queue, def, data, opts), `Redis did not take the job within ${ENQUEUE_TIMEOUT_MS} ms`);
     return true;
   } catch (err) {
     log.warn({ err, ...about, job: def.name }, "job not enqueued now; the worker's sweep will enqueue it once Redis answers");

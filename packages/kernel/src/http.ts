@@ -12,6 +12,7 @@ import http from 'node:http';
 import { randomFillSync, randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { HeaderMap, type ApolloServer, type BaseContext, type HTTPGraphQLResponse } from '@apollo/server';
+import { within } from './deadline.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
 
@@ -226,14 +227,11 @@ export function createHttpHost<Ctx extends BaseContext>(opts: HttpHostOptions<Ct
 
 /** Runs a check (2 s at most): 'ok', or its failure's first line. */
 async function outcome(check: () => Promise<void>): Promise<string> {
-  let timer: NodeJS.Timeout | undefined;
   try {
-    await Promise.race([check(), new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('timed out')), 2000)))]);
+    await within(2000, check, 'timed out');
     return 'ok';
   } catch (err) {
     return (err as Error).message.split('\n')[0] || 'failed';
-  } finally {
-    clearTimeout(timer);
   }
 }
 

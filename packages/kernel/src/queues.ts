@@ -15,6 +15,7 @@
 import { Queue, type JobsOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import { serviceUnavailable } from './errors.ts';
+import { within } from './deadline.ts';
 
 /** Queue of one consuming context's events. */
 export const eventQueueName = (consumer: string) => `events-${consumer}`;
@@ -159,18 +160,10 @@ export function requestQueues(redisUrl: string, redisPrefix: string): { queues: 
 
 /** Adds a job from the request path, failing within `timeoutMs` (SERVICE_UNAVAILABLE) when Redis is unavailable. */
 export async function enqueueNow<T>(queue: Queue, name: string, data: T, opts: JobsOptions = {}, timeoutMs = 100): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
   try {
-    await Promise.race([
-      queue.add(name, data, opts),
-      new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error('timeout')), timeoutMs);
-      }),
-    ]);
+    await within(timeoutMs, () => queue.add(name, data, opts), 'timeout');
   } catch {
     throw serviceUnavailable('Background work', 2);
-  } finally {
-    clearTimeout(timer);
   }
 }
 
@@ -187,20 +180,5 @@ export async function assertNoEviction(redis: Redis): Promise<void> {
   }
   if (policy !== 'noeviction') {
     throw new Error(`Redis maxmemory-policy is "${policy ?? 'unknown'}"; workers need "noeviction" (redis-cli CONFIG SET maxmemory-policy noeviction)`);
-  }
-}
-
-/** `fn`, or a rejection once `ms` have passed (the request path never waits on Redis longer). */
-export async function enqueueWithin<T>(ms: number, fn: () => Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      fn(),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`Redis did not take the job within ${ms} ms`)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
   }
 }

@@ -16,6 +16,7 @@
 // apply each event once (processed_events), so nothing happens twice.
 import pg from 'pg';
 import type { Queue } from 'bullmq';
+import { within } from './deadline.ts';
 import type { Logger } from './logger.ts';
 import { OUTBOX_CHANNEL } from './outbox.ts';
 import { eventQueueName } from './queues.ts';
@@ -167,18 +168,9 @@ export class OutboxRelay {
   }
 
   /** Runs `fn`, rejecting after enqueueTimeoutMs (the batch is then rolled back and retried). */
-  async #bounded(fn: () => Promise<void>): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      await Promise.race([
-        fn(),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`Redis did not take the batch within ${this.#opts.enqueueTimeoutMs} ms`)), this.#opts.enqueueTimeoutMs);
-        }),
-      ]);
-    } finally {
-      clearTimeout(timer);
-    }
+  #bounded(fn: () => Promise<void>): Promise<void> {
+    const ms = this.#opts.enqueueTimeoutMs;
+    return within(ms, fn, `Redis did not take the batch within ${ms} ms`);
   }
 
   /**

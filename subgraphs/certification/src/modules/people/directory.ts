@@ -16,8 +16,11 @@ export interface VersionFacts {
   quizIds: string[];
 }
 
+/** How long an organization's name is reused: a batch of certificates asks identity once, and a rename shows within a minute. */
+const ORGANIZATION_NAME_TTL_MS = 60_000;
+
 export interface Directory {
-  /** The organization's display name (throws while identity cannot answer). */
+  /** The organization's display name (throws while identity cannot answer); reused for ORGANIZATION_NAME_TTL_MS. */
   organizationName(tenantId: string): Promise<string>;
   /** A member's name and email, or null when they are no longer a member. */
   learner(tenantId: string, userId: string): Promise<{ email: string; displayName: string } | null>;
@@ -37,10 +40,14 @@ export function directory(env: Env, opts: { unavailable?: boolean } = {}): Direc
   const credential = serviceCredential('certification', env);
   const identity = serviceClient({ baseUrl: env.IDENTITY_URL, audience: 'identity', credential, timeoutMs: 5_000, ...(opts.unavailable ? { unavailableAs: 'Identity' } : {}) });
   const catalog = serviceClient({ baseUrl: env.CATALOG_URL, audience: 'catalog', credential, timeoutMs: 5_000, ...(opts.unavailable ? { unavailableAs: 'The catalog' } : {}) });
+  const names = new Map<string, { name: string; until: number }>();
   return {
     async organizationName(tenantId) {
-      const res = await identity(ORGANIZATION_PROFILE_PATH, { tenantId }, organizationProfileResponse, tenantId);
-      return res.organization.name;
+      const known = names.get(tenantId);
+      if (known && known.until > Date.now()) return known.name;
+      const { organization } = await identity(ORGANIZATION_PROFILE_PATH, { tenantId }, organizationProfileResponse, tenantId);
+      names.set(tenantId, { name: organization.name, until: Date.now() + ORGANIZATION_NAME_TTL_MS });
+      return organization.name;
     },
     async learner(tenantId, userId) {
       const { contacts } = await identity(CONTACTS_PATH, { tenantId, userIds: [userId] }, contactsResponse, tenantId);

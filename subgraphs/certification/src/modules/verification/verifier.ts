@@ -7,6 +7,7 @@
 // not match today's).
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from '@lectern/kernel';
+import { within } from '@lectern/kernel/deadline';
 import type { TokenBucket } from '@lectern/kernel/rate-limit';
 import { verifyAchievementCredential, type CredentialVerification } from '../credential/verify.ts';
 import { credentialFromPdf, PdfReadError } from '../pdf/extract.ts';
@@ -44,19 +45,11 @@ export class Verifier {
    * address), or null. Verifying reads PostgreSQL only: while Redis cannot answer, nobody waits.
    */
   async wait(client: string | null): Promise<number | null> {
-    let timer: NodeJS.Timeout | undefined;
     try {
-      return await Promise.race([
-        this.#limit.take(client ?? 'unknown'),
-        new Promise<null>((resolve) => {
-          timer = setTimeout(() => resolve(null), LIMIT_TIMEOUT_MS);
-        }),
-      ]);
+      return await within(LIMIT_TIMEOUT_MS, () => this.#limit.take(client ?? 'unknown'), `Redis did not answer within ${LIMIT_TIMEOUT_MS} ms`);
     } catch (err) {
       this.#log.warn({ err }, 'the verifier\'s rate limit is not applied: Redis did not answer');
       return null;
-    } finally {
-      clearTimeout(timer);
     }
   }
 
