@@ -7,6 +7,9 @@
 // jobs left in BullMQ) after RETENTION_DAYS; replay works from the dead_letters row, so a
 // letter can be replayed for as long as it is kept. Across a Redis outage these workers wait
 // and resume by themselves (queues.ts workerConnection); see worker.ts for the recovery.
+// Tracing on (tracing.ts), each job runs in a CONSUMER span (`consume <event type>`, `job <name>`)
+// continuing the trace its producer left in the job's BullMQ telemetry metadata: the relay for
+// events (relay.ts), enqueue() below for jobs added inside a span.
 import { randomUUID } from 'node:crypto';
 import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -17,6 +20,7 @@ import type { Logger } from './logger.ts';
 import { within } from './deadline.ts';
 import { eventQueueName, MAX_ATTEMPTS } from './queues.ts';
 import { inTenant, type UnitOfWork } from './uow.ts';
+import { activeSpan, contextOfJob, inSpan, isTracing, jobTelemetry, SpanKind, traceHeaders } from './tracing.ts';
 
 export interface HandlerContext<P> {
   em: EntityManager;
@@ -130,6 +134,21 @@ function guarded(
   };
 }
 
+/** Runs each job in a CONSUMER span `<verb> <job name>` continuing its producer's trace, while tracing is on. */
+function traced(verb: 'consume' | 'job', queue: string, processor: (job: Job) => Promise<unknown>) {
+  return (job: Job) => {
+    if (!isTracing()) return processor(job);
+    const attributes = {
+      'messaging.system': 'bullmq',
+      'messaging.operation.type': 'process',
+      'messaging.destination.name': queue,
+      'messaging.message.id': job.id ?? '',
+      'lectern.job.attempt': job.attemptsMade + 1,
+    };
+    return inSpan(`${verb} ${job.name}`, { kind: SpanKind.CONSUMER, attributes }, () => processor(job), contextOfJob(job.opts));
+  };
+}
+
 /** BullMQ settings shared by event consumers and job workers. */
 const workerOptions = (opts: Omit<ConsumerOptions, 'consumer' | 'handlers'>) => ({
   connection: opts.connection,
@@ -156,7 +175,7 @@ export function startConsumer(opts: ConsumerOptions): Worker {
     const log = opts.log.child({ consumer: opts.consumer, eventId: event.id, eventType: event.type, tenantId: event.tenantId });
     return applyEvent(opts.orm, opts.consumer, handler, event, log);
   };
-  return quiet(new Worker(queue, guarded(queue, opts.orm, opts.log, opts.metrics, process), workerOptions(opts)), opts.log);
+  return quiet(new Worker(queue, traced('consume', queue, guarded(queue, opts.orm, opts.log, opts.metrics, process)), workerOptions(opts)), opts.log);
 }
 
 /**
@@ -208,12 +227,16 @@ export function defineJob<S extends z.ZodType>(def: JobDefinition<S>): JobDefini
   return def;
 }
 
-/** Validates a job's payload before it is enqueued (bad input never reaches Redis). `delay`: run it no sooner than this many ms from now. */
+/**
+ * Validates a job's payload before it is enqueued (bad input never reaches Redis). `delay`: run it
+ * no sooner than this many ms from now. Added inside a span, the job continues its trace (see the header).
+ */
 export async function enqueue<S extends z.ZodType>(queue: Queue, def: JobDefinition<S>, data: z.input<S>, opts: { jobId?: string; delay?: number } = {}) {
   const parsed = def.payload.safeParse(data);
   if (!parsed.success) throw new Error(`invalid ${def.name} payload: ${parsed.error.issues[0]?.message ?? ''}`);
   if (opts.jobId?.includes(':')) throw new Error('BullMQ job ids may not contain ":"');
-  return queue.add(def.name, parsed.data, opts);
+  const telemetry = isTracing() && activeSpan() ? jobTelemetry(traceHeaders()) : undefined;
+  return queue.add(def.name, parsed.data, telemetry ? { ...opts, telemetry } : opts);
 }
 
 /** How long the request path waits for Redis to take a job before leaving it to a sweep. */
@@ -263,7 +286,7 @@ export function startJobWorker(defs: JobDefinition[], opts: Omit<ConsumerOptions
     const reason = err instanceof Error ? err.message : String(err);
     await inTenant(opts.orm, tenantId, (uow) => def.failed!({ uow, data: parsed.data, job, log, attempts: job.attemptsMade + 1, reason }));
   };
-  return quiet(new Worker(opts.queue, guarded(opts.queue, opts.orm, opts.log, opts.metrics, process, failed), workerOptions(opts)), opts.log);
+  return quiet(new Worker(opts.queue, traced('job', opts.queue, guarded(opts.queue, opts.orm, opts.log, opts.metrics, process, failed)), workerOptions(opts)), opts.log);
 }
 
 /**

@@ -7,6 +7,7 @@ import type { Logger } from './logger.ts';
 import { OUTBOX_CHANNEL, RELAY_ROLE, runtimeRole, type Migration, type MigrationHelpers } from './migration.ts';
 import { retentionMigration } from './migrations/0003-kernel-retention.ts';
 import { republishMigration } from './migrations/0004-kernel-outbox-republish.ts';
+import { outboxTraceparentMigration } from './migrations/0005-kernel-outbox-traceparent.ts';
 
 export { OUTBOX_CHANNEL, RELAY_ROLE, runtimeRole, type Migration, type MigrationHelpers };
 
@@ -228,6 +229,8 @@ export const kernelMigrations: Migration[] = [
   retentionMigration,
   // The relay's re-delivery after Redis lost its data: migrations/0004-kernel-outbox-republish.ts.
   republishMigration,
+  // An event's trace context: migrations/0005-kernel-outbox-traceparent.ts.
+  outboxTraceparentMigration,
 ];
 
 /** RLS for kernel tables whose rows may belong to no tenant (visible only without one). */

@@ -23,6 +23,9 @@ const REQUEST_CODES = new Set([
   'PERSISTED_QUERY_NOT_FOUND',
   'PERSISTED_QUERY_NOT_SUPPORTED',
   'OPERATION_RESOLUTION_FAILURE',
+  // The gateway's refusals of an operation as sent (trusted-documents.ts, cost.ts).
+  'TRUSTED_DOCUMENT_REQUIRED',
+  'COST_LIMIT_EXCEEDED',
 ]);
 
 const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {

@@ -1,6 +1,10 @@
 // A small node:http host for Apollo Server shared by the gateway and every subgraph:
 // body limit, JSON errors in GraphQL shape, request ids and W3C trace ids, /healthz,
 // /readyz, /metrics, and graceful shutdown. Apollo's own integration API does the rest.
+// Tracing (tracing.ts), when on: each request but the probes (/healthz, /readyz, /metrics) runs
+// in a SERVER span continuing the caller's `traceparent`, whose ids RequestInfo carries; a
+// GraphQL endpoint with `operationSpan` runs its operation in a `graphql.operation` span under it.
+// Off, requests get random trace ids (continuing a caller's trace id) and nothing else.
 // /readyz runs every named readiness check at once (2 s each at most) and answers 200
 // `{"status":"ready","checks":{"database":"ok","redis":"ok",…}}`, or 503 "not ready" with each
 // failing check's short reason (e.g. `"redis":"down"` while Redis does not answer: redis.ts).
@@ -15,6 +19,7 @@ import { HeaderMap, type ApolloServer, type BaseContext, type HTTPGraphQLRespons
 import { within } from './deadline.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
+import { contextFrom, failSpan, inSpan, isTracing, SpanKind, SpanStatusCode, startSpan, traceparentOf, withinSpan, type Span } from './tracing.ts';
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
 
@@ -29,10 +34,15 @@ export interface RequestInfo {
 export class HttpError extends Error {
   readonly status: number;
   readonly code: string;
-  constructor(status: number, code: string, message: string) {
+  /** Headers of the answer (e.g. Retry-After) and extensions beside `code` in its GraphQL error. */
+  readonly headers: Record<string, string>;
+  readonly extensions: Record<string, unknown>;
+  constructor(status: number, code: string, message: string, opts: { headers?: Record<string, string>; extensions?: Record<string, unknown> } = {}) {
     super(message);
     this.status = status;
     this.code = code;
+    this.headers = opts.headers ?? {};
+    this.extensions = opts.extensions ?? {};
   }
 }
 
@@ -43,10 +53,20 @@ export interface GraphQLEndpoint<Ctx extends BaseContext> {
   apollo: ApolloServer<Ctx>;
   /** Builds the operation's context; throw HttpError to refuse the request before Apollo sees it. */
   context(req: http.IncomingMessage, info: RequestInfo): Promise<Ctx>;
+  /**
+   * Rewrites the parsed request body (POST) before Apollo reads it; throw HttpError to refuse it
+   * (the gateway turns a trusted document's `documentId` into the persisted-query form Apollo knows).
+   */
+  body?(body: unknown, ctx: Ctx): unknown;
   /** Runs after execution, before the response is written (commits the unit of work). */
   finish?(ctx: Ctx, response: HTTPGraphQLResponse): Promise<void>;
   /** Runs when execution or finish throws (rolls the unit of work back). */
   abort?(ctx: Ctx): Promise<void>;
+  /**
+   * Tracing on: runs each operation (context, execution, finish) in a `graphql.operation` span
+   * under the request's, which the schema's own plugin may rename and describe (subgraph.ts).
+   */
+  operationSpan?: boolean;
 }
 
 export interface HttpHostOptions<Ctx extends BaseContext> {
@@ -70,8 +90,8 @@ export function sendJson(res: http.ServerResponse, status: number, body: unknown
   res.end(text);
 }
 
-export function graphqlErrorBody(message: string, code: string) {
-  return { errors: [{ message, extensions: { code } }] };
+export function graphqlErrorBody(message: string, code: string, extensions: Record<string, unknown> = {}) {
+  return { errors: [{ message, extensions: { code, ...extensions } }] };
 }
 
 /** Reads the body's bytes, refusing more than `limit` bytes with 413 (without buffering the excess). */
@@ -126,6 +146,47 @@ function requestInfo(req: http.IncomingMessage, log: Logger, trustProxy: boolean
   };
 }
 
+/** requestInfo's traced form: the ids are the request span's, and the log adds them itself (logger.ts). */
+function tracedRequestInfo(req: http.IncomingMessage, log: Logger, trustProxy: boolean, span: Span): RequestInfo {
+  const given = req.headers['x-request-id'];
+  const requestId = typeof given === 'string' && SAFE_ID.test(given) ? given : randomUUID();
+  const forwarded = trustProxy && typeof req.headers['x-forwarded-for'] === 'string' ? req.headers['x-forwarded-for'].split(',')[0]?.trim() : undefined;
+  span.setAttribute('lectern.request_id', requestId);
+  return {
+    requestId,
+    traceId: span.spanContext().traceId,
+    traceparent: traceparentOf(span),
+    ip: forwarded || req.socket.remoteAddress || null,
+    log: log.child({ requestId }),
+  };
+}
+
+/** Paths answered without a span: probes and scrapes would otherwise fill the traces. */
+const UNTRACED = new Set(['/healthz', '/readyz', '/metrics']);
+
+/** The request's SERVER span, child of the caller's `traceparent`; ended with the response. */
+function serverSpan(req: http.IncomingMessage, res: http.ServerResponse, url: URL) {
+  const method = (req.method ?? 'GET').toUpperCase();
+  const parent = contextFrom(req.headers);
+  const span = startSpan(method, { kind: SpanKind.SERVER, attributes: { 'http.request.method': method, 'url.path': url.pathname } }, parent);
+  let failed = false;
+  res.once('close', () => {
+    span.setAttribute('http.response.status_code', res.statusCode);
+    // A failure the handler threw has its status already (fail, below).
+    if (!failed && res.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+    else if (!failed && !res.writableFinished) span.setStatus({ code: SpanStatusCode.ERROR, message: 'connection closed before the response was sent' });
+    span.end();
+  });
+  return {
+    span,
+    parent,
+    fail(err: unknown) {
+      failed = true;
+      failSpan(span, err);
+    },
+  };
+}
+
 export interface HttpHost {
   server: http.Server;
   listen(port: number, host?: string): Promise<string>;
@@ -142,15 +203,18 @@ export function createHttpHost<Ctx extends BaseContext>(opts: HttpHostOptions<Ct
     const started = process.hrtime.bigint();
     // Shutting down: this answer ends its keep-alive connection (see close()).
     if (closing) res.setHeader('connection', 'close');
-    const info = requestInfo(req, opts.log, opts.trustProxy ?? false);
-    res.setHeader('x-request-id', info.requestId);
     const url = new URL(req.url ?? '/', 'http://localhost');
+    const traced = isTracing() && !UNTRACED.has(url.pathname) ? serverSpan(req, res, url) : undefined;
+    const info = traced ? tracedRequestInfo(req, opts.log, opts.trustProxy ?? false, traced.span) : requestInfo(req, opts.log, opts.trustProxy ?? false);
+    res.setHeader('x-request-id', info.requestId);
     let route = 'other';
     res.on('finish', () => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       opts.metrics.httpDuration.observe({ route, status: String(res.statusCode) }, seconds);
+      // The span's name: method and route (the metrics' route label: a bounded set of names).
+      if (traced) traced.span.updateName(route === 'other' ? (req.method ?? 'GET') : `${req.method ?? 'GET'} ${route === 'graphql' ? opts.graphql!.path : route}`);
     });
-    void (async () => {
+    const handle = async () => {
       try {
         if (opts.before?.(req, res, url)) return;
         if (url.pathname === '/healthz') {
@@ -180,14 +244,17 @@ export function createHttpHost<Ctx extends BaseContext>(opts: HttpHostOptions<Ct
         sendJson(res, 404, { error: 'not found' });
       } catch (err) {
         if (err instanceof HttpError) {
-          if (!res.headersSent) sendJson(res, err.status, graphqlErrorBody(err.message, err.code));
+          if (!res.headersSent) sendJson(res, err.status, graphqlErrorBody(err.message, err.code, err.extensions), err.headers);
           return;
         }
         info.log.error({ err }, 'request failed');
+        traced?.fail(err);
         if (!res.headersSent) sendJson(res, 500, graphqlErrorBody('Internal server error', 'INTERNAL_SERVER_ERROR'));
         else res.destroy();
       }
-    })();
+    };
+    if (traced) void withinSpan(traced.span, handle, traced.parent);
+    else void handle();
   });
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
@@ -274,18 +341,22 @@ async function handleGraphQL<Ctx extends BaseContext>(
       body = text;
     }
   }
-  const ctx = await endpoint.context(req, info);
-  let response: HTTPGraphQLResponse;
-  try {
-    response = await endpoint.apollo.executeHTTPGraphQLRequest({
-      httpGraphQLRequest: { method, headers, search: url.search, body },
-      context: async () => ctx,
-    });
-    await endpoint.finish?.(ctx, response);
-  } catch (err) {
-    await endpoint.abort?.(ctx);
-    throw err;
-  }
+  const run = async () => {
+    const ctx = await endpoint.context(req, info);
+    if (endpoint.body && method === 'POST') body = endpoint.body(body, ctx);
+    try {
+      const response = await endpoint.apollo.executeHTTPGraphQLRequest({
+        httpGraphQLRequest: { method, headers, search: url.search, body },
+        context: async () => ctx,
+      });
+      await endpoint.finish?.(ctx, response);
+      return response;
+    } catch (err) {
+      await endpoint.abort?.(ctx);
+      throw err;
+    }
+  };
+  const response: HTTPGraphQLResponse = endpoint.operationSpan && isTracing() ? await inSpan('graphql.operation', {}, run) : await run();
   const out: Record<string, string> = {};
   for (const [k, v] of response.headers) out[k] = v;
   res.writeHead(response.status ?? 200, out);

@@ -1,5 +1,27 @@
 // DataLoader helpers: one loader per request per lookup, results ordered to the keys.
-import DataLoader from 'dataloader';
+// The DataLoader exported here is dataloader's, with tracing (tracing.ts): while it is on, each
+// batch a loader made during a traced request sends runs in a `dataloader.batch <name>` span
+// (the loader's `name`: loaderRegistry names its loaders after their keys), so every resolver
+// batch of an operation shows in its trace with its size and SQL.
+import BaseDataLoader from 'dataloader';
+import { inChildSpan, isTracing } from './tracing.ts';
+
+/** dataloader's DataLoader; a batch runs in a span while tracing is on (see the header). */
+export class DataLoader<K, V, C = K> extends BaseDataLoader<K, V, C> {
+  constructor(batchLoadFn: BaseDataLoader.BatchLoadFn<K, V>, options?: BaseDataLoader.Options<K, V, C>) {
+    if (!isTracing()) {
+      super(batchLoadFn, options);
+      return;
+    }
+    const self: { loader?: DataLoader<K, V, C> } = {};
+    super(
+      (keys) =>
+        inChildSpan(`dataloader.batch${self.loader?.name ? ` ${self.loader.name}` : ''}`, { attributes: { 'lectern.dataloader.batch_size': keys.length } }, async () => batchLoadFn(keys)),
+      options,
+    );
+    self.loader = this;
+  }
+}
 
 /** A loader of one row per key; missing keys resolve to null (never another tenant's row: the UoW scopes the query). */
 export function oneLoader<K extends string, V>(fetch: (keys: readonly K[]) => Promise<V[]>, keyOf: (row: V) => K) {
@@ -31,7 +53,11 @@ export function loaderRegistry<T extends Record<string, () => unknown>>(factorie
   return new Proxy({} as { [K in keyof T]: ReturnType<T[K]> }, {
     get(_t, prop: string) {
       if (!(prop in factories)) return undefined;
-      if (!cache.has(prop)) cache.set(prop, factories[prop]!());
+      if (!cache.has(prop)) {
+        const made = factories[prop]!();
+        if (made instanceof BaseDataLoader && made.name === null) made.name = prop;
+        cache.set(prop, made);
+      }
       return cache.get(prop);
     },
   });
@@ -44,4 +70,3 @@ export async function must<T>(row: Promise<T | null> | T | null, what: string): 
   return v;
 }
 
-export { DataLoader };

@@ -1,9 +1,15 @@
 // MikroORM for one subgraph: connected as the subgraph's runtime role (so PostgreSQL's RLS
 // applies to everything it sends), its schema the default, no global context (every use goes
 // through a unit of work: uow.ts).
+// Tracing on (tracing.ts), each statement sent inside a traced request, event or job gets a
+// `db.query` span: MikroORM reports every statement it ran, with its duration, to its logger
+// (loggerFactory, below), and queryBatch sends its own batches in a span. Spans carry the SQL
+// text without parameter values (MikroORM's text has placeholders; queryBatch's inlined values
+// become `?`). Transaction control (begin, commit) has no span: MikroORM reports no duration for it.
 import type pg from 'pg';
-import { MikroORM, type EntitySchema } from '@mikro-orm/postgresql';
+import { DefaultLogger, MikroORM, type EntitySchema, type LogContext } from '@mikro-orm/postgresql';
 import { connectionString, runtimeRole } from './db.ts';
+import { inStatementSpan, isTracing, recordStatement, sanitizeSql } from './tracing.ts';
 
 export type { MikroORM };
 // Entity schemas of any shape: the ORM takes a heterogeneous list.
@@ -43,8 +49,28 @@ export async function queryBatch<T>(orm: MikroORM, text: string): Promise<T[]> {
   if (!r.pool) await orm.em.getConnection().execute('select 1');
   if (!r.pool) throw new Error('MikroORM did not create its pg pool');
   r.onStatement?.(text);
-  const results = (await r.pool.query(text)) as pg.QueryResult | pg.QueryResult[];
-  return (Array.isArray(results) ? results[results.length - 1]! : results).rows as T[];
+  const pool = r.pool;
+  const send = async () => {
+    const results = (await pool.query(text)) as pg.QueryResult | pg.QueryResult[];
+    return (Array.isArray(results) ? results[results.length - 1]! : results).rows as T[];
+  };
+  return isTracing() ? inStatementSpan(sanitizeSql(text), String(orm.config.get('schema') ?? ''), send) : send();
+}
+
+/** MikroORM's logger, and a `db.query` span for each statement it reports run (see the header). */
+class StatementSpans extends DefaultLogger {
+  readonly #schema: string;
+  constructor(options: ConstructorParameters<typeof DefaultLogger>[0], schema: string) {
+    super(options);
+    this.#schema = schema;
+  }
+
+  override logQuery(context: { query: string } & LogContext): void {
+    super.logQuery(context);
+    // `took` marks a statement that ran (executeQuery); a slow one is reported twice, once as 'slow-query'.
+    if (!isTracing() || context.took === undefined || context.namespace === 'slow-query' || !context.query) return;
+    recordStatement(context.query, context.took, { schema: this.#schema, failed: context.level === 'error', rows: context.results });
+  }
 }
 
 /** MikroORM for one subgraph, connected as its runtime role, its schema the default. */
@@ -58,6 +84,7 @@ export async function createOrm(opts: OrmOptions): Promise<MikroORM> {
     allowGlobalContext: false,
     ensureDatabase: false,
     debug: false,
+    loggerFactory: (options) => new StatementSpans(options, opts.schema),
     driverOptions: { onPoolCreated: (created: pg.Pool) => void (state.pool = created) },
     onQuery: (sql) => {
       opts.onStatement?.(sql);

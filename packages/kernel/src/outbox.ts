@@ -1,11 +1,14 @@
 // The transactional outbox (DESIGN rule 5): an event row is written in the same
 // transaction as the change that caused it, so it exists if and only if the change commits.
+// Tracing on (tracing.ts), the row also keeps the traceparent of the span recording it (column
+// outbox.traceparent, kernel migration 0005): the relay and the consumer continue that trace.
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { z } from 'zod';
 import type { EventDefinition, EventEnvelope } from './events.ts';
 import { OUTBOX_CHANNEL } from './db.ts';
 import { sqlArray } from './orm.ts';
+import { activeSpan, isTracing, traceparentOf } from './tracing.ts';
 
 export { OUTBOX_CHANNEL };
 
@@ -22,13 +25,23 @@ export async function recordEvent<E extends EventDefinition>(
 ): Promise<EventEnvelope<z.infer<E['payload']>>> {
   const envelope = eventEnvelope(def, args);
   // The row and the relays' wake-up (delivered only if the transaction commits): kernel db.ts outbox_record.
-  await em.execute(`select "${schemaOf(em)}".outbox_record(?, ?, ?, ?, ?, ?, ?, ?::jsonb)`, outboxRecordParams(def, envelope));
+  await em.execute(`select "${schemaOf(em)}".outbox_record(?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?)`, [...outboxRecordParams(def, envelope), recordingTraceparent()]);
   return envelope;
 }
 
-/** The arguments of the kernel's outbox_record SQL function for `envelope`, in order. */
+/**
+ * The first eight arguments of the kernel's outbox_record SQL function for `envelope`, in order
+ * (the ninth, optional, is the traceparent: recordingTraceparent()).
+ */
 export function outboxRecordParams(def: EventDefinition, envelope: EventEnvelope): unknown[] {
   return [envelope.id, envelope.tenantId, def.type, def.version, def.aggregate, envelope.aggregateId, envelope.occurredAt, JSON.stringify(envelope.payload)];
+}
+
+/** The traceparent an outbox row keeps: the current span's while tracing is on, else null. */
+export function recordingTraceparent(): string | null {
+  if (!isTracing()) return null;
+  const span = activeSpan();
+  return span ? traceparentOf(span) : null;
 }
 
 /**
@@ -78,11 +91,11 @@ export async function recordEvents<E extends EventDefinition>(
   const aggregates = events.map((e) => e.aggregateId);
   const payloads = events.map((e) => JSON.stringify(def.payload.parse(e.payload)));
   await em.execute(
-    `insert into "${schema}".outbox (id, tenant_id, type, version, aggregate_type, aggregate_id, occurred_at, payload)
-     select e.id, ?, ?, ?, ?, e.aggregate_id, ?, e.payload::jsonb
+    `insert into "${schema}".outbox (id, tenant_id, type, version, aggregate_type, aggregate_id, occurred_at, payload, traceparent)
+     select e.id, ?, ?, ?, ?, e.aggregate_id, ?, e.payload::jsonb, ?
        from unnest(${sqlArray(ids, 'uuid')}, ${sqlArray(aggregates, 'text')}, ${sqlArray(payloads, 'text')}) with ordinality as e(id, aggregate_id, payload, n)
       order by e.n`,
-    [tenantId, def.type, def.version, def.aggregate, new Date().toISOString(), ...ids, ...aggregates, ...payloads],
+    [tenantId, def.type, def.version, def.aggregate, new Date().toISOString(), recordingTraceparent(), ...ids, ...aggregates, ...payloads],
   );
   await em.execute('select pg_notify(?, ?)', [OUTBOX_CHANNEL, schema]);
 }

@@ -14,14 +14,20 @@
 // the worker calls `republishSince(t)`, which marks the events published since t unpublished
 // again (kernel SQL function outbox_republish), and the relay delivers them once more; consumers
 // apply each event once (processed_events), so nothing happens twice.
+//
+// Tracing (tracing.ts): an event recorded inside a span has that span's traceparent on its row.
+// The relay hands it on in its jobs' BullMQ telemetry metadata; while tracing is on it first
+// starts a PRODUCER span `publish <type>` under it, ending when Redis took the batch, and hands
+// on that span's context instead. The relay's own statements (polling) start no trace.
 import pg from 'pg';
-import type { Queue } from 'bullmq';
+import type { JobsOptions, Queue } from 'bullmq';
 import { within } from './deadline.ts';
 import type { Logger } from './logger.ts';
 import { OUTBOX_CHANNEL } from './outbox.ts';
 import { eventQueueName } from './queues.ts';
 import type { EventEnvelope } from './events.ts';
 import { Pause } from './pause.ts';
+import { contextFrom, failSpan, isTraceparent, isTracing, jobTelemetry, SpanKind, spanHeaders, startSpan, type Span } from './tracing.ts';
 
 export interface RelayOptions {
   /** Connection string as the relay role. */
@@ -49,6 +55,7 @@ interface OutboxRow {
   aggregate_id: string;
   occurred_at: Date;
   payload: unknown;
+  traceparent: string | null;
 }
 
 export class OutboxRelay {
@@ -117,7 +124,7 @@ export class OutboxRelay {
     try {
       await client.query('BEGIN');
       const { rows } = await client.query<OutboxRow>(
-        `SELECT o.seq, o.id, o.tenant_id, o.type, o.version, o.aggregate_id, o.occurred_at, o.payload
+        `SELECT o.seq, o.id, o.tenant_id, o.type, o.version, o.aggregate_id, o.occurred_at, o.payload, o.traceparent
            FROM ${s}.outbox o
           WHERE o.published_at IS NULL
             AND NOT EXISTS (SELECT 1 FROM ${s}.outbox e
@@ -140,20 +147,32 @@ export class OutboxRelay {
         occurredAt: new Date(r.occurred_at).toISOString(),
         payload: r.payload,
       }));
-      const byConsumer = new Map<string, EventEnvelope[]>();
-      for (const e of events) {
-        for (const consumer of this.#opts.routes[e.type] ?? []) {
+      const byConsumer = new Map<string, { event: EventEnvelope; opts: JobsOptions }[]>();
+      const spans: Span[] = [];
+      for (const [i, e] of events.entries()) {
+        const consumers = this.#opts.routes[e.type] ?? [];
+        // jobId = event id: a re-delivery after a crash is ignored while the job is retained.
+        const opts: JobsOptions = { jobId: e.id };
+        const telemetry = consumers.length ? this.#telemetry(e, rows[i]!.traceparent, spans) : undefined;
+        if (telemetry) opts.telemetry = telemetry;
+        for (const consumer of consumers) {
           const list = byConsumer.get(consumer) ?? [];
-          list.push(e);
+          list.push({ event: e, opts });
           byConsumer.set(consumer, list);
         }
       }
-      await this.#bounded(async () => {
-        for (const [consumer, list] of byConsumer) {
-          // jobId = event id: a re-delivery after a crash is ignored while the job is retained.
-          await this.#opts.queue(eventQueueName(consumer)).addBulk(list.map((e) => ({ name: e.type, data: e, opts: { jobId: e.id } })));
-        }
-      });
+      try {
+        await this.#bounded(async () => {
+          for (const [consumer, list] of byConsumer) {
+            await this.#opts.queue(eventQueueName(consumer)).addBulk(list.map(({ event, opts }) => ({ name: event.type, data: event, opts })));
+          }
+        });
+      } catch (err) {
+        for (const span of spans) failSpan(span, err);
+        throw err;
+      } finally {
+        for (const span of spans) span.end();
+      }
       await this.#opts.afterEnqueue?.(events);
       await client.query(`UPDATE ${s}.outbox SET published_at = now() WHERE seq = ANY($1::bigint[])`, [rows.map((r) => r.seq)]);
       await client.query('COMMIT');
@@ -165,6 +184,25 @@ export class OutboxRelay {
     } finally {
       client.release();
     }
+  }
+
+  /**
+   * The trace context an event's jobs carry (see the header): its row's traceparent, or while
+   * tracing is on, that of a new `publish <type>` span under it (added to `spans`, ended by drain).
+   */
+  #telemetry(e: EventEnvelope, traceparent: string | null, spans: Span[]): JobsOptions['telemetry'] {
+    if (!isTraceparent(traceparent)) return undefined;
+    if (!isTracing()) return jobTelemetry({ traceparent });
+    const span = startSpan(
+      `publish ${e.type}`,
+      {
+        kind: SpanKind.PRODUCER,
+        attributes: { 'messaging.system': 'bullmq', 'messaging.operation.type': 'send', 'messaging.message.id': e.id, 'lectern.event.type': e.type, 'lectern.outbox': this.#opts.schema },
+      },
+      contextFrom({ traceparent }),
+    );
+    spans.push(span);
+    return jobTelemetry(spanHeaders(span));
   }
 
   /** Runs `fn`, rejecting after enqueueTimeoutMs (the batch is then rolled back and retried). */

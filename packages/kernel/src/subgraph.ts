@@ -10,6 +10,10 @@
 // Subscriptions (subscriptions.ts): the same HTTP server serves graphql-ws on upgrades to
 // /graphql, `POST /subscriptions/admit` and `POST /subscriptions/leases`; a schema with a
 // Subscription type gets one Redis subscriber connection per process.
+//
+// Tracing (tracing.ts): runSubgraph starts it (on only when the OTEL_* variables ask) and flushes
+// it last on shutdown. Each operation then runs in a `graphql.operation <name>` span (http.ts
+// starts it; `operationTracing` below names and describes it) under the request's SERVER span.
 import { randomUUID } from 'node:crypto';
 import type { DocumentNode } from 'graphql';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
@@ -28,6 +32,7 @@ import { createRedis, redisReadiness, waitForRedis, type Redis } from './redis.t
 import { serviceVerifier, type ServiceVerifier } from './service-auth.ts';
 import { attachHub, ChannelHub, createSubscriptionHost, publisher, type LeaseHandler, type Publish, type SubscriptionHost } from './subscriptions.ts';
 import { UnitOfWork } from './uow.ts';
+import { activeSpan, isTracing, SpanStatusCode, startTracing } from './tracing.ts';
 
 export interface SubgraphContext {
   actor: Actor;
@@ -82,6 +87,13 @@ export interface SubgraphDefinition<Env extends SubgraphEnv, Ctx extends Subgrap
    * answers the gateway only, whose actor carries the client's address). Default: no.
    */
   trustProxy?(env: Env): boolean;
+  /**
+   * Whether what this actor is answered may be shared with others of the same organization and
+   * visibility (roles, scopes) in the gateway's response cache: 'PRIVATE' when it depends on who
+   * they are (catalog: an author sees the drafts of the courses they author). The cache hints of
+   * the schema (@cacheControl) decide what is cacheable at all; this only narrows its scope.
+   */
+  cacheScope?(actor: Actor): 'PRIVATE' | 'PUBLIC';
   /** The leases its subscriptions' admissions start (presence): renewed and released by the kernel and the gateway. */
   leases?(deps: SubgraphDeps<Env>, runtime: Runtime): LeaseHandler;
   /**
@@ -191,6 +203,38 @@ export async function startSubgraph<Env extends SubgraphEnv, Ctx extends Subgrap
       };
     },
   };
+  // A caller whose answers depend on who they are gets PRIVATE cache hints (SubgraphDefinition.cacheScope).
+  // After execution, before Apollo's cache-control plugin (added after ours) writes the header: a
+  // policy restricted before execution would make that plugin stop tracking the hints.
+  const cacheScope: ApolloServerPlugin<Ctx> = {
+    async requestDidStart() {
+      return {
+        async willSendResponse({ contextValue, overallCachePolicy }) {
+          if (def.cacheScope?.(contextValue.actor) === 'PRIVATE') overallCachePolicy.restrict({ scope: 'PRIVATE' });
+        },
+      };
+    },
+  };
+  // The operation's span (http.ts operationSpan): its name, type, and whether it failed unexpectedly.
+  const operationTracing: ApolloServerPlugin<Ctx> = {
+    async requestDidStart() {
+      const span = activeSpan();
+      if (!span) return;
+      return {
+        async didResolveOperation({ operationName, operation }) {
+          const type = operation?.operation ?? 'query';
+          span.updateName(`graphql.operation ${operationName ?? type}`);
+          span.setAttribute('graphql.operation.type', type);
+          if (operationName) span.setAttribute('graphql.operation.name', operationName);
+        },
+        async didEncounterErrors({ errors }) {
+          // Clients' mistakes and expected refusals carry a code; anything else is a failure.
+          const unexpected = errors.find((e) => !e.extensions?.code || e.extensions.code === 'INTERNAL_SERVER_ERROR');
+          if (unexpected) span.setStatus({ code: SpanStatusCode.ERROR, message: unexpected.message.slice(0, 300) });
+        },
+      };
+    },
+  };
   const schema = buildSubgraphSchema({ typeDefs: def.typeDefs, resolvers: def.resolvers as GraphQLResolverMap<unknown> });
   const formatError = makeFormatError(log);
   // Only a schema with subscriptions needs the subscriber connection (and the gateway's key).
@@ -238,7 +282,7 @@ export async function startSubgraph<Env extends SubgraphEnv, Ctx extends Subgrap
     // Subgraphs sit behind the gateway and answer only it; CSRF applies to browsers at the gateway.
     csrfPrevention: false,
     introspection: true,
-    plugins: [operationMetrics],
+    plugins: [operationMetrics, ...(def.cacheScope ? [cacheScope] : []), ...(isTracing() ? [operationTracing] : [])],
     logger: { debug: () => {}, info: () => {}, warn: (m) => log.warn(m), error: (m) => log.error(m) },
   });
   await apollo.start();
@@ -261,6 +305,7 @@ export async function startSubgraph<Env extends SubgraphEnv, Ctx extends Subgrap
       },
       finish: (ctx) => ctx.uow.commit(),
       abort: (ctx) => ctx.uow.rollback(),
+      operationSpan: true,
     },
     readiness: {
       database: async () => {
@@ -300,8 +345,9 @@ export async function startSubgraph<Env extends SubgraphEnv, Ctx extends Subgrap
 export async function runSubgraph<Env extends SubgraphEnv, Ctx extends SubgraphContext, Runtime = void>(def: SubgraphDefinition<Env, Ctx, Runtime>, env: Env) {
   const log = createLogger(def.name, env.LOG_LEVEL);
   try {
+    const tracing = await startTracing(def.name, undefined, { log });
     const running = await startSubgraph(def, env, { log });
-    installShutdown(log, [() => running.close()], env.SHUTDOWN_GRACE_MS);
+    installShutdown(log, [() => running.close(), () => tracing.shutdown()], env.SHUTDOWN_GRACE_MS);
   } catch (err) {
     log.fatal({ err }, `${def.name} failed to start: ${(err as Error).message}`);
     process.exit(1);

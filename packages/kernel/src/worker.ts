@@ -22,6 +22,9 @@
 // definition's own `readiness` checks report (e.g. a flusher that cannot flush).
 //
 // Settings: `workerKernelEnv` below (RETENTION_*, REDIS_LOSS_REPLAY_MINUTES), with defaults.
+//
+// Tracing (tracing.ts): runWorker starts it (on only when the OTEL_* variables ask; service name
+// lectern-<name>-worker) and flushes it last on shutdown; consumers.ts and relay.ts make the spans.
 import client from 'prom-client';
 import type { Queue, Worker } from 'bullmq';
 import { connectionString, explainDatabaseError, RELAY_ROLE, type Migration } from './db.ts';
@@ -35,6 +38,7 @@ import { OutboxRelay } from './relay.ts';
 import { startConsumer, startJobWorker, type EventHandler, type JobDefinition, type WorkerMetrics } from './consumers.ts';
 import { assertNoEviction, bullPrefix, eventQueueName, JOB_DEFAULTS, producerConnection, queueFactory, workerConnection, type QueueFactory } from './queues.ts';
 import { kernelQueueName, retentionEnv, retentionSettings, startRetention, type RetentionEnv } from './retention.ts';
+import { startTracing } from './tracing.ts';
 
 /**
  * The kernel's worker settings (retention, recovery), parsed with zod where a subgraph parses its
@@ -273,8 +277,9 @@ export async function startWorker<Env extends WorkerEnv, Runtime = void>(
 export async function runWorker<Env extends WorkerEnv, Runtime = void>(def: WorkerDefinition<Env, Runtime>, env: Env) {
   const log = createLogger(`${def.name}-worker`, env.LOG_LEVEL);
   try {
+    const tracing = await startTracing(`${def.name}-worker`, undefined, { log });
     const running = await startWorker(def, env, { log });
-    installShutdown(log, [() => running.close()], env.SHUTDOWN_GRACE_MS);
+    installShutdown(log, [() => running.close(), () => tracing.shutdown()], env.SHUTDOWN_GRACE_MS);
   } catch (err) {
     log.fatal({ err }, `${def.name} worker failed to start: ${(err as Error).message}`);
     process.exit(1);

@@ -2,6 +2,7 @@
 // signed actor contexts, and a small GraphQL client. No mocks of PostgreSQL or Redis.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import pg from 'pg';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
@@ -315,4 +316,16 @@ export async function dropRedisKeys(redis: { keys(pattern: string): Promise<stri
   const keys = await redis.keys(`${prefix}*`);
   for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500));
   redis.disconnect();
+}
+
+/** A TCP port free on 127.0.0.1 right now (for a process the test spawns). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
 }
