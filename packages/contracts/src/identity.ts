@@ -105,6 +105,11 @@ export const ORGANIZATION_PROFILE_PATH = '/internal/organizations/profile';
 export const organizationProfileRequest = z.object({ tenantId: z.string().uuid() });
 export const organizationProfileResponse = z.object({ organization: z.object({ id: z.string().uuid(), name: z.string(), slug: z.string() }) });
 
+/** What the gateway enforces for one organization's requests (cached there for ORGANIZATION_POLICY_SECONDS). Gateway only. */
+export const GATEWAY_POLICY_PATH = '/internal/organizations/gateway-policy';
+export const gatewayPolicyRequest = z.object({ tenantId: z.string().uuid() });
+export const gatewayPolicyResponse = z.object({ requireTrustedDocuments: z.boolean() });
+
 /** Active members of one organization (ids and roles) and its display name. */
 export const MEMBERS_PATH = '/internal/organizations/members';
 export const membersRequest = z.object({ tenantId: z.string().uuid() });

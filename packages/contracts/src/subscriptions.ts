@@ -6,8 +6,9 @@
 import { routesFrom, type EventDefinition, type Routes } from '@lectern/kernel/events';
 import { ASSESSMENT, QuizFailed, QuizPassed } from './assessment.ts';
 import { CERTIFICATION, CertificateIssued } from './certification.ts';
-import { CoursePublished } from './catalog.ts';
+import { CoursePublished, CourseUnpublished } from './catalog.ts';
 import { CohortInstructorsChanged, ENROLLMENT, EnrollmentCompleted, EnrollmentDropped, EnrollmentMoved, LearnerEnrolled, OfferingVersionChanged } from './enrollment.ts';
+import { GATEWAY } from './gateway.ts';
 import { MemberAdded, MemberInvited } from './identity.ts';
 import { CourseCompleted, LEARNING } from './learning.ts';
 import { AttendanceRecorded, LIVE } from './live.ts';
@@ -23,6 +24,8 @@ export const subscriptions = {
   [ASSESSMENT]: [LearnerEnrolled, EnrollmentDropped, EnrollmentMoved, CohortInstructorsChanged],
   [MEDIA]: [CoursePublished],
   [CERTIFICATION]: [CourseCompleted, QuizPassed, QuizFailed],
+  // The response cache holds published catalog content (cache-invalidation.ts).
+  [GATEWAY]: [CoursePublished, CourseUnpublished],
 } as const satisfies Record<string, readonly EventDefinition[]>;
 
 /** Event type → consuming contexts: the `routes` of every producer's WorkerDefinition. */

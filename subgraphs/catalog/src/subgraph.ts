@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { gql } from 'graphql-tag';
 import { mergeResolvers, type SubgraphDefinition } from '@lectern/kernel/subgraph';
+import { seesDrafts } from './access.ts';
 import { createContext, type Context } from './context.ts';
 import type { CatalogEnv } from './env.ts';
 import { migrations } from './migrations/index.ts';
@@ -48,6 +49,8 @@ export const catalog: SubgraphDefinition<CatalogEnv, Context, SubgraphRuntime> =
   migrations,
   runtime: createSubgraphRuntime,
   context: (base, _deps, runtime) => createContext(base, runtime),
+  // Learners see the published catalog, the same for each of them; authors see drafts of their own.
+  cacheScope: (actor) => (seesDrafts(actor) ? 'PRIVATE' : 'PUBLIC'),
   routes(deps) {
     const verifier = deps.serviceVerifier();
     const internal = new InternalService(deps.orm);

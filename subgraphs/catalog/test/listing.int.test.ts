@@ -2,6 +2,7 @@
 // a page of 100 courses with all their relations costs as many SQL statements as a page of 1.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedCourse } from '../src/testing/index.ts';
+import { actorHeader } from '@lectern/testkit';
 import { call, errorCode, gid, ok, organization, startTestCatalog, type Data, type TestCatalog } from './helpers.ts';
 
 let t: TestCatalog;
@@ -147,6 +148,25 @@ describe('courses connection', () => {
     const forged = Buffer.from(JSON.stringify(['yesterday', 'x'])).toString('base64url');
     expect(errorCode(await call(t, org.admin, PAGE, { after: forged }))).toBe('BAD_USER_INPUT');
     expect((await ok(t, org.admin, PAGE, { first: 0 })).courses).toMatchObject({ edges: [], pageInfo: { hasNextPage: true } });
+  });
+});
+
+describe('cache hints', () => {
+  const cacheControl = async (who: Data, query: string) => {
+    const res = await fetch(t.running.url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-lectern-actor': await actorHeader(who) }, body: JSON.stringify({ query }) });
+    return res.headers.get('cache-control');
+  };
+
+  it('lets the gateway share the published catalog among readers, keeps authors’ answers private, and caches no write', async () => {
+    const page = '{ courses(first: 5) { totalCount nodes { id title modules { title lessons { title } } } } }';
+    expect(await cacheControl(org.learner, page)).toBe('max-age=60, public');
+    expect(await cacheControl(org.readKey, page)).toBe('max-age=60, public');
+    // Authors see drafts: what they are answered depends on who they are.
+    expect(await cacheControl(org.instructor, page)).toBe('max-age=60, private');
+    expect(await cacheControl(org.admin, page)).toBe('max-age=60, private');
+    // A field of another subgraph (the authors' names) has no hint here: nothing is cacheable.
+    expect(await cacheControl(org.learner, '{ courses(first: 5) { nodes { authors { id } } } }')).toBe('no-store');
+    expect(await cacheControl(org.admin, 'mutation { createCourse(input: { title: "x", idempotencyKey: "k" }) { errors { code } } }')).toBe('no-store');
   });
 });
 

@@ -8,7 +8,7 @@ import { createContext, type Context } from './context.ts';
 import { migrations } from './migrations/index.ts';
 import { createSubgraphRuntime, type SubgraphRuntime } from './runtime.ts';
 import {
-  API_KEY_VERIFY_PATH, CONTACTS_PATH, INVITATION_DELIVERY_PATH, JWKS_PATH, MEMBERS_PATH, ORGANIZATION_PROFILE_PATH, RESOLVE_MEMBERS_PATH, SESSION_STATUS_PATH, resolveMembersRequest,
+  API_KEY_VERIFY_PATH, CONTACTS_PATH, GATEWAY_POLICY_PATH, gatewayPolicyRequest, INVITATION_DELIVERY_PATH, JWKS_PATH, MEMBERS_PATH, ORGANIZATION_PROFILE_PATH, RESOLVE_MEMBERS_PATH, SESSION_STATUS_PATH, resolveMembersRequest,
   contactsRequest, invitationDeliveryRequest, membersRequest, organizationProfileRequest, sessionStatusRequest,
 } from '@lectern/contracts/identity';
 import { AuthService } from './modules/auth/auth.service.ts';
@@ -57,6 +57,7 @@ export const identity: SubgraphDefinition<IdentityEnv, Context, SubgraphRuntime>
       internalRoute(MEMBERS_PATH, verifier, membersRequest, (b) => internal.members(b.tenantId), ['notifications']),
       internalRoute(RESOLVE_MEMBERS_PATH, verifier, resolveMembersRequest, (b) => internal.resolveMembers(b.tenantId, b.emails, b.userIds), ['catalog', 'enrollment']),
       internalRoute(INVITATION_DELIVERY_PATH, verifier, invitationDeliveryRequest, (b) => internal.invitationDelivery(b.tenantId, b.invitationId), ['notifications']),
+      internalRoute(GATEWAY_POLICY_PATH, verifier, gatewayPolicyRequest, (b) => internal.gatewayPolicy(b.tenantId), ['gateway']),
       // Only the gateway asks which sessions ended (it refuses their access tokens).
       internalRoute(SESSION_STATUS_PATH, verifier, sessionStatusRequest, (b) => AuthService.endedSessions(deps.orm, b.sessionIds), ['gateway']),
     ];

@@ -134,6 +134,7 @@ describe('queueHealth', () => {
       'events-assessment',
       'events-certification',
       'events-enrollment',
+      'events-gateway',
       'events-learning',
       'events-live',
       'events-media',

@@ -50,6 +50,14 @@ export class InternalService {
     });
   }
 
+  gatewayPolicy(tenantId: string) {
+    return inTenant(this.#orm, tenantId, async (uow) => {
+      const org = await (await uow.em()).findOne(Organization, { id: tenantId });
+      if (!org) throw new InternalNotFound('no such organization');
+      return { requireTrustedDocuments: org.requireTrustedDocuments };
+    });
+  }
+
   members(tenantId: string) {
     return inTenant(this.#orm, tenantId, async (uow) => {
       const em = await uow.em();

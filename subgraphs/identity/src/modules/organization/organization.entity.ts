@@ -8,6 +8,8 @@ export const OrganizationSchema = defineEntity({
     id: p.uuid().primary().onCreate(() => randomUUID()),
     slug: p.string(),
     name: p.string(),
+    /** Its people's tokens may send only the gateway's trusted documents (migration 0004). */
+    requireTrustedDocuments: p.boolean().default(false),
     createdAt: p.datetime().onCreate(() => new Date()),
   },
 });

@@ -12,6 +12,10 @@ export const organizationResolvers = {
       const r = await ctx.services.organizations.create(ctx.uow, ctx.actor, input);
       return { organization: r.organizationId ? await ctx.loaders.organization.load(r.organizationId) : null, errors: r.errors };
     },
+    setTrustedDocumentsRequired: async (_p, { input }, ctx: Context) => {
+      const r = await ctx.services.organizations.setTrustedDocumentsRequired(ctx.uow, ctx.actor, input);
+      return { organization: await ctx.loaders.organization.load(r.organizationId), errors: r.errors };
+    },
   },
   Organization: {
     // The caller's own organization, those they are an active member of, and (platform

@@ -1,4 +1,4 @@
-import { forbidden, idempotentWrite, unauthenticated, type Actor, type UnitOfWork, badInput } from '@lectern/kernel';
+import { authorize, forbidden, idempotentWrite, unauthenticated, type Actor, type UnitOfWork, badInput } from '@lectern/kernel';
 import { Organization } from './organization.entity.ts';
 import { identityError, type IdentityError } from '../../errors.ts';
 
@@ -20,6 +20,18 @@ export class OrganizationService {
       const org = em.create(Organization, { slug, name });
       await em.flush();
       return { organizationId: org.id as string | null, errors: [] as IdentityError[] };
+    });
+  }
+
+  /** ORG_ADMIN: whether the organization's people may send only trusted documents (the gateway asks GATEWAY_POLICY_PATH). */
+  async setTrustedDocumentsRequired(uow: UnitOfWork, actor: Actor, input: { required: boolean; idempotencyKey: string }) {
+    authorize(actor, { roles: ['ORG_ADMIN'] });
+    const tenantId = actor.tenantId;
+    return idempotentWrite(uow, actor, 'setTrustedDocumentsRequired', input, async (em) => {
+      const org = await em.findOneOrFail(Organization, { id: tenantId });
+      org.requireTrustedDocuments = input.required;
+      await em.flush();
+      return { organizationId: org.id, errors: [] as IdentityError[] };
     });
   }
 }
