@@ -11,6 +11,9 @@
 // - e2e/__generated__/graphql.ts: typed documents for e2e/operations/**/*.graphql, checked
 //   against the supergraph's API schema (schema/supergraph.graphql without join__/link
 //   machinery and @inaccessible elements), i.e. exactly what clients of the gateway see.
+// - schema/trusted-documents.json: the trusted documents manifest of the same operations
+//   (Apollo's persisted query manifest format: id = sha256 of the text the typed client sends),
+//   which the gateway reads (gateway/src/trusted-documents.ts explains how it is used).
 import { readSupergraphConfig, REPO_ROOT, SUPERGRAPH_PATH } from './scripts/compose.ts';
 
 export type CodegenPlugin = 'typescript' | 'typescript-resolvers' | 'typescript-operations' | 'typed-document-node';
@@ -29,10 +32,23 @@ export interface CodegenOutput {
   config: Record<string, unknown>;
 }
 
+/** A trusted documents manifest: the operations of `documents`, validated against `schema`. */
+export interface ManifestOutput {
+  /** A composed supergraph (relative to the repository root); operations are checked against its API schema. */
+  schema: string;
+  /** Operation globs, relative to the repository root. */
+  documents: string[];
+}
+
 export interface CodegenConfig {
   /** Output path (relative to the repository root) -> how to generate it. */
   generates: Record<string, CodegenOutput>;
+  /** Manifest path (relative to the repository root) -> the operations it lists. */
+  manifests: Record<string, ManifestOutput>;
 }
+
+/** The typed client's operations: they become its typed documents and the trusted documents manifest. */
+const CLIENT_OPERATIONS = ['e2e/operations/**/*.graphql'];
 
 /** Options shared by every output. */
 const common = {
@@ -65,13 +81,17 @@ export function buildCodegenConfig(root: string = REPO_ROOT): CodegenConfig {
   generates['e2e/__generated__/graphql.ts'] = {
     schema: SUPERGRAPH_PATH,
     schemaKind: 'supergraph',
-    documents: ['e2e/operations/**/*.graphql'],
+    documents: CLIENT_OPERATIONS,
     // typescript-operations 6 emits the enums and input types operations use by itself:
     // adding the `typescript` plugin here would declare them twice.
     plugins: ['typescript-operations', 'typed-document-node'],
     config: { ...common, ...(scalars ? { scalars } : {}) },
   };
-  return { generates };
+  // Mobile apps ship these ids; organizations may require them (requireTrustedDocuments).
+  const manifests: Record<string, ManifestOutput> = {
+    'schema/trusted-documents.json': { schema: SUPERGRAPH_PATH, documents: CLIENT_OPERATIONS },
+  };
+  return { generates, manifests };
 }
 
 const config: CodegenConfig = buildCodegenConfig();

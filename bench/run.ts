@@ -17,6 +17,9 @@
 //   certificates  certificates issued per second from 1,000 completions (learning's outbox →
 //            relay → certification's consumer → issue-certificate job: credential signed, PDF
 //            stored), latency from commit to ISSUED, and a sample verified.
+//   fairness organization A's latency alone and while organization B floods the gateway past its
+//            rate limit (open loop): A's p50/p95/p99 and their ratio; B's 200s and 429s, each
+//            checked for Retry-After, RateLimit-* and RATE_LIMITED.
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { catalogBench } from './src/catalog.bench.ts';
 import { eventsBench } from './src/events.bench.ts';
@@ -26,8 +29,9 @@ import { liveBench } from './src/live.bench.ts';
 import { quizBench } from './src/quiz.bench.ts';
 import { mediaBench } from './src/media.bench.ts';
 import { certificatesBench } from './src/certificates.bench.ts';
+import { fairnessBench } from './src/fairness.bench.ts';
 
-const benches: Record<string, () => Promise<object>> = { catalog: catalogBench, events: eventsBench, enroll: enrollBench, progress: progressBench, live: liveBench, quiz: quizBench, media: mediaBench, certificates: certificatesBench };
+const benches: Record<string, () => Promise<object>> = { catalog: catalogBench, events: eventsBench, enroll: enrollBench, progress: progressBench, live: liveBench, quiz: quizBench, media: mediaBench, certificates: certificatesBench, fairness: fairnessBench };
 const name = process.argv[2] ?? '';
 const bench = benches[name];
 if (!bench) {

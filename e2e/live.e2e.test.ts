@@ -6,7 +6,6 @@
 // stream of notifications, the per-socket subscription limit, and a supergraph reload.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { print } from 'graphql';
@@ -16,7 +15,7 @@ import { GraphQLWsLink } from '@apollo/client/link/subscriptions';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { globalId } from '@lectern/kernel/ids';
-import { gql, idem, subscribeGateway, until, type SubgraphSubscription } from '@lectern/testkit';
+import { freePort, gql, idem, subscribeGateway, until, type SubgraphSubscription } from '@lectern/testkit';
 import { accessTokenFor, seedMember, seedOrganizationWithPeople } from '@lectern/identity/testing';
 import { seedCourse } from '@lectern/catalog/testing';
 import { loadEnv as liveEnv, startLive } from '@lectern/live/server';
@@ -425,14 +424,3 @@ describe('live classes through the gateway', () => {
     expect(ended.data?.endSession.session?.status).toBe('ENDED');
   });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}

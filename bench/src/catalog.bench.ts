@@ -6,6 +6,9 @@
 //                       (catalog + identity authors)
 //   identity _entities  Lectern's identity subgraph vs  bench/src/baseline/identity.ts
 //                       (the 100 author references the gateway sends for a page)
+//   cached page         a gateway with the response cache on (RESPONSE_CACHE) answering a page
+//                       of 50 courses from Redis  vs  the same page through the gateway without it
+//                       (no authors: their names come from identity, which sends no cache hints)
 // The whole Lectern stack runs (startBenchStack: the gateway's /readyz waits for every
 // subgraph). Each target gets a warm-up, then BENCH_ROUNDS rounds of BENCH_DURATION seconds
 // with BENCH_CONNECTIONS connections, Lectern and baseline alternating which goes first.
@@ -34,6 +37,7 @@ const AUTHORS = 2 * PAGE;
 const GATEWAY_QUERY = `{ courses(first: ${PAGE}) { nodes { id title status authors { id displayName } } } }`;
 // What the gateway's query plan asks of each subgraph for the same operation.
 const CATALOG_QUERY = `{ courses(first: ${PAGE}) { nodes { id title status authors { __typename id } } } }`;
+const CACHED_QUERY = `{ courses(first: ${PAGE}) { totalCount nodes { id slug title description status publishedAt } } }`;
 const ENTITIES_QUERY = 'query($representations: [_Any!]!) { _entities(representations: $representations) { ... on User { displayName } } }';
 
 /** An organization, a learner, 100 instructors and 60 published courses with two authors each. */
@@ -87,6 +91,7 @@ export async function catalogBench() {
       };
       // The representations the gateway sends identity for one page.
       const page = await graphql(catalog.lectern);
+      const cachedGateway = await stack.startGateway('gateway-cached', { RESPONSE_CACHE: 'true' });
       const representations = page.courses.nodes.flatMap((n: Json) => n.authors);
       const comparisons: Comparison[] = [
         catalog,
@@ -105,11 +110,20 @@ export async function catalogBench() {
           lectern: { url: stack.subgraphUrl('identity'), headers: signed, body: body(ENTITIES_QUERY, { representations }), pids: { identity: stack.pids.identity! } },
           baseline: { url: baseline.identityUrl, headers: tenant, body: body(ENTITIES_QUERY, { representations }), pids: { identity: baseline.pids.identity } },
         },
+        {
+          name: 'cached page',
+          lectern: { url: cachedGateway, headers: async () => ({ authorization: `Bearer ${token}` }), body: body(CACHED_QUERY), pids: { gateway: stack.pids['gateway-cached']!, catalog: stack.pids.catalog! } },
+          baseline: { url: stack.gatewayUrl, headers: async () => ({ authorization: `Bearer ${token}` }), body: body(CACHED_QUERY), pids: { gateway: stack.pids.gateway!, catalog: stack.pids.catalog! } },
+        },
       ];
       const fullPage = (d: Json) => d.courses.nodes.length === PAGE && new Set(d.courses.nodes.flatMap((n: Json) => n.authors.map((a: Json) => a.id))).size === AUTHORS;
       await sameAnswer(comparisons[0]!, fullPage);
       await sameAnswer(comparisons[1]!, (d) => fullPage(d) && d.courses.nodes.every((n: Json) => n.authors.every((a: Json) => a.displayName)));
       await sameAnswer(comparisons[2]!, (d) => d._entities.length === AUTHORS && d._entities.every((u: Json) => u?.displayName));
+      await sameAnswer(comparisons[3]!, (d) => d.courses.nodes.length === PAGE);
+      // The cached gateway answers from Redis: catalog is not asked again.
+      const asked = await fetch(cachedGateway, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: body(CACHED_QUERY) });
+      if (asked.headers.get('x-cache') !== 'HIT') throw new Error(`cached page: expected a cache hit, got x-cache ${asked.headers.get('x-cache')}`);
 
       console.log(`catalog bench: ${comparisons.length * 2} targets, ${WARMUP_S} s warm-up each, then ${ROUNDS} rounds × ${DURATION_S} s, ${CONNECTIONS} connections, alternating`);
       const opts = { connections: CONNECTIONS, database: stack.db.name };
@@ -135,7 +149,7 @@ export async function catalogBench() {
         at: new Date().toISOString(),
         machine: { cpus: os.cpus().length, node: process.version, loadavg: os.loadavg() },
         settings: { durationSeconds: DURATION_S, rounds: ROUNDS, connections: CONNECTIONS, warmupSeconds: WARMUP_S, pageSize: PAGE, authorRefsPerPage: AUTHORS },
-        queries: { gateway: GATEWAY_QUERY, catalog: CATALOG_QUERY, entities: ENTITIES_QUERY },
+        queries: { gateway: GATEWAY_QUERY, catalog: CATALOG_QUERY, entities: ENTITIES_QUERY, cached: CACHED_QUERY },
         results: results.map((r) => ({ name: r.comparison.name, lectern: { median: r.lectern, rounds: samples.get(r.comparison)!.lectern }, baseline: { median: r.baseline, rounds: samples.get(r.comparison)!.baseline } })),
         verdicts,
       };

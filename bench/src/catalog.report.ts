@@ -38,9 +38,11 @@ function row(label: string, side: string, s: Summary): string {
 export function report(results: Result[]): Verdict[] {
   console.log('\nmedians over rounds                   req/s  p50 ms  p99 ms errors │ CPU ms per page:                            │ load');
   console.log(`${' '.repeat(60)}│ ${ROLES.map((r) => r.padStart(8)).join(' ')}    total │ client`);
+  const sides: Record<string, [string, string]> = { 'federated page': ['Lectern gw', 'stock gateway'], 'cached page': ['cache on', 'cache off'] };
   for (const r of results) {
-    console.log(row(r.comparison.name, r.comparison.name === 'federated page' ? 'Lectern gw' : 'Lectern', r.lectern));
-    console.log(row('', r.comparison.name === 'federated page' ? 'stock gateway' : 'baseline', r.baseline));
+    const [mine, theirs] = sides[r.comparison.name] ?? ['Lectern', 'baseline'];
+    console.log(row(r.comparison.name, mine, r.lectern));
+    console.log(row('', theirs, r.baseline));
   }
   const verdicts: Verdict[] = [];
   for (const r of results) {

@@ -38,7 +38,7 @@ export async function certificatesBench() {
     label: 'bench-certificates',
     workers: ['learning', 'certification'],
     replicas: { certification: benchEnv.BENCH_CERTIFICATE_WORKERS },
-    env: { STORAGE_DIR: join(scratch, 'objects'), MEDIA_SIGNING_SECRET: 'bench-media-signing-secret-0123456789abcdef', CERTIFICATION_SECRET: 'bench-certification-secret-0123456789abcdef', CERTIFICATE_CONCURRENCY: String(benchEnv.BENCH_CERTIFICATE_CONCURRENCY) },
+    env: { STORAGE_DIR: join(scratch, 'objects'), CERTIFICATE_CONCURRENCY: String(benchEnv.BENCH_CERTIFICATE_CONCURRENCY) },
   });
   const admin = new pg.Pool({ connectionString: stack.db.adminUrl, max: 2 });
   try {

@@ -40,6 +40,19 @@ export const benchEnv = parseEnv(
     BENCH_CERTIFICATES: z.coerce.number().int().positive().default(1000),
     BENCH_CERTIFICATE_CONCURRENCY: z.coerce.number().int().positive().default(4),
     BENCH_CERTIFICATE_WORKERS: z.coerce.number().int().positive().max(8).default(1),
+    /** `pnpm bench fairness`: organization A's steady load (requests/s, open loop) and how long each phase measures it (s). */
+    BENCH_FAIRNESS_RATE: z.coerce.number().positive().default(50),
+    BENCH_FAIRNESS_SECONDS: z.coerce.number().positive().default(20),
+    /** The gateway's limits in the run (its RATE_LIMIT_*): every organization's, and every user's. */
+    BENCH_FAIRNESS_ORG_PER_MINUTE: z.coerce.number().int().positive().default(6000),
+    BENCH_FAIRNESS_ORG_BURST: z.coerce.number().int().positive().default(200),
+    BENCH_FAIRNESS_USER_PER_MINUTE: z.coerce.number().int().positive().default(1200),
+    BENCH_FAIRNESS_USER_BURST: z.coerce.number().int().positive().default(40),
+    /** The gateway's response cache in the run (its RESPONSE_CACHE): on as in production; off, every admitted request reaches the subgraphs. */
+    BENCH_FAIRNESS_RESPONSE_CACHE: z.stringbool().default(true),
+    /** Organization B's flood (requests/s; default 10× the organization limit) and its senders (default: enough that their user limits add up to twice the organization's). */
+    BENCH_FLOOD_RATE: z.coerce.number().positive().optional(),
+    BENCH_FLOOD_USERS: z.coerce.number().int().positive().optional(),
     /** Prints monotonic microsecond marks around measured phases (to cut CPU profiles to them). */
     BENCH_MARKS: z.stringbool().default(false),
   }),

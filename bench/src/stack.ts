@@ -16,6 +16,8 @@ export interface BenchStack {
   pids: Record<string, number>;
   gatewayUrl: string;
   subgraphUrl(name: string): string;
+  /** Starts another gateway process over the same subgraphs, with `env` added (e.g. the response cache on); its URL. */
+  startGateway(name: string, env: Record<string, string>): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -44,8 +46,22 @@ export async function startBenchStack(opts: { label: string; subgraphs?: string[
     PLAYGROUND: 'false',
     // certification's worker prints the subgraph's public URLs into what it issues.
     CERTIFICATION_PUBLIC_URL: `http://127.0.0.1:${port('certification')}`,
+    // Production mode requires the secrets a deployment sets.
+    MEDIA_SIGNING_SECRET: 'bench-media-signing-secret-0123456789abcdef',
+    CERTIFICATION_SECRET: 'bench-certification-secret-0123456789abcdef',
+    // Benchmarks measure what the system does, not the limits or the cache in front of it:
+    // those that measure them (fairness, catalog's cached phase) turn them on.
+    RATE_LIMITS: 'false',
+    RESPONSE_CACHE: 'false',
+    APOLLO_TELEMETRY_DISABLED: 'true',
     ...opts.env,
   };
+  const gatewayAt = async (name: string, at: number, extra: Record<string, string>) => {
+    start(name, 'gateway/src/main.ts', { ...env, ...extra, PORT: String(at), ACTOR_SIGNING_KEY: DEV_ACTOR_PRIVATE_KEY, SERVICE_SIGNING_KEY: devServiceKey('gateway') });
+    await waitReady(`http://127.0.0.1:${at}/readyz`);
+    return `http://127.0.0.1:${at}/graphql`;
+  };
+  let gateways = 0;
   try {
     const wanted = SUBGRAPHS.filter((s) => (opts.subgraphs ?? SUBGRAPHS.map((x) => x.name)).includes(s.name));
     for (const s of wanted) start(s.name, s.main, { ...env, PORT: String(port(s.name)), SERVICE_SIGNING_KEY: devServiceKey(s.name as ServiceName) });
@@ -54,8 +70,7 @@ export async function startBenchStack(opts: { label: string; subgraphs?: string[
     const instances = workers.flatMap((s) => Array.from({ length: opts.replicas?.[s.name] ?? 1 }, (_, i) => ({ s, i, workerPort: port(s.name) + 100 + i * 20 })));
     for (const { s, i, workerPort } of instances) start(`${s.name}-w${i ? i + 1 : ''}`, s.worker, { ...env, WORKER_PORT: String(workerPort), SERVICE_SIGNING_KEY: devServiceKey(s.name as ServiceName) });
     for (const { workerPort } of instances) await waitReady(`http://127.0.0.1:${workerPort}/readyz`);
-    start('gateway', 'gateway/src/main.ts', { ...env, PORT: String(base), ACTOR_SIGNING_KEY: DEV_ACTOR_PRIVATE_KEY, SERVICE_SIGNING_KEY: devServiceKey('gateway') });
-    await waitReady(`http://127.0.0.1:${base}/readyz`);
+    await gatewayAt('gateway', base, {});
   } catch (err) {
     await procs.stop();
     await db.drop();
@@ -67,6 +82,7 @@ export async function startBenchStack(opts: { label: string; subgraphs?: string[
     pids,
     gatewayUrl: `http://127.0.0.1:${base}/graphql`,
     subgraphUrl: (name) => `http://127.0.0.1:${port(name)}/graphql`,
+    startGateway: (name, extra) => gatewayAt(name, base + 50 + ++gateways, extra),
     async close() {
       await procs.stop();
       await db.drop();

@@ -17,6 +17,16 @@ import { loadEnv as mediaEnv, migrations as mediaMigrations, startMedia, startMe
 import { loadEnv as certificationEnv, migrations as certificationMigrations, startCertification, startCertificationWorker } from '@lectern/certification/server';
 import { loadEnv as gatewayEnv, startGateway } from '@lectern/gateway/server';
 
+const GENEROUS_LIMITS = {
+  ...Object.fromEntries(
+    ['ORG', 'USER', 'ANONYMOUS'].flatMap((who) => [
+      [`RATE_LIMIT_${who}_PER_MINUTE`, '1000000'],
+      [`RATE_LIMIT_${who}_BURST`, '1000000'],
+    ]),
+  ),
+  COST_BUDGET_PER_MINUTE: '100000000',
+};
+
 export interface Stack {
   db: TestDatabase;
   identity: Awaited<ReturnType<typeof startIdentity>>;
@@ -104,7 +114,10 @@ export async function startStack(
       LIVE_URL: live.url,
       ASSESSMENT_URL: assessment.url,
       MEDIA_URL: media.url,
-      CERTIFICATION_URL: certification.url, ...gatewayOverrides }),
+      CERTIFICATION_URL: certification.url,
+      // Limits no test's volume reaches (a test of the limits sets its own).
+      ...GENEROUS_LIMITS,
+      ...gatewayOverrides }),
   );
   const stack: Stack = {
     db,

@@ -1,10 +1,31 @@
 import { baseEnv, bool, parseEnv, z } from '@lectern/kernel/env';
 
+const perMinute = (d: number) => z.coerce.number().positive().max(1_000_000_000).default(d);
+const burst = (d: number) => z.coerce.number().int().positive().max(1_000_000_000).default(d);
+/** `<organization id>=<requests per minute>/<burst>[/<cost per minute>]`, comma-separated. */
+const organizationLimits = z
+  .string()
+  .default('')
+  .transform((s, ctx) => {
+    const out: Record<string, { organization: { perMinute: number; burst: number }; costPerMinute?: number }> = {};
+    for (const part of s.split(',').map((p) => p.trim()).filter(Boolean)) {
+      const m = /^([0-9a-f-]{36})=(\d+)\/(\d+)(?:\/(\d+))?$/i.exec(part);
+      if (!m) {
+        ctx.addIssue({ code: 'custom', message: `"${part}" is not <organization id>=<per minute>/<burst>[/<cost per minute>]` });
+        return z.NEVER;
+      }
+      out[m[1]!.toLowerCase()] = { organization: { perMinute: Number(m[2]), burst: Number(m[3]) }, ...(m[4] ? { costPerMinute: Number(m[4]) } : {}) };
+    }
+    return out;
+  });
+
 export const gatewayEnv = baseEnv.extend({
   PORT: z.coerce.number().int().min(0).default(4000),
   /** Private Ed25519 JWK (JSON) that signs the actor context; the gateway's alone. A development key is used when unset outside production. */
   ACTOR_SIGNING_KEY: z.string().optional(),
   SUPERGRAPH_PATH: z.string().default(new URL('../../schema/supergraph.graphql', import.meta.url).pathname),
+  /** The trusted documents manifest (`pnpm codegen` writes it from the typed client's operations). */
+  TRUSTED_DOCUMENTS_PATH: z.string().default(new URL('../../schema/trusted-documents.json', import.meta.url).pathname),
   IDENTITY_URL: z.string().url().default('http://127.0.0.1:4001/graphql'),
   CATALOG_URL: z.string().url().default('http://127.0.0.1:4002/graphql'),
   ENROLLMENT_URL: z.string().url().default('http://127.0.0.1:4003/graphql'),
@@ -36,6 +57,41 @@ export const gatewayEnv = baseEnv.extend({
       }
       return out;
     }),
+  /**
+   * Request limits (token buckets in Redis, shared by every replica; rate-limits.ts): per
+   * organization, per user or API key, per client address for anonymous requests. `false` turns
+   * them off (benchmarks of raw throughput).
+   */
+  RATE_LIMITS: bool.default(true),
+  RATE_LIMIT_ORG_PER_MINUTE: perMinute(6000),
+  RATE_LIMIT_ORG_BURST: burst(600),
+  RATE_LIMIT_USER_PER_MINUTE: perMinute(1200),
+  RATE_LIMIT_USER_BURST: burst(200),
+  RATE_LIMIT_ANONYMOUS_PER_MINUTE: perMinute(300),
+  RATE_LIMIT_ANONYMOUS_BURST: burst(60),
+  /** Organizations with limits of their own (their plan): `<id>=<per minute>/<burst>[/<cost per minute>]`, comma-separated. */
+  RATE_LIMIT_ORGANIZATIONS: organizationLimits,
+  /** An operation whose estimated cost (cost.ts) is above this is refused before any subgraph is called. */
+  COST_MAX_PER_OPERATION: z.coerce.number().int().positive().default(50_000),
+  /** Each organization's budget of actual cost per minute (at most one minute's worth saved up). */
+  COST_BUDGET_PER_MINUTE: perMinute(1_000_000),
+  /**
+   * Resilience per subgraph (resilience.ts): at most SUBGRAPH_MAX_CONCURRENT calls in flight, the
+   * next SUBGRAPH_MAX_QUEUE waiting at most SUBGRAPH_QUEUE_TIMEOUT_MS (then SERVICE_UNAVAILABLE);
+   * queries retried SUBGRAPH_RETRIES times after a connection failure (never mutations); a circuit
+   * that opens when BREAKER_FAILURE_RATE of at least BREAKER_MIN_REQUESTS calls in BREAKER_WINDOW_MS
+   * failed, refuses at once for BREAKER_OPEN_MS, then lets one probe through.
+   */
+  SUBGRAPH_MAX_CONCURRENT: z.coerce.number().int().positive().default(64),
+  SUBGRAPH_MAX_QUEUE: z.coerce.number().int().min(0).default(128),
+  SUBGRAPH_QUEUE_TIMEOUT_MS: z.coerce.number().int().min(0).default(1000),
+  SUBGRAPH_RETRIES: z.coerce.number().int().min(0).max(5).default(2),
+  BREAKER_FAILURE_RATE: z.coerce.number().gt(0).max(1).default(0.5),
+  BREAKER_MIN_REQUESTS: z.coerce.number().int().positive().default(10),
+  BREAKER_WINDOW_MS: z.coerce.number().int().min(1000).default(10_000),
+  BREAKER_OPEN_MS: z.coerce.number().int().min(100).default(5000),
+  /** Cache query answers in Redis by the subgraphs' cache hints (response-cache.ts); `false` turns it off. */
+  RESPONSE_CACHE: bool.default(true),
   /** Defaults: on in development and test, off in production. */
   INTROSPECTION: bool.optional(),
   PLAYGROUND: bool.optional(),
@@ -43,6 +99,8 @@ export const gatewayEnv = baseEnv.extend({
   /** Honour X-Forwarded-For (behind a load balancer you trust). */
   TRUST_PROXY: bool.default(false),
   API_KEY_CACHE_SECONDS: z.coerce.number().int().min(0).default(30),
+  /** How long an organization's gateway settings (require trusted documents) are trusted before identity is asked again. */
+  ORGANIZATION_POLICY_SECONDS: z.coerce.number().int().min(0).max(600).default(30),
   /** How long the gateway trusts that an access token's session is not signed out. */
   SESSION_CHECK_SECONDS: z.coerce.number().int().min(0).max(60).default(5),
   /** Browser origins allowed to call the API (comma-separated); default: none in production, the gateway's own in development. */

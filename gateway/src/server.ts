@@ -3,8 +3,8 @@
 // client headers (a client's tenant header reaches no subgraph).
 import { readFileSync } from 'node:fs';
 import { ApolloGateway, type GraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
-import { GraphQLError, type ValidationRule } from 'graphql';
-import { ApolloServer, type BaseContext } from '@apollo/server';
+import { GraphQLError, Kind, parse, type ValidationRule } from 'graphql';
+import { ApolloServer, type ApolloServerPlugin, type BaseContext } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ACTOR_HEADER, ActorSigner, type Actor } from '@lectern/kernel/actor';
 import { DEV_ACTOR_PRIVATE_KEY, requireKey } from '@lectern/kernel/dev-keys';
@@ -14,7 +14,18 @@ import { createHttpHost, installShutdown, sendJson, type HttpHost, type Route } 
 import { createLogger, type Logger } from '@lectern/kernel/logger';
 import { openFilesLimit } from '@lectern/kernel/process-limits';
 import { createMetrics } from '@lectern/kernel/metrics';
+import { createRedis } from '@lectern/kernel/redis';
+import { within } from '@lectern/kernel/deadline';
+import { startTracing } from '@lectern/kernel/tracing';
 import { Authenticator } from './auth.ts';
+import { RequestLimiter, type Admission } from './rate-limits.ts';
+import { BulkheadFullError, CircuitOpenError, SubgraphGuard } from './resilience.ts';
+import { OrganizationPolicies } from './organization-policy.ts';
+import { CostModel, costPlugin } from './cost.ts';
+import { ResponseCache, responseCachePlugin } from './response-cache.ts';
+import { startCacheInvalidation } from './cache-invalidation.ts';
+import { documentHash, RedisApqCache, trustedDocumentRequired, TrustedDocuments, trustedDocumentsPlugin } from './trusted-documents.ts';
+import client from 'prom-client';
 import { corsFor, parseOrigins } from './cors.ts';
 import { NODE_SUBGRAPH, nodeDataSource, nodeOwnersOfSupergraph, visibleAt } from './node.ts';
 import type { GatewayEnv } from './env.ts';
@@ -31,6 +42,10 @@ export interface GatewayContext extends BaseContext {
   actorToken: string;
   requestId: string;
   traceparent: string;
+  /** What the rate limiter admitted the request with (its RateLimit-* headers). */
+  admission: Admission;
+  /** The subgraphs this operation called (a write to one whose answers are cached invalidates them). */
+  touched?: Set<string>;
 }
 
 type SubgraphResult = Awaited<ReturnType<GraphQLDataSource['process']>>;
@@ -43,21 +58,40 @@ type SubgraphResult = Awaited<ReturnType<GraphQLDataSource['process']>>;
 class ActorDataSource implements GraphQLDataSource<GatewayContext> {
   readonly #url: URL;
   readonly #timeoutMs: number;
-  constructor(url: string, timeoutMs: number) {
+  readonly #guard: SubgraphGuard;
+  readonly #log: Logger;
+  readonly #cacheable: () => void;
+  constructor(url: string, timeoutMs: number, guard: SubgraphGuard, log: Logger, cacheable: () => void) {
     this.#url = new URL(url);
     this.#timeoutMs = timeoutMs;
+    this.#guard = guard;
+    this.#log = log;
+    this.#cacheable = cacheable;
   }
 
   async process(options: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<SubgraphResult> {
     const { request, context } = options;
     if (!request.query) throw new Error('Missing query');
     const { http: _http, ...operation } = request;
-    const { body, view } = await this.execute(operation, context);
-    if ('incomingRequestContext' in options) {
-      const policy = options.incomingRequestContext.overallCachePolicy;
-      if (policy && 'restrict' in policy) policy.restrict(cacheHint(view.headers.get('cache-control')));
+    context.touched?.add(this.#guard.name);
+    const restrict = (hint: { maxAge: number; scope?: 'PRIVATE' | 'PUBLIC' }) => {
+      const policy = 'incomingRequestContext' in options ? options.incomingRequestContext.overallCachePolicy : undefined;
+      if (policy && 'restrict' in policy) policy.restrict(hint);
+    };
+    let sent;
+    try {
+      sent = await this.execute(operation, context);
+    } catch (err) {
+      if (!(err instanceof GraphQLError) || err.extensions.code !== 'SERVICE_UNAVAILABLE') throw err;
+      // The fields this fetch would have resolved fail, each with the error at its path; the
+      // other subgraphs' fields are answered. A partial answer is never cached.
+      restrict({ maxAge: 0 });
+      return unavailableFields(operation, err) as unknown as SubgraphResult;
     }
-    return { ...body, http: view } as unknown as SubgraphResult;
+    const hint = cacheHint(sent.view.headers.get('cache-control'));
+    if (hint.maxAge > 0) this.#cacheable();
+    restrict(hint);
+    return { ...sent.body, http: sent.view } as unknown as SubgraphResult;
   }
 
   /** Sends one operation with the request's actor context; the parsed body, or a typed error. */
@@ -68,12 +102,25 @@ class ActorDataSource implements GraphQLDataSource<GatewayContext> {
       if (context.requestId) headers['x-request-id'] = context.requestId;
       if (context.traceparent) headers.traceparent = context.traceparent;
     }
-    const res = await postJson(this.#url, headers, JSON.stringify(operation), this.#timeoutMs).catch((err: unknown) => {
-      // Down, refusing connections or too slow: a typed, retryable error for the fields it owns.
-      throw new GraphQLError(`A service this request needs is unavailable (${(err as Error).message}); retry in a few seconds`, {
-        extensions: { code: 'SERVICE_UNAVAILABLE', retryAfterSeconds: 5 },
+    // One deadline for the fetch, retries included; a query's fetch (a plan's fetches of a
+    // mutation other than the mutation itself are queries too) may be sent again, a mutation never.
+    const deadline = Date.now() + this.#timeoutMs;
+    const payload = JSON.stringify(operation);
+    const res = await this.#guard
+      .call(() => postJson(this.#url, headers, payload, Math.max(1, deadline - Date.now())), {
+        idempotent: !MUTATION.test(operation.query ?? ''),
+        deadline,
+        isFailedResult: (r) => r.status >= 500,
+      })
+      .catch((err: unknown) => {
+        // Down, refusing connections, too slow, its circuit open or its bulkhead full: a typed,
+        // retryable error for the fields it owns (where, only in the log: clients never see URLs).
+        const local = err instanceof CircuitOpenError || err instanceof BulkheadFullError;
+        if (!local) this.#log.warn({ subgraph: this.#guard.name, err: (err as Error).message, requestId: context.requestId }, 'subgraph call failed');
+        throw new GraphQLError(`The ${this.#guard.name} service is unavailable right now; retry in a few seconds`, {
+          extensions: { code: 'SERVICE_UNAVAILABLE', retryAfterSeconds: local ? Math.max(1, Math.ceil(err.retryAfterMs / 1000)) : 5 },
+        });
       });
-    });
     const view = responseView(res);
     const type = view.headers.get('content-type') ?? '';
     let body: unknown = res.body;
@@ -87,6 +134,24 @@ class ActorDataSource implements GraphQLDataSource<GatewayContext> {
     if (typeof body !== 'object' || body === null) throw new Error(`Expected JSON response body, but received: ${res.body.slice(0, 200)}`);
     return { body: body as { data?: Record<string, unknown> | null; errors?: unknown[] }, view };
   }
+}
+
+const MUTATION = /^\s*mutation\b/;
+
+/**
+ * A subgraph's answer for a fetch it could not answer: an error at each field the fetch asked for
+ * (each root field, or each entity of an `_entities` fetch, which the gateway maps to the path
+ * where that entity sits), as if the subgraph had failed each one.
+ */
+function unavailableFields(operation: { query?: string; variables?: Record<string, unknown> }, error: GraphQLError) {
+  const op = parse(operation.query ?? '{ __typename }').definitions.find((d) => d.kind === Kind.OPERATION_DEFINITION);
+  const fields = (op?.selectionSet.selections ?? []).flatMap((s) => (s.kind === Kind.FIELD ? [(s.alias ?? s.name).value] : []));
+  const representations = operation.variables?.representations;
+  const paths =
+    fields.length === 1 && fields[0] === '_entities' && Array.isArray(representations)
+      ? representations.map((_, i) => ['_entities', i])
+      : fields.map((f) => [f]);
+  return { data: null, errors: paths.map((path) => ({ message: error.message, path, extensions: error.extensions })) };
 }
 
 /** A subgraph's Cache-Control as a cache hint (what Apollo's data source derives). */
@@ -146,13 +211,80 @@ export async function startGateway(env: GatewayEnv, opts: { port?: number; log?:
     apiKeyCacheSeconds: env.API_KEY_CACHE_SECONDS,
     sessionCheckSeconds: env.SESSION_CHECK_SECONDS,
   });
+  const redis = createRedis(env.REDIS_URL);
+  const limiter = env.RATE_LIMITS
+    ? new RequestLimiter(
+        redis,
+        env.REDIS_PREFIX,
+        {
+          organization: { perMinute: env.RATE_LIMIT_ORG_PER_MINUTE, burst: env.RATE_LIMIT_ORG_BURST },
+          user: { perMinute: env.RATE_LIMIT_USER_PER_MINUTE, burst: env.RATE_LIMIT_USER_BURST },
+          anonymous: { perMinute: env.RATE_LIMIT_ANONYMOUS_PER_MINUTE, burst: env.RATE_LIMIT_ANONYMOUS_BURST },
+          costBudget: { perMinute: env.COST_BUDGET_PER_MINUTE, burst: Math.ceil(env.COST_BUDGET_PER_MINUTE) },
+          organizations: Object.fromEntries(
+            Object.entries(env.RATE_LIMIT_ORGANIZATIONS).map(([id, o]) => [
+              id,
+              { organization: o.organization, ...(o.costPerMinute ? { costBudget: { perMinute: o.costPerMinute, burst: o.costPerMinute } } : {}) },
+            ]),
+          ),
+        },
+        log,
+      )
+    : null;
+  // Trusted documents (the typed clients' operations, from codegen) and APQ shared in Redis; an
+  // organization may require its people's tokens to send only trusted documents.
+  const trusted = TrustedDocuments.load(env.TRUSTED_DOCUMENTS_PATH);
+  const policies = new OrganizationPolicies({ identityUrl: env.IDENTITY_URL, credential: serviceCredential('gateway', env), ttlSeconds: env.ORGANIZATION_POLICY_SECONDS });
+  const trustedRequired = async (actor: Actor) => actor.kind === 'user' && actor.tenantId !== null && (await policies.of(actor.tenantId)).requireTrustedDocuments;
+  // Answers cached in Redis by the subgraphs' cache hints, per organization and visibility
+  // (response-cache.ts); the events that change published content invalidate them.
+  const responseCache = env.RESPONSE_CACHE ? new ResponseCache({ redis, prefix: env.REDIS_PREFIX, log }) : null;
+  const cacheEvents = new client.Counter({ name: 'lectern_gateway_response_cache_total', help: 'Response cache lookups and stores by outcome', labelNames: ['event'] as const, registers: [metrics.registry] });
+  const invalidation = responseCache ? startCacheInvalidation({ redisUrl: env.REDIS_URL, redisPrefix: env.REDIS_PREFIX, invalidateTenant: (id) => responseCache.invalidateTenant(id), log }) : null;
+  // Read your writes: a mutation through this gateway that called a subgraph whose answers are
+  // cached (it has sent a cache hint) invalidates its organization's cached answers before it is
+  // answered; the events cover writes made anywhere else, within moments.
+  const cachedSubgraphs = new Set<string>();
+  const invalidateOnWrite: ApolloServerPlugin<GatewayContext> = {
+    async requestDidStart() {
+      return {
+        async willSendResponse({ operation, contextValue: ctx }) {
+          const tenantId = ctx.actor.tenantId;
+          if (!responseCache || operation?.operation !== 'mutation' || !tenantId || ![...(ctx.touched ?? [])].some((n) => cachedSubgraphs.has(n))) return;
+          await within(500, () => responseCache.invalidateTenant(tenantId), 'Redis did not answer').catch((err: unknown) =>
+            log.warn({ err: (err as Error).message, tenantId }, 'response cache not invalidated after a write; its event will'),
+          );
+        },
+      };
+    },
+  };
   const supergraphSdl = readFileSync(env.SUPERGRAPH_PATH, 'utf8');
   const cors = corsFor(env.CORS_ORIGINS !== undefined ? parseOrigins(env.CORS_ORIGINS) : production ? [] : devOrigins(env.PORT), ['/graphql']);
 
+  const circuits = new client.Gauge({
+    name: 'lectern_gateway_subgraph_circuit_state',
+    help: "Each subgraph's circuit: 0 closed, 1 half-open (probing), 2 open (its fields fail at once)",
+    labelNames: ['subgraph'] as const,
+    registers: [metrics.registry],
+  });
+  const CIRCUIT_VALUE = { CLOSED: 0, HALF_OPEN: 1, OPEN: 2 } as const;
   const sources = new Map<string, ActorDataSource>();
   const source = (name: string, url?: string) => {
     let s = sources.get(name);
-    if (!s) sources.set(name, (s = new ActorDataSource(subgraphUrls[name] ?? url ?? '', env.SUBGRAPH_TIMEOUTS[name] ?? env.SUBGRAPH_TIMEOUT_MS)));
+    if (!s) {
+      const guard = new SubgraphGuard(name, {
+        bulkhead: { maxConcurrent: env.SUBGRAPH_MAX_CONCURRENT, maxQueue: env.SUBGRAPH_MAX_QUEUE, queueTimeoutMs: env.SUBGRAPH_QUEUE_TIMEOUT_MS },
+        retries: env.SUBGRAPH_RETRIES,
+        breaker: { failureRate: env.BREAKER_FAILURE_RATE, minimumRequests: env.BREAKER_MIN_REQUESTS, windowMs: env.BREAKER_WINDOW_MS, openMs: env.BREAKER_OPEN_MS },
+        onStateChange: (state, subgraph) => {
+          circuits.set({ subgraph }, CIRCUIT_VALUE[state]);
+          log.warn({ subgraph, state }, `circuit of subgraph ${subgraph} is ${state}`);
+        },
+      });
+      circuits.set({ subgraph: name }, 0);
+      const timeout = env.SUBGRAPH_TIMEOUTS[name] ?? env.SUBGRAPH_TIMEOUT_MS;
+      sources.set(name, (s = new ActorDataSource(subgraphUrls[name] ?? url ?? '', timeout, guard, log, () => cachedSubgraphs.add(name))));
+    }
     return s;
   };
   // node(id:) asks the owning subgraph whether the caller may see the object (node.ts).
@@ -187,7 +319,26 @@ export async function startGateway(env: GatewayEnv, opts: { port?: number; log?:
     validationRules: [...limitRules(), subscriptionsOverWebSocket],
     parseOptions: { maxTokens: MAX_TOKENS },
     allowBatchedHttpRequests: false,
-    plugins: [ApolloServerPluginLandingPageDisabled()],
+    persistedQueries: { cache: new RedisApqCache({ redis, prefix: `${env.REDIS_PREFIX}gateway:apq:`, documents: trusted }), ttl: 24 * 60 * 60 },
+    plugins: [
+      ApolloServerPluginLandingPageDisabled(),
+      // Demand control: refused above COST_MAX_PER_OPERATION before any subgraph is called; the
+      // actual cost is charged to the organization's budget (rate-limits.ts) and reported.
+      costPlugin<GatewayContext>(CostModel.fromSupergraph(supergraphSdl), {
+        maxCost: env.COST_MAX_PER_OPERATION,
+        charge: ({ actor, admission }, actual) => {
+          limiter?.charge(actor, actual);
+          const left = admission.costRemaining;
+          return Promise.resolve(left === undefined ? undefined : { remaining: Math.max(0, left - Math.max(0, actual - 1)) });
+        },
+      }),
+      trustedDocumentsPlugin<GatewayContext>({
+        documents: trusted,
+        // People of an organization that requires them; API keys (integrators) send any document.
+        required: ({ actor }) => trustedRequired(actor),
+      }),
+      ...(responseCache ? [responseCachePlugin<GatewayContext>(responseCache, { onEvent: (event) => cacheEvents.inc({ event }) }), invalidateOnWrite] : []),
+    ],
     logger: { debug: () => {}, info: () => {}, warn: (m) => log.warn(m), error: (m) => log.error(m) },
   });
   await apollo.start();
@@ -260,7 +411,13 @@ export async function startGateway(env: GatewayEnv, opts: { port?: number; log?:
       async context(req, info) {
         const header = req.headers.authorization;
         const actor = await auth.actorFor(typeof header === 'string' ? header : undefined, info.ip, info.requestId);
-        return { actor, actorToken: await signer.sign(actor), requestId: info.requestId, traceparent: info.traceparent };
+        const admission = limiter ? await limiter.admit(actor) : { headers: {} };
+        return { actor, actorToken: await signer.sign(actor), requestId: info.requestId, traceparent: info.traceparent, admission, touched: new Set<string>() };
+      },
+      body: (body) => trusted.rewriteBody(body),
+      finish(ctx, response) {
+        for (const [name, value] of Object.entries(ctx.admission.headers)) response.headers.set(name, value);
+        return Promise.resolve();
       },
     },
     // Ready while it can verify tokens; a subgraph that does not answer makes it "degraded", not
@@ -295,6 +452,12 @@ export async function startGateway(env: GatewayEnv, opts: { port?: number; log?:
     trustProxy: env.TRUST_PROXY,
     validationRules: limitRules(),
     formatError,
+    // Subscriptions are held to the organization's trusted documents as HTTP operations are.
+    admitDocument: async (actor, query) => {
+      if (trusted.trusts(documentHash(query), query)) return null;
+      const required = await trustedRequired(actor).catch((err: unknown) => err as GraphQLError); // identity unavailable
+      return required === false ? null : required === true ? trustedDocumentRequired() : required;
+    },
     metrics: wsMetrics,
     limits: {
       initTimeoutMs: env.WS_INIT_TIMEOUT_MS,
@@ -327,6 +490,8 @@ export async function startGateway(env: GatewayEnv, opts: { port?: number; log?:
       await Promise.all([...links.values()].map((l) => l.close()));
       await host.close();
       await apollo.stop();
+      await invalidation?.close();
+      redis.disconnect();
     },
   };
 }
@@ -334,8 +499,11 @@ export async function startGateway(env: GatewayEnv, opts: { port?: number; log?:
 export async function runGateway(env: GatewayEnv) {
   const log = createLogger('gateway', env.LOG_LEVEL);
   try {
+    // OpenTelemetry when OTEL_* configure an exporter (kernel tracing.ts): @apollo/gateway's spans
+    // (plan, fetches) join the request's, and postJson carries the trace to each subgraph.
+    const tracing = await startTracing('gateway', undefined, { log });
     const running = await startGateway(env, { log });
-    installShutdown(log, [() => running.close()], env.SHUTDOWN_GRACE_MS);
+    installShutdown(log, [() => running.close(), () => tracing.shutdown()], env.SHUTDOWN_GRACE_MS);
     process.on('SIGHUP', () => {
       running.reloadSupergraph().catch((err: unknown) => log.error({ err }, 'supergraph reload failed; still serving the previous one'));
     });

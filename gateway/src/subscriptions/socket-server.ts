@@ -58,6 +58,8 @@ export interface SocketServerOptions {
   trustProxy: boolean;
   validationRules: ValidationRule[];
   formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError;
+  /** Refuses a document this actor may not send (an organization that requires trusted documents); null lets it through. */
+  admitDocument?(actor: Actor, query: string): Promise<GraphQLError | null>;
   limits: SocketLimits;
   metrics: SubscriptionMetrics;
 }
@@ -173,6 +175,8 @@ export function attachSocketServer(server: http.Server, opts: SocketServerOption
         close(c, CloseCode.Forbidden, 'Forbidden: invalid or expired token');
         return [new GraphQLError('Authentication required', { extensions: { code: 'UNAUTHENTICATED' } })];
       }
+      const inadmissible = await opts.admitDocument?.(c.actor!, payload.query);
+      if (inadmissible) return [inadmissible];
       const checked = checkDocument(payload.query);
       if (Array.isArray(checked)) return checked;
       const document = checked;
