@@ -12,8 +12,9 @@
 //
 // A refusal is HTTP 429 `RATE_LIMITED` with `Retry-After`; every answer carries RateLimit-Limit,
 // RateLimit-Remaining and RateLimit-Reset of the tightest of its buckets, and RateLimit-Policy.
-// A bucket that refused is remembered in this process until its retry time, so a flood is
-// refused without asking Redis again. While Redis does not answer (within 100 ms) requests pass
+// A bucket that refused is remembered in this process until its next token is due (to the
+// millisecond), so a flood is refused without asking Redis again and what it is let through is
+// spread evenly rather than released in a burst. While Redis does not answer (within 100 ms) requests pass
 // unlimited: the limiter must not take the API down with it.
 import { HttpError } from '@lectern/kernel/http';
 import { within } from '@lectern/kernel/deadline';
@@ -83,7 +84,9 @@ export class RequestLimiter {
     if (!result.allowed) {
       const refusing = buckets.filter((b, i) => result.buckets[i]!.remaining < b.tokens);
       if (this.#denied.size >= DENIALS_KEPT) this.#denied.clear();
-      for (const b of refusing) this.#denied.set(b.key, now + result.retryAfterSeconds * 1000);
+      // Until the very millisecond a token is back, not the whole seconds Retry-After says: the
+      // flood then gets its share one request at a time, never as a burst each second.
+      for (const b of refusing) this.#denied.set(b.key, now + result.retryAfterMs);
       throw this.#refusal(refusing[0] ?? buckets[0]!, buckets, result.retryAfterSeconds);
     }
     const requestBuckets = buckets.map((b, i) => ({ b, state: result.buckets[i]! })).filter(({ b }) => b.kind !== 'cost');

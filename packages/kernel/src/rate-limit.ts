@@ -58,8 +58,9 @@ export interface BucketTake {
 /** What a take found: whether it took, and when (whole seconds) it is worth retrying. */
 export interface TakeResult {
   allowed: boolean;
-  /** Seconds until the asked tokens are there (0 when taken). */
+  /** Seconds until the asked tokens are there (0 when taken), and the same in milliseconds. */
   retryAfterSeconds: number;
+  retryAfterMs: number;
   /** Per bucket, in the order asked: tokens left and the seconds until it is full again. */
   buckets: { remaining: number; resetSeconds: number }[];
 }
@@ -92,6 +93,6 @@ export class TokenBucket {
     for (const t of takes) args.push(t.limits.perMinute / 60_000, t.limits.burst, t.tokens);
     const [waitMs, ...rest] = await this.#redis.lecternTakeTokens(...(args as [number, ...(string | number)[]]));
     const buckets = takes.map((_, i) => ({ remaining: rest[i * 2]!, resetSeconds: Math.ceil(rest[i * 2 + 1]! / 1000) }));
-    return { allowed: waitMs === 0, retryAfterSeconds: waitMs! > 0 ? Math.max(1, Math.ceil(waitMs! / 1000)) : 0, buckets };
+    return { allowed: waitMs === 0, retryAfterSeconds: waitMs! > 0 ? Math.max(1, Math.ceil(waitMs! / 1000)) : 0, retryAfterMs: waitMs!, buckets };
   }
 }
