@@ -20,6 +20,8 @@
 //   fairness organization A's latency alone and while organization B floods the gateway past its
 //            rate limit (open loop): A's p50/p95/p99 and their ratio; B's 200s and 429s, each
 //            checked for Retry-After, RateLimit-* and RATE_LIMITED.
+//   resilience  catalog SIGSTOPped under load: identity-only requests' latency against normal,
+//            mixed requests' partial answers and time to fail, the circuit opening and closing.
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { catalogBench } from './src/catalog.bench.ts';
 import { eventsBench } from './src/events.bench.ts';
@@ -30,8 +32,9 @@ import { quizBench } from './src/quiz.bench.ts';
 import { mediaBench } from './src/media.bench.ts';
 import { certificatesBench } from './src/certificates.bench.ts';
 import { fairnessBench } from './src/fairness.bench.ts';
+import { resilienceBench } from './src/resilience.bench.ts';
 
-const benches: Record<string, () => Promise<object>> = { catalog: catalogBench, events: eventsBench, enroll: enrollBench, progress: progressBench, live: liveBench, quiz: quizBench, media: mediaBench, certificates: certificatesBench, fairness: fairnessBench };
+const benches: Record<string, () => Promise<object>> = { catalog: catalogBench, events: eventsBench, enroll: enrollBench, progress: progressBench, live: liveBench, quiz: quizBench, media: mediaBench, certificates: certificatesBench, fairness: fairnessBench, resilience: resilienceBench };
 const name = process.argv[2] ?? '';
 const bench = benches[name];
 if (!bench) {

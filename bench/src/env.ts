@@ -58,6 +58,10 @@ export const benchEnv = parseEnv(
     /** Organization B's flood (requests/s; default 10× the organization limit) and its senders (default: enough that their user limits add up to twice the organization's). */
     BENCH_FLOOD_RATE: z.coerce.number().positive().optional(),
     BENCH_FLOOD_USERS: z.coerce.number().int().positive().optional(),
+    /** `pnpm bench resilience`: each load's rate (requests/s, open loop), each phase's length (s), and catalog's timeout at the gateway (ms). */
+    BENCH_RESILIENCE_RATE: z.coerce.number().positive().default(20),
+    BENCH_RESILIENCE_SECONDS: z.coerce.number().positive().default(20),
+    BENCH_RESILIENCE_TIMEOUT_MS: z.coerce.number().int().positive().default(2000),
     /** Prints monotonic microsecond marks around measured phases (to cut CPU profiles to them). */
     BENCH_MARKS: z.stringbool().default(false),
   }),

@@ -24,7 +24,7 @@ import { accessTokenFor, seedManyMembers, seedOrganizationWithPeople } from '@le
 import { seedCourse } from '@lectern/catalog/testing';
 import type { TestDatabase } from '@lectern/testkit';
 import { benchEnv } from './env.ts';
-import { cpuSnapshot, cpuSpent, percentiles, pool, startBenchStack, type Json } from './stack.ts';
+import { cpuSnapshot, cpuSpent, openLoop, percentiles, pool, startBenchStack, type Json } from './stack.ts';
 
 const { BENCH_FAIRNESS_RATE: RATE, BENCH_FAIRNESS_SECONDS: SECONDS, BENCH_WARMUP: WARMUP_S } = benchEnv;
 const LIMITS = {
@@ -131,32 +131,6 @@ function sender(url: string, tokens: string[], tally: Tally) {
       if (tally.errorSamples.length < 5) tally.errorSamples.push((err as Error).message);
     }
   };
-}
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/**
- * Open loop: request i is due `i / rate` seconds after the start and is sent then, however many
- * are still unanswered, for as long as `more(i, dueMs)` (dueMs: since the start). Resolves once
- * every answer is in, with how late the client itself got behind its schedule at worst.
- */
-async function openLoop(rate: number, more: (i: number, dueMs: number) => boolean, send: (dueAt: number) => Promise<void>) {
-  const start = performance.now();
-  const inflight = new Set<Promise<void>>();
-  let maxLateMs = 0;
-  let i = 0;
-  for (; more(i, (i * 1000) / rate); i++) {
-    const dueAt = start + (i * 1000) / rate;
-    const wait = dueAt - performance.now();
-    if (wait > 0) await sleep(wait);
-    // Behind schedule: catch up, but let answers (and a worker's messages) in now and then.
-    else if (i % 32 === 0) await new Promise((resolve) => setImmediate(resolve));
-    maxLateMs = Math.max(maxLateMs, performance.now() - dueAt);
-    const p = send(dueAt).finally(() => inflight.delete(p));
-    inflight.add(p);
-  }
-  await Promise.all(inflight);
-  return { sent: i, seconds: (performance.now() - start) / 1000, maxLateMs: Math.round(maxLateMs * 10) / 10 };
 }
 
 // --- B's flood, in a worker thread --------------------------------------------------------------

@@ -159,3 +159,29 @@ export function cpuSpent(before: CpuSnapshot, after = cpuSnapshot()): Record<str
   }
   return Object.fromEntries(Object.entries(by).sort((x, y) => y[1] - x[1]).filter(([, ms]) => ms >= 10));
 }
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Open loop: request i is due `i / rate` seconds after the start and is sent then, however many
+ * are still unanswered, for as long as `more(i, dueMs)` (dueMs: since the start). Resolves once
+ * every answer is in, with how late the client itself got behind its schedule at worst.
+ */
+export async function openLoop(rate: number, more: (i: number, dueMs: number) => boolean, send: (dueAt: number) => Promise<void>) {
+  const start = performance.now();
+  const inflight = new Set<Promise<void>>();
+  let maxLateMs = 0;
+  let i = 0;
+  for (; more(i, (i * 1000) / rate); i++) {
+    const dueAt = start + (i * 1000) / rate;
+    const wait = dueAt - performance.now();
+    if (wait > 0) await sleep(wait);
+    // Behind schedule: catch up, but let answers (and a worker's messages) in now and then.
+    else if (i % 32 === 0) await new Promise((resolve) => setImmediate(resolve));
+    maxLateMs = Math.max(maxLateMs, performance.now() - dueAt);
+    const p = send(dueAt).finally(() => inflight.delete(p));
+    inflight.add(p);
+  }
+  await Promise.all(inflight);
+  return { sent: i, seconds: (performance.now() - start) / 1000, maxLateMs: Math.round(maxLateMs * 10) / 10 };
+}
