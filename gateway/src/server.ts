@@ -240,7 +240,8 @@ export async function startGateway(env: GatewayEnv, opts: { port?: number; log?:
   // (response-cache.ts); the events that change published content invalidate them.
   const responseCache = env.RESPONSE_CACHE ? new ResponseCache({ redis, prefix: env.REDIS_PREFIX, log }) : null;
   const cacheEvents = new client.Counter({ name: 'lectern_gateway_response_cache_total', help: 'Response cache lookups and stores by outcome', labelNames: ['event'] as const, registers: [metrics.registry] });
-  const invalidation = responseCache ? startCacheInvalidation({ redisUrl: env.REDIS_URL, redisPrefix: env.REDIS_PREFIX, invalidateTenant: (id) => responseCache.invalidateTenant(id), log }) : null;
+  // Consumed even with the cache off, so its queue never grows.
+  const invalidation = startCacheInvalidation({ redisUrl: env.REDIS_URL, redisPrefix: env.REDIS_PREFIX, invalidateTenant: (id) => responseCache?.invalidateTenant(id) ?? Promise.resolve(), log });
   // Read your writes: a mutation through this gateway that called a subgraph whose answers are
   // cached (it has sent a cache hint) invalidates its organization's cached answers before it is
   // answered; the events cover writes made anywhere else, within moments.
@@ -490,7 +491,7 @@ export async function startGateway(env: GatewayEnv, opts: { port?: number; log?:
       await Promise.all([...links.values()].map((l) => l.close()));
       await host.close();
       await apollo.stop();
-      await invalidation?.close();
+      await invalidation.close();
       redis.disconnect();
     },
   };
