@@ -7,6 +7,8 @@ export const RELAY_ROLE = 'lectern_relay';
 export const runtimeRole = (subgraph: string) => `lectern_${subgraph}`;
 /** The channel outbox_record notifies (the relays LISTEN on it; payload: the schema). */
 export const OUTBOX_CHANNEL = 'lectern_outbox';
+/** The transaction-local setting outbox_record's traceparent defaults to (uow.statement sets it while tracing). */
+export const TRACEPARENT_SETTING = 'lectern.traceparent';
 
 export interface MigrationHelpers {
   schema: string;

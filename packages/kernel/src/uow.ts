@@ -21,7 +21,9 @@
 //     (see its comment): for hot reads (map() turns their rows into entities), and for a
 //     subgraph's own SQL function that makes a whole change (enrollment's enroll_learner).
 import type { EntityDictionary, EntityManager, EntityName, MikroORM } from '@mikro-orm/postgresql';
+import { TRACEPARENT_SETTING } from './migration.ts';
 import { queryBatch } from './orm.ts';
+import { recordingTraceparent } from './outbox.ts';
 
 export const TENANT_FILTER = 'tenant';
 /** The PostgreSQL setting every RLS policy reads (kernel db.ts TENANT_PREDICATE). */
@@ -99,8 +101,12 @@ export class UnitOfWork {
     if (this.#done) throw new Error('unit of work already finished');
     if (this.#writing) throw new Error('uow.statement runs outside a write: use the write\'s EntityManager');
     const platform = this.#orm.em.getPlatform();
-    const tenant = platform.formatQuery(`select set_config('${TENANT_SETTING}', ?, true)`, [this.tenantId ?? '']);
-    return queryBatch<T>(this.#orm, `${tenant}; ${platform.formatQuery(sql, [...params])}`);
+    // While tracing, the trace too: an event a SQL function records (outbox_record's default) keeps it.
+    const traceparent = recordingTraceparent();
+    const settings = traceparent
+      ? platform.formatQuery(`select set_config('${TENANT_SETTING}', ?, true), set_config('${TRACEPARENT_SETTING}', ?, true)`, [this.tenantId ?? '', traceparent])
+      : platform.formatQuery(`select set_config('${TENANT_SETTING}', ?, true)`, [this.tenantId ?? '']);
+    return queryBatch<T>(this.#orm, `${settings}; ${platform.formatQuery(sql, [...params])}`);
   }
 
   /** Runs a state change in its own transaction (see the header). */

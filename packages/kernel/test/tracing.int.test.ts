@@ -17,7 +17,8 @@ import { OutboxRelay } from '../src/relay.ts';
 import { defineJob, enqueue, startConsumer, startJobWorker } from '../src/consumers.ts';
 import { eventQueueName, queueFactory, workerConnection, type QueueFactory } from '../src/queues.ts';
 import { startSubgraph, type RunningSubgraph, type SubgraphContext, type SubgraphDefinition, type SubgraphEnv } from '../src/subgraph.ts';
-import { startTracing, type Tracing } from '../src/tracing.ts';
+import { inSpan, startTracing, type Tracing } from '../src/tracing.ts';
+import { UnitOfWork } from '../src/uow.ts';
 import { entities, handler, migrations, Note, NoteWritten, SCHEMA } from './fixtures/events-schema.ts';
 
 const ADMIN = process.env.DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -159,9 +160,26 @@ describe('a traced subgraph request', () => {
     expect(r.data?.others).toBeGreaterThanOrEqual(1);
     const spans = await finished();
     const statement = spans.find((s) => s.name === 'db.query' && String(s.attributes['db.query.text']).includes('count(*)'))!;
-    expect(statement.attributes['db.query.text']).toBe('select set_config(?, ?, true); select count(*)::int as n from notes where tenant_id = ? and body <> ?');
+    expect(statement.attributes['db.query.text']).toBe('select set_config(?, ?, true), set_config(?, ?, true); select count(*)::int as n from notes where tenant_id = ? and body <> ?');
     expect(ancestry(statement, spans)).toEqual(['graphql.operation Others', 'POST /graphql']);
     for (const s of spans) expect(JSON.stringify(s.attributes)).not.toContain(other);
+  });
+});
+
+describe('events a SQL function records', () => {
+  it('keep the trace: outbox_record called with its eight arguments takes the transaction’s traceparent', async () => {
+    const uow = new UnitOfWork(subgraph.deps.orm, A);
+    const record = (id: string) => uow.statement(`select ${SCHEMA}.outbox_record(?::uuid, ?::uuid, 'UnroutedByFunction', 1, 'note', ?, now(), '{}'::jsonb)`, [id, A, id]);
+    const [traced, untraced] = [randomUUID(), randomUUID()];
+    const traceId = await inSpan('test', {}, async (span) => {
+      await record(traced);
+      return span.spanContext().traceId;
+    });
+    await record(untraced);
+    const { rows } = await withClient(connectionString(ADMIN, { database }), (c) => c.query(`select id, traceparent from ${SCHEMA}.outbox where id = any($1::uuid[])`, [[traced, untraced]]));
+    const byId = new Map(rows.map((r: { id: string; traceparent: string | null }) => [r.id, r.traceparent]));
+    expect(byId.get(traced)).toMatch(new RegExp(`^00-${traceId}-[0-9a-f]{16}-01$`));
+    expect(byId.get(untraced)).toBeNull();
   });
 });
 
