@@ -92,6 +92,11 @@ export const gatewayEnv = baseEnv.extend({
   BREAKER_OPEN_MS: z.coerce.number().int().min(100).default(5000),
   /** Cache query answers in Redis by the subgraphs' cache hints (response-cache.ts); `false` turns it off. */
   RESPONSE_CACHE: bool.default(true),
+  /**
+   * A Redis of its own for the cached answers (e.g. one with `maxmemory-policy allkeys-lru`, which
+   * the Redis holding queues must never have); default REDIS_URL. Entries expire by themselves.
+   */
+  RESPONSE_CACHE_REDIS_URL: z.string().optional(),
   /** Defaults: on in development and test, off in production. */
   INTROSPECTION: bool.optional(),
   PLAYGROUND: bool.optional(),

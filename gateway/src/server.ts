@@ -238,7 +238,8 @@ export async function startGateway(env: GatewayEnv, opts: { port?: number; log?:
   const trustedRequired = async (actor: Actor) => actor.kind === 'user' && actor.tenantId !== null && (await policies.of(actor.tenantId)).requireTrustedDocuments;
   // Answers cached in Redis by the subgraphs' cache hints, per organization and visibility
   // (response-cache.ts); the events that change published content invalidate them.
-  const responseCache = env.RESPONSE_CACHE ? new ResponseCache({ redis, prefix: env.REDIS_PREFIX, log }) : null;
+  const cacheRedis = env.RESPONSE_CACHE_REDIS_URL ? createRedis(env.RESPONSE_CACHE_REDIS_URL) : redis;
+  const responseCache = env.RESPONSE_CACHE ? new ResponseCache({ redis: cacheRedis, prefix: env.REDIS_PREFIX, log }) : null;
   const cacheEvents = new client.Counter({ name: 'lectern_gateway_response_cache_total', help: 'Response cache lookups and stores by outcome', labelNames: ['event'] as const, registers: [metrics.registry] });
   // Consumed even with the cache off, so its queue never grows.
   const invalidation = startCacheInvalidation({ redisUrl: env.REDIS_URL, redisPrefix: env.REDIS_PREFIX, invalidateTenant: (id) => responseCache?.invalidateTenant(id) ?? Promise.resolve(), log });
@@ -492,6 +493,7 @@ export async function startGateway(env: GatewayEnv, opts: { port?: number; log?:
       await host.close();
       await apollo.stop();
       await invalidation.close();
+      if (cacheRedis !== redis) cacheRedis.disconnect();
       redis.disconnect();
     },
   };
