@@ -1,11 +1,17 @@
-// The response cache forgets what an event changed. The gateway consumes its own event queue
-// (events-gateway: packages/contracts/src/subscriptions.ts names the events) with a BullMQ
-// worker; catalog's relay delivers CoursePublished and CourseUnpublished to it within moments of
-// the commit, and each one invalidates its organization's cached answers (response-cache.ts).
+// The response cache forgets what a write changed, two ways:
+// - Events: the gateway consumes its own event queue (events-gateway:
+//   packages/contracts/src/subscriptions.ts names the events) with a BullMQ worker; catalog's
+//   relay delivers CoursePublished and CourseUnpublished to it within moments of the commit, and
+//   each one invalidates its organization's cached answers (response-cache.ts).
+// - Read your writes (invalidateOnWrite): a mutation through this gateway that called a subgraph
+//   whose answers are cached invalidates its organization's answers before it is answered, so
+//   the writer's next read never sees the old answer; the events cover writes made elsewhere.
 // Invalidation is idempotent, so the gateway keeps no record of processed events: a redelivery
 // invalidates again. Every gateway replica runs a worker; each event is taken by one of them,
 // and the cache it invalidates is in Redis, shared by all.
 import { Worker } from 'bullmq';
+import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
+import type { Actor } from '@lectern/kernel/actor';
 import { GATEWAY } from '@lectern/contracts/gateway';
 import { subscriptions } from '@lectern/contracts/subscriptions';
 import { envelopeSchema } from '@lectern/kernel/events';
@@ -47,6 +53,27 @@ export function startCacheInvalidation(opts: {
       // While Redis does not answer, BullMQ's close would wait for it: bounded, then cut.
       await within(2000, () => worker.close(), 'the cache invalidation worker did not close').catch(() => {});
       connection.disconnect();
+    },
+  };
+}
+
+/** The read-your-writes plugin (see the header): `wroteCached(ctx)` says whether the operation called a cached subgraph. */
+export function invalidateOnWrite<Ctx extends BaseContext & { actor: Actor }>(opts: {
+  cache: { invalidateTenant(tenantId: string): Promise<void> };
+  wroteCached(ctx: Ctx): boolean;
+  log: Logger;
+}): ApolloServerPlugin<Ctx> {
+  return {
+    async requestDidStart() {
+      return {
+        async willSendResponse({ operation, contextValue }) {
+          const tenantId = contextValue.actor.tenantId;
+          if (operation?.operation !== 'mutation' || !tenantId || !opts.wroteCached(contextValue)) return;
+          await within(500, () => opts.cache.invalidateTenant(tenantId), 'Redis did not answer').catch((err: unknown) =>
+            opts.log.warn({ err: (err as Error).message, tenantId }, 'response cache not invalidated after a write; its event will'),
+          );
+        },
+      };
     },
   };
 }

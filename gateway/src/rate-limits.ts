@@ -22,6 +22,7 @@ import type { Actor } from '@lectern/kernel/actor';
 import type { Logger } from '@lectern/kernel/logger';
 import { TokenBucket, type BucketLimits, type BucketTake } from '@lectern/kernel/rate-limit';
 import type { Redis } from '@lectern/kernel/redis';
+import type { GatewayEnv } from './env.ts';
 
 export interface RateLimitConfig {
   organization: BucketLimits;
@@ -37,6 +38,20 @@ export interface Admission {
   headers: Record<string, string>;
   /** Cost units left in the organization's budget when the request was admitted. */
   costRemaining?: number;
+}
+
+/** The limits the gateway's environment sets (env.ts RATE_LIMIT_*, COST_BUDGET_PER_MINUTE). */
+export function limitsFromEnv(env: GatewayEnv): RateLimitConfig {
+  const budget = (perMinute: number) => ({ perMinute, burst: Math.ceil(perMinute) });
+  return {
+    organization: { perMinute: env.RATE_LIMIT_ORG_PER_MINUTE, burst: env.RATE_LIMIT_ORG_BURST },
+    user: { perMinute: env.RATE_LIMIT_USER_PER_MINUTE, burst: env.RATE_LIMIT_USER_BURST },
+    anonymous: { perMinute: env.RATE_LIMIT_ANONYMOUS_PER_MINUTE, burst: env.RATE_LIMIT_ANONYMOUS_BURST },
+    costBudget: budget(env.COST_BUDGET_PER_MINUTE),
+    organizations: Object.fromEntries(
+      Object.entries(env.RATE_LIMIT_ORGANIZATIONS).map(([id, o]) => [id, { organization: o.organization, ...(o.costPerMinute ? { costBudget: budget(o.costPerMinute) } : {}) }]),
+    ),
+  };
 }
 
 const REDIS_TIMEOUT_MS = 100;
@@ -98,13 +113,19 @@ export class RequestLimiter {
     };
   }
 
-  /** Charges an admitted operation's actual cost to its organization's budget (the unit taken at admission counts). */
-  charge(actor: Actor, cost: number): void {
+  /**
+   * Charges an admitted operation's actual cost to its organization's budget (the unit taken at
+   * admission counts), off the response path; what is left of the budget, as far as this request knows.
+   */
+  charge(actor: Actor, cost: number, admission: Admission): { remaining?: number } {
     const budget = this.#bucketsOf(actor).find((b) => b.kind === 'cost');
-    if (!budget || cost <= 1) return;
-    within(REDIS_TIMEOUT_MS * 10, () => this.#buckets.takeAll([{ ...budget, tokens: cost - 1 }], true), 'Redis did not answer').catch(() => {
-      // The budget is a limit, not a ledger: a charge lost while Redis is away is not retried.
-    });
+    const owed = Math.max(0, cost - 1);
+    if (budget && owed > 0) {
+      within(REDIS_TIMEOUT_MS * 10, () => this.#buckets.takeAll([{ ...budget, tokens: owed }], true), 'Redis did not answer').catch(() => {
+        // The budget is a limit, not a ledger: a charge lost while Redis is away is not retried.
+      });
+    }
+    return admission.costRemaining === undefined ? {} : { remaining: Math.max(0, admission.costRemaining - owed) };
   }
 
   #bucketsOf(actor: Actor): Bucket[] {

@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { ApolloGateway, type GraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import { GraphQLError, Kind, parse, type ValidationRule } from 'graphql';
-import { ApolloServer, type ApolloServerPlugin, type BaseContext } from '@apollo/server';
+import { ApolloServer, type BaseContext } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ACTOR_HEADER, ActorSigner, type Actor } from '@lectern/kernel/actor';
 import { DEV_ACTOR_PRIVATE_KEY, requireKey } from '@lectern/kernel/dev-keys';
@@ -15,16 +15,15 @@ import { createLogger, type Logger } from '@lectern/kernel/logger';
 import { openFilesLimit } from '@lectern/kernel/process-limits';
 import { createMetrics } from '@lectern/kernel/metrics';
 import { createRedis } from '@lectern/kernel/redis';
-import { within } from '@lectern/kernel/deadline';
 import { startTracing } from '@lectern/kernel/tracing';
 import { Authenticator } from './auth.ts';
-import { RequestLimiter, type Admission } from './rate-limits.ts';
+import { limitsFromEnv, RequestLimiter, type Admission } from './rate-limits.ts';
 import { BulkheadFullError, CircuitOpenError, SubgraphGuard } from './resilience.ts';
 import { OrganizationPolicies } from './organization-policy.ts';
 import { CostModel, costPlugin } from './cost.ts';
 import { ResponseCache, responseCachePlugin } from './response-cache.ts';
-import { startCacheInvalidation } from './cache-invalidation.ts';
-import { documentHash, RedisApqCache, trustedDocumentRequired, TrustedDocuments, trustedDocumentsPlugin } from './trusted-documents.ts';
+import { invalidateOnWrite, startCacheInvalidation } from './cache-invalidation.ts';
+import { documentHash, documentRefusal, RedisApqCache, TrustedDocuments, trustedDocumentsPlugin } from './trusted-documents.ts';
 import client from 'prom-client';
 import { corsFor, parseOrigins } from './cors.ts';
 import { NODE_SUBGRAPH, nodeDataSource, nodeOwnersOfSupergraph, visibleAt } from './node.ts';
@@ -144,14 +143,29 @@ const MUTATION = /^\s*mutation\b/;
  * where that entity sits), as if the subgraph had failed each one.
  */
 function unavailableFields(operation: { query?: string; variables?: Record<string, unknown> }, error: GraphQLError) {
-  const op = parse(operation.query ?? '{ __typename }').definitions.find((d) => d.kind === Kind.OPERATION_DEFINITION);
-  const fields = (op?.selectionSet.selections ?? []).flatMap((s) => (s.kind === Kind.FIELD ? [(s.alias ?? s.name).value] : []));
+  const fields = rootFields(operation.query ?? '{ __typename }');
   const representations = operation.variables?.representations;
   const paths =
     fields.length === 1 && fields[0] === '_entities' && Array.isArray(representations)
       ? representations.map((_, i) => ['_entities', i])
       : fields.map((f) => [f]);
   return { data: null, errors: paths.map((path) => ({ message: error.message, path, extensions: error.extensions })) };
+}
+
+/**
+ * The response keys a fetch's text asks for at its root. A fetch's text is one of its plan's few,
+ * so each is parsed once: while a subgraph is down, every request touching it fails through here.
+ */
+const rootFieldsOf = new Map<string, string[]>();
+function rootFields(query: string): string[] {
+  let fields = rootFieldsOf.get(query);
+  if (!fields) {
+    const op = parse(query).definitions.find((d) => d.kind === Kind.OPERATION_DEFINITION);
+    fields = (op?.selectionSet.selections ?? []).flatMap((s) => (s.kind === Kind.FIELD ? [(s.alias ?? s.name).value] : []));
+    if (rootFieldsOf.size >= 1000) rootFieldsOf.clear();
+    rootFieldsOf.set(query, fields);
+  }
+  return fields;
 }
 
 /** A subgraph's Cache-Control as a cache hint (what Apollo's data source derives). */
@@ -212,25 +226,7 @@ export async function startGateway(env: GatewayEnv, opts: { port?: number; log?:
     sessionCheckSeconds: env.SESSION_CHECK_SECONDS,
   });
   const redis = createRedis(env.REDIS_URL);
-  const limiter = env.RATE_LIMITS
-    ? new RequestLimiter(
-        redis,
-        env.REDIS_PREFIX,
-        {
-          organization: { perMinute: env.RATE_LIMIT_ORG_PER_MINUTE, burst: env.RATE_LIMIT_ORG_BURST },
-          user: { perMinute: env.RATE_LIMIT_USER_PER_MINUTE, burst: env.RATE_LIMIT_USER_BURST },
-          anonymous: { perMinute: env.RATE_LIMIT_ANONYMOUS_PER_MINUTE, burst: env.RATE_LIMIT_ANONYMOUS_BURST },
-          costBudget: { perMinute: env.COST_BUDGET_PER_MINUTE, burst: Math.ceil(env.COST_BUDGET_PER_MINUTE) },
-          organizations: Object.fromEntries(
-            Object.entries(env.RATE_LIMIT_ORGANIZATIONS).map(([id, o]) => [
-              id,
-              { organization: o.organization, ...(o.costPerMinute ? { costBudget: { perMinute: o.costPerMinute, burst: o.costPerMinute } } : {}) },
-            ]),
-          ),
-        },
-        log,
-      )
-    : null;
+  const limiter = env.RATE_LIMITS ? new RequestLimiter(redis, env.REDIS_PREFIX, limitsFromEnv(env), log) : null;
   // Trusted documents (the typed clients' operations, from codegen) and APQ shared in Redis; an
   // organization may require its people's tokens to send only trusted documents.
   const trusted = TrustedDocuments.load(env.TRUSTED_DOCUMENTS_PATH);
@@ -243,23 +239,8 @@ export async function startGateway(env: GatewayEnv, opts: { port?: number; log?:
   const cacheEvents = new client.Counter({ name: 'lectern_gateway_response_cache_total', help: 'Response cache lookups and stores by outcome', labelNames: ['event'] as const, registers: [metrics.registry] });
   // Consumed even with the cache off, so its queue never grows.
   const invalidation = startCacheInvalidation({ redisUrl: env.REDIS_URL, redisPrefix: env.REDIS_PREFIX, invalidateTenant: (id) => responseCache?.invalidateTenant(id) ?? Promise.resolve(), log });
-  // Read your writes: a mutation through this gateway that called a subgraph whose answers are
-  // cached (it has sent a cache hint) invalidates its organization's cached answers before it is
-  // answered; the events cover writes made anywhere else, within moments.
+  // The subgraphs that have sent a cache hint: a write through them invalidates (cache-invalidation.ts).
   const cachedSubgraphs = new Set<string>();
-  const invalidateOnWrite: ApolloServerPlugin<GatewayContext> = {
-    async requestDidStart() {
-      return {
-        async willSendResponse({ operation, contextValue: ctx }) {
-          const tenantId = ctx.actor.tenantId;
-          if (!responseCache || operation?.operation !== 'mutation' || !tenantId || ![...(ctx.touched ?? [])].some((n) => cachedSubgraphs.has(n))) return;
-          await within(500, () => responseCache.invalidateTenant(tenantId), 'Redis did not answer').catch((err: unknown) =>
-            log.warn({ err: (err as Error).message, tenantId }, 'response cache not invalidated after a write; its event will'),
-          );
-        },
-      };
-    },
-  };
   const supergraphSdl = readFileSync(env.SUPERGRAPH_PATH, 'utf8');
   const cors = corsFor(env.CORS_ORIGINS !== undefined ? parseOrigins(env.CORS_ORIGINS) : production ? [] : devOrigins(env.PORT), ['/graphql']);
 
@@ -328,18 +309,19 @@ export async function startGateway(env: GatewayEnv, opts: { port?: number; log?:
       // actual cost is charged to the organization's budget (rate-limits.ts) and reported.
       costPlugin<GatewayContext>(CostModel.fromSupergraph(supergraphSdl), {
         maxCost: env.COST_MAX_PER_OPERATION,
-        charge: ({ actor, admission }, actual) => {
-          limiter?.charge(actor, actual);
-          const left = admission.costRemaining;
-          return Promise.resolve(left === undefined ? undefined : { remaining: Math.max(0, left - Math.max(0, actual - 1)) });
-        },
+        charge: ({ actor, admission }, actual) => Promise.resolve(limiter?.charge(actor, actual, admission)),
       }),
       trustedDocumentsPlugin<GatewayContext>({
         documents: trusted,
         // People of an organization that requires them; API keys (integrators) send any document.
         required: ({ actor }) => trustedRequired(actor),
       }),
-      ...(responseCache ? [responseCachePlugin<GatewayContext>(responseCache, { onEvent: (event) => cacheEvents.inc({ event }) }), invalidateOnWrite] : []),
+      ...(responseCache
+        ? [
+            responseCachePlugin<GatewayContext>(responseCache, { onEvent: (event) => cacheEvents.inc({ event }) }),
+            invalidateOnWrite<GatewayContext>({ cache: responseCache, wroteCached: (ctx) => [...(ctx.touched ?? [])].some((n) => cachedSubgraphs.has(n)), log }),
+          ]
+        : []),
     ],
     logger: { debug: () => {}, info: () => {}, warn: (m) => log.warn(m), error: (m) => log.error(m) },
   });
@@ -455,11 +437,7 @@ export async function startGateway(env: GatewayEnv, opts: { port?: number; log?:
     validationRules: limitRules(),
     formatError,
     // Subscriptions are held to the organization's trusted documents as HTTP operations are.
-    admitDocument: async (actor, query) => {
-      if (trusted.trusts(documentHash(query), query)) return null;
-      const required = await trustedRequired(actor).catch((err: unknown) => err as GraphQLError); // identity unavailable
-      return required === false ? null : required === true ? trustedDocumentRequired() : required;
-    },
+    admitDocument: (actor, query) => documentRefusal(trusted, documentHash(query), query, () => trustedRequired(actor)),
     metrics: wsMetrics,
     limits: {
       initTimeoutMs: env.WS_INIT_TIMEOUT_MS,

@@ -331,16 +331,29 @@ export const trustedDocumentRequired = () =>
     { extensions: { code: TRUSTED_DOCUMENT_REQUIRED, http: { status: 400 } } },
   );
 
-/** Refuses operations outside the manifest when `required(ctx)`; see the header comment. */
+/**
+ * Why a document may not run, or null: outside the manifest where `required()` (TRUSTED_DOCUMENT_REQUIRED),
+ * or the GraphQLError `required()` failed with (its organization's setting could not be checked).
+ * The text itself, not only its hash, is compared: whatever cache served it, only the manifest's own text counts.
+ */
+export async function documentRefusal(documents: TrustedDocuments, hash: string, text: string, required: () => boolean | Promise<boolean>): Promise<GraphQLError | null> {
+  if (documents.trusts(hash, text)) return null;
+  try {
+    return (await required()) ? trustedDocumentRequired() : null;
+  } catch (err) {
+    if (err instanceof GraphQLError) return err;
+    throw err;
+  }
+}
+
+/** Refuses operations outside the manifest when `required(ctx)` (HTTP; the gateway's sockets call documentRefusal). */
 export function trustedDocumentsPlugin<Ctx extends BaseContext>(opts: TrustedDocumentsPluginOptions<Ctx>): ApolloServerPlugin<Ctx> {
   return {
     async requestDidStart() {
       return {
-        async didResolveOperation(requestContext) {
-          // The text itself, not only its hash, is compared: whatever cache served it, only the
-          // manifest's own text counts.
-          if (opts.documents.trusts(requestContext.queryHash, requestContext.source)) return;
-          if (await opts.required(requestContext.contextValue)) throw trustedDocumentRequired();
+        async didResolveOperation({ queryHash, source, contextValue }) {
+          const refusal = await documentRefusal(opts.documents, queryHash, source, () => opts.required(contextValue));
+          if (refusal) throw refusal;
         },
       };
     },
